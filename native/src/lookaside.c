@@ -1,0 +1,793 @@
+/* exalloc - native core
+ * lookaside.c: lookaside lists (spec section 2) with per-thread front caches.
+ *
+ * Theory of operation
+ * -------------------
+ * A list (exa_lookaside_t) has a shared LIFO stack of cached blocks, linked through each
+ * block's first word as NT's SList is, guarded by the list's spin lock. In front of it every
+ * thread that uses the list has a thread cache (exa_tcache_t): a private array stack `mag`
+ * of up to EXA_LOOKASIDE_THREAD_CACHE blocks, touched without any atomic read-modify-write.
+ *
+ * The depth bound is a budget of cache slots. A thread cache may hold blocks only in slots it
+ * has claimed (`quota`); the list's lock guards
+ *
+ *     shared_count + claimed <= depth,     claimed = sum over thread caches of quota,
+ *     and for every thread cache:  n <= quota <= EXA_LOOKASIDE_THREAD_CACHE
+ *
+ * so the blocks cached anywhere never exceed Depth (when Depth is lowered, the inequality is
+ * restored as blocks drain: no new slot is granted until it holds again).
+ *
+ *   free:     n < quota                -> push on mag                      (fast, no lock)
+ *             else under the lock: claim up to `batch` free slots and push; if none is
+ *             free, FreeMiss -> free callback. (With other threads attached, the full mag
+ *             first moves to the shared stack so they can allocate its blocks.)
+ *   allocate: n > 0                    -> pop from mag                     (fast, no lock)
+ *             else under the lock: take up to `batch` blocks from the shared stack (the
+ *             newest first, so LIFO order holds), or AllocateMiss -> allocate callback.
+ *             A thread holding more than 2*batch unused slots gives the surplus back.
+ *
+ * batch = clamp(depth / 8, 1, THREAD_CACHE / 2). With one thread this reproduces NT exactly:
+ * the thread ends up holding all Depth slots, a free beyond Depth cached blocks misses, and
+ * blocks come back in LIFO order. Each thread counts its own operations in owner-only
+ * counters; query folds them in under the lock, so counts are exact, not NT's racy ones.
+ *
+ * Flush and delete reach every thread's cache without slowing the fast path, with an
+ * asymmetric Dekker handshake (as liburcu's membarrier flavour):
+ *   owner:   busy = 1 (relaxed); compiler barrier; if list.gen != tc.gen -> slow path; op;
+ *            busy = 0 (release)
+ *   flusher: (under the list lock) list.gen++; process-wide barrier (membarrier);
+ *            for each thread cache: wait until busy == 0 (acquire), then take its blocks.
+ * After the process barrier, an owner either had busy = 1 visible (the flusher waits for it)
+ * or sees the new gen and goes to the slow path, which needs the lock the flusher holds.
+ * Without membarrier (or under TSan) the owner uses a seq_cst store and load instead.
+ *
+ * Locks, in acquisition order: the registry lock, then a list's lock. Callbacks are always
+ * called with no lock held.
+ */
+#include "internal/internal.h"
+#include "internal/lookaside.h"
+
+#include <string.h>
+
+enum {
+    EXA_MAG_CAP = EXA_LOOKASIDE_THREAD_CACHE,
+    EXA_LOOKASIDE_MAGIC = 0x4C6F6F6B,  /* 'Look' */
+    EXA_LOOKASIDE_DEAD = 0x44656164    /* 'Dead' */
+};
+
+typedef struct exa_theap_s exa_theap_t;
+
+/* A thread's cache for one list. Written by its owner thread; the fields marked (x) are read
+ * (and, under the list lock while the owner is not busy, written) by other threads. */
+typedef struct exa_tcache_s {
+    exa_atomic(uint32_t) xbusy;        /* (x) 1 while the owner touches mag/n */
+    exa_atomic(uint32_t) xgen;         /* the list's flush generation the owner last synced to
+                                        * (written by the owner only, under the list lock) */
+    exa_atomic(uint32_t) xn;           /* (x) blocks in mag */
+    uint32_t quota;                    /* slots claimed from the list's budget (list lock) */
+    uint32_t slack;                    /* surplus slots tolerated before giving some back */
+    uint32_t batch;                    /* blocks moved per transfer */
+    exa_atomic(exa_u64) xlist_id;      /* (x) id of the list attached to, 0 when detached */
+    exa_lookaside_t *list;             /* attached list (registry lock or list lock) */
+    struct exa_tcache_s *next;         /* the list's chain of caches (list lock) */
+    exa_theap_t *heap;
+    /* owner-only counters, read by query under the list lock */
+    exa_atomic(exa_u64) xallocates, xallocate_misses, xfrees, xfree_misses;
+    /* the part of the counters already folded into the list's totals (list lock) */
+    exa_u64 folded_allocates, folded_allocate_misses, folded_frees, folded_free_misses;
+    void *mag[EXA_MAG_CAP];
+} exa_tcache_t;
+
+/* A thread's table of caches, indexed by list slot. */
+struct exa_theap_s {
+    exa_tcache_t **caches;
+    uint32_t capacity;
+};
+
+struct exa_lookaside_s {
+    /* --- line 0: read by every fast path, written rarely ------------------------------- */
+    exa_cache_aligned exa_u64 id;
+    uint32_t slot;                     /* index into each thread's cache table */
+    uint32_t magic;
+    exa_atomic(uint32_t) xgen;         /* flush generation */
+    exa_atomic(uint32_t) xdepth;       /* NT Depth */
+    uint32_t maximum_depth;            /* NT MaximumDepth */
+    uint32_t tag;
+    int32_t pool_type;
+    exa_u64 size;
+
+    /* --- line 1+: the shared stack and the budget, under `lock` ------------------------- */
+    exa_cache_aligned exa_spinlock_t lock;
+    void *head;                        /* newest cached block; links through the first word */
+    uint32_t count;                    /* blocks on the shared stack */
+    uint32_t claimed;                  /* slots held by thread caches */
+    uint32_t nattached;                /* thread caches in `caches` */
+    exa_tcache_t *caches;
+    exa_u64 allocates, allocate_misses, frees, free_misses;  /* folded totals */
+
+    /* --- cold: used on misses and by management calls ---------------------------------- */
+    exa_allocate_fn allocate;
+    exa_free_fn free;
+    void *context;
+    const exa_lookaside_hooks_t *hooks;  /* NT adapters, or NULL */
+    void *owner;                          /* the NT struct when created through exalloc_nt.h */
+    /* registry links (registry lock) */
+    struct exa_lookaside_s *reg_next, *reg_prev;
+};
+
+_Static_assert(offsetof(exa_lookaside_t, lock) % EXA_CACHE_LINE == 0, "shared state on its own line");
+_Static_assert(offsetof(exa_lookaside_t, lock) == EXA_CACHE_LINE, "read-mostly part fits one line");
+
+/* ==========================================================================================
+ * Registry of live lists and slot allocation
+ * ======================================================================================== */
+
+static exa_spinlock_t exa_registry_lock;
+static exa_lookaside_t *exa_registry_head, *exa_registry_tail;
+static uint32_t exa_registry_count;
+static exa_u64 exa_next_list_id = 1;
+static uint32_t *exa_free_slots;       /* stack of recycled slots */
+static uint32_t exa_free_slot_count, exa_free_slot_capacity, exa_next_slot;
+
+static exa_thread_local exa_theap_t *exa_tls_heap;
+
+int _exa_asymmetric_fences;
+static exa_atomic(uint32_t) exa_init_state;  /* 0 = not yet, 1 = running, 2 = done */
+
+void _exa_init(void) {
+    uint32_t s = exa_atomic_load_acquire(&exa_init_state);
+    if (exa_likely(s == 2)) return;
+    uint32_t expected = 0;
+    if (exa_atomic_cas_strong_acq_rel(&exa_init_state, &expected, 1u)) {
+        _exa_asymmetric_fences = EXA_TSAN ? 0 : _exa_os_process_barrier_init();
+        exa_atomic_store_release(&exa_init_state, 2u);
+        return;
+    }
+    while (exa_atomic_load_acquire(&exa_init_state) != 2) _exa_os_yield();
+}
+
+/* Registry lock held. */
+static int exa_slot_take(uint32_t *slot) {
+    if (exa_free_slot_count > 0) {
+        *slot = exa_free_slots[--exa_free_slot_count];
+        return 1;
+    }
+    if (exa_free_slot_count == exa_free_slot_capacity) {
+        uint32_t cap = exa_free_slot_capacity ? exa_free_slot_capacity * 2 : 64;
+        uint32_t *grown = _exa_os_alloc_aligned(sizeof(uint32_t) * cap, sizeof(void *));
+        if (grown == NULL) return 0;
+        if (exa_free_slots != NULL) {
+            memcpy(grown, exa_free_slots, sizeof(uint32_t) * exa_free_slot_count);
+            _exa_os_free_aligned(exa_free_slots);
+        }
+        exa_free_slots = grown;
+        exa_free_slot_capacity = cap;
+    }
+    *slot = exa_next_slot++;
+    return 1;
+}
+
+/* Registry lock held; capacity was ensured by exa_slot_take (count < capacity). */
+static void exa_slot_release(uint32_t slot) { exa_free_slots[exa_free_slot_count++] = slot; }
+
+/* ==========================================================================================
+ * Thread caches
+ * ======================================================================================== */
+
+exa_inline uint32_t exa_batch_for(uint32_t depth) {
+    uint32_t b = depth / 8;
+    if (b < 1) b = 1;
+    if (b > EXA_MAG_CAP / 2) b = EXA_MAG_CAP / 2;
+    return b;
+}
+
+/* Owner side of the handshake (see the theory block). */
+exa_inline void exa_busy_enter(exa_tcache_t *tc) {
+    if (exa_likely(_exa_asymmetric_fences)) {
+        exa_atomic_store_relaxed(&tc->xbusy, 1u);
+        exa_atomic_compiler_fence();
+    } else {
+        exa_atomic_store_seq_cst(&tc->xbusy, 1u);
+    }
+}
+
+exa_inline void exa_busy_exit(exa_tcache_t *tc) { exa_atomic_store_release(&tc->xbusy, 0u); }
+
+/* List lock held. Fold the cache's counters into the list's totals. */
+static void exa_tcache_fold(exa_lookaside_t *l, exa_tcache_t *tc) {
+    exa_u64 a = exa_atomic_load_relaxed(&tc->xallocates), am = exa_atomic_load_relaxed(&tc->xallocate_misses);
+    exa_u64 f = exa_atomic_load_relaxed(&tc->xfrees), fm = exa_atomic_load_relaxed(&tc->xfree_misses);
+    l->allocates += a - tc->folded_allocates;
+    l->allocate_misses += am - tc->folded_allocate_misses;
+    l->frees += f - tc->folded_frees;
+    l->free_misses += fm - tc->folded_free_misses;
+    tc->folded_allocates = a;
+    tc->folded_allocate_misses = am;
+    tc->folded_frees = f;
+    tc->folded_free_misses = fm;
+}
+
+/* List lock held, owner not busy. Move the cache's blocks to the shared stack (oldest first,
+ * so the newest ends on top) and give back all its slots. */
+static void exa_tcache_spill(exa_lookaside_t *l, exa_tcache_t *tc) {
+    uint32_t n = exa_atomic_load_relaxed(&tc->xn);
+    for (uint32_t i = 0; i < n; i++) {
+        void *b = tc->mag[i];
+        *(void **)b = l->head;
+        l->head = b;
+    }
+    l->count += n;
+    l->claimed -= tc->quota;
+    tc->quota = 0;
+    exa_atomic_store_relaxed(&tc->xn, 0u);
+}
+
+/* List lock held, owner not busy. Move the cache's blocks onto `chain` (for release through
+ * the free callback) and give back its slots. Returns the number moved. */
+static uint32_t exa_tcache_take_all(exa_lookaside_t *l, exa_tcache_t *tc, void **chain) {
+    uint32_t n = exa_atomic_load_relaxed(&tc->xn);
+    for (uint32_t i = 0; i < n; i++) {
+        void *b = tc->mag[i];
+        *(void **)b = *chain;
+        *chain = b;
+    }
+    l->claimed -= tc->quota;
+    tc->quota = 0;
+    exa_atomic_store_relaxed(&tc->xn, 0u);
+    return n;
+}
+
+/* List lock held. Unlink tc from l's chain and fold its counters. */
+static void exa_tcache_unlink(exa_lookaside_t *l, exa_tcache_t *tc) {
+    exa_tcache_fold(l, tc);
+    for (exa_tcache_t **pp = &l->caches; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == tc) {
+            *pp = tc->next;
+            break;
+        }
+    }
+    l->nattached--;
+    tc->next = NULL;
+    tc->list = NULL;
+    exa_atomic_store_relaxed(&tc->xlist_id, (exa_u64)0);
+}
+
+static void exa_theap_destroy(void *value);
+
+/* The calling thread's heap, created on first use (NULL if out of memory). */
+static exa_theap_t *exa_theap_get(void) {
+    exa_theap_t *h = exa_tls_heap;
+    if (exa_likely(h != NULL)) return h;
+    h = _exa_os_alloc_aligned(sizeof *h, sizeof(void *));
+    if (h == NULL) return NULL;
+    h->caches = NULL;
+    h->capacity = 0;
+    if (_exa_os_at_thread_exit(exa_theap_destroy, h) != 0) {
+        _exa_os_free_aligned(h);
+        return NULL;
+    }
+    exa_tls_heap = h;
+    return h;
+}
+
+/* The calling thread's cache for l, attaching one if needed; NULL if out of memory (the
+ * caller then works on the shared stack directly). */
+static exa_cold exa_tcache_t *exa_tcache_attach(exa_lookaside_t *l) {
+    exa_theap_t *h = exa_theap_get();
+    if (h == NULL) return NULL;
+    if (l->slot >= h->capacity) {
+        uint32_t cap = h->capacity ? h->capacity : 8;
+        while (cap <= l->slot) cap *= 2;
+        exa_tcache_t **grown = _exa_os_alloc_aligned(sizeof(void *) * cap, sizeof(void *));
+        if (grown == NULL) return NULL;
+        memset(grown, 0, sizeof(void *) * cap);
+        if (h->caches != NULL) {
+            memcpy(grown, h->caches, sizeof(void *) * h->capacity);
+            _exa_os_free_aligned(h->caches);
+        }
+        h->caches = grown;
+        h->capacity = cap;
+    }
+    exa_tcache_t *tc = h->caches[l->slot];
+    if (tc != NULL && exa_atomic_load_relaxed(&tc->xlist_id) == l->id) return tc;
+    if (tc == NULL) {
+        /* A detached cache in this slot (its list was deleted) is reused as it is. */
+        tc = _exa_os_alloc_aligned(sizeof *tc, EXA_CACHE_LINE);
+        if (tc == NULL) return NULL;
+        memset(tc, 0, sizeof *tc);
+        tc->heap = h;
+        h->caches[l->slot] = tc;
+    }
+    _exa_lock(&l->lock);
+    exa_atomic_store_relaxed(&tc->xbusy, 0u);
+    exa_atomic_store_relaxed(&tc->xn, 0u);
+    tc->quota = 0;
+    uint32_t batch = exa_batch_for(exa_atomic_load_relaxed(&l->xdepth));
+    tc->batch = batch;
+    tc->slack = 2 * batch;
+    exa_atomic_store_relaxed(&tc->xallocates, (exa_u64)0);
+    exa_atomic_store_relaxed(&tc->xallocate_misses, (exa_u64)0);
+    exa_atomic_store_relaxed(&tc->xfrees, (exa_u64)0);
+    exa_atomic_store_relaxed(&tc->xfree_misses, (exa_u64)0);
+    tc->folded_allocates = tc->folded_allocate_misses = tc->folded_frees = tc->folded_free_misses = 0;
+    exa_atomic_store_relaxed(&tc->xgen, exa_atomic_load_relaxed(&l->xgen));
+    tc->list = l;
+    tc->next = l->caches;
+    l->caches = tc;
+    l->nattached++;
+    exa_atomic_store_relaxed(&tc->xlist_id, l->id);
+    _exa_unlock(&l->lock);
+    return tc;
+}
+
+/* Thread exit: every attached cache goes back to its list's shared stack. */
+static void exa_theap_destroy(void *value) {
+    exa_theap_t *h = value;
+    _exa_lock(&exa_registry_lock);
+    for (uint32_t i = 0; i < h->capacity; i++) {
+        exa_tcache_t *tc = h->caches[i];
+        if (tc == NULL) continue;
+        exa_lookaside_t *l = tc->list;
+        if (l != NULL) {
+            _exa_lock(&l->lock);
+            exa_tcache_spill(l, tc);
+            exa_tcache_unlink(l, tc);
+            _exa_unlock(&l->lock);
+        }
+        _exa_os_free_aligned(tc);
+    }
+    _exa_unlock(&exa_registry_lock);
+    if (exa_tls_heap == h) exa_tls_heap = NULL;
+    _exa_os_free_aligned(h->caches);
+    _exa_os_free_aligned(h);
+}
+
+void exa_thread_cache_release(void) {
+    exa_theap_t *h = exa_tls_heap;
+    if (h == NULL) return;
+    exa_tls_heap = NULL;
+    (void)_exa_os_at_thread_exit(exa_theap_destroy, NULL);
+    exa_theap_destroy(h);
+}
+
+/* ==========================================================================================
+ * Callbacks
+ * ======================================================================================== */
+
+static void *exa_call_allocate(exa_lookaside_t *l) {
+    if (l->hooks != NULL) return l->hooks->allocate(l->owner, l->pool_type, l->size, l->tag);
+    if (l->allocate != NULL) return l->allocate(l->pool_type, l->size, l->tag, l->context);
+    return _exa_pool_allocate(l->pool_type, l->size, l->tag);
+}
+
+static void exa_call_free(exa_lookaside_t *l, void *block) {
+    if (l->hooks != NULL) l->hooks->free(l->owner, block);
+    else if (l->free != NULL) l->free(block, l->context);
+    else _exa_pool_free(block);
+}
+
+static void exa_release_chain(exa_lookaside_t *l, void *chain) {
+    while (chain != NULL) {
+        void *next = *(void **)chain;
+        exa_call_free(l, chain);
+        chain = next;
+    }
+}
+
+/* List lock held: write the NT struct's public fields (counters as NT's 32-bit fields). */
+static void exa_publish(exa_lookaside_t *l) {
+    if (l->hooks == NULL || l->hooks->publish == NULL) return;
+    exa_lookaside_stats_t s;
+    s.total_allocates = l->allocates;
+    s.allocate_misses = l->allocate_misses;
+    s.total_frees = l->frees;
+    s.free_misses = l->free_misses;
+    s.depth = exa_atomic_load_relaxed(&l->xdepth);
+    s.maximum_depth = l->maximum_depth;
+    uint32_t cached = l->count;
+    for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next) cached += exa_atomic_load_relaxed(&tc->xn);
+    s.current_depth = cached;
+    l->hooks->publish(l->owner, &s);
+}
+
+/* ==========================================================================================
+ * Allocate and free
+ * ======================================================================================== */
+
+/* List lock held, by the owner. After a pop left `n` blocks, give back idle slots beyond
+ * one batch; while the list holds more than Depth (Depth was lowered), keep none, so that the
+ * next free misses exactly as on NT. */
+static void exa_give_back_slots(exa_lookaside_t *l, exa_tcache_t *tc, uint32_t n) {
+    int over = l->count + l->claimed > exa_atomic_load_relaxed(&l->xdepth);
+    uint32_t keep = over ? n : n + tc->batch;
+    if (over) tc->slack = 0;
+    if (tc->quota > keep) {
+        l->claimed -= tc->quota - keep;
+        tc->quota = keep;
+    }
+}
+
+static exa_noinline void *exa_allocate_slow(exa_lookaside_t *l) {
+    exa_tcache_t *tc = exa_tcache_attach(l);
+    _exa_lock(&l->lock);
+    void *b = NULL;
+    if (tc != NULL) {
+        exa_atomic_store_relaxed(&tc->xgen, exa_atomic_load_relaxed(&l->xgen));
+        exa_atomic_owner_inc(&tc->xallocates);
+        uint32_t n = exa_atomic_load_relaxed(&tc->xn);
+        if (n > 0) {
+            /* The fast path stepped aside for a flush in progress; the cache may still hold
+             * blocks if the flush has not reached it. */
+            b = tc->mag[--n];
+            exa_atomic_store_relaxed(&tc->xn, n);
+            exa_give_back_slots(l, tc, n);
+        } else if (l->count > 0) {
+            /* Refill: the newest block is returned, the next ones go to mag so that they
+             * come out newest first. */
+            uint32_t k = l->count < tc->batch ? l->count : tc->batch;
+            b = l->head;
+            void *p = *(void **)b;
+            for (uint32_t i = k - 1; i > 0; i--) {
+                tc->mag[i - 1] = p;
+                p = *(void **)p;
+            }
+            l->head = p;
+            l->count -= k;
+            if (tc->quota < k - 1) {
+                l->claimed += (k - 1) - tc->quota;
+                tc->quota = k - 1;
+            }
+            exa_atomic_store_relaxed(&tc->xn, k - 1);
+        } else {
+            exa_atomic_owner_inc(&tc->xallocate_misses);
+        }
+        exa_tcache_fold(l, tc);
+    } else {
+        l->allocates++;
+        if (l->count > 0) {
+            b = l->head;
+            l->head = *(void **)b;
+            l->count--;
+        } else {
+            l->allocate_misses++;
+        }
+    }
+    exa_publish(l);
+    _exa_unlock(&l->lock);
+    return b != NULL ? b : exa_call_allocate(l);
+}
+
+/* Fast path: the calling thread's cache, attached and in the current flush generation. */
+exa_inline exa_tcache_t *exa_tcache_fast(exa_lookaside_t *l) {
+    exa_theap_t *h = exa_tls_heap;
+    if (exa_unlikely(h == NULL || l->slot >= h->capacity)) return NULL;
+    exa_tcache_t *tc = h->caches[l->slot];
+    if (exa_unlikely(tc == NULL || exa_atomic_load_relaxed(&tc->xlist_id) != l->id)) return NULL;
+    return tc;
+}
+
+/* Pop under the lock and give back idle slots beyond the batch (see the theory block). */
+static exa_noinline void *exa_allocate_surplus(exa_lookaside_t *l, exa_tcache_t *tc) {
+    void *b = NULL;
+    _exa_lock(&l->lock);
+    uint32_t n = exa_atomic_load_relaxed(&tc->xn);
+    if (n > 0) {
+        b = tc->mag[--n];
+        exa_atomic_store_relaxed(&tc->xn, n);
+        exa_atomic_owner_inc(&tc->xallocates);
+        exa_give_back_slots(l, tc, n);
+    }
+    _exa_unlock(&l->lock);
+    return b != NULL ? b : exa_allocate_slow(l);
+}
+
+void *exa_lookaside_allocate(exa_lookaside_t *l) {
+    exa_tcache_t *tc = exa_tcache_fast(l);
+    if (exa_likely(tc != NULL)) {
+        exa_busy_enter(tc);
+        if (exa_likely(exa_atomic_load_seq_cst(&l->xgen) == exa_atomic_load_relaxed(&tc->xgen))) {
+            uint32_t n = exa_atomic_load_relaxed(&tc->xn);
+            if (exa_unlikely(n == 0)) {
+                exa_busy_exit(tc);
+                return exa_allocate_slow(l);
+            }
+            if (exa_likely(tc->quota - (n - 1) <= tc->slack)) {
+                void *b = tc->mag[n - 1];
+                exa_atomic_store_relaxed(&tc->xn, n - 1);
+                exa_atomic_owner_inc(&tc->xallocates);
+                exa_busy_exit(tc);
+                return b;
+            }
+            exa_busy_exit(tc);
+            return exa_allocate_surplus(l, tc);
+        }
+        exa_busy_exit(tc);
+    }
+    return exa_allocate_slow(l);
+}
+
+static exa_noinline void exa_free_slow(exa_lookaside_t *l, void *block) {
+    exa_tcache_t *tc = exa_tcache_attach(l);
+    int cached = 0;
+    _exa_lock(&l->lock);
+    uint32_t depth = exa_atomic_load_relaxed(&l->xdepth);
+    if (tc != NULL) {
+        exa_atomic_store_relaxed(&tc->xgen, exa_atomic_load_relaxed(&l->xgen));
+        exa_atomic_owner_inc(&tc->xfrees);
+        uint32_t n = exa_atomic_load_relaxed(&tc->xn);
+        if (n >= tc->quota) {
+            uint32_t used = l->count + l->claimed;
+            uint32_t avail = depth > used ? depth - used : 0;
+            if (avail == 0 && n > 0 && l->nattached > 1) {
+                /* Others may be allocating: let them have this thread's blocks. */
+                exa_tcache_spill(l, tc);
+                n = 0;
+            }
+            if (avail > 0 && tc->quota >= EXA_MAG_CAP) {
+                /* The private stack is full but the list has room: move its older half to
+                 * the shared stack (oldest first, so LIFO order holds across both). */
+                uint32_t k = EXA_MAG_CAP / 2;
+                for (uint32_t i = 0; i < k; i++) {
+                    *(void **)tc->mag[i] = l->head;
+                    l->head = tc->mag[i];
+                }
+                memmove(&tc->mag[0], &tc->mag[k], sizeof(void *) * (n - k));
+                n -= k;
+                exa_atomic_store_relaxed(&tc->xn, n);
+                tc->quota -= k;
+                l->claimed -= k;
+                l->count += k;
+            }
+            if (avail > 0) {
+                uint32_t g = tc->batch;
+                if (g > avail) g = avail;
+                if (g > EXA_MAG_CAP - tc->quota) g = EXA_MAG_CAP - tc->quota;
+                tc->quota += g;
+                l->claimed += g;
+            }
+        }
+        if (n < tc->quota) {
+            tc->mag[n] = block;
+            exa_atomic_store_relaxed(&tc->xn, n + 1);
+            cached = 1;
+        } else {
+            exa_atomic_owner_inc(&tc->xfree_misses);
+        }
+        /* Refresh the transfer size: Depth may have changed since the cache attached. While
+         * the list holds more than Depth, every pop gives its slot back (slack 0). */
+        tc->batch = exa_batch_for(depth);
+        tc->slack = l->count + l->claimed > depth ? 0 : 2 * tc->batch;
+        exa_tcache_fold(l, tc);
+    } else {
+        l->frees++;
+        if (l->count + l->claimed < depth) {
+            *(void **)block = l->head;
+            l->head = block;
+            l->count++;
+            cached = 1;
+        } else {
+            l->free_misses++;
+        }
+    }
+    exa_publish(l);
+    _exa_unlock(&l->lock);
+    if (!cached) exa_call_free(l, block);
+}
+
+void exa_lookaside_free(exa_lookaside_t *l, void *block) {
+    if (exa_unlikely(block == NULL)) return;
+    exa_tcache_t *tc = exa_tcache_fast(l);
+    if (exa_likely(tc != NULL)) {
+        exa_busy_enter(tc);
+        if (exa_likely(exa_atomic_load_seq_cst(&l->xgen) == exa_atomic_load_relaxed(&tc->xgen))) {
+            uint32_t n = exa_atomic_load_relaxed(&tc->xn);
+            if (exa_likely(n < tc->quota)) {
+                *(void **)block = NULL; /* NT overwrites the first word with the SList link */
+                tc->mag[n] = block;
+                exa_atomic_store_relaxed(&tc->xn, n + 1);
+                exa_atomic_owner_inc(&tc->xfrees);
+                exa_busy_exit(tc);
+                return;
+            }
+        }
+        exa_busy_exit(tc);
+    }
+    *(void **)block = NULL;
+    exa_free_slow(l, block);
+}
+
+/* ==========================================================================================
+ * Flush, delete, query
+ * ======================================================================================== */
+
+/* List lock held. Start a new generation, wait out in-flight fast paths, and collect every
+ * cached block (shared and per-thread) onto a chain. */
+/* List lock held. Start a new flush generation and return once no thread cache is inside a
+ * fast path of the old one (see the theory block). The caches' owners resync to the new
+ * generation in their next slow path, under the lock; the flusher never writes a cache's
+ * generation (if it did, an owner that had read `n` just before the flush could then see
+ * matching generations and pop a block the flusher had already taken). */
+static void exa_new_generation(exa_lookaside_t *l) {
+    uint32_t gen = exa_atomic_load_relaxed(&l->xgen) + 1;
+    exa_atomic_store_seq_cst(&l->xgen, gen);
+    if (_exa_asymmetric_fences) _exa_os_process_barrier();
+    for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next)
+        while (exa_atomic_load_seq_cst(&tc->xbusy) != 0) exa_cpu_pause();
+}
+
+static uint32_t exa_collect_all(exa_lookaside_t *l, void **chain) {
+    exa_new_generation(l);
+    uint32_t total = l->count;
+    *chain = l->head;
+    l->head = NULL;
+    l->count = 0;
+    for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next) {
+        total += exa_tcache_take_all(l, tc, chain);
+    }
+    return total;
+}
+
+exa_u64 exa_lookaside_flush(exa_lookaside_t *l) {
+    if (l == NULL) return 0;
+    void *chain;
+    _exa_lock(&l->lock);
+    uint32_t n = exa_collect_all(l, &chain);
+    for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next) exa_tcache_fold(l, tc);
+    exa_publish(l);
+    _exa_unlock(&l->lock);
+    exa_release_chain(l, chain);
+    return n;
+}
+
+static void exa_stats_fill(exa_lookaside_t *l, exa_lookaside_stats_t *out) {
+    uint32_t cached = l->count;
+    for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next) {
+        exa_tcache_fold(l, tc);
+        cached += exa_atomic_load_relaxed(&tc->xn);
+    }
+    out->id = l->id;
+    out->total_allocates = l->allocates;
+    out->allocate_misses = l->allocate_misses;
+    out->total_frees = l->frees;
+    out->free_misses = l->free_misses;
+    out->size = l->size;
+    out->current_depth = cached;
+    out->depth = exa_atomic_load_relaxed(&l->xdepth);
+    out->maximum_depth = l->maximum_depth;
+    out->tag = l->tag;
+    out->pool_type = l->pool_type;
+    out->thread_caches = l->nattached;
+}
+
+exa_status_t exa_lookaside_query(exa_lookaside_t *l, exa_lookaside_stats_t *out) {
+    if (l == NULL || out == NULL) return EXA_STATUS_INVALID_PARAMETER;
+    _exa_lock(&l->lock);
+    exa_stats_fill(l, out);
+    exa_publish(l);
+    _exa_unlock(&l->lock);
+    return EXA_STATUS_SUCCESS;
+}
+
+exa_status_t exa_lookaside_reset_counters(exa_lookaside_t *l) {
+    if (l == NULL) return EXA_STATUS_INVALID_PARAMETER;
+    _exa_lock(&l->lock);
+    for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next) exa_tcache_fold(l, tc);
+    l->allocates = l->allocate_misses = l->frees = l->free_misses = 0;
+    exa_publish(l);
+    _exa_unlock(&l->lock);
+    return EXA_STATUS_SUCCESS;
+}
+
+exa_status_t exa_lookaside_set_depth(exa_lookaside_t *l, uint32_t depth) {
+    if (l == NULL) return EXA_STATUS_INVALID_PARAMETER_1;
+    if (depth < 1 || depth > l->maximum_depth) return EXA_STATUS_INVALID_PARAMETER_2;
+    _exa_lock(&l->lock);
+    uint32_t old = exa_atomic_load_relaxed(&l->xdepth);
+    exa_atomic_store_relaxed(&l->xdepth, depth);
+    if (depth < old) {
+        /* Take back every idle slot, so that the next free anywhere sees the new bound. */
+        exa_new_generation(l);
+        for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next) {
+            uint32_t n = exa_atomic_load_relaxed(&tc->xn);
+            l->claimed -= tc->quota - n;
+            tc->quota = n;
+            tc->slack = 0;
+        }
+    }
+    exa_publish(l);
+    _exa_unlock(&l->lock);
+    return EXA_STATUS_SUCCESS;
+}
+
+uint32_t exa_lookaside_enumerate(exa_lookaside_stats_t *out, uint32_t capacity) {
+    _exa_lock(&exa_registry_lock);
+    uint32_t i = 0;
+    for (exa_lookaside_t *l = exa_registry_head; l != NULL && i < capacity && out != NULL; l = l->reg_next, i++) {
+        _exa_lock(&l->lock);
+        exa_stats_fill(l, &out[i]);
+        _exa_unlock(&l->lock);
+    }
+    uint32_t total = exa_registry_count;
+    _exa_unlock(&exa_registry_lock);
+    return total;
+}
+
+/* ==========================================================================================
+ * Create and delete
+ * ======================================================================================== */
+
+exa_status_t _exa_lookaside_create(const exa_lookaside_config_t *cfg, const exa_lookaside_hooks_t *hooks, void *owner,
+                                   exa_lookaside_t **out) {
+    if (cfg == NULL || out == NULL) return EXA_STATUS_INVALID_PARAMETER;
+    *out = NULL;
+    if (cfg->size == 0 || cfg->size > UINT32_MAX) return EXA_STATUS_INVALID_PARAMETER;
+    if (!_exa_pool_type_is_valid_for_lookaside(_exa_pool_base_type(cfg->pool_type))) return EXA_STATUS_INVALID_PARAMETER_4;
+    uint32_t maximum = cfg->maximum_depth == 0 ? EXA_LOOKASIDE_DEFAULT_MAXIMUM_DEPTH : cfg->maximum_depth;
+    if (maximum < EXA_LOOKASIDE_DEFAULT_MAXIMUM_DEPTH || maximum > EXA_LOOKASIDE_MAXIMUM_DEPTH_LIMIT)
+        return EXA_STATUS_INVALID_PARAMETER_8;
+    uint32_t depth = cfg->initial_depth == 0 ? EXA_LOOKASIDE_INITIAL_DEPTH : cfg->initial_depth;
+    if (depth > maximum) return EXA_STATUS_INVALID_PARAMETER;
+    _exa_init();
+
+    exa_lookaside_t *l = _exa_os_alloc_aligned(sizeof *l, EXA_CACHE_LINE);
+    if (l == NULL) return EXA_STATUS_INSUFFICIENT_RESOURCES;
+    memset(l, 0, sizeof *l);
+    l->size = cfg->size < EXA_LOOKASIDE_MINIMUM_BLOCK_SIZE ? EXA_LOOKASIDE_MINIMUM_BLOCK_SIZE : cfg->size;
+    l->tag = cfg->tag;
+    l->pool_type = cfg->pool_type;
+    l->maximum_depth = maximum;
+    exa_atomic_store_relaxed(&l->xdepth, depth);
+    l->allocate = cfg->allocate;
+    l->free = cfg->free;
+    l->context = cfg->context;
+    l->hooks = hooks;
+    l->owner = owner;
+    exa_spinlock_init(&l->lock);
+
+    _exa_lock(&exa_registry_lock);
+    if (!exa_slot_take(&l->slot)) {
+        _exa_unlock(&exa_registry_lock);
+        _exa_os_free_aligned(l);
+        return EXA_STATUS_INSUFFICIENT_RESOURCES;
+    }
+    l->id = exa_next_list_id++;
+    l->magic = EXA_LOOKASIDE_MAGIC;
+    l->reg_prev = exa_registry_tail;
+    if (exa_registry_tail != NULL) exa_registry_tail->reg_next = l;
+    else exa_registry_head = l;
+    exa_registry_tail = l;
+    exa_registry_count++;
+    _exa_lock(&l->lock);
+    exa_publish(l);
+    _exa_unlock(&l->lock);
+    _exa_unlock(&exa_registry_lock);
+    *out = l;
+    return EXA_STATUS_SUCCESS;
+}
+
+exa_status_t exa_lookaside_create(const exa_lookaside_config_t *cfg, exa_lookaside_t **out) {
+    return _exa_lookaside_create(cfg, NULL, NULL, out);
+}
+
+exa_status_t exa_lookaside_delete(exa_lookaside_t *l) {
+    if (l == NULL) return EXA_STATUS_INVALID_PARAMETER;
+    void *chain;
+    _exa_lock(&exa_registry_lock);
+    _exa_lock(&l->lock);
+    (void)exa_collect_all(l, &chain);
+    while (l->caches != NULL) exa_tcache_unlink(l, l->caches);
+    exa_publish(l);
+    _exa_unlock(&l->lock);
+    if (l->reg_prev != NULL) l->reg_prev->reg_next = l->reg_next;
+    else exa_registry_head = l->reg_next;
+    if (l->reg_next != NULL) l->reg_next->reg_prev = l->reg_prev;
+    else exa_registry_tail = l->reg_prev;
+    exa_registry_count--;
+    exa_slot_release(l->slot);
+    l->magic = EXA_LOOKASIDE_DEAD;
+    _exa_unlock(&exa_registry_lock);
+    exa_release_chain(l, chain);
+    _exa_os_free_aligned(l);
+    return EXA_STATUS_SUCCESS;
+}
+

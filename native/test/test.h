@@ -1,0 +1,63 @@
+/* exalloc - C tests
+ * test.h: a two-macro harness. Each test_*.c file exports a NULL-terminated table of cases;
+ * test_main.c runs them (optionally filtered by a substring argument) and prints the
+ * countable summary line "N passed, N failed". */
+#ifndef EXA_TEST_H
+#define EXA_TEST_H
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct test_case_s {
+    const char *name;
+    void (*fn)(void);
+} test_case_t;
+
+extern int test_current_failed;
+void test_report(const char *file, int line, const char *expr, const char *detail);
+
+#define CHECK(cond)                                                          \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            test_report(__FILE__, __LINE__, #cond, NULL);                    \
+            return;                                                          \
+        }                                                                    \
+    } while (0)
+
+#define CHECK_EQ(a, b)                                                                                 \
+    do {                                                                                               \
+        unsigned long long check_a_ = (unsigned long long)(a), check_b_ = (unsigned long long)(b);      \
+        if (check_a_ != check_b_) {                                                                    \
+            char check_d_[96];                                                                         \
+            snprintf(check_d_, sizeof check_d_, "%llu (0x%llx) != %llu (0x%llx)", check_a_, check_a_,   \
+                     check_b_, check_b_);                                                              \
+            test_report(__FILE__, __LINE__, #a " == " #b, check_d_);                                   \
+            return;                                                                                    \
+        }                                                                                              \
+    } while (0)
+
+/* Deterministic pseudo-random numbers (xorshift64*), one state per thread. */
+static inline uint64_t test_rand(uint64_t *state) {
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* Scale for stress loops: smaller under sanitizers (set by the sanitizer script). */
+unsigned test_scale(unsigned n);
+
+/* Run fn in a child process; returns its wait status and captures stderr (up to cap-1
+ * bytes, NUL-terminated). */
+int test_in_child(void (*fn)(void), char *err, size_t cap);
+
+extern const test_case_t lookaside_cases[];
+extern const test_case_t lookaside_nt_cases[];
+extern const test_case_t spinlock_cases[];
+extern const test_case_t bugcheck_cases[];
+extern const test_case_t stress_cases[];
+
+#endif

@@ -1,0 +1,63 @@
+/* exalloc - C tests: the runner. Usage: exalloc_tests [substring]. */
+#define _GNU_SOURCE 1
+#include "test.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int test_current_failed;
+
+void test_report(const char *file, int line, const char *expr, const char *detail) {
+    test_current_failed = 1;
+    printf("    FAILED %s:%d: %s%s%s\n", file, line, expr, detail ? "  -- " : "", detail ? detail : "");
+}
+
+unsigned test_scale(unsigned n) {
+    const char *s = getenv("EXA_TEST_SCALE");
+    unsigned div = s ? (unsigned)atoi(s) : 1u;
+    if (div == 0) div = 1;
+    return n / div > 0 ? n / div : 1;
+}
+
+int test_in_child(void (*fn)(void), char *err, size_t cap) {
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        fn();
+        _exit(0);
+    }
+    close(fds[1]);
+    size_t used = 0;
+    ssize_t n;
+    while (used + 1 < cap && (n = read(fds[0], err + used, cap - 1 - used)) > 0) used += (size_t)n;
+    err[used] = 0;
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return status;
+}
+
+int main(int argc, char **argv) {
+    const test_case_t *suites[] = {lookaside_cases, lookaside_nt_cases, spinlock_cases, bugcheck_cases, stress_cases};
+    const char *filter = argc > 1 ? argv[1] : NULL;
+    int passed = 0, failed = 0;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    for (size_t s = 0; s < sizeof suites / sizeof suites[0]; s++) {
+        for (const test_case_t *t = suites[s]; t->name != NULL; t++) {
+            if (filter && !strstr(t->name, filter)) continue;
+            test_current_failed = 0;
+            t->fn();
+            printf("%s %s\n", test_current_failed ? "FAIL" : "ok  ", t->name);
+            if (test_current_failed) failed++;
+            else passed++;
+        }
+    }
+    printf("native: %d passed, %d failed\n", passed, failed);
+    return failed == 0 && passed > 0 ? 0 : 1;
+}
