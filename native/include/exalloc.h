@@ -292,6 +292,11 @@ EXA_API exa_status_t exa_lookaside_set_depth(exa_lookaside_t *list, uint32_t dep
  * in creation order. */
 EXA_API uint32_t exa_lookaside_enumerate(exa_lookaside_stats_t *out, uint32_t capacity);
 
+/* Release a block that a list's default allocator (the pool) handed out, directly: what NT
+ * code does with ExFreePool for blocks still allocated when their list is deleted. NULL is
+ * ignored. */
+EXA_API void exa_pool_free(void *block);
+
 /* Return the calling thread's cached blocks of every list to the lists' shared stacks and
  * drop its caches. Runs automatically at thread exit; call it before parking a thread for a
  * long time. */

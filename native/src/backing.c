@@ -35,3 +35,7 @@ void *_exa_pool_allocate(int32_t pool_type, uint64_t size, uint32_t tag) {
 }
 
 void _exa_pool_free(void *block) { _exa_os_free_aligned(block); }
+
+void exa_pool_free(void *block) {
+    if (block != NULL) _exa_pool_free(block);
+}

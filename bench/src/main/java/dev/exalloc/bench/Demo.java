@@ -1,0 +1,146 @@
+package dev.exalloc.bench;
+
+import dev.exalloc.Exalloc;
+import dev.exalloc.Lookaside;
+import dev.exalloc.LookasideStats;
+import dev.exalloc.PoolType;
+import dev.exalloc.Tag;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * The main job: a short workload through the Java API. Several threads share lookaside lists of three sizes,
+ * each holding a random set of live blocks (a message-buffer pattern); then every list's statistics are printed
+ * as the debugger's {@code !lookaside} would, and a quick single-thread speed line compares an allocate+free pair
+ * with Arena.ofConfined and with malloc/free through FFM in the same run. The real measurements are the JMH
+ * benchmarks in this module.
+ */
+public final class Demo {
+
+    private Demo() {
+    }
+
+    public static void main(String[] args) throws Throwable {
+        int threads = args.length > 0 ? Integer.parseInt(args[0]) : 4;
+        int iterations = args.length > 1 ? Integer.parseInt(args[1]) : 200_000;
+        System.out.printf("exalloc %s (ABI %d, cache line %d B) on Java %s, library %s%n", Exalloc.version(),
+                Exalloc.abiVersion(), Exalloc.cacheLineSize(), Runtime.version(), Exalloc.libraryPath());
+
+        long[] sizes = {64, 256, 4096};
+        String[] tags = {"Msg1", "Msg2", "Page"};
+        List<Lookaside> lists = new ArrayList<>();
+        for (int i = 0; i < sizes.length; i++) {
+            lists.add(Lookaside.builder(sizes[i]).tag(Tag.of(tags[i]))
+                    .poolType(i == 1 ? PoolType.PAGED : PoolType.NON_PAGED_NX).initialDepth(64).build());
+        }
+        try {
+            long t0 = System.nanoTime();
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
+            List<Future<Long>> done = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                long seed = 42 + t;
+                done.add(pool.submit(() -> work(lists, iterations, seed)));
+            }
+            long ops = 0;
+            for (Future<Long> f : done) {
+                ops += f.get();
+            }
+            pool.shutdown();
+            long elapsed = System.nanoTime() - t0;
+            System.out.printf("%d threads did %,d allocate/free operations in %.1f ms%n", threads, ops, elapsed / 1e6);
+            System.out.println("Lookaside lists (exact counts, all threads):");
+            for (Lookaside l : lists) {
+                LookasideStats s = l.stats();
+                System.out.println("  " + s);
+            }
+            speedLine(lists.get(1));
+        } finally {
+            lists.forEach(Lookaside::close);
+        }
+    }
+
+    private static long work(List<Lookaside> lists, int iterations, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        MemorySegment[][] live = new MemorySegment[lists.size()][24];
+        long ops = 0;
+        for (int i = 0; i < iterations; i++) {
+            int l = rnd.nextInt(lists.size());
+            int k = rnd.nextInt(live[l].length);
+            if (live[l][k] == null) {
+                MemorySegment b = lists.get(l).allocate();
+                b.set(ValueLayout.JAVA_LONG, 8, i);
+                live[l][k] = b;
+            } else {
+                lists.get(l).free(live[l][k]);
+                live[l][k] = null;
+            }
+            ops++;
+        }
+        for (int l = 0; l < live.length; l++) {
+            for (MemorySegment b : live[l]) {
+                if (b != null) {
+                    lists.get(l).free(b);
+                    ops++;
+                }
+            }
+        }
+        return ops;
+    }
+
+    /** A quick, single-thread comparison (median of 5 rounds); JMH gives the real numbers. */
+    @SuppressWarnings("restricted") // downcalls to libc malloc/free, the peer in the speed line
+    private static void speedLine(Lookaside list) throws Throwable {
+        int n = 200_000;
+        long size = list.blockSize();
+        Linker linker = Linker.nativeLinker();
+        MethodHandle malloc = linker.downcallHandle(linker.defaultLookup().findOrThrow("malloc"),
+                FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
+        MethodHandle free = linker.downcallHandle(linker.defaultLookup().findOrThrow("free"),
+                FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
+        double ours = median(() -> {
+            for (int i = 0; i < n; i++) {
+                list.free(list.allocate());
+            }
+        }, n);
+        double arena = median(() -> {
+            for (int i = 0; i < n; i++) {
+                try (Arena a = Arena.ofConfined()) {
+                    a.allocate(size, 16);
+                }
+            }
+        }, n);
+        double libc = median(() -> {
+            for (int i = 0; i < n; i++) {
+                try {
+                    free.invokeExact((MemorySegment) malloc.invokeExact(size));
+                } catch (Throwable e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        }, n);
+        System.out.printf("Speed, %d-byte allocate+free pair, one thread: lookaside %.1f ns, Arena.ofConfined %.1f ns"
+                + " (%.1fx), malloc/free via FFM %.1f ns (%.1fx)%n", size, ours, arena, arena / ours, libc, libc / ours);
+    }
+
+    private static double median(Runnable body, int n) {
+        double[] r = new double[5];
+        body.run(); // warm-up
+        for (int i = 0; i < r.length; i++) {
+            long t = System.nanoTime();
+            body.run();
+            r[i] = (System.nanoTime() - t) / (double) n;
+        }
+        java.util.Arrays.sort(r);
+        return r[r.length / 2];
+    }
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Regenerate generated/src/main/java/dev/exalloc/internal/bindings from native/include/exalloc.h
+# with an INSTALLED jextract (this project never builds or ships jextract itself).
+#
+#   generated/regen.sh            rewrite the bindings in place
+#   generated/regen.sh --check    regenerate into a temporary directory and fail on any
+#                                 difference with the committed bindings
+#
+# jextract is found as $JEXTRACT, else `jextract` on PATH. Output is deterministic (two runs
+# diff clean), so the committed files are exactly what this script produces.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+header="$root/native/include/exalloc.h"
+pkg=dev.exalloc.internal.bindings
+pkgdir=${pkg//.//}
+jextract=${JEXTRACT:-$(command -v jextract || true)}
+if [[ -z "$jextract" || ! -x "$jextract" ]]; then
+  echo "regen.sh: no jextract found (set JEXTRACT=/path/to/bin/jextract or put it on PATH)." >&2
+  echo "regen.sh: jextract is not in any package registry; see ../shared/guide/toolchain.md." >&2
+  exit 2
+fi
+
+generate() { # $1 = output root
+  local out=$1 work
+  work=$(mktemp -d)
+  # jextract reads ./compile_flags.txt if present: run it from an empty directory.
+  (cd "$work" && "$jextract" --output "$out" --target-package "$pkg" --header-class-name exalloc_h \
+      -I "$root/native/include" @"$here/includes.txt" "$header")
+  rmdir "$work"
+}
+
+if [[ "${1:-}" == "--check" ]]; then
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  generate "$tmp"
+  if diff -r "$tmp/$pkgdir" "$here/src/main/java/$pkgdir" >/dev/null; then
+    echo "regen.sh: bindings match native/include/exalloc.h"
+  else
+    diff -r "$tmp/$pkgdir" "$here/src/main/java/$pkgdir" | head -40 >&2
+    echo "regen.sh: bindings differ from native/include/exalloc.h: run generated/regen.sh and commit" >&2
+    exit 1
+  fi
+  exit 0
+fi
+
+rm -rf "$here/src/main/java/$pkgdir"
+generate "$here/src/main/java"
+echo "regen.sh: wrote $(ls "$here/src/main/java/$pkgdir" | wc -l) files to generated/src/main/java/$pkgdir"

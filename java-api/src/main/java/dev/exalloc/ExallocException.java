@@ -1,0 +1,34 @@
+package dev.exalloc;
+
+import java.io.Serial;
+
+/** An exalloc operation failed with an NTSTATUS. Subclasses name the statuses callers handle. */
+public class ExallocException extends RuntimeException {
+
+    @Serial
+    private static final long serialVersionUID = 1L;
+
+    private final int status;
+
+    public ExallocException(int status, String message) {
+        super(message + " (" + NtStatus.name(status) + ")");
+        this.status = status;
+    }
+
+    /** The NTSTATUS. */
+    public int status() {
+        return status;
+    }
+
+    static ExallocException of(int status) {
+        return switch (status) {
+            case NtStatus.INSUFFICIENT_RESOURCES, NtStatus.NO_MEMORY ->
+                new InsufficientResourcesException(status, "not enough memory");
+            case NtStatus.INVALID_PARAMETER, NtStatus.INVALID_PARAMETER_1, NtStatus.INVALID_PARAMETER_2,
+                    NtStatus.INVALID_PARAMETER_3, NtStatus.INVALID_PARAMETER_4, NtStatus.INVALID_PARAMETER_5,
+                    NtStatus.INVALID_PARAMETER_6, NtStatus.INVALID_PARAMETER_7, NtStatus.INVALID_PARAMETER_8 ->
+                new InvalidParameterException(status, "invalid parameter");
+            default -> new ExallocException(status, "exalloc operation failed");
+        };
+    }
+}

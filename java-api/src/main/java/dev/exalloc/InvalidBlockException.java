@@ -1,0 +1,34 @@
+package dev.exalloc;
+
+import java.io.Serial;
+
+/**
+ * A segment passed to {@link Lookaside#free} that the list must not take: nothing was changed. In NT this
+ * misuse corrupts memory silently; in exalloc's checked mode it is caught before it reaches native code.
+ */
+public final class InvalidBlockException extends IllegalArgumentException {
+
+    @Serial
+    private static final long serialVersionUID = 1L;
+
+    /** Why the block was refused. */
+    public enum Reason {
+        /** Not native memory (a heap segment). */
+        FOREIGN,
+        /** Not a block this list handed out, or one already freed (a double free). */
+        NOT_OUTSTANDING,
+        /** The segment's size is not the list's block size. */
+        WRONG_SIZE
+    }
+
+    private final Reason reason;
+
+    public InvalidBlockException(Reason reason, String message) {
+        super(message);
+        this.reason = reason;
+    }
+
+    public Reason reason() {
+        return reason;
+    }
+}

@@ -1,0 +1,14 @@
+package dev.exalloc;
+
+import java.io.Serial;
+
+/** The lookaside list was closed (deleted); it can no longer allocate, free or report. */
+public final class LookasideClosedException extends IllegalStateException {
+
+    @Serial
+    private static final long serialVersionUID = 1L;
+
+    public LookasideClosedException(String message) {
+        super(message);
+    }
+}

@@ -1,0 +1,51 @@
+package dev.exalloc;
+
+import java.util.Map;
+
+/** NTSTATUS values that exalloc returns, with their NT names. */
+public final class NtStatus {
+
+    private NtStatus() {
+    }
+
+    public static final int SUCCESS = 0;
+    public static final int UNSUCCESSFUL = 0xC0000001;
+    public static final int INVALID_PARAMETER = 0xC000000D;
+    public static final int NO_MEMORY = 0xC0000017;
+    public static final int QUOTA_EXCEEDED = 0xC0000044;
+    public static final int INSUFFICIENT_RESOURCES = 0xC000009A;
+    public static final int INVALID_PARAMETER_1 = 0xC00000EF;
+    public static final int INVALID_PARAMETER_2 = 0xC00000F0;
+    public static final int INVALID_PARAMETER_3 = 0xC00000F1;
+    public static final int INVALID_PARAMETER_4 = 0xC00000F2;
+    public static final int INVALID_PARAMETER_5 = 0xC00000F3;
+    public static final int INVALID_PARAMETER_6 = 0xC00000F4;
+    public static final int INVALID_PARAMETER_7 = 0xC00000F5;
+    public static final int INVALID_PARAMETER_8 = 0xC00000F6;
+    /** exalloc's own: a check failed and the operation was abandoned; see {@link BugCheckError}. */
+    public static final int BUGCHECK = 0xE0AC0001;
+
+    private static final Map<Integer, String> NAMES = Map.ofEntries(Map.entry(SUCCESS, "STATUS_SUCCESS"),
+            Map.entry(UNSUCCESSFUL, "STATUS_UNSUCCESSFUL"), Map.entry(INVALID_PARAMETER, "STATUS_INVALID_PARAMETER"),
+            Map.entry(NO_MEMORY, "STATUS_NO_MEMORY"), Map.entry(QUOTA_EXCEEDED, "STATUS_QUOTA_EXCEEDED"),
+            Map.entry(INSUFFICIENT_RESOURCES, "STATUS_INSUFFICIENT_RESOURCES"),
+            Map.entry(INVALID_PARAMETER_1, "STATUS_INVALID_PARAMETER_1"),
+            Map.entry(INVALID_PARAMETER_2, "STATUS_INVALID_PARAMETER_2"),
+            Map.entry(INVALID_PARAMETER_3, "STATUS_INVALID_PARAMETER_3"),
+            Map.entry(INVALID_PARAMETER_4, "STATUS_INVALID_PARAMETER_4"),
+            Map.entry(INVALID_PARAMETER_5, "STATUS_INVALID_PARAMETER_5"),
+            Map.entry(INVALID_PARAMETER_6, "STATUS_INVALID_PARAMETER_6"),
+            Map.entry(INVALID_PARAMETER_7, "STATUS_INVALID_PARAMETER_7"),
+            Map.entry(INVALID_PARAMETER_8, "STATUS_INVALID_PARAMETER_8"), Map.entry(BUGCHECK, "EXA_STATUS_BUGCHECK"));
+
+    /** The NT name of a status, or its hex form when it has none here. */
+    public static String name(int status) {
+        String n = NAMES.get(status);
+        return n != null ? n : String.format("0x%08X", status);
+    }
+
+    /** {@code NT_SUCCESS}: true for success, informational and warning values. */
+    public static boolean isSuccess(int status) {
+        return status >= 0;
+    }
+}

@@ -1,0 +1,45 @@
+package dev.exalloc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.exalloc.internal.bindings.exalloc_h;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.junit.jupiter.api.Test;
+
+/** A failed check in native code becomes a BugCheckError in Java; the JVM keeps running. */
+class BugCheckTest {
+
+    @Test
+    void releasingAFreeSpinLockIsBugCheck0x10() {
+        Native.ensure();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment lock = arena.allocate(ValueLayout.ADDRESS);
+            exalloc_h.exa_spinlock_init(lock);
+            int status = exalloc_h.exa_spinlock_release(lock);
+            assertEquals(NtStatus.BUGCHECK, status);
+            BugCheckError e = assertThrows(BugCheckError.class, () -> Native.check(status));
+            assertEquals(0x10, e.code());
+            assertEquals(lock.address(), e.parameter1());
+            assertTrue(e.getMessage().startsWith("*** STOP: 0x00000010 (0x"), e.getMessage());
+            // and the lock is still usable
+            assertEquals(NtStatus.SUCCESS, exalloc_h.exa_spinlock_acquire(lock));
+            assertEquals(NtStatus.BUGCHECK, exalloc_h.exa_spinlock_acquire(lock));
+            assertEquals(0x0F, Native.lastBugCheck().code());
+            assertEquals(NtStatus.SUCCESS, exalloc_h.exa_spinlock_release(lock));
+        }
+    }
+
+    @Test
+    void statusNamesAndExceptionTypes() {
+        assertEquals("STATUS_INVALID_PARAMETER_4", NtStatus.name(0xC00000F2));
+        assertEquals("0x12345678", NtStatus.name(0x12345678));
+        assertTrue(ExallocException.of(NtStatus.INSUFFICIENT_RESOURCES) instanceof InsufficientResourcesException);
+        assertTrue(ExallocException.of(NtStatus.INVALID_PARAMETER_5) instanceof InvalidParameterException);
+        assertEquals(NtStatus.QUOTA_EXCEEDED, ExallocException.of(NtStatus.QUOTA_EXCEEDED).status());
+        assertTrue(NtStatus.isSuccess(0) && !NtStatus.isSuccess(NtStatus.UNSUCCESSFUL));
+    }
+}

@@ -1,0 +1,29 @@
+package dev.exalloc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * Runs in its own surefire execution on the module path, with native access granted only to
+ * the named modules (--enable-native-access=dev.exalloc,dev.exalloc.bindings
+ * --illegal-native-access=deny), as module-path users run it.
+ */
+class ModulePathTest {
+
+    @Test
+    void runsInTheNamedModuleAndCallsNativeCode() {
+        Module module = NativeLoader.class.getModule();
+        assertTrue(module.isNamed(), "expected to run on the module path");
+        assertEquals("dev.exalloc", module.getName());
+        assertTrue(module.isNativeAccessEnabled());
+        assertEquals(1, Exalloc.abiVersion());
+        try (Lookaside list = Lookaside.builder(64).tag(Tag.of("Modp")).build()) {
+            java.lang.foreign.MemorySegment b = list.allocate();
+            assertEquals(64, b.byteSize());
+            list.free(b);
+            assertEquals(1, list.stats().currentDepth());
+        }
+    }
+}

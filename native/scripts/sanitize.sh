@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Build the native library and its C tests with a sanitizer and run them.
+#
+#   native/scripts/sanitize.sh asan    AddressSanitizer + UndefinedBehaviorSanitizer
+#   native/scripts/sanitize.sh tsan    ThreadSanitizer (the concurrent parts: stress, spin locks)
+#
+# The library is built as a shared object, as in production, with the same warning flags as
+# the Maven build (-std=c11 -Wall -Wextra -Werror -fvisibility=hidden). Output goes to
+# native/target/sanitize-<mode>/. Prints the test runner's "native: N passed, N failed" line.
+set -euo pipefail
+mode=${1:?usage: sanitize.sh asan|tsan}
+here=$(cd "$(dirname "$0")/.." && pwd)
+out="$here/target/sanitize-$mode"
+mkdir -p "$out"
+cc=${CC:-gcc}
+common=(-std=c11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror -pthread -I"$here/include")
+case "$mode" in
+  asan)
+    san=(-fsanitize=address,undefined -fno-sanitize-recover=undefined)
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-allocator_may_return_null=1:detect_leaks=1:abort_on_error=0}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+    filter=""
+    ;;
+  tsan)
+    san=(-fsanitize=thread)
+    export TSAN_OPTIONS=${TSAN_OPTIONS:-allocator_may_return_null=1:halt_on_error=1:second_deadlock_stack=1}
+    export EXA_TEST_SCALE=${EXA_TEST_SCALE:-4}
+    filter=""
+    ;;
+  *) echo "sanitize.sh: unknown mode '$mode' (asan|tsan)" >&2; exit 2 ;;
+esac
+echo "== exalloc native tests under $mode ($($cc --version | head -1))"
+$cc "${common[@]}" "${san[@]}" -fPIC -fvisibility=hidden -I"$here/src" -shared -o "$out/libexalloc.so" "$here"/src/*.c
+$cc "${common[@]}" "${san[@]}" -o "$out/exalloc_tests" "$here"/test/*.c -L"$out" -lexalloc -ldl -Wl,-rpath,"$out"
+"$out/exalloc_tests" $filter
