@@ -32,6 +32,17 @@ static void cb_free(void *b, void *ctx) {
     free(b);
 }
 
+/* A list whose callbacks count into *cb (zeroed here). NULL if creation failed. */
+static exa_lookaside_t *counted_list(cb_counts_t *cb, exa_u64 size, uint32_t tag, int32_t type, uint32_t depth,
+                                     uint32_t maximum) {
+    atomic_init(&cb->allocs, 0);
+    atomic_init(&cb->frees, 0);
+    exa_lookaside_config_t cfg = {.size = size, .tag = tag, .pool_type = type, .maximum_depth = maximum,
+                                  .initial_depth = depth, .allocate = cb_alloc, .free = cb_free, .context = cb};
+    exa_lookaside_t *l = NULL;
+    return exa_lookaside_create(&cfg, &l) == EXA_STATUS_SUCCESS ? l : NULL;
+}
+
 typedef struct {
     exa_lookaside_t *list;
     uint64_t seed;
@@ -107,19 +118,8 @@ static void *monitor(void *arg) {
 
 static void run(uint32_t depth, int flush, uint64_t seed_base) {
     cb_counts_t cb;
-    atomic_init(&cb.allocs, 0);
-    atomic_init(&cb.frees, 0);
-    exa_lookaside_config_t cfg = {0};
-    cfg.size = BLOCK;
-    cfg.tag = 0x73727453;
-    cfg.pool_type = EXA_NON_PAGED_POOL;
-    cfg.allocate = cb_alloc;
-    cfg.free = cb_free;
-    cfg.context = &cb;
-    cfg.maximum_depth = 1024;
-    cfg.initial_depth = depth;
-    exa_lookaside_t *l;
-    CHECK_EQ(exa_lookaside_create(&cfg, &l), EXA_STATUS_SUCCESS);
+    exa_lookaside_t *l = counted_list(&cb, BLOCK, 0x73727453, EXA_NON_PAGED_POOL, depth, 1024);
+    CHECK(l != NULL);
     worker_t w[THREADS];
     pthread_t t[THREADS], mt;
     monitor_t m = {.list = l, .flush = flush};
@@ -196,19 +196,10 @@ static void *consumer(void *arg) {
 
 static void cross_thread_free(void) {
     cb_counts_t cb;
-    atomic_init(&cb.allocs, 0);
-    atomic_init(&cb.frees, 0);
-    exa_lookaside_config_t cfg = {0};
-    cfg.size = BLOCK;
-    cfg.tag = 0x736F7243;
-    cfg.pool_type = EXA_PAGED_POOL;
-    cfg.allocate = cb_alloc;
-    cfg.free = cb_free;
-    cfg.context = &cb;
-    cfg.initial_depth = 128;
     static handoff_t h;
     memset(&h, 0, sizeof h);
-    CHECK_EQ(exa_lookaside_create(&cfg, &h.list), EXA_STATUS_SUCCESS);
+    h.list = counted_list(&cb, BLOCK, 0x736F7243, EXA_PAGED_POOL, 128, 0);
+    CHECK(h.list != NULL);
     h.count = test_scale(200000);
     pthread_t p, c;
     pthread_create(&p, NULL, producer, &h);
@@ -239,11 +230,8 @@ static void *use_then_exit(void *arg) {
 
 static void thread_exit_returns_cache(void) {
     cb_counts_t cb;
-    atomic_init(&cb.allocs, 0);
-    atomic_init(&cb.frees, 0);
-    exa_lookaside_config_t cfg = {.size = 32, .tag = 0x74697845, .pool_type = 0, .allocate = cb_alloc, .free = cb_free,
-                                  .context = &cb};
-    CHECK_EQ(exa_lookaside_create(&cfg, &exit_list), EXA_STATUS_SUCCESS);
+    exit_list = counted_list(&cb, 32, 0x74697845, EXA_NON_PAGED_POOL, 0, 0);
+    CHECK(exit_list != NULL);
     pthread_t t;
     pthread_create(&t, NULL, use_then_exit, NULL);
     pthread_join(t, NULL);

@@ -7,14 +7,13 @@ import dev.exalloc.internal.bindings.exa_free_fn;
 import dev.exalloc.internal.bindings.exa_lookaside_config_s;
 import dev.exalloc.internal.bindings.exa_lookaside_stats_s;
 import java.lang.foreign.Arena;
+import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.StampedLock;
 
 /**
  * A lookaside list: fixed-size off-heap blocks cached in front of the pool, with NT's semantics
@@ -137,6 +136,25 @@ public final class Lookaside implements AutoCloseable {
         }
     }
 
+    /*
+     * Lists without Java callbacks call allocate and free as critical downcalls (no thread-state transition): the
+     * native paths never call back into Java, never block for long (a miss is one malloc), and never touch the Java
+     * heap. Linked from the generated $address/$descriptor, so jextract stays the source of names and signatures.
+     */
+    static {
+        Native.ensure(); // load the library before the bindings look up symbols
+    }
+
+    private static final MethodHandle ALLOCATE_CRITICAL = critical(exa_lookaside_allocate$address(),
+            exa_lookaside_allocate$descriptor());
+    private static final MethodHandle FREE_CRITICAL = critical(exa_lookaside_free$address(),
+            exa_lookaside_free$descriptor());
+
+    @SuppressWarnings("restricted") // a second, critical handle for a function the bindings already link
+    private static MethodHandle critical(MemorySegment address, java.lang.foreign.FunctionDescriptor descriptor) {
+        return Linker.nativeLinker().downcallHandle(address, descriptor, Linker.Option.critical(false));
+    }
+
     private final MemorySegment handle;
     private final long size;
     private final Tag tag;
@@ -144,9 +162,8 @@ public final class Lookaside implements AutoCloseable {
     private final Arena arena;
     private final Allocator allocator;
     private final Releaser releaser;
-    private final Set<Long> outstanding;
-    private final StampedLock lifecycle = new StampedLock();
-    private volatile boolean closed;
+    private final BlockSet outstanding;
+    private final InFlight inFlight = new InFlight();
     /** A callback's exception, parked while native code unwinds, rethrown by the Java caller. */
     private final ThreadLocal<Throwable> callbackFailure = new ThreadLocal<>();
 
@@ -157,7 +174,7 @@ public final class Lookaside implements AutoCloseable {
         this.poolType = b.poolType;
         this.allocator = b.allocator;
         this.releaser = b.releaser;
-        this.outstanding = b.checked ? ConcurrentHashMap.newKeySet() : null;
+        this.outstanding = b.checked ? new BlockSet() : null;
         this.arena = Arena.ofShared();
         boolean ok = false;
         try {
@@ -232,13 +249,12 @@ public final class Lookaside implements AutoCloseable {
     // Operations
     // ---------------------------------------------------------------------------------------------
 
-    private long enter() {
-        long stamp = lifecycle.readLock();
-        if (closed) {
-            lifecycle.unlockRead(stamp);
+    private int enter() {
+        int c = inFlight.enter();
+        if (c < 0) {
             throw closedException();
         }
-        return stamp;
+        return c;
     }
 
     private LookasideClosedException closedException() {
@@ -262,13 +278,15 @@ public final class Lookaside implements AutoCloseable {
     /** As {@link #allocate()}, but null where NT returns NULL. */
     @SuppressWarnings("restricted") // reinterpret: the block is exactly `size` bytes the list handed out
     public MemorySegment tryAllocate() {
-        long stamp = enter();
+        int c = enter();
         try {
-            MemorySegment raw = exa_lookaside_allocate(handle);
-            if (allocator != null) {
+            long address;
+            if (allocator == null) {
+                address = nativeAllocateCritical();
+            } else {
+                address = exa_lookaside_allocate(handle).address();
                 rethrowCallbackFailure();
             }
-            long address = raw.address();
             if (address == 0) {
                 return null;
             }
@@ -277,7 +295,15 @@ public final class Lookaside implements AutoCloseable {
             }
             return MemorySegment.ofAddress(address).reinterpret(size);
         } finally {
-            lifecycle.unlockRead(stamp);
+            inFlight.exit(c);
+        }
+    }
+
+    private long nativeAllocateCritical() {
+        try {
+            return ((MemorySegment) ALLOCATE_CRITICAL.invokeExact(handle)).address();
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
         }
     }
 
@@ -285,76 +311,96 @@ public final class Lookaside implements AutoCloseable {
      * Returns a block to the list (or, when the list is at Depth, to the releaser).
      *
      * @throws InvalidBlockException when the segment is not an outstanding block of this list (checked mode)
-     * @throws LookasideClosedException after {@link #close()}
+     * @throws LookasideClosedException after {@link #close()}, unless the block was still handed out at the close
      */
     public void free(MemorySegment block) {
         Objects.requireNonNull(block, "block");
-        long stamp = lifecycle.readLock();
+        int c = inFlight.enter();
+        if (c < 0) {
+            freeAfterClose(block);
+            return;
+        }
         try {
             if (outstanding != null) {
-                if (!block.isNative()) {
-                    throw new InvalidBlockException(InvalidBlockException.Reason.FOREIGN,
-                            "not native memory, so not a block of lookaside list " + tag + ": " + block);
-                }
-                if (block.byteSize() != size) {
-                    throw new InvalidBlockException(InvalidBlockException.Reason.WRONG_SIZE, "a " + block.byteSize()
-                            + "-byte segment is not a block of lookaside list " + tag + " (" + size + " bytes)");
-                }
+                checkBlock(block);
                 if (!outstanding.remove(block.address())) {
-                    if (closed) {
-                        throw closedException();
-                    }
                     throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING, String.format(
                             "0x%X was not handed out by lookaside list %s, or was freed already", block.address(), tag));
                 }
-                if (closed) {
-                    /* Still allocated when the list was deleted: NT frees such blocks to the pool directly. */
-                    releaseDirect(block);
-                    return;
-                }
-            } else if (closed) {
-                throw closedException();
             }
-            exa_lookaside_free(handle, block);
-            if (releaser != null) {
+            if (releaser == null) {
+                FREE_CRITICAL.invokeExact(handle, block);
+            } else {
+                exa_lookaside_free(handle, block);
                 rethrowCallbackFailure();
             }
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
         } finally {
-            lifecycle.unlockRead(stamp);
+            inFlight.exit(c);
+        }
+    }
+
+    private void checkBlock(MemorySegment block) {
+        if (!block.isNative()) {
+            throw new InvalidBlockException(InvalidBlockException.Reason.FOREIGN,
+                    "not native memory, so not a block of lookaside list " + tag + ": " + block);
+        }
+        if (block.byteSize() != size) {
+            throw new InvalidBlockException(InvalidBlockException.Reason.WRONG_SIZE, "a " + block.byteSize()
+                    + "-byte segment is not a block of lookaside list " + tag + " (" + size + " bytes)");
+        }
+    }
+
+    /* A block still handed out when the list was deleted: NT code frees such blocks to the pool directly. */
+    private void freeAfterClose(MemorySegment block) {
+        if (outstanding == null) {
+            throw closedException();
+        }
+        checkBlock(block);
+        if (!outstanding.remove(block.address())) {
+            throw closedException();
+        }
+        if (releaser != null) {
+            releaser.free(block);
+        } else {
+            exa_pool_free(block);
         }
     }
 
     /** Passes every cached block (every thread's) to the releaser; the list stays usable. Returns how many. */
     public long flush() {
-        long stamp = enter();
+        int c = enter();
         try {
             long n = exa_lookaside_flush(handle);
             rethrowCallbackFailure();
             return n;
         } finally {
-            lifecycle.unlockRead(stamp);
+            inFlight.exit(c);
         }
     }
 
     /** Exact statistics (every thread's counts summed). */
     public LookasideStats stats() {
-        long stamp = enter();
+        int c = enter();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(exa_lookaside_stats_s.layout());
             Native.check(exa_lookaside_query(handle, s));
             return toStats(s);
         } finally {
-            lifecycle.unlockRead(stamp);
+            inFlight.exit(c);
         }
     }
 
     /** Zeroes the four counters (the debugger's {@code !lookaside -r}). */
     public void resetCounters() {
-        long stamp = enter();
+        int c = enter();
         try {
             Native.check(exa_lookaside_reset_counters(handle));
         } finally {
-            lifecycle.unlockRead(stamp);
+            inFlight.exit(c);
         }
     }
 
@@ -363,11 +409,11 @@ public final class Lookaside implements AutoCloseable {
      * frees miss until the cache has drained below the new bound.
      */
     public void setDepth(int depth) {
-        long stamp = enter();
+        int c = enter();
         try {
             Native.check(exa_lookaside_set_depth(handle, depth));
         } finally {
-            lifecycle.unlockRead(stamp);
+            inFlight.exit(c);
         }
     }
 
@@ -389,36 +435,26 @@ public final class Lookaside implements AutoCloseable {
     }
 
     public boolean isClosed() {
-        return closed;
+        return inFlight.isClosed();
     }
 
     /**
-     * Deletes the list: every cached block goes to the releaser. Blocks still handed out stay valid; in checked
-     * mode {@link #free} still takes them afterwards and passes them straight to the releaser (or the pool), as
-     * NT code frees such blocks with ExFreePool. Idempotent.
+     * Deletes the list: every cached block goes to the releaser. Calls in flight on other threads finish first;
+     * later calls raise {@link LookasideClosedException}. Blocks still handed out stay valid; in checked mode
+     * {@link #free} still takes them afterwards and passes them straight to the releaser (or the pool), as NT code
+     * frees such blocks with ExFreePool. Idempotent. Not to be called from this list's own callbacks.
      */
     @Override
     public void close() {
-        long stamp = lifecycle.writeLock();
+        if (!inFlight.close()) {
+            return;
+        }
         try {
-            if (closed) {
-                return;
-            }
-            closed = true;
             Native.check(exa_lookaside_delete(handle));
         } finally {
-            lifecycle.unlockWrite(stamp);
+            arena.close(); /* the upcall stubs: native code no longer calls them */
         }
-        arena.close(); /* the upcall stubs: native code no longer calls them */
         rethrowCallbackFailure();
-    }
-
-    private void releaseDirect(MemorySegment block) {
-        if (releaser != null) {
-            releaser.free(block);
-        } else {
-            exa_pool_free(block);
-        }
     }
 
     /** Statistics of every live lookaside list in the process (NT-named ones from C included), oldest first. */
@@ -453,6 +489,6 @@ public final class Lookaside implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Lookaside[" + tag + ", " + poolType + ", " + size + " bytes" + (closed ? ", closed]" : "]");
+        return "Lookaside[" + tag + ", " + poolType + ", " + size + " bytes" + (isClosed() ? ", closed]" : "]");
     }
 }

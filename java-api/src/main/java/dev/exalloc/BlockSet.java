@@ -1,0 +1,120 @@
+package dev.exalloc;
+
+/**
+ * The addresses a checked lookaside list has handed out and not yet taken back: a set of {@code long}s in
+ * independent stripes, each an open-addressing table under its own monitor, so that threads freeing different
+ * blocks rarely meet and no address is boxed. Address 0 is never stored (blocks are never NULL).
+ */
+final class BlockSet {
+
+    private static final int STRIPES = 64; // power of two
+    private static final long DELETED = -1L;
+
+    private static final class Stripe {
+        long[] table = new long[16];
+        int used; // live + deleted slots
+        int live;
+    }
+
+    private final Stripe[] stripes = new Stripe[STRIPES];
+
+    BlockSet() {
+        for (int i = 0; i < STRIPES; i++) {
+            stripes[i] = new Stripe();
+        }
+    }
+
+    private static long mix(long address) {
+        long h = address * 0x9E3779B97F4A7C15L;
+        return h ^ (h >>> 29);
+    }
+
+    private Stripe stripe(long h) {
+        return stripes[(int) (h >>> 58) & (STRIPES - 1)];
+    }
+
+    /** Adds; false if present already. */
+    boolean add(long address) {
+        long h = mix(address);
+        Stripe s = stripe(h);
+        synchronized (s) {
+            long[] t = s.table;
+            int mask = t.length - 1;
+            int free = -1;
+            for (int i = (int) h & mask;; i = (i + 1) & mask) {
+                long v = t[i];
+                if (v == address) {
+                    return false;
+                }
+                if (v == DELETED && free < 0) {
+                    free = i;
+                } else if (v == 0) {
+                    if (free < 0) {
+                        free = i;
+                        s.used++;
+                    }
+                    t[free] = address;
+                    s.live++;
+                    if (s.used * 2 > t.length) {
+                        rehash(s);
+                    }
+                    return true;
+                }
+            }
+        }
+    }
+
+    /** Removes; false if absent. */
+    boolean remove(long address) {
+        long h = mix(address);
+        Stripe s = stripe(h);
+        synchronized (s) {
+            long[] t = s.table;
+            int mask = t.length - 1;
+            for (int i = (int) h & mask;; i = (i + 1) & mask) {
+                long v = t[i];
+                if (v == address) {
+                    t[i] = DELETED;
+                    s.live--;
+                    return true;
+                }
+                if (v == 0) {
+                    return false;
+                }
+            }
+        }
+    }
+
+    /** Live entries (a moment's sum over the stripes). */
+    long size() {
+        long n = 0;
+        for (Stripe s : stripes) {
+            synchronized (s) {
+                n += s.live;
+            }
+        }
+        return n;
+    }
+
+    /** Grows (or just cleans out deleted slots) so that live + deleted stay under half the table. */
+    private static void rehash(Stripe s) {
+        long[] old = s.table;
+        int capacity = old.length;
+        while (s.live * 4 >= capacity) {
+            capacity *= 2;
+        }
+        long[] t = new long[capacity];
+        int mask = capacity - 1;
+        for (long v : old) {
+            if (v != 0 && v != DELETED) {
+                int i = (int) mix(v) & mask;
+                while (t[i] != 0) {
+                    i = (i + 1) & mask;
+                }
+                t[i] = v;
+            }
+        }
+        s.table = t;
+        s.used = s.live;
+    }
+}

@@ -1,0 +1,68 @@
+package dev.exalloc;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * Guards a native object against being freed while calls on it are in flight, without a shared hot word: each
+ * thread counts its calls in one of several cells, each on its own cache line, so threads on the same list do
+ * not contend. {@link #close()} sets the closed flag and waits until every cell reads zero (Dekker: enter is a
+ * volatile read-modify-write followed by a volatile read of the flag; close a volatile write followed by volatile
+ * reads of the cells, so one of the two sides always sees the other).
+ */
+final class InFlight {
+
+    private static final int CELLS = 32; // power of two
+    private static final int STRIDE = 16; // longs per cell: 128 bytes, against adjacent-line prefetch too
+    private static final VarHandle CELL = MethodHandles.arrayElementVarHandle(long[].class);
+    private static final VarHandle CLOSED;
+
+    static {
+        try {
+            CLOSED = MethodHandles.lookup().findVarHandle(InFlight.class, "closed", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final long[] cells = new long[(CELLS + 1) * STRIDE];
+    @SuppressWarnings("unused") // accessed through CLOSED
+    private volatile boolean closed;
+
+    private static int cell() {
+        long id = Thread.currentThread().threadId();
+        return (int) ((id * 0x9E3779B97F4A7C15L) >>> 59) * STRIDE + STRIDE; // skip line 0 (object header)
+    }
+
+    /** Enters a call; returns the cell to pass to {@link #exit}, or -1 when closed (nothing to exit). */
+    int enter() {
+        int c = cell();
+        CELL.getAndAdd(cells, c, 1L);
+        if ((boolean) CLOSED.getVolatile(this)) {
+            CELL.getAndAdd(cells, c, -1L);
+            return -1;
+        }
+        return c;
+    }
+
+    void exit(int c) {
+        CELL.getAndAdd(cells, c, -1L);
+    }
+
+    boolean isClosed() {
+        return (boolean) CLOSED.getVolatile(this);
+    }
+
+    /** Marks closed and waits for calls in flight; returns false if it was closed already. */
+    boolean close() {
+        if (!CLOSED.compareAndSet(this, false, true)) {
+            return false;
+        }
+        for (int c = STRIDE; c < cells.length; c += STRIDE) {
+            while ((long) CELL.getVolatile(cells, c) != 0) {
+                Thread.onSpinWait();
+            }
+        }
+        return true;
+    }
+}
