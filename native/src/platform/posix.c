@@ -65,8 +65,9 @@ uint64_t _exa_os_now_ns(void) {
 
 void _exa_os_yield(void) { sched_yield(); }
 
+/* The membarrier commands are enumerators, not macros: test for the system call instead. */
 int _exa_os_process_barrier_init(void) {
-#if defined(__linux__) && defined(MEMBARRIER_CMD_PRIVATE_EXPEDITED)
+#if defined(__linux__) && defined(SYS_membarrier)
     long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
     if (cmds < 0 || (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) return 0;
     if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0) return 0;
@@ -77,7 +78,7 @@ int _exa_os_process_barrier_init(void) {
 }
 
 void _exa_os_process_barrier(void) {
-#if defined(__linux__) && defined(MEMBARRIER_CMD_PRIVATE_EXPEDITED)
+#if defined(__linux__) && defined(SYS_membarrier)
     (void)syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
 #endif
 }
