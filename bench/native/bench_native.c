@@ -1,0 +1,365 @@
+/* exalloc - native benchmark: lookaside lists against malloc/free.
+ *
+ * One source, built once per peer (see bench/native/build.sh):
+ *   bench_glibc      glibc malloc/free, plus exa_lookaside (-DBENCH_WITH_EXALLOC, linked
+ *                    against libexalloc.so; the lookaside's misses go to glibc's posix_memalign)
+ *   bench_jemalloc   linked with -ljemalloc         \
+ *   bench_mimalloc   linked with -lmimalloc          > malloc/free interposed by the allocator
+ *   bench_tcmalloc   linked with -ltcmalloc_minimal /
+ * Each allocator replaces malloc/free for the whole process, so each gets its own binary and
+ * the benchmark always calls plain malloc/free (the same call sequence for every peer). The
+ * binary prints which shared object provides malloc, so the harness can check the interposition.
+ *
+ * Usage:
+ *   bench_<peer> time [target_ms]          all patterns and sizes; each timed run is sized
+ *                                          to take about target_ms (default 100; smoke: 2)
+ *   bench_<peer> callgrind <peer> <size> <n>   only n pairs (for valgrind --tool=callgrind);
+ *                                          peer is "lookaside" or "malloc"
+ *
+ * Output (time mode), one tab-separated line per result:
+ *   RESULT <pattern> <size> <peer> <median ns/op> <min ns/op>
+ * ns/op is per allocate+free pair (per block for batch1024 and xfree, per pair per thread for
+ * pair2t). Each result: a short calibration run (which is also the warm-up) picks the iteration
+ * count, then 5 timed runs of about target_ms each (clock_gettime, CLOCK_MONOTONIC); the median
+ * of the 5 is reported, and the best as the last column.
+ *
+ * Patterns:
+ *   pair       p = allocate; free(p); repeated (one thread)
+ *   batch1024  allocate 1024 blocks, then free them in allocation order (one thread)
+ *   pair2t     pair on 2 threads at once, each on its own blocks (lookaside: one shared list)
+ *   xfree      thread A allocates and passes blocks through a 1024-slot ring to thread B,
+ *              which frees them (cross-thread free)
+ * Lookaside lists: pair and pair2t use NT's default depths (Depth 4, MaximumDepth 256);
+ * batch1024 and xfree use initial_depth = maximum_depth = 1024 so that a whole batch / the
+ * ring's worth of blocks is cached.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifdef BENCH_WITH_EXALLOC
+#  include "exalloc.h"
+#endif
+
+#ifndef BENCH_PEER
+#  define BENCH_PEER "glibc"
+#endif
+
+enum { BATCH = 1024, RUNS = 5, RING = 1024 };
+
+static const size_t sizes[] = {64, 256, 4096};
+
+/* Every block escapes through this store, so the compiler cannot drop a malloc/free pair.
+ * Thread-local: a shared global would bounce its cache line between the two threads of
+ * pair2t and make every peer look 2-4x slower there. */
+static _Thread_local void *volatile sink;
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void die(const char *what) {
+    fprintf(stderr, "bench_native: %s\n", what);
+    exit(1);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Peers. The loops are written once (always_inline, with the peer's functions as constant
+ * arguments) and instantiated per peer, so every call in a timed loop is a direct call.
+ * ---------------------------------------------------------------------------------------- */
+
+typedef void *(*alloc_fn)(void *ctx, size_t size);
+typedef void (*free_fn)(void *ctx, void *block);
+
+static void *m_alloc(void *ctx, size_t size) {
+    (void)ctx;
+    return malloc(size);
+}
+static void m_free(void *ctx, void *block) {
+    (void)ctx;
+    free(block);
+}
+
+#ifdef BENCH_WITH_EXALLOC
+static void *la_alloc(void *ctx, size_t size) {
+    (void)size;
+    return exa_lookaside_allocate((exa_lookaside_t *)ctx);
+}
+static void la_free(void *ctx, void *block) { exa_lookaside_free((exa_lookaside_t *)ctx, block); }
+#endif
+
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE void loop_pair(alloc_fn a, free_fn f, void *ctx, size_t size, long n) {
+    for (long i = 0; i < n; i++) {
+        void *p = a(ctx, size);
+        if (__builtin_expect(p == NULL, 0)) die("out of memory");
+        sink = p;
+        f(ctx, p);
+    }
+}
+
+INLINE void loop_batch(alloc_fn a, free_fn f, void *ctx, size_t size, long batches) {
+    void *blocks[BATCH];
+    for (long b = 0; b < batches; b++) {
+        for (int i = 0; i < BATCH; i++) {
+            void *p = a(ctx, size);
+            if (__builtin_expect(p == NULL, 0)) die("out of memory");
+            blocks[i] = p;
+        }
+        sink = blocks[BATCH - 1];
+        for (int i = 0; i < BATCH; i++) f(ctx, blocks[i]);
+    }
+}
+
+/* Single-producer single-consumer ring for the cross-thread free. */
+typedef struct {
+    _Alignas(64) _Atomic(uint64_t) head; /* written by the producer */
+    _Alignas(64) _Atomic(uint64_t) tail; /* written by the consumer */
+    _Alignas(64) void *slot[RING];
+} ring_t;
+
+static void spin_wait(unsigned *spins) {
+    if (++*spins > 256) {
+        *spins = 0;
+        sched_yield(); /* 2 noisy cores: do not burn the other thread's time slice */
+    }
+}
+
+INLINE void loop_produce(alloc_fn a, void *ctx, size_t size, long n, ring_t *r) {
+    uint64_t head = 0, tail = 0;
+    for (long i = 0; i < n; i++) {
+        void *p = a(ctx, size);
+        if (__builtin_expect(p == NULL, 0)) die("out of memory");
+        unsigned spins = 0;
+        while (head - tail == RING) {
+            tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+            if (head - tail == RING) spin_wait(&spins);
+        }
+        r->slot[head % RING] = p;
+        atomic_store_explicit(&r->head, ++head, memory_order_release);
+    }
+}
+
+INLINE void loop_consume(free_fn f, void *ctx, long n, ring_t *r) {
+    uint64_t head = 0, tail = 0;
+    for (long i = 0; i < n; i++) {
+        unsigned spins = 0;
+        while (head == tail) {
+            head = atomic_load_explicit(&r->head, memory_order_acquire);
+            if (head == tail) spin_wait(&spins);
+        }
+        void *p = r->slot[tail % RING];
+        atomic_store_explicit(&r->tail, ++tail, memory_order_release);
+        f(ctx, p);
+    }
+}
+
+typedef struct {
+    const char *name;
+    void (*pair)(void *ctx, size_t size, long n);
+    void (*batch)(void *ctx, size_t size, long batches);
+    void (*produce)(void *ctx, size_t size, long n, ring_t *r);
+    void (*consume)(void *ctx, long n, ring_t *r);
+    void *(*make)(size_t size, int deep); /* per-size context (a list), or NULL */
+    void (*drop)(void *ctx);
+} peer_t;
+
+#define NOINLINE static __attribute__((noinline))
+#define DEFINE_PEER_LOOPS(P, A, F)                                                                 \
+    NOINLINE void P##_pair(void *ctx, size_t size, long n) { loop_pair(A, F, ctx, size, n); }     \
+    NOINLINE void P##_batch(void *ctx, size_t size, long b) { loop_batch(A, F, ctx, size, b); }   \
+    NOINLINE void P##_produce(void *ctx, size_t size, long n, ring_t *r) {                        \
+        loop_produce(A, ctx, size, n, r);                                                         \
+    }                                                                                             \
+    NOINLINE void P##_consume(void *ctx, long n, ring_t *r) { loop_consume(F, ctx, n, r); }
+
+DEFINE_PEER_LOOPS(m, m_alloc, m_free)
+
+static void *m_make(size_t size, int deep) {
+    (void)size;
+    (void)deep;
+    return NULL;
+}
+static void m_drop(void *ctx) { (void)ctx; }
+
+#ifdef BENCH_WITH_EXALLOC
+DEFINE_PEER_LOOPS(la, la_alloc, la_free)
+
+/* deep = 0: NT's defaults (Depth 4, MaximumDepth 256); deep = 1: Depth = MaximumDepth = 1024. */
+static void *la_make(size_t size, int deep) {
+    exa_lookaside_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.size = size;
+    cfg.tag = 0x636E6542u; /* 'Benc' */
+    cfg.pool_type = EXA_NON_PAGED_POOL;
+    cfg.maximum_depth = deep ? 1024u : 0u;
+    cfg.initial_depth = deep ? 1024u : 0u;
+    exa_lookaside_t *l = NULL;
+    if (exa_lookaside_create(&cfg, &l) != EXA_STATUS_SUCCESS) die("exa_lookaside_create failed");
+    return l;
+}
+static void la_drop(void *ctx) {
+    if (exa_lookaside_delete((exa_lookaside_t *)ctx) != EXA_STATUS_SUCCESS) die("exa_lookaside_delete failed");
+}
+#endif
+
+static const peer_t peers[] = {
+#ifdef BENCH_WITH_EXALLOC
+    {"lookaside", la_pair, la_batch, la_produce, la_consume, la_make, la_drop},
+#endif
+    {BENCH_PEER, m_pair, m_batch, m_produce, m_consume, m_make, m_drop},
+};
+
+/* ------------------------------------------------------------------------------------------
+ * Timing
+ * ---------------------------------------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void report(const char *pattern, size_t size, const char *peer, double r[RUNS]) {
+    qsort(r, RUNS, sizeof r[0], cmp_double);
+    printf("RESULT\t%s\t%zu\t%s\t%.2f\t%.2f\n", pattern, size, peer, r[RUNS / 2], r[0]);
+    fflush(stdout);
+}
+
+/* Two-thread runs: both threads start at a barrier; the result is the wall time from the
+ * barrier to the end of the slower thread. */
+typedef struct {
+    const peer_t *peer;
+    void *ctx;
+    size_t size;
+    long n;
+    int role; /* pair2t: 0; xfree: 1 = producer, 2 = consumer */
+    ring_t *ring;
+    pthread_barrier_t *barrier;
+    uint64_t start, end;
+} job_t;
+
+static void *job_main(void *arg) {
+    job_t *j = arg;
+    pthread_barrier_wait(j->barrier);
+    j->start = now_ns();
+    if (j->role == 0) j->peer->pair(j->ctx, j->size, j->n);
+    else if (j->role == 1) j->peer->produce(j->ctx, j->size, j->n, j->ring);
+    else j->peer->consume(j->ctx, j->n, j->ring);
+    j->end = now_ns();
+    return NULL;
+}
+
+static uint64_t run_two(const peer_t *p, void *ctx, size_t size, long n, int xfree) {
+    static ring_t ring;
+    atomic_store(&ring.head, 0);
+    atomic_store(&ring.tail, 0);
+    pthread_barrier_t barrier;
+    pthread_barrier_init(&barrier, NULL, 2);
+    job_t jobs[2];
+    pthread_t th[2];
+    for (int t = 0; t < 2; t++) {
+        jobs[t] = (job_t){p, ctx, size, n, xfree ? t + 1 : 0, &ring, &barrier, 0, 0};
+        if (pthread_create(&th[t], NULL, job_main, &jobs[t]) != 0) die("pthread_create failed");
+    }
+    for (int t = 0; t < 2; t++) pthread_join(th[t], NULL);
+    pthread_barrier_destroy(&barrier);
+    uint64_t start = jobs[0].start < jobs[1].start ? jobs[0].start : jobs[1].start;
+    uint64_t end = jobs[0].end > jobs[1].end ? jobs[0].end : jobs[1].end;
+    return end - start;
+}
+
+/* Runners: do n units of a pattern, return the elapsed ns. */
+typedef uint64_t (*runner_fn)(const peer_t *p, void *ctx, size_t size, long n);
+
+static uint64_t run_pair(const peer_t *p, void *ctx, size_t size, long n) {
+    uint64_t t0 = now_ns();
+    p->pair(ctx, size, n);
+    return now_ns() - t0;
+}
+static uint64_t run_batch(const peer_t *p, void *ctx, size_t size, long n) {
+    uint64_t t0 = now_ns();
+    p->batch(ctx, size, n);
+    return now_ns() - t0;
+}
+static uint64_t run_pair2t(const peer_t *p, void *ctx, size_t size, long n) { return run_two(p, ctx, size, n, 0); }
+static uint64_t run_xfree(const peer_t *p, void *ctx, size_t size, long n) { return run_two(p, ctx, size, n, 1); }
+
+/* One result: a calibration run of n_min units (also the warm-up) sizes the timed runs to about
+ * target_ns each; then RUNS timed runs. ops_per_unit: 1024 for batch1024 (reported per block). */
+static void measure(const char *pattern, runner_fn run, long n_min, long ops_per_unit, const peer_t *p, void *ctx,
+                    size_t size, double target_ns) {
+    double est = (double)run(p, ctx, size, n_min) / (double)n_min;
+    long n = est > 0 ? (long)(target_ns / est) : n_min;
+    if (n < n_min) n = n_min;
+    double r[RUNS];
+    for (int i = 0; i < RUNS; i++) r[i] = (double)run(p, ctx, size, n) / (double)(n * ops_per_unit);
+    report(pattern, size, p->name, r);
+}
+
+static void time_all(double target_ms) {
+    double target = target_ms * 1e6;
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        size_t size = sizes[s];
+        for (size_t k = 0; k < sizeof peers / sizeof peers[0]; k++) {
+            const peer_t *p = &peers[k];
+            void *ctx = p->make(size, 0); /* NT's default depths */
+            measure("pair", run_pair, 10000, 1, p, ctx, size, target);
+            measure("pair2t", run_pair2t, 10000, 1, p, ctx, size, target);
+            p->drop(ctx);
+            ctx = p->make(size, 1); /* Depth = MaximumDepth = 1024 */
+            measure("batch1024", run_batch, 8, BATCH, p, ctx, size, target);
+            measure("xfree", run_xfree, 10000, 1, p, ctx, size, target);
+            p->drop(ctx);
+        }
+    }
+}
+
+/* Which shared object provides malloc in this process (checks the link-time interposition). */
+static void print_provider(void) {
+    Dl_info info;
+    void *(*fn)(size_t) = malloc;
+    const char *where = "?";
+    if (dladdr(*(void **)&fn, &info) != 0 && info.dli_fname != NULL) where = info.dli_fname;
+    printf("INFO\tmalloc\t%s\t%s\n", BENCH_PEER, where);
+#ifdef BENCH_WITH_EXALLOC
+    printf("INFO\texalloc\t%s\n", exa_version_string());
+#endif
+}
+
+int main(int argc, char **argv) {
+    const char *mode = argc > 1 ? argv[1] : "time";
+    if (strcmp(mode, "time") == 0) {
+        double target_ms = argc > 2 ? atof(argv[2]) : 100.0;
+        if (!(target_ms > 0)) die("target_ms must be > 0");
+        print_provider();
+        time_all(target_ms);
+        return 0;
+    }
+    if (strcmp(mode, "callgrind") == 0 && argc == 5) {
+        const char *which = argv[2];
+        size_t size = (size_t)strtoull(argv[3], NULL, 10);
+        long n = atol(argv[4]);
+        const peer_t *p = NULL;
+        if (strcmp(which, "malloc") == 0) p = &peers[sizeof peers / sizeof peers[0] - 1];
+#ifdef BENCH_WITH_EXALLOC
+        if (strcmp(which, "lookaside") == 0) p = &peers[0];
+#endif
+        if (p == NULL || size == 0 || n < 0) die("usage: callgrind lookaside|malloc <size> <n>");
+        void *ctx = p->make(size, 0);
+        p->pair(ctx, size, n);
+        p->drop(ctx);
+        return 0;
+    }
+    fprintf(stderr, "usage: %s time [target_ms] | callgrind lookaside|malloc <size> <n>\n", argv[0]);
+    return 2;
+}

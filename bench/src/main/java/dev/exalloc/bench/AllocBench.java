@@ -1,0 +1,35 @@
+package dev.exalloc.bench;
+
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The settings every allocation benchmark shares (JMH inherits these class annotations): one fork with native
+ * access enabled (the benchmarks jar is on the class path, so ALL-UNNAMED), a short warm-up and measurement
+ * (the machine is small and noisy: compare ratios within one run), average time in ns per operation.
+ *
+ * <p>Subclasses: {@link Pair}, {@link Batch1024}, {@link PairTwoThreads}; {@code bench/run.sh} runs them and
+ * turns the JSON result into a table. A command-line {@code -jvmArgsAppend} replaces the fork's
+ * {@code --enable-native-access}: repeat it there if you pass your own.
+ */
+@Fork(value = 1, jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+public abstract class AllocBench {
+
+    /** The tag of every list the benchmarks create. */
+    static final String TAG = "Benc";
+
+    /** Alignment asked of Arena.allocate: the lookaside's blocks (and malloc's) are 16-byte aligned. */
+    static final long ALIGN = 16;
+
+    /** Blocks per batch in {@link Batch1024}; also the lists' depth there, so that a whole batch is cached. */
+    static final int BATCH = 1024;
+}

@@ -1,0 +1,80 @@
+package dev.exalloc.bench;
+
+import dev.exalloc.Lookaside;
+import dev.exalloc.Tag;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+/**
+ * Pattern "pair": one allocate and one free of a {@code size}-byte block per operation, one thread.
+ *
+ * <p>The lookaside lists keep NT's default depths (Depth 4, MaximumDepth 256): a pair needs one cached block.
+ * Peers: exalloc checked (the default), exalloc unchecked, a confined Arena opened, allocated from and closed
+ * per pair (Arena.allocate also zeroes the block), and malloc/free through plain FFM downcalls; plus two
+ * diagnostic peers: the same native list driven through bare critical downcalls ({@link RawLookaside}), and
+ * malloc/free through critical downcalls ({@link Libc#MALLOC_CRITICAL}).
+ */
+@State(Scope.Thread)
+public class Pair extends AllocBench {
+
+    @Param({"64", "256", "4096"})
+    public long size;
+
+    private Lookaside checked;
+    private Lookaside unchecked;
+    private MemorySegment raw;
+
+    @Setup
+    public void setUp() throws Throwable {
+        checked = Lookaside.builder(size).tag(Tag.of(TAG)).build();
+        unchecked = Lookaside.builder(size).tag(Tag.of(TAG)).unchecked().build();
+        raw = RawLookaside.create(size, 0);
+    }
+
+    @TearDown
+    public void tearDown() throws Throwable {
+        checked.close();
+        unchecked.close();
+        RawLookaside.delete(raw);
+    }
+
+    @Benchmark
+    public void lookasideChecked() {
+        checked.free(checked.allocate());
+    }
+
+    @Benchmark
+    public void lookasideUnchecked() {
+        unchecked.free(unchecked.allocate());
+    }
+
+    /** Diagnostic: the same list operations through bare critical downcalls (see {@link RawLookaside}). */
+    @Benchmark
+    public void lookasideRawFfm() throws Throwable {
+        RawLookaside.FREE.invokeExact(raw, (MemorySegment) RawLookaside.ALLOCATE.invokeExact(raw));
+    }
+
+    @Benchmark
+    public MemorySegment arenaConfined() {
+        try (Arena arena = Arena.ofConfined()) {
+            return arena.allocate(size, ALIGN);
+        }
+    }
+
+    @Benchmark
+    public void mallocFfm() throws Throwable {
+        Libc.FREE.invokeExact((MemorySegment) Libc.MALLOC.invokeExact(size));
+    }
+
+    /** Diagnostic: malloc/free through critical downcalls, as the Lookaside calls the native list. */
+    @Benchmark
+    public void mallocFfmCritical() throws Throwable {
+        Libc.FREE_CRITICAL.invokeExact((MemorySegment) Libc.MALLOC_CRITICAL.invokeExact(size));
+    }
+}
