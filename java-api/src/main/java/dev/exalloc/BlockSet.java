@@ -10,10 +10,26 @@ final class BlockSet {
     private static final int STRIPES = 64; // power of two
     private static final long DELETED = -1L;
 
-    private static final class Stripe {
+    /*
+     * Each stripe is locked (its header word) and written (table, used, live) by whichever thread frees a block
+     * that hashes to it; padding before and after, through the class hierarchy because the JVM lays out a
+     * superclass's fields first and may reorder a class's own, keeps neighbouring stripes off each other's cache
+     * lines (128 bytes each side, against adjacent-line prefetch too).
+     */
+    @SuppressWarnings("unused")
+    private abstract static class PadBefore {
+        long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, p15;
+    }
+
+    private abstract static class Hot extends PadBefore {
         long[] table = new long[16];
         int used; // live + deleted slots
         int live;
+    }
+
+    @SuppressWarnings("unused")
+    private static final class Stripe extends Hot {
+        long q00, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10, q11, q12, q13, q14, q15;
     }
 
     private final Stripe[] stripes = new Stripe[STRIPES];
