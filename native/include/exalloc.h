@@ -21,6 +21,11 @@
  *     (NT's rule for ExDelete...LookasideList).
  *   - Callbacks run on the calling thread, outside every library lock, and may call back
  *     into the library (even into the same list).
+ *   - Zones are NT's: the plain routines are not synchronised at all (the caller serialises
+ *     them), the _interlocked ones serialise on the caller's spin lock. Use one kind per
+ *     zone, with one lock.
+ *   - The IRQL is per thread; spin-lock routines raise and restore it, and the routines NT
+ *     restricts by IRQL check it (see "IRQL").
  */
 #ifndef EXALLOC_H
 #define EXALLOC_H
@@ -66,7 +71,11 @@ EXA_API const char *exa_version_string(void);
 enum exa_struct_id_e {
     EXA_STRUCT_LOOKASIDE_CONFIG = 1,
     EXA_STRUCT_LOOKASIDE_STATS = 2,
-    EXA_STRUCT_BUGCHECK_INFO = 3
+    EXA_STRUCT_BUGCHECK_INFO = 3,
+    EXA_STRUCT_QUEUED_LOCK_HANDLE = 4,
+    EXA_STRUCT_ZONE = 5,
+    EXA_STRUCT_ZONE_SEGMENT_HEADER = 6,
+    EXA_STRUCT_ZONE_INFO = 7
 };
 EXA_API exa_u64 exa_struct_size(int32_t struct_id);
 
@@ -170,12 +179,49 @@ EXA_API exa_status_t exa_last_status(void);
 EXA_API void exa_clear_last_status(void);
 
 /* ==========================================================================================
+ * IRQL (spec section 0)
+ *
+ * Every thread has a current IRQL, PASSIVE_LEVEL when it starts. Nothing is masked in user
+ * space: the level exists so that NT's IRQL rules are checked exactly where NT checks them.
+ * The spin-lock routines raise to DISPATCH_LEVEL and restore; paged lookaside lists may not
+ * be used above APC_LEVEL, and no lookaside list above DISPATCH_LEVEL (BAD_POOL_CALLER 0xC2,
+ * p1 0x08 on allocate / 0x09 on free, p2 the IRQL, p3 the pool type, p4 size or address).
+ *
+ * exa_irql_raise to a lower level than the current one, or above EXA_HIGH_LEVEL, is bug check
+ * 0x09 IRQL_NOT_GREATER_OR_EQUAL (p1 current, p2 requested); exa_irql_lower to a higher one
+ * is 0x0A IRQL_NOT_LESS_OR_EQUAL (p1 requested, p2 current). A handler that returns leaves
+ * the IRQL unchanged and the call returns EXA_STATUS_BUGCHECK.
+ * ======================================================================================== */
+
+enum exa_irql_e {
+    EXA_PASSIVE_LEVEL = 0,
+    EXA_APC_LEVEL = 1,
+    EXA_DISPATCH_LEVEL = 2,
+    EXA_HIGH_LEVEL = 15
+};
+
+EXA_API uint8_t exa_irql_get(void);
+/* Raise to new_irql (>= the current level); *old_irql receives the level to restore. */
+EXA_API exa_status_t exa_irql_raise(uint8_t new_irql, uint8_t *old_irql);
+/* Lower to new_irql (<= the current level), normally the value a raise returned. */
+EXA_API exa_status_t exa_irql_lower(uint8_t new_irql);
+
+/* ==========================================================================================
  * Spin locks (NT's KSPIN_LOCK shape: one pointer-sized word in caller memory, 0 = free)
  *
  * Test-and-test-and-set with the CPU's pause hint, bounded spinning then yielding to the OS
  * (a user-space holder can be preempted). The word holds (owner token | 1) while held, so
  * re-acquisition by the owner is bug check 0x0F (SPIN_LOCK_ALREADY_OWNED) and release by a
  * thread that does not hold it is 0x10 (SPIN_LOCK_NOT_OWNED), at every checking level.
+ *
+ * exa_spinlock_acquire / _release leave the IRQL alone (NT's ...AtDpcLevel forms without
+ * their IRQL check); exa_spinlock_acquire_raise / _release_lower are KeAcquireSpinLock and
+ * KeReleaseSpinLock: raise to DISPATCH_LEVEL (caller at or below it, else 0xC4/0x42), and
+ * release at DISPATCH_LEVEL (else 0xC4/0x32, often a double release), then lower.
+ *
+ * A lock word is used either classically or as a queued lock, never both (NT's rule): a
+ * classic acquire or release of a word in queued use is 0xC4/0x1008 or 0x1009, and a queued
+ * acquire of a classically held word 0xC4/0x1008 (p2 = the lock).
  * ======================================================================================== */
 
 typedef uintptr_t exa_spinlock_t;
@@ -187,8 +233,50 @@ EXA_API exa_status_t exa_spinlock_acquire(exa_spinlock_t *lock);
 EXA_API int32_t exa_spinlock_try_acquire(exa_spinlock_t *lock);
 /* EXA_STATUS_SUCCESS, or EXA_STATUS_BUGCHECK if the caller does not hold it. */
 EXA_API exa_status_t exa_spinlock_release(exa_spinlock_t *lock);
-/* 1 if the lock looks free now (may be stale on return), else 0 (after a pause). */
+/* 1 if the lock looks free now (may be stale on return), else 0 (after a pause). Works for
+ * both kinds of use (NT's KeTestSpinLock: "held" is any non-zero word). */
 EXA_API int32_t exa_spinlock_test(const exa_spinlock_t *lock);
+
+/* Raise to DISPATCH_LEVEL and acquire; *old_irql receives the previous IRQL (written after
+ * the lock is held, as NT does). EXA_STATUS_INVALID_PARAMETER when old_irql is NULL. */
+EXA_API exa_status_t exa_spinlock_acquire_raise(exa_spinlock_t *lock, uint8_t *old_irql);
+/* Release, then lower the IRQL to new_irql (the value the acquire returned). */
+EXA_API exa_status_t exa_spinlock_release_lower(exa_spinlock_t *lock, uint8_t new_irql);
+
+/* ==========================================================================================
+ * In-stack queued spin locks (NT's KeAcquireInStackQueuedSpinLock, spec 5.3)
+ *
+ * MCS: the lock word holds the address of the last waiter's queue entry (0 = free). Each
+ * acquirer appends its own entry and spins on that entry only, so waiters are served in
+ * arrival order (FIFO) and each spins in its own cache line. The entry lives in a handle
+ * that the caller provides per acquisition (normally a local variable) and passes to the
+ * release; it must not be shared between threads or reused while it holds a lock.
+ *
+ * exa_queued_lock_acquire raises to DISPATCH_LEVEL (caller at or below it, else 0xC4/0x42)
+ * and saves the previous IRQL in the handle; exa_queued_lock_release requires
+ * DISPATCH_LEVEL (else 0xC4/0x36), releases, and restores the saved IRQL. Acquiring a lock
+ * the thread already holds (through any handle), or reusing a handle that holds a lock, is
+ * 0x0F; releasing through a handle that does not hold a lock of this thread is 0x10.
+ *
+ * The handle's first 17 bytes are KLOCK_QUEUE_HANDLE's layout (entry { next, lock },
+ * old_irql); the rest pads it to a 64-byte cache line, so that two waiters' entries never
+ * share one. The C declaration carries the alignment; an FFI caller that allocates handles
+ * itself should align them to 64 bytes (a smaller alignment costs speed, not correctness).
+ * ======================================================================================== */
+
+enum exa_lock_queue_e {
+    EXA_LOCK_QUEUE_WAIT = 1,   /* bit in `lock`: still waiting for the predecessor */
+    EXA_LOCK_QUEUE_OWNER = 2   /* bit in `lock`: this entry owns the lock */
+};
+
+typedef struct exa_queued_lock_handle_s {
+    _Alignas(64) void *next;   /* KSPIN_LOCK_QUEUE.Next: the successor's entry (library-owned) */
+    void *lock;                /* KSPIN_LOCK_QUEUE.Lock: lock address | WAIT / OWNER bits */
+    uint8_t old_irql;          /* KLOCK_QUEUE_HANDLE.OldIrql: the IRQL the release restores */
+} exa_queued_lock_handle_t;
+
+EXA_API exa_status_t exa_queued_lock_acquire(exa_spinlock_t *lock, exa_queued_lock_handle_t *handle);
+EXA_API exa_status_t exa_queued_lock_release(exa_queued_lock_handle_t *handle);
 
 /* ==========================================================================================
  * Lookaside lists (NT's ExInitialize...LookasideList family, spec section 2)
@@ -266,8 +354,10 @@ EXA_API exa_status_t exa_lookaside_create(const exa_lookaside_config_t *cfg, exa
 EXA_API void *exa_lookaside_allocate(exa_lookaside_t *list);
 
 /* Cache the block if the list holds fewer than Depth blocks, else pass it to the free
- * callback. NULL is ignored. */
-EXA_API void exa_lookaside_free(exa_lookaside_t *list, void *block);
+ * callback. NULL is ignored. Returns EXA_STATUS_SUCCESS, or EXA_STATUS_BUGCHECK when an IRQL
+ * check failed and the handler returned: the block then stays with the caller. (A NULL
+ * from exa_lookaside_allocate after a bug check is told apart by exa_last_bugcheck.) */
+EXA_API exa_status_t exa_lookaside_free(exa_lookaside_t *list, void *block);
 
 /* Pass every cached block (every thread's) to the free callback; the list stays usable.
  * Returns the number of blocks released. */
@@ -301,6 +391,401 @@ EXA_API void exa_pool_free(void *block);
  * drop its caches. Runs automatically at thread exit; call it before parking a thread for a
  * long time. */
 EXA_API void exa_thread_cache_release(void);
+
+/* ==========================================================================================
+ * Zones (NT's ExInitializeZone family, spec section 3)
+ *
+ * A zone hands out fixed-size blocks carved from segments that the caller supplies; it
+ * never allocates and never gives memory back. exa_zone_t is NT's ZONE_HEADER, field for
+ * field, in caller memory: a zone set up through either header works with both.
+ *
+ *   init/extend: the first sizeof(exa_zone_segment_header_t) bytes of a segment (16 on
+ *     64-bit) link it into the zone; blocks are carved after it at offsets h, h + B, ... up
+ *     to the last one that fits, and pushed LIFO, so the highest block is handed out first
+ *     and an extension's blocks before older free ones. total_segment_size grows by
+ *     h + n*B (the used extent, not the size passed in). Validation: segment 8-aligned and
+ *     not NULL, size a multiple of 8, block_size a multiple of 8, at least a pointer, and
+ *     less than the segment size; else EXA_STATUS_UNSUCCESSFUL (NT's documented code),
+ *     nothing changed. A segment too small for one block is accepted and adds none.
+ *     IRQL: init at PASSIVE_LEVEL, extend at or below DISPATCH_LEVEL (else bug check 0x0A,
+ *     p1 the zone, p2 the IRQL).
+ *   allocate: the head block, or NULL when the zone is full (nothing free).
+ *   free: pushes the block and returns the previous head: NULL means the zone was full.
+ *     Nothing checks that the block came from the zone (NT does not); exa_zone_contains can.
+ *   _interlocked forms: the same under the caller's spin lock (allocate/free at any IRQL,
+ *     extend at or below DISPATCH_LEVEL, as NT's ExInterlocked... routines).
+ *
+ * Worked example (64-bit): a 4096-byte segment of 64-byte blocks has blocks at 16, 80, ...,
+ * 3984 (63 blocks), total_segment_size 4048, and the first allocation returns offset 3984.
+ * ======================================================================================== */
+
+typedef struct exa_zone_s {
+    void *free_list;              /* ZONE_HEADER.FreeList.Next: next block handed out */
+    void *segment_list;           /* ZONE_HEADER.SegmentList.Next: the newest segment */
+    uint32_t block_size;          /* ZONE_HEADER.BlockSize */
+    uint32_t total_segment_size;  /* ZONE_HEADER.TotalSegmentSize: sum of used extents */
+} exa_zone_t;
+
+/* ZONE_SEGMENT_HEADER: the start of every segment. `reserved` is NULL in the first segment
+ * (as NT sets it); exalloc stores an extension segment's used extent there, which is what
+ * lets exa_zone_contains bound every segment (NT leaves the field to the executive). */
+typedef struct exa_zone_segment_header_s {
+    void *next;       /* SegmentList.Next: the next older segment, NULL after the first */
+    void *reserved;
+} exa_zone_segment_header_t;
+
+typedef struct exa_zone_info_s {
+    uint32_t block_size;
+    uint32_t total_segment_size;
+    uint32_t segment_count;
+    uint32_t block_count;         /* blocks carved from all segments (free or not) */
+} exa_zone_info_t;
+
+EXA_API exa_status_t exa_zone_init(exa_zone_t *zone, uint32_t block_size, void *segment, uint32_t segment_size);
+EXA_API exa_status_t exa_zone_extend(exa_zone_t *zone, void *segment, uint32_t segment_size);
+EXA_API exa_status_t exa_zone_extend_interlocked(exa_zone_t *zone, void *segment, uint32_t segment_size,
+                                                 exa_spinlock_t *lock);
+EXA_API void *exa_zone_allocate(exa_zone_t *zone);
+/* Returns the previous head (NULL: the zone had been full). */
+EXA_API void *exa_zone_free(exa_zone_t *zone, void *block);
+EXA_API void *exa_zone_allocate_interlocked(exa_zone_t *zone, exa_spinlock_t *lock);
+EXA_API void *exa_zone_free_interlocked(exa_zone_t *zone, void *block, exa_spinlock_t *lock);
+/* 1 when no block is free (NT's ExIsFullZone: "full" means fully allocated). */
+EXA_API int32_t exa_zone_is_full(const exa_zone_t *zone);
+
+/* 1 when p lies in the blocks of any of the zone's segments. `lock`: the zone's spin lock
+ * for a zone that may be extended concurrently (held for the walk), else NULL. */
+EXA_API int32_t exa_zone_contains(const exa_zone_t *zone, const void *p, exa_spinlock_t *lock);
+
+/* NT's ExIsObjectInFirstZoneSegment, literally: segment_list <= p < segment_list +
+ * total_segment_size. After an extension that is the newest segment with the combined
+ * length, neither "first segment" nor "any segment"; kept for compatibility. */
+EXA_API int32_t exa_zone_in_first_segment(const exa_zone_t *zone, const void *p);
+
+/* Block size, extents and counts (walks the segment list; `lock` as for contains). */
+EXA_API exa_status_t exa_zone_query(const exa_zone_t *zone, exa_zone_info_t *out, exa_spinlock_t *lock);
+
+/* ==========================================================================================
+ * Pools (NT's ExAllocatePool family, spec section 1)
+ *
+ * Two pools, non-paged and paged, each with its own capacity, watermarks, condition events
+ * and per-tag statistics. Non-paged pool memory is locked in RAM where the host allows it
+ * (see exa_pool_stats_t.locked / lock_status); paged pool is ordinary memory. Blocks follow
+ * NT's x64 rules:
+ *   - a request of up to 4064 bytes (POOL_MAX_ALLOC) is a small block: a 16-byte header,
+ *     then the data, 16-byte aligned, inside one 4096-byte page (NT's logical PAGE_SIZE,
+ *     whatever the host's page size); the block is the request plus the header rounded up
+ *     to 16 bytes;
+ *   - a larger request (so 4065..4096 bytes too) is a big allocation: page-aligned, whole
+ *     pages, no header, tracked in a big-allocation table;
+ *   - cache-aligned types (and EXA_POOL_FLAG_CACHE_ALIGNED) return a block aligned to the
+ *     cache line (exa_cache_line_size);
+ *   - session types behave as their base type (the block reports the session type);
+ *     NonPagedPool / NonPagedPoolExecute / EXA_POOL_FLAG_NON_PAGED_EXECUTE come from
+ *     executable memory when the host allows it (else NX memory: stats.executable == 0).
+ *
+ * Failure: NULL, and "raise" (exa_last_status + raise handler, see above) when the routine
+ * or its flags ask for it: EXA_STATUS_INSUFFICIENT_RESOURCES for lack of pool,
+ * EXA_STATUS_QUOTA_EXCEEDED for lack of quota, EXA_STATUS_INVALID_PARAMETER for a request
+ * ExAllocatePool2/3 rejects. A NULL without a raise leaves exa_last_status alone.
+ *
+ * Freeing checks the block (bug checks 0xC2 / 0x19 with NT's parameters on a bad pointer,
+ * a double free or a damaged header) and the tag: a block allocated with a tag that has
+ * EXA_POOL_TAG_PROTECTED set may only be freed by exa_pool_free_with_tag with that exact
+ * tag (0xC2, p1 0x0A otherwise); in strict mode (EXA_POOL_OPTION_STRICT) every non-zero
+ * mismatching tag is a bug check.
+ *
+ * Threads: every routine may be called from any number of threads at once. Each thread
+ * keeps a small cache of free blocks per block size in front of the shared pool (NT keeps
+ * one per processor); exa_pool_trim returns the calling thread's, thread exit returns them
+ * all. Statistics are exact: the per-tag counts of a snapshot taken while no thread is
+ * inside an allocate or free equal the calls made.
+ * ======================================================================================== */
+
+enum exa_pool_struct_id_e {
+    EXA_STRUCT_POOL_PARAMETER = 32,
+    EXA_STRUCT_POOL_BLOCK_INFO = 33,
+    EXA_STRUCT_POOL_TAG_ROW = 34,
+    EXA_STRUCT_POOL_STATS = 35,
+    EXA_STRUCT_POOL_LIMITS = 36,
+    EXA_STRUCT_QUOTA_STATS = 37
+};
+
+/* The two pools. */
+enum exa_pool_kind_e {
+    EXA_POOL_KIND_NON_PAGED = 0,
+    EXA_POOL_KIND_PAGED = 1
+};
+
+/* Tags: four bytes, shown in memory order ('looP' as a C literal shows as "Pool"). */
+enum exa_pool_tag_e {
+    EXA_POOL_TAG_PROTECTED = (int32_t)0x80000000u,  /* PROTECTED_POOL */
+    EXA_POOL_TAG_NONE = 0x656E6F4E                  /* "None": the untagged routines */
+};
+
+/* POOL_FLAGS for exa_pool_allocate / _ex (ExAllocatePool2 / 3), a 64-bit value. The low 32
+ * bits are required attributes: an unknown or reserved one, none or two of the three pool
+ * bits, or SESSION | NON_PAGED | CACHE_ALIGNED fail the request. The high 32 bits are
+ * optional and ignored when not understood: the one defined, POOL_FLAG_SPECIAL_POOL, is
+ * (exa_u64)1 << EXA_POOL_FLAG_SPECIAL_POOL_BIT (special pool is not implemented; requests
+ * fall back to the normal pool as NT's do when special pool is exhausted). */
+enum exa_pool_flag_e {
+    EXA_POOL_FLAG_USE_QUOTA = 0x001,
+    EXA_POOL_FLAG_UNINITIALIZED = 0x002,   /* else the requested bytes are zeroed */
+    EXA_POOL_FLAG_SESSION = 0x004,
+    EXA_POOL_FLAG_CACHE_ALIGNED = 0x008,
+    EXA_POOL_FLAG_RESERVED1 = 0x010,
+    EXA_POOL_FLAG_RAISE_ON_FAILURE = 0x020,
+    EXA_POOL_FLAG_NON_PAGED = 0x040,       /* non-paged, no-execute */
+    EXA_POOL_FLAG_NON_PAGED_EXECUTE = 0x080,
+    EXA_POOL_FLAG_PAGED = 0x100,
+    EXA_POOL_FLAG_RESERVED2 = 0x200,
+    EXA_POOL_FLAG_RESERVED3 = 0x400,
+    EXA_POOL_FLAG_SPECIAL_POOL_BIT = 32
+};
+
+/* EX_POOL_PRIORITY. Priorities are watermarks on the pool's free capacity: Low fails below
+ * the low watermark, Normal below the critical one, High only when the pool is exhausted.
+ * The +8 / +9 special-pool placement variants act as their base priority. */
+enum exa_pool_priority_e {
+    EXA_POOL_PRIORITY_LOW = 0,
+    EXA_POOL_PRIORITY_LOW_SPECIAL_POOL_OVERRUN = 8,
+    EXA_POOL_PRIORITY_LOW_SPECIAL_POOL_UNDERRUN = 9,
+    EXA_POOL_PRIORITY_NORMAL = 16,
+    EXA_POOL_PRIORITY_NORMAL_SPECIAL_POOL_OVERRUN = 24,
+    EXA_POOL_PRIORITY_NORMAL_SPECIAL_POOL_UNDERRUN = 25,
+    EXA_POOL_PRIORITY_HIGH = 32,
+    EXA_POOL_PRIORITY_HIGH_SPECIAL_POOL_OVERRUN = 40,
+    EXA_POOL_PRIORITY_HIGH_SPECIAL_POOL_UNDERRUN = 41
+};
+
+/* Extended parameters of exa_pool_allocate_ex (POOL_EXTENDED_PARAMETER without its
+ * bit-fields). An invalid parameter fails the request unless `optional` is 1, in which
+ * case it is ignored: type 0 or unknown, a priority not in exa_pool_priority_e, secure
+ * pool (not supported), a node with paged pool, a node the host does not have without
+ * EXA_MM_ANY_NODE_OK. */
+enum exa_pool_parameter_type_e {
+    EXA_POOL_PARAMETER_INVALID = 0,
+    EXA_POOL_PARAMETER_PRIORITY = 1,       /* value: an exa_pool_priority_e */
+    EXA_POOL_PARAMETER_SECURE_POOL = 2,
+    EXA_POOL_PARAMETER_NUMA_NODE = 3       /* value: node number, | EXA_MM_ANY_NODE_OK */
+};
+enum exa_mm_node_e {
+    EXA_MM_ANY_NODE_OK = (int32_t)0x80000000u  /* bit 31 of a node value: another node will do */
+};
+
+typedef struct exa_pool_parameter_s {
+    uint32_t type;       /* exa_pool_parameter_type_e */
+    uint32_t optional;   /* 1: ignore the parameter when it cannot be honoured */
+    exa_u64 value;       /* the low 32 bits are used */
+} exa_pool_parameter_t;
+
+/* Global options. STRICT is the spec's "verifier" column: zero-byte and must-succeed
+ * requests are bug checks (0xC4/0x00, 0xC2/0x9A), legacy tags 0 / "BIG " / without a
+ * letter or digit are 0xC2/0x9B-0x9D, zero-byte ExAllocatePool2/3 requests return NULL,
+ * and any non-zero tag passed to a free must match. Default: off. */
+enum exa_pool_option_e {
+    EXA_POOL_OPTION_STRICT = 0x1
+};
+EXA_API void exa_pool_set_options(uint32_t options);
+EXA_API uint32_t exa_pool_get_options(void);
+
+/* ExAllocatePool2: flags are POOL_FLAGS, tag must be non-zero; zeroed unless
+ * EXA_POOL_FLAG_UNINITIALIZED; a zero-byte request gets a minimal block (NULL in strict
+ * mode). */
+EXA_API void *exa_pool_allocate(exa_u64 flags, exa_u64 size, uint32_t tag);
+/* ExAllocatePool3: as exa_pool_allocate, with `count` extended parameters. */
+EXA_API void *exa_pool_allocate_ex(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_pool_parameter_t *params,
+                                   uint32_t count);
+/* ExAllocatePoolWithTagPriority (ExAllocatePoolWithTag with EXA_POOL_PRIORITY_HIGH):
+ * pool_type is an exa_pool_type_e with exa_pool_modifier_e bits (RAISE_IF_ALLOCATION_FAILURE,
+ * COLD, ZERO; NX_ALLOCATION turns NonPagedPool into NonPagedPoolNx). Uninitialised unless
+ * EXA_POOL_ZERO_ALLOCATION. Tag 0 is counted as "None". Must-succeed types may use a
+ * reserve beyond the capacity; if even that fails: bug check 0x41. */
+EXA_API void *exa_pool_allocate_typed(int32_t pool_type, exa_u64 size, uint32_t tag, int32_t priority);
+/* ExAllocatePoolWithQuotaTag: charges the calling thread's current quota account (blocks
+ * of up to 4064 bytes: the whole block, header included; big allocations and the system
+ * account are never charged). Raises on failure unless EXA_POOL_QUOTA_FAIL_INSTEAD_OF_RAISE
+ * is in pool_type. */
+EXA_API void *exa_pool_allocate_quota(int32_t pool_type, exa_u64 size, uint32_t tag);
+/* ExFreePoolWithTag (exa_pool_free, declared above, is ExFreePool). */
+EXA_API void exa_pool_free_with_tag(void *block, uint32_t tag);
+
+typedef struct exa_quota_account_s exa_quota_account_t;
+
+/* What exa_pool_query_block reports about a live block. */
+typedef struct exa_pool_block_info_s {
+    exa_u64 size;                  /* ExQueryPoolBlockSize: bytes usable from the address */
+    exa_u64 charged;               /* bytes counted for the tag: the block with its header,
+                                    * or the whole pages of a big allocation */
+    uint32_t tag;                  /* as allocated (EXA_POOL_TAG_PROTECTED included) */
+    int32_t pool_type;             /* POOL_TYPE, e.g. 0x200 for NonPagedPoolNx */
+    int32_t pool;                  /* exa_pool_kind_e */
+    uint32_t quota_charged;        /* 1 when a quota account was charged */
+    uint32_t big;                  /* 1 for a big (page-aligned, headerless) allocation */
+    uint32_t reserved;
+    exa_quota_account_t *account;  /* the account charged, or NULL */
+} exa_pool_block_info_t;
+
+/* EXA_STATUS_SUCCESS, or EXA_STATUS_INVALID_PARAMETER when block is not a live block. */
+EXA_API exa_status_t exa_pool_query_block(const void *block, exa_pool_block_info_t *out);
+
+/* One PoolMon row: a tag in one pool. Counts are since the process started. */
+typedef struct exa_pool_tag_row_s {
+    uint32_t tag;        /* PROTECTED_POOL bit removed */
+    int32_t pool;        /* exa_pool_kind_e: PoolMon's "Nonp" / "Paged" */
+    exa_u64 allocs;      /* Allocs */
+    exa_u64 frees;       /* Frees */
+    exa_u64 diff;        /* Diff = Allocs - Frees (blocks live now) */
+    exa_u64 bytes;       /* Bytes live now (block sizes with headers; big: whole pages) */
+    exa_u64 per_alloc;   /* Per Alloc = Bytes / Diff (0 when Diff is 0) */
+} exa_pool_tag_row_t;
+
+/* Rows sorted by tag bytes, then pool. Writes up to `capacity` rows (out may be NULL when
+ * capacity is 0) and returns the number of rows there are. */
+EXA_API uint32_t exa_pool_tag_snapshot(exa_pool_tag_row_t *out, uint32_t capacity);
+
+/* Limits of one pool. All in bytes (capacity rounded down to pages, the rest rounded up);
+ * they must satisfy critical <= low_watermark <= low_clear <= high_clear <= high_watermark
+ * <= capacity. The Low condition is set when free capacity drops below low_watermark and
+ * cleared when it is back at or above low_clear; the High condition is set at or above
+ * high_watermark and cleared below high_clear: the gaps are the hysteresis. */
+enum exa_pool_lock_policy_e {
+    EXA_POOL_LOCK_BEST_EFFORT = 0,  /* lock non-paged memory; when refused, count and go on */
+    EXA_POOL_LOCK_REQUIRED = 1,     /* a mapping the host refuses to lock fails the request */
+    EXA_POOL_LOCK_NONE = 2          /* never lock */
+};
+typedef struct exa_pool_limits_s {
+    exa_u64 capacity;               /* bytes of pages the pool may hold in blocks */
+    exa_u64 low_watermark;
+    exa_u64 low_clear;
+    exa_u64 high_clear;
+    exa_u64 high_watermark;
+    exa_u64 critical_watermark;
+    exa_u64 must_succeed_reserve;   /* bytes beyond capacity for must-succeed requests */
+    uint32_t lock_policy;           /* exa_pool_lock_policy_e; non-paged pool only */
+    uint32_t cached_segments;       /* empty 256 KiB segments kept per descriptor (0..64) */
+} exa_pool_limits_t;
+
+EXA_API exa_status_t exa_pool_get_limits(int32_t pool, exa_pool_limits_t *out);
+/* EXA_STATUS_INVALID_PARAMETER_1 for an unknown pool, _2 for inconsistent limits. Lowering
+ * the capacity below what is in use is allowed: requests then fail until blocks are freed. */
+EXA_API exa_status_t exa_pool_set_limits(int32_t pool, const exa_pool_limits_t *limits);
+
+enum exa_pool_condition_e {
+    EXA_POOL_CONDITION_LOW = 1,     /* \KernelObjects\Low{NonPaged,Paged}PoolCondition */
+    EXA_POOL_CONDITION_HIGH = 2     /* \KernelObjects\High{NonPaged,Paged}PoolCondition */
+};
+
+typedef struct exa_pool_stats_s {
+    int32_t pool;                  /* exa_pool_kind_e */
+    uint32_t condition;            /* exa_pool_condition_e bits now */
+    exa_u64 capacity;              /* bytes */
+    exa_u64 in_use;                /* bytes of pages holding blocks (small-block pages + big) */
+    exa_u64 peak;                  /* highest in_use */
+    exa_u64 available;             /* capacity - in_use (0 when over) */
+    exa_u64 small_pages;           /* pages carved into small blocks */
+    exa_u64 big_pages;             /* pages of big allocations */
+    exa_u64 big_allocations;       /* live big allocations */
+    exa_u64 mapped;                /* bytes mapped from the host (segments and big mappings) */
+    exa_u64 cached;                /* bytes of empty segments kept for reuse */
+    exa_u64 locked;                /* bytes locked in RAM (non-paged) */
+    exa_u64 lock_failures;         /* mappings the host refused to lock */
+    exa_u64 cold_hints;            /* cold hints the host took */
+    exa_status_t lock_status;      /* EXA_STATUS_SUCCESS, or why the last lock was refused
+                                    * (EXA_STATUS_WORKING_SET_QUOTA: RLIMIT_MEMLOCK) */
+    uint32_t condition_changes;    /* transitions of `condition` so far (mod 2^30) */
+    uint32_t executable;           /* non-paged: 1 when executable requests get executable
+                                    * memory; 0 when the host refused (NX fallback) */
+    uint32_t numa_nodes;           /* nodes the host has (>= 1) */
+} exa_pool_stats_t;
+
+enum exa_pool_status_e {
+    EXA_STATUS_WORKING_SET_QUOTA = (int32_t)0xC00000A1u  /* the host refused to lock memory */
+};
+
+EXA_API exa_status_t exa_pool_query(int32_t pool, exa_pool_stats_t *out);
+/* The pool's condition bits now (the pollable form of the condition events). */
+EXA_API uint32_t exa_pool_condition(int32_t pool);
+
+/* Condition callbacks: called with the pool's new condition bits each time they change,
+ * on the thread whose allocation or free changed them, outside every library lock, one
+ * call at a time and in order (a change during a callback is delivered after it returns).
+ * At most 16 registrations. After unregister returns (outside a callback), the callback is
+ * not called again. */
+typedef void (*exa_pool_condition_fn)(int32_t pool, uint32_t condition, void *context);
+EXA_API exa_status_t exa_pool_register_condition(exa_pool_condition_fn fn, void *context, uint32_t *cookie);
+EXA_API exa_status_t exa_pool_unregister_condition(uint32_t cookie);
+
+/* Return the calling thread's cached free blocks to the pools and empty segments to the
+ * host (beyond none). Returns the number of blocks returned. */
+EXA_API exa_u64 exa_pool_trim(void);
+
+/* ==========================================================================================
+ * Quota accounts (NT's process pool quota, spec 1.7)
+ *
+ * An account stands for an NT process: a non-paged and a paged limit (0 = unlimited), the
+ * usage and its peak. Each thread has a current account, the process account unless it
+ * attached another; ExAllocatePoolWithQuota(Tag), exa_pool_allocate_quota and
+ * EXA_POOL_FLAG_USE_QUOTA charge it. A charged block keeps its account alive until it is
+ * freed (NT references the process); exa_quota_close only drops the creator's reference.
+ * The system account is never charged.
+ * ======================================================================================== */
+
+enum exa_quota_kind_e {
+    EXA_QUOTA_KIND_ACCOUNT = 0,   /* created by exa_quota_create */
+    EXA_QUOTA_KIND_PROCESS = 1,   /* the host process: every thread's default */
+    EXA_QUOTA_KIND_SYSTEM = 2     /* the System process: never charged */
+};
+
+typedef struct exa_quota_stats_s {
+    exa_u64 id;                    /* unique for the life of the process */
+    exa_u64 non_paged_usage, non_paged_peak, non_paged_limit;
+    exa_u64 paged_usage, paged_peak, paged_limit;
+    exa_u64 charged_blocks;        /* blocks holding a charge now */
+    int32_t kind;                  /* exa_quota_kind_e */
+    uint32_t closed;               /* 1 after exa_quota_close */
+} exa_quota_stats_t;
+
+/* EXA_STATUS_INVALID_PARAMETER when out is NULL, EXA_STATUS_INSUFFICIENT_RESOURCES. */
+EXA_API exa_status_t exa_quota_create(exa_u64 non_paged_limit, exa_u64 paged_limit, exa_quota_account_t **out);
+/* Drop the creator's reference; the account lives on while blocks or threads use it. The
+ * process and system accounts cannot be closed (EXA_STATUS_INVALID_PARAMETER). */
+EXA_API exa_status_t exa_quota_close(exa_quota_account_t *account);
+EXA_API exa_status_t exa_quota_set_limits(exa_quota_account_t *account, exa_u64 non_paged_limit, exa_u64 paged_limit);
+EXA_API exa_status_t exa_quota_query(const exa_quota_account_t *account, exa_quota_stats_t *out);
+/* Make `account` the calling thread's current account (NULL: the process account) and
+ * return the previous one, to pass back when the scope ends:
+ *     exa_quota_account_t *saved = exa_quota_attach(a);  ...;  exa_quota_attach(saved);
+ * The thread holds a reference on its current account; `saved` is only borrowed, so an
+ * account must not be closed while a scope that will re-attach it is still open. */
+EXA_API exa_quota_account_t *exa_quota_attach(exa_quota_account_t *account);
+EXA_API exa_quota_account_t *exa_quota_current(void);
+EXA_API exa_quota_account_t *exa_quota_process(void);
+EXA_API exa_quota_account_t *exa_quota_system(void);
+
+/* ==========================================================================================
+ * Memory-manager queries (MmQuerySystemSize / MmIsThisAnNtAsSystem, spec section 4)
+ *
+ * Computed from the host's physical memory in 4 KiB pages P and a product type (the
+ * registry's ProductType string; only its first two characters count, "Wi" is a
+ * workstation, anything else a server): P <= 19 MiB small, else medium; large when P >=
+ * 32 MiB on a workstation or >= 64 MiB on a server. Default: the host's memory, "WinNt".
+ * ======================================================================================== */
+
+enum exa_mm_system_size_e {
+    EXA_MM_SMALL_SYSTEM = 0,
+    EXA_MM_MEDIUM_SYSTEM = 1,
+    EXA_MM_LARGE_SYSTEM = 2
+};
+
+EXA_API int32_t exa_mm_query_system_size(void);
+/* 1 on a server product type, else 0. */
+EXA_API int32_t exa_mm_is_nt_as_system(void);
+/* Override the inputs: physical_bytes 0 = the host's; product_type NULL = "WinNt". */
+EXA_API exa_status_t exa_mm_configure(exa_u64 physical_bytes, const char *product_type);
+/* NUMA nodes the host has (>= 1). */
+EXA_API uint32_t exa_numa_node_count(void);
 
 #ifdef __cplusplus
 }

@@ -248,10 +248,242 @@ EXA_API DECLSPEC_NORETURN VOID KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR BugChe
 EXA_API DECLSPEC_NORETURN VOID KeBugCheck(ULONG BugCheckCode);
 
 /* ==========================================================================================
- * Spin locks (wdm.h shape; the IRQL-aware Ke* routines come with the IRQL model)
+ * IRQL (wdm.h, x64 values). Per thread in exalloc; see exalloc.h "IRQL".
+ * ======================================================================================== */
+
+#define PASSIVE_LEVEL 0
+#define LOW_LEVEL 0
+#define APC_LEVEL 1
+#define DISPATCH_LEVEL 2
+#define CLOCK_LEVEL 13
+#define IPI_LEVEL 14
+#define POWER_LEVEL 14
+#define PROFILE_LEVEL 15
+#define HIGH_LEVEL 15
+
+EXA_API KIRQL KeGetCurrentIrql(VOID);
+/* Raise to NewIrql (>= current, else bug check 0x09); returns the previous IRQL. */
+EXA_API KIRQL KfRaiseIrql(KIRQL NewIrql);
+#define KeRaiseIrql(a, b) *(b) = KfRaiseIrql(a)
+EXA_API KIRQL KeRaiseIrqlToDpcLevel(VOID);
+/* Lower to NewIrql (<= current, else bug check 0x0A). */
+EXA_API VOID KeLowerIrql(KIRQL NewIrql);
+
+/* ==========================================================================================
+ * Spin locks (wdm.h). See exalloc.h "Spin locks" for the checks and their codes.
  * ======================================================================================== */
 
 typedef ULONG_PTR KSPIN_LOCK, *PKSPIN_LOCK;
+
+EXA_API VOID KeInitializeSpinLock(PKSPIN_LOCK SpinLock);
+/* x64 wdm.h: KeAcquireSpinLock is a macro over KeAcquireSpinLockRaiseToDpc. */
+EXA_API KIRQL KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock);
+#define KeAcquireSpinLock(SpinLock, OldIrql) *(OldIrql) = KeAcquireSpinLockRaiseToDpc(SpinLock)
+EXA_API VOID KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql);
+EXA_API VOID KeAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock);
+EXA_API VOID KeReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock);
+EXA_API BOOLEAN KeTryToAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock);
+EXA_API BOOLEAN KeTestSpinLock(PKSPIN_LOCK SpinLock);
+
+/* In-stack queued spin locks: x64 layouts (KLOCK_QUEUE_HANDLE is 24 bytes; exalloc.h's
+ * exa_queued_lock_handle_t starts with the same 17 bytes and pads to a cache line). */
+typedef struct _KSPIN_LOCK_QUEUE {
+    struct _KSPIN_LOCK_QUEUE *volatile Next;
+    PKSPIN_LOCK volatile Lock;  /* the lock's address | LOCK_QUEUE_WAIT / LOCK_QUEUE_OWNER */
+} KSPIN_LOCK_QUEUE, *PKSPIN_LOCK_QUEUE;
+
+typedef struct _KLOCK_QUEUE_HANDLE {
+    KSPIN_LOCK_QUEUE LockQueue;
+    KIRQL OldIrql;
+} KLOCK_QUEUE_HANDLE, *PKLOCK_QUEUE_HANDLE;
+
+#define LOCK_QUEUE_WAIT 1
+#define LOCK_QUEUE_WAIT_BIT 0
+#define LOCK_QUEUE_OWNER 2
+#define LOCK_QUEUE_OWNER_BIT 1
+
+EXA_API VOID KeAcquireInStackQueuedSpinLock(PKSPIN_LOCK SpinLock, PKLOCK_QUEUE_HANDLE LockHandle);
+EXA_API VOID KeReleaseInStackQueuedSpinLock(PKLOCK_QUEUE_HANDLE LockHandle);
+EXA_API VOID KeAcquireInStackQueuedSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock, PKLOCK_QUEUE_HANDLE LockHandle);
+EXA_API VOID KeReleaseInStackQueuedSpinLockFromDpcLevel(PKLOCK_QUEUE_HANDLE LockHandle);
+
+/* ==========================================================================================
+ * Interlocked singly linked lists (wdm.h): the list operation under the caller's spin lock,
+ * callable at any IRQL (exalloc raises the thread's IRQL to HIGH_LEVEL for the duration, its
+ * stand-in for NT's "interrupts disabled"). Every user of the lock must use only these.
+ * ======================================================================================== */
+
+EXA_API PSINGLE_LIST_ENTRY ExInterlockedPopEntryList(PSINGLE_LIST_ENTRY ListHead, PKSPIN_LOCK Lock);
+/* Returns the previous first entry. */
+EXA_API PSINGLE_LIST_ENTRY ExInterlockedPushEntryList(PSINGLE_LIST_ENTRY ListHead, PSINGLE_LIST_ENTRY ListEntry,
+                                                      PKSPIN_LOCK Lock);
+
+/* ==========================================================================================
+ * Zones (ntddk.h; obsolete since the Windows 2000 DDK). See exalloc.h "Zones": exa_zone_t is
+ * ZONE_HEADER and exa_zone_segment_header_t is ZONE_SEGMENT_HEADER, field for field. NT's
+ * header macros/inlines are static inline functions over the exported routines, with NT's
+ * behaviour, quirks included: after an extension ExIsObjectInFirstZoneSegment tests the
+ * newest segment with the combined length (exa_zone_contains is the correct test).
+ * ======================================================================================== */
+
+typedef struct _ZONE_SEGMENT_HEADER {
+    SINGLE_LIST_ENTRY SegmentList;
+    PVOID Reserved;
+} ZONE_SEGMENT_HEADER, *PZONE_SEGMENT_HEADER;
+
+typedef struct _ZONE_HEADER {
+    SINGLE_LIST_ENTRY FreeList;
+    SINGLE_LIST_ENTRY SegmentList;
+    ULONG BlockSize;
+    ULONG TotalSegmentSize;
+} ZONE_HEADER, *PZONE_HEADER;
+
+EXA_API NTSTATUS ExInitializeZone(PZONE_HEADER Zone, ULONG BlockSize, PVOID InitialSegment, ULONG InitialSegmentSize);
+EXA_API NTSTATUS ExExtendZone(PZONE_HEADER Zone, PVOID Segment, ULONG SegmentSize);
+EXA_API NTSTATUS ExInterlockedExtendZone(PZONE_HEADER Zone, PVOID Segment, ULONG SegmentSize, PKSPIN_LOCK Lock);
+
+static inline exa_zone_t *exa_nt_zone(PZONE_HEADER Zone) { return (exa_zone_t *)(void *)Zone; }
+
+static inline PVOID ExAllocateFromZone(PZONE_HEADER Zone) { return exa_zone_allocate(exa_nt_zone(Zone)); }
+
+/* Returns the previous head: NULL means the zone had been full. */
+static inline PVOID ExFreeToZone(PZONE_HEADER Zone, PVOID Block) { return exa_zone_free(exa_nt_zone(Zone), Block); }
+
+static inline BOOLEAN ExIsFullZone(PZONE_HEADER Zone) { return exa_zone_is_full(exa_nt_zone(Zone)) ? TRUE : FALSE; }
+
+static inline PVOID ExInterlockedAllocateFromZone(PZONE_HEADER Zone, PKSPIN_LOCK Lock) {
+    return (PVOID)ExInterlockedPopEntryList(&Zone->FreeList, Lock);
+}
+
+static inline PVOID ExInterlockedFreeToZone(PZONE_HEADER Zone, PVOID Block, PKSPIN_LOCK Lock) {
+    return (PVOID)ExInterlockedPushEntryList(&Zone->FreeList, (PSINGLE_LIST_ENTRY)Block, Lock);
+}
+
+/* NT's macro, literally: SegmentList.Next <= Object < SegmentList.Next + TotalSegmentSize. */
+static inline BOOLEAN ExIsObjectInFirstZoneSegment(PZONE_HEADER Zone, PVOID Object) {
+    return exa_zone_in_first_segment(exa_nt_zone(Zone), Object) ? TRUE : FALSE;
+}
+
+/* ==========================================================================================
+ * Pool (wdm.h / ntifs.h): ExAllocatePool family, spec section 1. Every routine is an
+ * exported function, the ...Zero / ...Uninitialized wrappers included (wdm.h has them as
+ * inline functions; they pass POOL_ZERO_ALLOCATION natively here). "Raise" is exalloc's:
+ * NULL plus exa_last_status and the raise handler (exalloc.h). ExFreePool(NULL) and
+ * ExFreePoolWithTag(NULL, ...) are bug check 0xC2/0x46, as a bad address is on NT.
+ * ======================================================================================== */
+
+typedef ULONGLONG ULONG64, *PULONG64;
+typedef void *HANDLE;
+
+#define PROTECTED_POOL 0x80000000
+
+typedef ULONG64 POOL_FLAGS;
+
+#define POOL_FLAG_REQUIRED_START 0x0000000000000001ULL
+#define POOL_FLAG_USE_QUOTA 0x0000000000000001ULL
+#define POOL_FLAG_UNINITIALIZED 0x0000000000000002ULL
+#define POOL_FLAG_SESSION 0x0000000000000004ULL
+#define POOL_FLAG_CACHE_ALIGNED 0x0000000000000008ULL
+#define POOL_FLAG_RESERVED1 0x0000000000000010ULL
+#define POOL_FLAG_RAISE_ON_FAILURE 0x0000000000000020ULL
+#define POOL_FLAG_NON_PAGED 0x0000000000000040ULL
+#define POOL_FLAG_NON_PAGED_EXECUTE 0x0000000000000080ULL
+#define POOL_FLAG_PAGED 0x0000000000000100ULL
+#define POOL_FLAG_RESERVED2 0x0000000000000200ULL
+#define POOL_FLAG_RESERVED3 0x0000000000000400ULL
+#define POOL_FLAG_LAST_REQUIRED POOL_FLAG_RESERVED3
+#define POOL_FLAG_REQUIRED_END 0x0000000080000000ULL
+#define POOL_FLAG_OPTIONAL_START 0x0000000100000000ULL
+#define POOL_FLAG_SPECIAL_POOL 0x0000000100000000ULL
+#define POOL_FLAG_LAST_OPTIONAL POOL_FLAG_SPECIAL_POOL
+#define POOL_FLAG_OPTIONAL_END 0x8000000000000000ULL
+
+typedef enum _EX_POOL_PRIORITY {
+    LowPoolPriority,
+    LowPoolPrioritySpecialPoolOverrun = 8,
+    LowPoolPrioritySpecialPoolUnderrun = 9,
+    NormalPoolPriority = 16,
+    NormalPoolPrioritySpecialPoolOverrun = 24,
+    NormalPoolPrioritySpecialPoolUnderrun = 25,
+    HighPoolPriority = 32,
+    HighPoolPrioritySpecialPoolOverrun = 40,
+    HighPoolPrioritySpecialPoolUnderrun = 41
+} EX_POOL_PRIORITY;
+
+typedef enum POOL_EXTENDED_PARAMETER_TYPE {
+    PoolExtendedParameterInvalidType = 0,
+    PoolExtendedParameterPriority,
+    PoolExtendedParameterSecurePool,
+    PoolExtendedParameterNumaNode,
+    PoolExtendedParameterMax
+} POOL_EXTENDED_PARAMETER_TYPE, *PPOOL_EXTENDED_PARAMETER_TYPE;
+
+#define POOL_EXTENDED_PARAMETER_TYPE_BITS 8
+#define POOL_EXTENDED_PARAMETER_REQUIRED_FIELD_BITS 1
+#define POOL_EXTENDED_PARAMETER_RESERVED_BITS (64 - POOL_EXTENDED_PARAMETER_TYPE_BITS - POOL_EXTENDED_PARAMETER_REQUIRED_FIELD_BITS)
+
+#define SECURE_POOL_FLAGS_NONE 0x0
+#define SECURE_POOL_FLAGS_FREEABLE 0x1
+#define SECURE_POOL_FLAGS_MODIFIABLE 0x2
+
+typedef struct _POOL_EXTENDED_PARAMS_SECURE_POOL {
+    HANDLE SecurePoolHandle;
+    PVOID Buffer;
+    ULONG_PTR Cookie;
+    ULONG SecurePoolFlags;
+} POOL_EXTENDED_PARAMS_SECURE_POOL;
+
+typedef ULONG POOL_NODE_REQUIREMENT;
+#define MM_ANY_NODE_OK 0x80000000
+
+typedef struct _POOL_EXTENDED_PARAMETER {
+    struct {
+        ULONG64 Type : POOL_EXTENDED_PARAMETER_TYPE_BITS;
+        ULONG64 Optional : POOL_EXTENDED_PARAMETER_REQUIRED_FIELD_BITS;
+        ULONG64 Reserved : POOL_EXTENDED_PARAMETER_RESERVED_BITS;
+    };
+    union {
+        ULONG64 Reserved2;
+        PVOID Reserved3;
+        EX_POOL_PRIORITY Priority;
+        POOL_EXTENDED_PARAMS_SECURE_POOL *SecurePoolParams;
+        POOL_NODE_REQUIREMENT PreferredNode;
+    };
+} POOL_EXTENDED_PARAMETER, *PPOOL_EXTENDED_PARAMETER;
+
+typedef const POOL_EXTENDED_PARAMETER *PCPOOL_EXTENDED_PARAMETER;
+
+EXA_API PVOID ExAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes);
+EXA_API PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
+EXA_API PVOID ExAllocatePoolWithQuota(POOL_TYPE PoolType, SIZE_T NumberOfBytes);
+EXA_API PVOID ExAllocatePoolWithQuotaTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
+EXA_API PVOID ExAllocatePoolWithTagPriority(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag,
+                                            EX_POOL_PRIORITY Priority);
+EXA_API PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag);
+EXA_API PVOID ExAllocatePool3(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag,
+                              PCPOOL_EXTENDED_PARAMETER ExtendedParameters, ULONG ExtendedParametersCount);
+EXA_API PVOID ExAllocatePoolZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
+EXA_API PVOID ExAllocatePoolUninitialized(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
+EXA_API PVOID ExAllocatePoolQuotaZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
+EXA_API PVOID ExAllocatePoolQuotaUninitialized(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
+EXA_API PVOID ExAllocatePoolPriorityZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag,
+                                         EX_POOL_PRIORITY Priority);
+EXA_API PVOID ExAllocatePoolPriorityUninitialized(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag,
+                                                  EX_POOL_PRIORITY Priority);
+EXA_API VOID ExFreePool(PVOID P);
+EXA_API VOID ExFreePoolWithTag(PVOID P, ULONG Tag);
+/* ntifs.h: bytes usable in the block (small: block size - header; big: whole pages), and
+ * whether it carries a quota charge. 0 / FALSE for a pointer that is not a live block. */
+EXA_API SIZE_T ExQueryPoolBlockSize(PVOID PoolBlock, PBOOLEAN QuotaCharged);
+
+/* ==========================================================================================
+ * Memory manager (wdm.h / ntddk.h): spec section 4
+ * ======================================================================================== */
+
+typedef enum _MM_SYSTEM_SIZE { MmSmallSystem, MmMediumSystem, MmLargeSystem } MM_SYSTEMSIZE;
+
+EXA_API MM_SYSTEMSIZE MmQuerySystemSize(VOID);
+EXA_API BOOLEAN MmIsThisAnNtAsSystem(VOID);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,7 @@
 /* exalloc - native core
  * exalloc.c: versioning and ABI self-description, read by bindings at load time. */
 #include "internal/internal.h"
+#include "internal/pool.h"
 
 uint32_t exa_abi_version(void) { return EXA_ABI_VERSION; }
 
@@ -11,7 +12,11 @@ exa_u64 exa_struct_size(int32_t struct_id) {
     case EXA_STRUCT_LOOKASIDE_CONFIG: return sizeof(exa_lookaside_config_t);
     case EXA_STRUCT_LOOKASIDE_STATS: return sizeof(exa_lookaside_stats_t);
     case EXA_STRUCT_BUGCHECK_INFO: return sizeof(exa_bugcheck_info_t);
-    default: return 0;
+    case EXA_STRUCT_QUEUED_LOCK_HANDLE: return sizeof(exa_queued_lock_handle_t);
+    case EXA_STRUCT_ZONE: return sizeof(exa_zone_t);
+    case EXA_STRUCT_ZONE_SEGMENT_HEADER: return sizeof(exa_zone_segment_header_t);
+    case EXA_STRUCT_ZONE_INFO: return sizeof(exa_zone_info_t);
+    default: return _exa_pool_struct_size(struct_id);
     }
 }
 

@@ -482,6 +482,8 @@ static exa_noinline void *exa_allocate_surplus(exa_lookaside_t *l, exa_tcache_t 
 }
 
 void *exa_lookaside_allocate(exa_lookaside_t *l) {
+    if (exa_unlikely(_exa_irql_too_high_for_pool(l->pool_type)))
+        return _exa_irql_pool_violation(EXA_BAD_POOL_CALLER_ALLOCATE_IRQL, l->pool_type, l->size);
     exa_tcache_t *tc = exa_tcache_fast(l);
     if (exa_likely(tc != NULL)) {
         exa_busy_enter(tc);
@@ -574,8 +576,12 @@ static exa_noinline void exa_free_slow(exa_lookaside_t *l, void *block) {
     if (!cached) exa_call_free(l, block);
 }
 
-void exa_lookaside_free(exa_lookaside_t *l, void *block) {
-    if (exa_unlikely(block == NULL)) return;
+exa_status_t exa_lookaside_free(exa_lookaside_t *l, void *block) {
+    if (exa_unlikely(_exa_irql_too_high_for_pool(l->pool_type))) {
+        (void)_exa_irql_pool_violation(EXA_BAD_POOL_CALLER_FREE_IRQL, l->pool_type, (uintptr_t)block);
+        return EXA_STATUS_BUGCHECK; /* the block stays with the caller */
+    }
+    if (exa_unlikely(block == NULL)) return EXA_STATUS_SUCCESS;
     exa_tcache_t *tc = exa_tcache_fast(l);
     if (exa_likely(tc != NULL)) {
         exa_busy_enter(tc);
@@ -587,13 +593,14 @@ void exa_lookaside_free(exa_lookaside_t *l, void *block) {
                 exa_atomic_store_relaxed(&tc->xn, n + 1);
                 exa_atomic_owner_inc(&tc->xfrees);
                 exa_busy_exit(tc);
-                return;
+                return EXA_STATUS_SUCCESS;
             }
         }
         exa_busy_exit(tc);
     }
     *(void **)block = NULL;
     exa_free_slow(l, block);
+    return EXA_STATUS_SUCCESS;
 }
 
 /* ==========================================================================================

@@ -114,7 +114,7 @@ static PVOID exa_nt_allocate(void *owner) {
 static VOID exa_nt_free(void *owner, PVOID entry, int ex) {
     exa_lookaside_t *l = exa_nt_handle(owner);
     if (exa_likely(l != NULL)) {
-        exa_lookaside_free(l, entry);
+        (void)exa_lookaside_free(l, entry); /* a refused free (IRQL) was reported by the bug check */
         return;
     }
     if (ex) exa_nt_fields(owner)->FreeEx(entry, (PLOOKASIDE_LIST_EX)owner);

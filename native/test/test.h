@@ -5,6 +5,8 @@
 #ifndef EXA_TEST_H
 #define EXA_TEST_H
 
+#include "exalloc.h"
+
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,6 +49,34 @@ static inline uint64_t test_rand(uint64_t *state) {
     return x * 0x2545F4914F6CDD1DULL;
 }
 
+/* Bug checks in-process: test_bugcheck_begin() installs exa_bugcheck_record and returns the
+ * calling thread's bug-check count; test_bugcheck_end(count) restores the default handler
+ * and returns the newest record with `sequence` made relative to `count` (1 = exactly one
+ * bug check in between). */
+static inline exa_u64 test_bugcheck_begin(void) {
+    exa_bugcheck_info_t info;
+    exa_set_bugcheck_handler(exa_bugcheck_record, NULL);
+    exa_last_bugcheck(&info);
+    return info.sequence;
+}
+
+static inline exa_bugcheck_info_t test_bugcheck_end(exa_u64 count) {
+    exa_bugcheck_info_t info;
+    exa_last_bugcheck(&info);
+    exa_set_bugcheck_handler(NULL, NULL);
+    info.sequence -= count;
+    return info;
+}
+
+/* Exactly one bug check with this code and first two parameters. */
+#define CHECK_BUGCHECK(info, code_, p1_, p2_)            \
+    do {                                                 \
+        CHECK_EQ((info).sequence, 1);                    \
+        CHECK_EQ((info).code, (code_));                  \
+        CHECK_EQ((info).parameter1, (p1_));              \
+        CHECK_EQ((info).parameter2, (p2_));              \
+    } while (0)
+
 /* Scale for stress loops: smaller under sanitizers (set by the sanitizer script). */
 unsigned test_scale(unsigned n);
 
@@ -54,10 +84,22 @@ unsigned test_scale(unsigned n);
  * bytes, NUL-terminated). */
 int test_in_child(void (*fn)(void), char *err, size_t cap);
 
+/* Run fn in a child process: 1 when it died of SIGABRT after writing a line that starts with
+ * `stop` (the default bug-check handler's "*** STOP: ..." line) to stderr, else 0 (and the
+ * child's stderr is printed). */
+int test_child_stops(void (*fn)(void), const char *stop);
+
 extern const test_case_t lookaside_cases[];
 extern const test_case_t lookaside_nt_cases[];
 extern const test_case_t spinlock_cases[];
 extern const test_case_t bugcheck_cases[];
 extern const test_case_t stress_cases[];
+extern const test_case_t irql_cases[];
+extern const test_case_t spinlock_nt_cases[];
+extern const test_case_t queued_cases[];
+extern const test_case_t zone_cases[];
+extern const test_case_t pool_cases[];
+extern const test_case_t pool_nt_cases[];
+extern const test_case_t pool_stress_cases[];
 
 #endif

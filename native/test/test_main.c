@@ -2,6 +2,7 @@
 #define _GNU_SOURCE 1
 #include "test.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -43,8 +44,18 @@ int test_in_child(void (*fn)(void), char *err, size_t cap) {
     return status;
 }
 
+int test_child_stops(void (*fn)(void), const char *stop) {
+    char err[1024];
+    int status = test_in_child(fn, err, sizeof err);
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && strncmp(err, stop, strlen(stop)) == 0) return 1;
+    printf("    child status 0x%x, stderr: %s\n", (unsigned)status, err);
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    const test_case_t *suites[] = {lookaside_cases, lookaside_nt_cases, spinlock_cases, bugcheck_cases, stress_cases};
+    const test_case_t *suites[] = {lookaside_cases, lookaside_nt_cases, spinlock_cases, bugcheck_cases, stress_cases,
+                                   irql_cases,      spinlock_nt_cases,  queued_cases,   zone_cases,
+                                   pool_cases,      pool_nt_cases,      pool_stress_cases};
     const char *filter = argc > 1 ? argv[1] : NULL;
     int passed = 0, failed = 0;
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -53,6 +64,12 @@ int main(int argc, char **argv) {
             if (filter && !strstr(t->name, filter)) continue;
             test_current_failed = 0;
             t->fn();
+            /* A case must leave the thread as it found it; one that failed half-way may not. */
+            exa_set_bugcheck_handler(NULL, NULL);
+            if (exa_irql_get() != EXA_PASSIVE_LEVEL) {
+                if (!test_current_failed) test_report(__FILE__, __LINE__, "IRQL back at PASSIVE_LEVEL", NULL);
+                exa_irql_lower(EXA_PASSIVE_LEVEL);
+            }
             printf("%s %s\n", test_current_failed ? "FAIL" : "ok  ", t->name);
             if (test_current_failed) failed++;
             else passed++;

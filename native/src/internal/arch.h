@@ -88,4 +88,10 @@ exa_inline void exa_cpu_pause(void) {
 #endif
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Bit scans (the pool's free-list bitmaps and segment page masks). x must be non-zero.
+ * ------------------------------------------------------------------------------------- */
+exa_inline unsigned exa_ctz64(uint64_t x) { return (unsigned)__builtin_ctzll(x); }
+exa_inline unsigned exa_popcount64(uint64_t x) { return (unsigned)__builtin_popcountll(x); }
+
 #endif /* EXA_INTERNAL_ARCH_H */

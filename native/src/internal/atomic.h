@@ -23,6 +23,8 @@
 #define exa_atomic_exchange_acq_rel(p, v) atomic_exchange_explicit((p), (v), memory_order_acq_rel)
 #define exa_atomic_cas_strong_acquire(p, expected, desired) \
     atomic_compare_exchange_strong_explicit((p), (expected), (desired), memory_order_acquire, memory_order_relaxed)
+#define exa_atomic_cas_strong_release(p, expected, desired) \
+    atomic_compare_exchange_strong_explicit((p), (expected), (desired), memory_order_release, memory_order_relaxed)
 #define exa_atomic_cas_strong_acq_rel(p, expected, desired) \
     atomic_compare_exchange_strong_explicit((p), (expected), (desired), memory_order_acq_rel, memory_order_acquire)
 #define exa_atomic_fetch_add_relaxed(p, v) atomic_fetch_add_explicit((p), (v), memory_order_relaxed)
@@ -36,7 +38,8 @@
 #define exa_atomic_compiler_fence()  atomic_signal_fence(memory_order_seq_cst)
 
 /* A caller-owned plain machine word (KSPIN_LOCK is a ULONG_PTR in the caller's memory, not
- * an _Atomic object). _Atomic(uintptr_t) has the representation of uintptr_t on every
+ * an _Atomic object; so are the pointer fields of a caller's queue entry or zone header).
+ * _Atomic(uintptr_t) has the representation of uintptr_t, and of a data pointer, on every
  * compiler we target; this cast is the one place that relies on it. */
 #define exa_atomic_word(p) ((exa_atomic(uintptr_t) *)(void *)(p))
 

@@ -4,8 +4,9 @@
  * internal `_exa_*` (declared here, hidden by -fvisibility=hidden), file-local `static`.
  *
  * Layers (a lower one never includes a higher one):
- *   arch.h, atomic.h  ->  platform.h  ->  internal.h (bugcheck, spinlock, backing)
- *   ->  lookaside.c  ->  lookaside_nt.c (NT names over the modern API)               */
+ *   arch.h, atomic.h  ->  platform.h  ->  internal.h (bugcheck, irql, spinlock, pool entry)
+ *   ->  lookaside.c, zone.c  ->  lookaside_nt.c, spinlock_nt.c, zone_nt.c (NT names over
+ *   the modern API)                                                                   */
 #ifndef EXA_INTERNAL_H
 #define EXA_INTERNAL_H
 
@@ -22,10 +23,26 @@
  * Bug-check codes used by the core (NT's numbers).
  * ------------------------------------------------------------------------------------- */
 enum {
+    EXA_BUGCHECK_IRQL_NOT_GREATER_OR_EQUAL = 0x09,
+    EXA_BUGCHECK_IRQL_NOT_LESS_OR_EQUAL = 0x0A,
     EXA_BUGCHECK_SPIN_LOCK_ALREADY_OWNED = 0x0F,
     EXA_BUGCHECK_SPIN_LOCK_NOT_OWNED = 0x10,
     EXA_BUGCHECK_BAD_POOL_CALLER = 0xC2,
     EXA_BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION = 0xC4
+};
+
+/* Parameter 1 of BAD_POOL_CALLER (0xC2) and DRIVER_VERIFIER_DETECTED_VIOLATION (0xC4) that
+ * the core reports, with the parameters the bug-check reference gives them. */
+enum {
+    EXA_BAD_POOL_CALLER_ALLOCATE_IRQL = 0x08,    /* p2 IRQL, p3 pool type, p4 size */
+    EXA_BAD_POOL_CALLER_FREE_IRQL = 0x09,        /* p2 IRQL, p3 pool type, p4 address */
+    EXA_VERIFIER_RELEASE_NOT_AT_DISPATCH = 0x32, /* KeReleaseSpinLock: p2 IRQL, p3 lock */
+    EXA_VERIFIER_QUEUED_RELEASE_NOT_AT_DISPATCH = 0x36, /* queued release: p2 IRQL, p3 lock, p4 old IRQL */
+    EXA_VERIFIER_ACQUIRE_BELOW_DISPATCH = 0x40,  /* ...AtDpcLevel: p2 IRQL, p3 lock */
+    EXA_VERIFIER_RELEASE_BELOW_DISPATCH = 0x41,  /* ...FromDpcLevel: p2 IRQL, p3 lock */
+    EXA_VERIFIER_ACQUIRE_ABOVE_DISPATCH = 0x42,  /* KeAcquireSpinLock: p2 IRQL, p3 lock */
+    EXA_VERIFIER_LOCK_ACQUIRE_MISMATCH = 0x1008, /* acquire with the other lock kind's API: p2 lock */
+    EXA_VERIFIER_LOCK_RELEASE_MISMATCH = 0x1009  /* release with the other lock kind's API: p2 lock */
 };
 
 /* Record the bug check for this thread and call the handler. Returns only if the handler
@@ -37,10 +54,69 @@ void _exa_bugcheck(uint32_t code, uint64_t p1, uint64_t p2, uint64_t p3, uint64_
 void _exa_raise(exa_status_t status);
 
 /* ---------------------------------------------------------------------------------------
+ * IRQL (irql.c): the calling thread's current IRQL, one byte in initial-exec TLS so that
+ * the checks on hot paths are a %fs-relative byte load and a compare. Only irql.c and the
+ * spin-lock routines change it.
+ * ------------------------------------------------------------------------------------- */
+extern exa_thread_local uint8_t _exa_tls_irql;
+
+exa_inline uint8_t _exa_irql(void) { return _exa_tls_irql; }
+exa_inline void _exa_irql_set(uint8_t irql) { _exa_tls_irql = irql; }
+
+/* Lower to new_irql (<= the current IRQL, else bug check 0x0A and nothing changes). */
+exa_cold exa_status_t _exa_irql_bad_lower(uint8_t new_irql);
+exa_inline exa_status_t _exa_irql_lower(uint8_t new_irql) {
+    if (exa_unlikely(new_irql > _exa_tls_irql)) return _exa_irql_bad_lower(new_irql);
+    _exa_tls_irql = new_irql;
+    return EXA_STATUS_SUCCESS;
+}
+
+/* 1 when blocks of `pool_type` may not be touched at the current IRQL: paged pool (bit 0 of
+ * the type, as in every paged POOL_TYPE) above APC_LEVEL, any pool above DISPATCH_LEVEL. */
+exa_inline int _exa_irql_too_high_for_pool(int32_t pool_type) {
+    return _exa_tls_irql > (uint8_t)(EXA_DISPATCH_LEVEL - (pool_type & EXA_PAGED_POOL));
+}
+
+/* The out-of-line reporting paths (all exa_cold). Each records a bug check and returns only
+ * if the handler returned:
+ *   _exa_irql_pool_violation   BAD_POOL_CALLER (0xC2) with p1 = which (0x08 allocate, 0x09
+ *                              free), the IRQL, the pool type and p4; returns NULL;
+ *   _exa_irql_verifier         DRIVER_VERIFIER_DETECTED_VIOLATION (0xC4) with p1 = code,
+ *                              p2 = the IRQL, p3 = object, p4; returns EXA_STATUS_BUGCHECK;
+ *   _exa_irql_too_high         IRQL_NOT_LESS_OR_EQUAL (0x0A) with p1 = object, p2 = the IRQL:
+ *                              a routine called above its documented level (NT: pageable code
+ *                              or data touched at raised IRQL); returns EXA_STATUS_BUGCHECK. */
+exa_cold void *_exa_irql_pool_violation(uint32_t which, int32_t pool_type, uint64_t p4);
+exa_cold exa_status_t _exa_irql_verifier(uint32_t code, uintptr_t object, uint64_t p4);
+exa_cold exa_status_t _exa_irql_too_high(uintptr_t object);
+
+/* ---------------------------------------------------------------------------------------
  * Spin lock core, shared by the public exa_spinlock_* routines and the library's own locks.
  * The word is 0 when free and (owner token | 1) when held.
  * ------------------------------------------------------------------------------------- */
 void _exa_spin_wait(exa_atomic(uintptr_t) *word, uintptr_t mine);
+
+/* A caller's lock, checked: 0x0F when the caller already holds it, 0x10 on release by a
+ * thread that does not, 0xC4/0x1008-0x1009 on a word in queued (MCS) use. No IRQL change. */
+exa_status_t _exa_spin_acquire(exa_spinlock_t *lock);
+exa_status_t _exa_spin_release(exa_spinlock_t *lock);
+
+/* In-stack queued (MCS) locks. A queue entry is the first two words of KLOCK_QUEUE_HANDLE
+ * and of exa_queued_lock_handle_t (KSPIN_LOCK_QUEUE's layout); the word of a lock in queued
+ * use holds the address of the tail entry (bit 0 clear, unlike a classic holder's token). */
+typedef struct exa_lock_queue_s {
+    exa_atomic(uintptr_t) xnext;  /* successor's entry, 0 = none yet */
+    exa_atomic(uintptr_t) xlock;  /* the lock's address | EXA_LOCK_QUEUE_WAIT or _OWNER */
+} exa_lock_queue_t;
+
+/* Acquire/release without an IRQL change (the ...AtDpcLevel forms), and with the raise to
+ * DISPATCH_LEVEL / the lower to *old_irql (KeAcquireInStackQueuedSpinLock and its release).
+ * Each returns EXA_STATUS_SUCCESS or, after a bug check whose handler returned,
+ * EXA_STATUS_BUGCHECK with nothing changed. */
+exa_status_t _exa_queued_acquire(exa_spinlock_t *lock, exa_lock_queue_t *q);
+exa_status_t _exa_queued_release(exa_lock_queue_t *q);
+exa_status_t _exa_queued_acquire_raise(exa_spinlock_t *lock, exa_lock_queue_t *q, uint8_t *old_irql);
+exa_status_t _exa_queued_release_lower(exa_lock_queue_t *q, uint8_t old_irql);
 
 exa_inline void _exa_lock(exa_spinlock_t *lock) {
     exa_atomic(uintptr_t) *word = exa_atomic_word(lock);
@@ -54,12 +130,16 @@ exa_inline void _exa_unlock(exa_spinlock_t *lock) {
     exa_atomic_store_release(exa_atomic_word(lock), (uintptr_t)0);
 }
 
+/* ExInterlockedPopEntryList / ExInterlockedPushEntryList (zone.c): pop (push == 0) or push
+ * `entry` (push != 0, NULL ignored) on the singly linked list whose head word is at `head`,
+ * under the caller's lock (checked acquire), at HIGH_LEVEL for the duration. Returns the
+ * entry popped / the previous first entry; NULL when the acquire was refused. */
+void *_exa_list_locked(void *head, void *entry, int push, exa_spinlock_t *lock);
+
 /* ---------------------------------------------------------------------------------------
- * Backing allocator: where lookaside misses go when the list has no allocate callback.
- * One internal function pair that the pool (issue: pools) replaces; until then an aligned
- * allocator: 16-byte alignment (pool blocks' alignment on 64-bit), cache-line alignment for
- * the cache-aligned pool types. Honours EXA_POOL_RAISE_IF_ALLOCATION_FAILURE and
- * EXA_POOL_ZERO_ALLOCATION.
+ * The pool behind lookaside misses when the list has no allocate callback (pool_api.c):
+ * ExAllocatePoolWithTag with the list's type (modifier bits honoured) and tag, and a free
+ * with the list's tag (the block's own, so a protected tag passes).
  * ------------------------------------------------------------------------------------- */
 void *_exa_pool_allocate(int32_t pool_type, uint64_t size, uint32_t tag);
 void  _exa_pool_free(void *block);

@@ -58,4 +58,31 @@ _Noreturn void _exa_os_abort(void);
 /* Total physical memory in bytes (0 if unknown). */
 uint64_t _exa_os_physical_memory(void);
 
+/* ---------------------------------------------------------------------------------------
+ * Pool page source (pool.c)
+ * ------------------------------------------------------------------------------------- */
+
+/* Map `size` bytes of zeroed, readable and writable memory aligned to `align` (size and
+ * align are multiples of the host page size, align a power of two). `executable` 1 asks for
+ * PROT_EXEC as well; the host may refuse that (W^X policies): then NULL. NULL on failure,
+ * never aborts. Unmap with _exa_os_pages_unmap and the same size. */
+void *_exa_os_pages_map(size_t size, size_t align, int executable);
+void  _exa_os_pages_unmap(void *p, size_t size);
+
+/* Hint that the pages will rarely be touched (Linux MADV_COLD: reclaim them first). Best
+ * effort: returns 1 when the host took the hint, 0 otherwise; never changes contents. */
+int _exa_os_pages_cold(void *p, size_t size);
+
+/* NUMA: the number of memory nodes the host can have (>= 1; 1 without NUMA support), the
+ * node of the CPU the caller runs on (0 when unknown), and binding of not yet touched pages
+ * to one node (0, or the OS error number; ENOSYS where unsupported). */
+uint32_t _exa_os_numa_node_count(void);
+uint32_t _exa_os_current_node(void);
+int      _exa_os_pages_bind_node(void *p, size_t size, uint32_t node);
+
+/* Thread-exit hooks for several clients: slot 0 is _exa_os_at_thread_exit's; each slot has
+ * the same contract as that function. 0 on success. */
+enum { EXA_OS_THREAD_EXIT_SLOTS = 3, EXA_OS_THREAD_EXIT_POOL = 1, EXA_OS_THREAD_EXIT_QUOTA = 2 };
+int _exa_os_at_thread_exit_slot(uint32_t slot, void (*fn)(void *), void *value);
+
 #endif /* EXA_INTERNAL_PLATFORM_H */

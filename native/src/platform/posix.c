@@ -6,6 +6,7 @@
 #include "internal/atomic.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -83,24 +84,35 @@ void _exa_os_process_barrier(void) {
 #endif
 }
 
-static pthread_key_t exa_exit_key;
+/* One pthread key per slot; the key's destructor calls the slot's function. */
+static pthread_key_t exa_exit_key[EXA_OS_THREAD_EXIT_SLOTS];
 static pthread_once_t exa_exit_once = PTHREAD_ONCE_INIT;
-static exa_atomic(uintptr_t) exa_exit_fn; /* void (*)(void *) */
+static exa_atomic(uintptr_t) exa_exit_fn[EXA_OS_THREAD_EXIT_SLOTS]; /* void (*)(void *) */
 
-static void exa_exit_trampoline(void *value) {
-    void (*fn)(void *) = (void (*)(void *))exa_atomic_load_acquire(&exa_exit_fn);
+static void exa_exit_call(uint32_t slot, void *value) {
+    void (*fn)(void *) = (void (*)(void *))exa_atomic_load_acquire(&exa_exit_fn[slot]);
     if (value != NULL && fn != NULL) fn(value);
 }
+static void exa_exit_trampoline0(void *value) { exa_exit_call(0, value); }
+static void exa_exit_trampoline1(void *value) { exa_exit_call(1, value); }
+static void exa_exit_trampoline2(void *value) { exa_exit_call(2, value); }
+_Static_assert(EXA_OS_THREAD_EXIT_SLOTS == 3, "one trampoline per slot");
 
-static void exa_exit_key_create(void) { (void)pthread_key_create(&exa_exit_key, exa_exit_trampoline); }
-
-int _exa_os_at_thread_exit(void (*fn)(void *), void *value) {
-    pthread_once(&exa_exit_once, exa_exit_key_create);
-    /* One hook in the whole library (the thread-cache teardown): every caller passes the same
-     * function, so the store is idempotent. */
-    exa_atomic_store_release(&exa_exit_fn, (uintptr_t)fn);
-    return pthread_setspecific(exa_exit_key, value);
+static void exa_exit_key_create(void) {
+    (void)pthread_key_create(&exa_exit_key[0], exa_exit_trampoline0);
+    (void)pthread_key_create(&exa_exit_key[1], exa_exit_trampoline1);
+    (void)pthread_key_create(&exa_exit_key[2], exa_exit_trampoline2);
 }
+
+int _exa_os_at_thread_exit_slot(uint32_t slot, void (*fn)(void *), void *value) {
+    if (slot >= EXA_OS_THREAD_EXIT_SLOTS) return EINVAL;
+    pthread_once(&exa_exit_once, exa_exit_key_create);
+    /* One client per slot, always with the same function: the store is idempotent. */
+    exa_atomic_store_release(&exa_exit_fn[slot], (uintptr_t)fn);
+    return pthread_setspecific(exa_exit_key[slot], value);
+}
+
+int _exa_os_at_thread_exit(void (*fn)(void *), void *value) { return _exa_os_at_thread_exit_slot(0, fn, value); }
 
 void _exa_os_write_stderr(const char *text, size_t length) {
     while (length > 0) {
@@ -121,4 +133,105 @@ uint64_t _exa_os_physical_memory(void) {
     long size = sysconf(_SC_PAGESIZE);
     if (pages <= 0 || size <= 0) return 0;
     return (uint64_t)pages * (uint64_t)size;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Pool page source
+ * ------------------------------------------------------------------------------------- */
+
+void *_exa_os_pages_map(size_t size, size_t align, int executable) {
+    int prot = PROT_READ | PROT_WRITE | (executable ? PROT_EXEC : 0);
+    size_t page = _exa_os_page_size();
+    if (align < page) align = page;
+    if (size > SIZE_MAX - align) return NULL;
+    /* Over-map by the alignment and trim both ends (mmap only promises host-page alignment). */
+    size_t span = align > page ? size + align : size;
+    char *raw = mmap(NULL, span, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return NULL;
+    if (span == size) return raw;
+    uintptr_t start = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
+    size_t head = start - (uintptr_t)raw, tail = span - head - size;
+    if (head != 0) munmap(raw, head);
+    if (tail != 0) munmap((char *)start + size, tail);
+    return (void *)start;
+}
+
+void _exa_os_pages_unmap(void *p, size_t size) {
+    if (p != NULL) munmap(p, size);
+}
+
+int _exa_os_pages_cold(void *p, size_t size) {
+#if defined(MADV_COLD)
+    size_t page = _exa_os_page_size();
+    uintptr_t start = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1);
+    uintptr_t end = ((uintptr_t)p + size) & ~(uintptr_t)(page - 1);
+    if (end <= start) return 0; /* no whole host page inside */
+    return madvise((void *)start, end - start, MADV_COLD) == 0;
+#else
+    (void)p, (void)size;
+    return 0;
+#endif
+}
+
+/* "0", "0-3", "0,2-5": the highest node number + 1. */
+static uint32_t exa_parse_node_list(const char *text) {
+    uint32_t highest = 0, value = 0;
+    int have = 0;
+    for (const char *c = text;; c++) {
+        if (*c >= '0' && *c <= '9') {
+            value = value * 10 + (uint32_t)(*c - '0');
+            have = 1;
+        } else {
+            if (have && value + 1 > highest) highest = value + 1;
+            value = 0;
+            have = 0;
+            if (*c == 0 || *c == '\n') break;
+        }
+    }
+    return highest;
+}
+
+uint32_t _exa_os_numa_node_count(void) {
+    static exa_atomic(uint32_t) cached;
+    uint32_t n = exa_atomic_load_relaxed(&cached);
+    if (n != 0) return n;
+    n = 1;
+#if defined(__linux__)
+    int fd = open("/sys/devices/system/node/possible", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        char buf[256];
+        ssize_t r = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (r > 0) {
+            buf[r] = 0;
+            uint32_t parsed = exa_parse_node_list(buf);
+            if (parsed > 0) n = parsed;
+        }
+    }
+#endif
+    exa_atomic_store_relaxed(&cached, n);
+    return n;
+}
+
+uint32_t _exa_os_current_node(void) {
+#if defined(__linux__) && defined(SYS_getcpu)
+    unsigned cpu = 0, node = 0;
+    if (syscall(SYS_getcpu, &cpu, &node, NULL) == 0) return node;
+#endif
+    return 0;
+}
+
+int _exa_os_pages_bind_node(void *p, size_t size, uint32_t node) {
+#if defined(__linux__) && defined(SYS_mbind)
+    enum { EXA_MPOL_BIND = 2, EXA_MASK_BITS = 1024 };
+    if (node >= EXA_MASK_BITS) return EINVAL;
+    unsigned long mask[EXA_MASK_BITS / (8 * sizeof(unsigned long))];
+    memset(mask, 0, sizeof mask);
+    mask[node / (8 * sizeof(unsigned long))] = 1ul << (node % (8 * sizeof(unsigned long)));
+    if (syscall(SYS_mbind, p, size, EXA_MPOL_BIND, mask, (unsigned long)EXA_MASK_BITS + 1, 0ul) == 0) return 0;
+    return errno;
+#else
+    (void)p, (void)size, (void)node;
+    return ENOSYS;
+#endif
 }

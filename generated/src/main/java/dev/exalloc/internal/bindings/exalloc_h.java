@@ -193,6 +193,42 @@ public class exalloc_h extends exalloc_h$shared {
     public static int EXA_STRUCT_BUGCHECK_INFO() {
         return EXA_STRUCT_BUGCHECK_INFO;
     }
+    private static final int EXA_STRUCT_QUEUED_LOCK_HANDLE = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_struct_id_e.EXA_STRUCT_QUEUED_LOCK_HANDLE = 4
+     * }
+     */
+    public static int EXA_STRUCT_QUEUED_LOCK_HANDLE() {
+        return EXA_STRUCT_QUEUED_LOCK_HANDLE;
+    }
+    private static final int EXA_STRUCT_ZONE = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_struct_id_e.EXA_STRUCT_ZONE = 5
+     * }
+     */
+    public static int EXA_STRUCT_ZONE() {
+        return EXA_STRUCT_ZONE;
+    }
+    private static final int EXA_STRUCT_ZONE_SEGMENT_HEADER = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_struct_id_e.EXA_STRUCT_ZONE_SEGMENT_HEADER = 6
+     * }
+     */
+    public static int EXA_STRUCT_ZONE_SEGMENT_HEADER() {
+        return EXA_STRUCT_ZONE_SEGMENT_HEADER;
+    }
+    private static final int EXA_STRUCT_ZONE_INFO = (int)7L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_struct_id_e.EXA_STRUCT_ZONE_INFO = 7
+     * }
+     */
+    public static int EXA_STRUCT_ZONE_INFO() {
+        return EXA_STRUCT_ZONE_INFO;
+    }
 
     private static class exa_struct_size {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
@@ -1022,6 +1058,221 @@ public class exalloc_h extends exalloc_h$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+    private static final int EXA_PASSIVE_LEVEL = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_irql_e.EXA_PASSIVE_LEVEL = 0
+     * }
+     */
+    public static int EXA_PASSIVE_LEVEL() {
+        return EXA_PASSIVE_LEVEL;
+    }
+    private static final int EXA_APC_LEVEL = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_irql_e.EXA_APC_LEVEL = 1
+     * }
+     */
+    public static int EXA_APC_LEVEL() {
+        return EXA_APC_LEVEL;
+    }
+    private static final int EXA_DISPATCH_LEVEL = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_irql_e.EXA_DISPATCH_LEVEL = 2
+     * }
+     */
+    public static int EXA_DISPATCH_LEVEL() {
+        return EXA_DISPATCH_LEVEL;
+    }
+    private static final int EXA_HIGH_LEVEL = (int)15L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_irql_e.EXA_HIGH_LEVEL = 15
+     * }
+     */
+    public static int EXA_HIGH_LEVEL() {
+        return EXA_HIGH_LEVEL;
+    }
+
+    private static class exa_irql_get {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_CHAR    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_irql_get");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * uint8_t exa_irql_get()
+     * }
+     */
+    public static FunctionDescriptor exa_irql_get$descriptor() {
+        return exa_irql_get.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * uint8_t exa_irql_get()
+     * }
+     */
+    public static MethodHandle exa_irql_get$handle() {
+        return exa_irql_get.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * uint8_t exa_irql_get()
+     * }
+     */
+    public static MemorySegment exa_irql_get$address() {
+        return exa_irql_get.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * uint8_t exa_irql_get()
+     * }
+     */
+    public static byte exa_irql_get() {
+        var mh$ = exa_irql_get.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_irql_get");
+            }
+            return (byte)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_irql_raise {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_CHAR,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_irql_raise");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_irql_raise(uint8_t new_irql, uint8_t *old_irql)
+     * }
+     */
+    public static FunctionDescriptor exa_irql_raise$descriptor() {
+        return exa_irql_raise.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_irql_raise(uint8_t new_irql, uint8_t *old_irql)
+     * }
+     */
+    public static MethodHandle exa_irql_raise$handle() {
+        return exa_irql_raise.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_irql_raise(uint8_t new_irql, uint8_t *old_irql)
+     * }
+     */
+    public static MemorySegment exa_irql_raise$address() {
+        return exa_irql_raise.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_irql_raise(uint8_t new_irql, uint8_t *old_irql)
+     * }
+     */
+    public static int exa_irql_raise(byte new_irql, MemorySegment old_irql) {
+        var mh$ = exa_irql_raise.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_irql_raise", new_irql, old_irql);
+            }
+            return (int)mh$.invokeExact(new_irql, old_irql);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_irql_lower {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_CHAR
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_irql_lower");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_irql_lower(uint8_t new_irql)
+     * }
+     */
+    public static FunctionDescriptor exa_irql_lower$descriptor() {
+        return exa_irql_lower.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_irql_lower(uint8_t new_irql)
+     * }
+     */
+    public static MethodHandle exa_irql_lower$handle() {
+        return exa_irql_lower.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_irql_lower(uint8_t new_irql)
+     * }
+     */
+    public static MemorySegment exa_irql_lower$address() {
+        return exa_irql_lower.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_irql_lower(uint8_t new_irql)
+     * }
+     */
+    public static int exa_irql_lower(byte new_irql) {
+        var mh$ = exa_irql_lower.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_irql_lower", new_irql);
+            }
+            return (int)mh$.invokeExact(new_irql);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
     /**
      * {@snippet lang=c :
      * typedef uintptr_t exa_spinlock_t
@@ -1327,6 +1578,267 @@ public class exalloc_h extends exalloc_h$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+
+    private static class exa_spinlock_acquire_raise {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_spinlock_acquire_raise");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_spinlock_acquire_raise(exa_spinlock_t *lock, uint8_t *old_irql)
+     * }
+     */
+    public static FunctionDescriptor exa_spinlock_acquire_raise$descriptor() {
+        return exa_spinlock_acquire_raise.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_spinlock_acquire_raise(exa_spinlock_t *lock, uint8_t *old_irql)
+     * }
+     */
+    public static MethodHandle exa_spinlock_acquire_raise$handle() {
+        return exa_spinlock_acquire_raise.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_spinlock_acquire_raise(exa_spinlock_t *lock, uint8_t *old_irql)
+     * }
+     */
+    public static MemorySegment exa_spinlock_acquire_raise$address() {
+        return exa_spinlock_acquire_raise.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_spinlock_acquire_raise(exa_spinlock_t *lock, uint8_t *old_irql)
+     * }
+     */
+    public static int exa_spinlock_acquire_raise(MemorySegment lock, MemorySegment old_irql) {
+        var mh$ = exa_spinlock_acquire_raise.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_spinlock_acquire_raise", lock, old_irql);
+            }
+            return (int)mh$.invokeExact(lock, old_irql);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_spinlock_release_lower {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_CHAR
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_spinlock_release_lower");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_spinlock_release_lower(exa_spinlock_t *lock, uint8_t new_irql)
+     * }
+     */
+    public static FunctionDescriptor exa_spinlock_release_lower$descriptor() {
+        return exa_spinlock_release_lower.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_spinlock_release_lower(exa_spinlock_t *lock, uint8_t new_irql)
+     * }
+     */
+    public static MethodHandle exa_spinlock_release_lower$handle() {
+        return exa_spinlock_release_lower.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_spinlock_release_lower(exa_spinlock_t *lock, uint8_t new_irql)
+     * }
+     */
+    public static MemorySegment exa_spinlock_release_lower$address() {
+        return exa_spinlock_release_lower.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_spinlock_release_lower(exa_spinlock_t *lock, uint8_t new_irql)
+     * }
+     */
+    public static int exa_spinlock_release_lower(MemorySegment lock, byte new_irql) {
+        var mh$ = exa_spinlock_release_lower.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_spinlock_release_lower", lock, new_irql);
+            }
+            return (int)mh$.invokeExact(lock, new_irql);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final int EXA_LOCK_QUEUE_WAIT = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_lock_queue_e.EXA_LOCK_QUEUE_WAIT = 1
+     * }
+     */
+    public static int EXA_LOCK_QUEUE_WAIT() {
+        return EXA_LOCK_QUEUE_WAIT;
+    }
+    private static final int EXA_LOCK_QUEUE_OWNER = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_lock_queue_e.EXA_LOCK_QUEUE_OWNER = 2
+     * }
+     */
+    public static int EXA_LOCK_QUEUE_OWNER() {
+        return EXA_LOCK_QUEUE_OWNER;
+    }
+
+    private static class exa_queued_lock_acquire {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_queued_lock_acquire");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_queued_lock_acquire(exa_spinlock_t *lock, exa_queued_lock_handle_t *handle)
+     * }
+     */
+    public static FunctionDescriptor exa_queued_lock_acquire$descriptor() {
+        return exa_queued_lock_acquire.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_queued_lock_acquire(exa_spinlock_t *lock, exa_queued_lock_handle_t *handle)
+     * }
+     */
+    public static MethodHandle exa_queued_lock_acquire$handle() {
+        return exa_queued_lock_acquire.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_queued_lock_acquire(exa_spinlock_t *lock, exa_queued_lock_handle_t *handle)
+     * }
+     */
+    public static MemorySegment exa_queued_lock_acquire$address() {
+        return exa_queued_lock_acquire.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_queued_lock_acquire(exa_spinlock_t *lock, exa_queued_lock_handle_t *handle)
+     * }
+     */
+    public static int exa_queued_lock_acquire(MemorySegment lock, MemorySegment handle) {
+        var mh$ = exa_queued_lock_acquire.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_queued_lock_acquire", lock, handle);
+            }
+            return (int)mh$.invokeExact(lock, handle);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_queued_lock_release {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_queued_lock_release");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_queued_lock_release(exa_queued_lock_handle_t *handle)
+     * }
+     */
+    public static FunctionDescriptor exa_queued_lock_release$descriptor() {
+        return exa_queued_lock_release.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_queued_lock_release(exa_queued_lock_handle_t *handle)
+     * }
+     */
+    public static MethodHandle exa_queued_lock_release$handle() {
+        return exa_queued_lock_release.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_queued_lock_release(exa_queued_lock_handle_t *handle)
+     * }
+     */
+    public static MemorySegment exa_queued_lock_release$address() {
+        return exa_queued_lock_release.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_queued_lock_release(exa_queued_lock_handle_t *handle)
+     * }
+     */
+    public static int exa_queued_lock_release(MemorySegment handle) {
+        var mh$ = exa_queued_lock_release.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_queued_lock_release", handle);
+            }
+            return (int)mh$.invokeExact(handle);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
     private static final int EXA_LOOKASIDE_MINIMUM_BLOCK_SIZE = (int)8L;
     /**
      * {@snippet lang=c :
@@ -1495,7 +2007,8 @@ public class exalloc_h extends exalloc_h$shared {
     }
 
     private static class exa_lookaside_free {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
             exalloc_h.C_POINTER,
             exalloc_h.C_POINTER
         );
@@ -1508,7 +2021,7 @@ public class exalloc_h extends exalloc_h$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * void exa_lookaside_free(exa_lookaside_t *list, void *block)
+     * exa_status_t exa_lookaside_free(exa_lookaside_t *list, void *block)
      * }
      */
     public static FunctionDescriptor exa_lookaside_free$descriptor() {
@@ -1518,7 +2031,7 @@ public class exalloc_h extends exalloc_h$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * void exa_lookaside_free(exa_lookaside_t *list, void *block)
+     * exa_status_t exa_lookaside_free(exa_lookaside_t *list, void *block)
      * }
      */
     public static MethodHandle exa_lookaside_free$handle() {
@@ -1528,7 +2041,7 @@ public class exalloc_h extends exalloc_h$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * void exa_lookaside_free(exa_lookaside_t *list, void *block)
+     * exa_status_t exa_lookaside_free(exa_lookaside_t *list, void *block)
      * }
      */
     public static MemorySegment exa_lookaside_free$address() {
@@ -1537,16 +2050,16 @@ public class exalloc_h extends exalloc_h$shared {
 
     /**
      * {@snippet lang=c :
-     * void exa_lookaside_free(exa_lookaside_t *list, void *block)
+     * exa_status_t exa_lookaside_free(exa_lookaside_t *list, void *block)
      * }
      */
-    public static void exa_lookaside_free(MemorySegment list, MemorySegment block) {
+    public static int exa_lookaside_free(MemorySegment list, MemorySegment block) {
         var mh$ = exa_lookaside_free.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("exa_lookaside_free", list, block);
             }
-            mh$.invokeExact(list, block);
+            return (int)mh$.invokeExact(list, block);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -2026,6 +2539,2811 @@ public class exalloc_h extends exalloc_h$shared {
                 traceDowncall("exa_thread_cache_release");
             }
             mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_zone_init {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_zone_init");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_zone_init(exa_zone_t *zone, uint32_t block_size, void *segment, uint32_t segment_size)
+     * }
+     */
+    public static FunctionDescriptor exa_zone_init$descriptor() {
+        return exa_zone_init.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_zone_init(exa_zone_t *zone, uint32_t block_size, void *segment, uint32_t segment_size)
+     * }
+     */
+    public static MethodHandle exa_zone_init$handle() {
+        return exa_zone_init.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_zone_init(exa_zone_t *zone, uint32_t block_size, void *segment, uint32_t segment_size)
+     * }
+     */
+    public static MemorySegment exa_zone_init$address() {
+        return exa_zone_init.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_zone_init(exa_zone_t *zone, uint32_t block_size, void *segment, uint32_t segment_size)
+     * }
+     */
+    public static int exa_zone_init(MemorySegment zone, int block_size, MemorySegment segment, int segment_size) {
+        var mh$ = exa_zone_init.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_zone_init", zone, block_size, segment, segment_size);
+            }
+            return (int)mh$.invokeExact(zone, block_size, segment, segment_size);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_zone_extend {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_zone_extend");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_zone_extend(exa_zone_t *zone, void *segment, uint32_t segment_size)
+     * }
+     */
+    public static FunctionDescriptor exa_zone_extend$descriptor() {
+        return exa_zone_extend.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_zone_extend(exa_zone_t *zone, void *segment, uint32_t segment_size)
+     * }
+     */
+    public static MethodHandle exa_zone_extend$handle() {
+        return exa_zone_extend.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_zone_extend(exa_zone_t *zone, void *segment, uint32_t segment_size)
+     * }
+     */
+    public static MemorySegment exa_zone_extend$address() {
+        return exa_zone_extend.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_zone_extend(exa_zone_t *zone, void *segment, uint32_t segment_size)
+     * }
+     */
+    public static int exa_zone_extend(MemorySegment zone, MemorySegment segment, int segment_size) {
+        var mh$ = exa_zone_extend.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_zone_extend", zone, segment, segment_size);
+            }
+            return (int)mh$.invokeExact(zone, segment, segment_size);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_zone_extend_interlocked {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_zone_extend_interlocked");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_zone_extend_interlocked(exa_zone_t *zone, void *segment, uint32_t segment_size, exa_spinlock_t *lock)
+     * }
+     */
+    public static FunctionDescriptor exa_zone_extend_interlocked$descriptor() {
+        return exa_zone_extend_interlocked.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_zone_extend_interlocked(exa_zone_t *zone, void *segment, uint32_t segment_size, exa_spinlock_t *lock)
+     * }
+     */
+    public static MethodHandle exa_zone_extend_interlocked$handle() {
+        return exa_zone_extend_interlocked.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_zone_extend_interlocked(exa_zone_t *zone, void *segment, uint32_t segment_size, exa_spinlock_t *lock)
+     * }
+     */
+    public static MemorySegment exa_zone_extend_interlocked$address() {
+        return exa_zone_extend_interlocked.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_zone_extend_interlocked(exa_zone_t *zone, void *segment, uint32_t segment_size, exa_spinlock_t *lock)
+     * }
+     */
+    public static int exa_zone_extend_interlocked(MemorySegment zone, MemorySegment segment, int segment_size, MemorySegment lock) {
+        var mh$ = exa_zone_extend_interlocked.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_zone_extend_interlocked", zone, segment, segment_size, lock);
+            }
+            return (int)mh$.invokeExact(zone, segment, segment_size, lock);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_zone_allocate {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_zone_allocate");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void *exa_zone_allocate(exa_zone_t *zone)
+     * }
+     */
+    public static FunctionDescriptor exa_zone_allocate$descriptor() {
+        return exa_zone_allocate.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void *exa_zone_allocate(exa_zone_t *zone)
+     * }
+     */
+    public static MethodHandle exa_zone_allocate$handle() {
+        return exa_zone_allocate.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void *exa_zone_allocate(exa_zone_t *zone)
+     * }
+     */
+    public static MemorySegment exa_zone_allocate$address() {
+        return exa_zone_allocate.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void *exa_zone_allocate(exa_zone_t *zone)
+     * }
+     */
+    public static MemorySegment exa_zone_allocate(MemorySegment zone) {
+        var mh$ = exa_zone_allocate.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_zone_allocate", zone);
+            }
+            return (MemorySegment)mh$.invokeExact(zone);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_zone_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_zone_free");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void *exa_zone_free(exa_zone_t *zone, void *block)
+     * }
+     */
+    public static FunctionDescriptor exa_zone_free$descriptor() {
+        return exa_zone_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void *exa_zone_free(exa_zone_t *zone, void *block)
+     * }
+     */
+    public static MethodHandle exa_zone_free$handle() {
+        return exa_zone_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void *exa_zone_free(exa_zone_t *zone, void *block)
+     * }
+     */
+    public static MemorySegment exa_zone_free$address() {
+        return exa_zone_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void *exa_zone_free(exa_zone_t *zone, void *block)
+     * }
+     */
+    public static MemorySegment exa_zone_free(MemorySegment zone, MemorySegment block) {
+        var mh$ = exa_zone_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_zone_free", zone, block);
+            }
+            return (MemorySegment)mh$.invokeExact(zone, block);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_zone_allocate_interlocked {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_zone_allocate_interlocked");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void *exa_zone_allocate_interlocked(exa_zone_t *zone, exa_spinlock_t *lock)
+     * }
+     */
+    public static FunctionDescriptor exa_zone_allocate_interlocked$descriptor() {
+        return exa_zone_allocate_interlocked.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void *exa_zone_allocate_interlocked(exa_zone_t *zone, exa_spinlock_t *lock)
+     * }
+     */
+    public static MethodHandle exa_zone_allocate_interlocked$handle() {
+        return exa_zone_allocate_interlocked.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void *exa_zone_allocate_interlocked(exa_zone_t *zone, exa_spinlock_t *lock)
+     * }
+     */
+    public static MemorySegment exa_zone_allocate_interlocked$address() {
+        return exa_zone_allocate_interlocked.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void *exa_zone_allocate_interlocked(exa_zone_t *zone, exa_spinlock_t *lock)
+     * }
+     */
+    public static MemorySegment exa_zone_allocate_interlocked(MemorySegment zone, MemorySegment lock) {
+        var mh$ = exa_zone_allocate_interlocked.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_zone_allocate_interlocked", zone, lock);
+            }
+            return (MemorySegment)mh$.invokeExact(zone, lock);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_zone_free_interlocked {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_zone_free_interlocked");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void *exa_zone_free_interlocked(exa_zone_t *zone, void *block, exa_spinlock_t *lock)
+     * }
+     */
+    public static FunctionDescriptor exa_zone_free_interlocked$descriptor() {
+        return exa_zone_free_interlocked.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void *exa_zone_free_interlocked(exa_zone_t *zone, void *block, exa_spinlock_t *lock)
+     * }
+     */
+    public static MethodHandle exa_zone_free_interlocked$handle() {
+        return exa_zone_free_interlocked.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void *exa_zone_free_interlocked(exa_zone_t *zone, void *block, exa_spinlock_t *lock)
+     * }
+     */
+    public static MemorySegment exa_zone_free_interlocked$address() {
+        return exa_zone_free_interlocked.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void *exa_zone_free_interlocked(exa_zone_t *zone, void *block, exa_spinlock_t *lock)
+     * }
+     */
+    public static MemorySegment exa_zone_free_interlocked(MemorySegment zone, MemorySegment block, MemorySegment lock) {
+        var mh$ = exa_zone_free_interlocked.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_zone_free_interlocked", zone, block, lock);
+            }
+            return (MemorySegment)mh$.invokeExact(zone, block, lock);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_zone_is_full {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_zone_is_full");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t exa_zone_is_full(const exa_zone_t *zone)
+     * }
+     */
+    public static FunctionDescriptor exa_zone_is_full$descriptor() {
+        return exa_zone_is_full.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t exa_zone_is_full(const exa_zone_t *zone)
+     * }
+     */
+    public static MethodHandle exa_zone_is_full$handle() {
+        return exa_zone_is_full.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t exa_zone_is_full(const exa_zone_t *zone)
+     * }
+     */
+    public static MemorySegment exa_zone_is_full$address() {
+        return exa_zone_is_full.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t exa_zone_is_full(const exa_zone_t *zone)
+     * }
+     */
+    public static int exa_zone_is_full(MemorySegment zone) {
+        var mh$ = exa_zone_is_full.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_zone_is_full", zone);
+            }
+            return (int)mh$.invokeExact(zone);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_zone_contains {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_zone_contains");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t exa_zone_contains(const exa_zone_t *zone, const void *p, exa_spinlock_t *lock)
+     * }
+     */
+    public static FunctionDescriptor exa_zone_contains$descriptor() {
+        return exa_zone_contains.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t exa_zone_contains(const exa_zone_t *zone, const void *p, exa_spinlock_t *lock)
+     * }
+     */
+    public static MethodHandle exa_zone_contains$handle() {
+        return exa_zone_contains.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t exa_zone_contains(const exa_zone_t *zone, const void *p, exa_spinlock_t *lock)
+     * }
+     */
+    public static MemorySegment exa_zone_contains$address() {
+        return exa_zone_contains.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t exa_zone_contains(const exa_zone_t *zone, const void *p, exa_spinlock_t *lock)
+     * }
+     */
+    public static int exa_zone_contains(MemorySegment zone, MemorySegment p, MemorySegment lock) {
+        var mh$ = exa_zone_contains.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_zone_contains", zone, p, lock);
+            }
+            return (int)mh$.invokeExact(zone, p, lock);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_zone_in_first_segment {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_zone_in_first_segment");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t exa_zone_in_first_segment(const exa_zone_t *zone, const void *p)
+     * }
+     */
+    public static FunctionDescriptor exa_zone_in_first_segment$descriptor() {
+        return exa_zone_in_first_segment.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t exa_zone_in_first_segment(const exa_zone_t *zone, const void *p)
+     * }
+     */
+    public static MethodHandle exa_zone_in_first_segment$handle() {
+        return exa_zone_in_first_segment.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t exa_zone_in_first_segment(const exa_zone_t *zone, const void *p)
+     * }
+     */
+    public static MemorySegment exa_zone_in_first_segment$address() {
+        return exa_zone_in_first_segment.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t exa_zone_in_first_segment(const exa_zone_t *zone, const void *p)
+     * }
+     */
+    public static int exa_zone_in_first_segment(MemorySegment zone, MemorySegment p) {
+        var mh$ = exa_zone_in_first_segment.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_zone_in_first_segment", zone, p);
+            }
+            return (int)mh$.invokeExact(zone, p);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_zone_query {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_zone_query");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_zone_query(const exa_zone_t *zone, exa_zone_info_t *out, exa_spinlock_t *lock)
+     * }
+     */
+    public static FunctionDescriptor exa_zone_query$descriptor() {
+        return exa_zone_query.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_zone_query(const exa_zone_t *zone, exa_zone_info_t *out, exa_spinlock_t *lock)
+     * }
+     */
+    public static MethodHandle exa_zone_query$handle() {
+        return exa_zone_query.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_zone_query(const exa_zone_t *zone, exa_zone_info_t *out, exa_spinlock_t *lock)
+     * }
+     */
+    public static MemorySegment exa_zone_query$address() {
+        return exa_zone_query.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_zone_query(const exa_zone_t *zone, exa_zone_info_t *out, exa_spinlock_t *lock)
+     * }
+     */
+    public static int exa_zone_query(MemorySegment zone, MemorySegment out, MemorySegment lock) {
+        var mh$ = exa_zone_query.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_zone_query", zone, out, lock);
+            }
+            return (int)mh$.invokeExact(zone, out, lock);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final int EXA_STRUCT_POOL_PARAMETER = (int)32L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_struct_id_e.EXA_STRUCT_POOL_PARAMETER = 32
+     * }
+     */
+    public static int EXA_STRUCT_POOL_PARAMETER() {
+        return EXA_STRUCT_POOL_PARAMETER;
+    }
+    private static final int EXA_STRUCT_POOL_BLOCK_INFO = (int)33L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_struct_id_e.EXA_STRUCT_POOL_BLOCK_INFO = 33
+     * }
+     */
+    public static int EXA_STRUCT_POOL_BLOCK_INFO() {
+        return EXA_STRUCT_POOL_BLOCK_INFO;
+    }
+    private static final int EXA_STRUCT_POOL_TAG_ROW = (int)34L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_struct_id_e.EXA_STRUCT_POOL_TAG_ROW = 34
+     * }
+     */
+    public static int EXA_STRUCT_POOL_TAG_ROW() {
+        return EXA_STRUCT_POOL_TAG_ROW;
+    }
+    private static final int EXA_STRUCT_POOL_STATS = (int)35L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_struct_id_e.EXA_STRUCT_POOL_STATS = 35
+     * }
+     */
+    public static int EXA_STRUCT_POOL_STATS() {
+        return EXA_STRUCT_POOL_STATS;
+    }
+    private static final int EXA_STRUCT_POOL_LIMITS = (int)36L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_struct_id_e.EXA_STRUCT_POOL_LIMITS = 36
+     * }
+     */
+    public static int EXA_STRUCT_POOL_LIMITS() {
+        return EXA_STRUCT_POOL_LIMITS;
+    }
+    private static final int EXA_STRUCT_QUOTA_STATS = (int)37L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_struct_id_e.EXA_STRUCT_QUOTA_STATS = 37
+     * }
+     */
+    public static int EXA_STRUCT_QUOTA_STATS() {
+        return EXA_STRUCT_QUOTA_STATS;
+    }
+    private static final int EXA_POOL_KIND_NON_PAGED = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_kind_e.EXA_POOL_KIND_NON_PAGED = 0
+     * }
+     */
+    public static int EXA_POOL_KIND_NON_PAGED() {
+        return EXA_POOL_KIND_NON_PAGED;
+    }
+    private static final int EXA_POOL_KIND_PAGED = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_kind_e.EXA_POOL_KIND_PAGED = 1
+     * }
+     */
+    public static int EXA_POOL_KIND_PAGED() {
+        return EXA_POOL_KIND_PAGED;
+    }
+    private static final int EXA_POOL_TAG_PROTECTED = (int)-2147483648L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_tag_e.EXA_POOL_TAG_PROTECTED = -2147483648
+     * }
+     */
+    public static int EXA_POOL_TAG_PROTECTED() {
+        return EXA_POOL_TAG_PROTECTED;
+    }
+    private static final int EXA_POOL_TAG_NONE = (int)1701736270L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_tag_e.EXA_POOL_TAG_NONE = 1701736270
+     * }
+     */
+    public static int EXA_POOL_TAG_NONE() {
+        return EXA_POOL_TAG_NONE;
+    }
+    private static final int EXA_POOL_FLAG_USE_QUOTA = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_flag_e.EXA_POOL_FLAG_USE_QUOTA = 1
+     * }
+     */
+    public static int EXA_POOL_FLAG_USE_QUOTA() {
+        return EXA_POOL_FLAG_USE_QUOTA;
+    }
+    private static final int EXA_POOL_FLAG_UNINITIALIZED = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_flag_e.EXA_POOL_FLAG_UNINITIALIZED = 2
+     * }
+     */
+    public static int EXA_POOL_FLAG_UNINITIALIZED() {
+        return EXA_POOL_FLAG_UNINITIALIZED;
+    }
+    private static final int EXA_POOL_FLAG_SESSION = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_flag_e.EXA_POOL_FLAG_SESSION = 4
+     * }
+     */
+    public static int EXA_POOL_FLAG_SESSION() {
+        return EXA_POOL_FLAG_SESSION;
+    }
+    private static final int EXA_POOL_FLAG_CACHE_ALIGNED = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_flag_e.EXA_POOL_FLAG_CACHE_ALIGNED = 8
+     * }
+     */
+    public static int EXA_POOL_FLAG_CACHE_ALIGNED() {
+        return EXA_POOL_FLAG_CACHE_ALIGNED;
+    }
+    private static final int EXA_POOL_FLAG_RESERVED1 = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_flag_e.EXA_POOL_FLAG_RESERVED1 = 16
+     * }
+     */
+    public static int EXA_POOL_FLAG_RESERVED1() {
+        return EXA_POOL_FLAG_RESERVED1;
+    }
+    private static final int EXA_POOL_FLAG_RAISE_ON_FAILURE = (int)32L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_flag_e.EXA_POOL_FLAG_RAISE_ON_FAILURE = 32
+     * }
+     */
+    public static int EXA_POOL_FLAG_RAISE_ON_FAILURE() {
+        return EXA_POOL_FLAG_RAISE_ON_FAILURE;
+    }
+    private static final int EXA_POOL_FLAG_NON_PAGED = (int)64L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_flag_e.EXA_POOL_FLAG_NON_PAGED = 64
+     * }
+     */
+    public static int EXA_POOL_FLAG_NON_PAGED() {
+        return EXA_POOL_FLAG_NON_PAGED;
+    }
+    private static final int EXA_POOL_FLAG_NON_PAGED_EXECUTE = (int)128L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_flag_e.EXA_POOL_FLAG_NON_PAGED_EXECUTE = 128
+     * }
+     */
+    public static int EXA_POOL_FLAG_NON_PAGED_EXECUTE() {
+        return EXA_POOL_FLAG_NON_PAGED_EXECUTE;
+    }
+    private static final int EXA_POOL_FLAG_PAGED = (int)256L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_flag_e.EXA_POOL_FLAG_PAGED = 256
+     * }
+     */
+    public static int EXA_POOL_FLAG_PAGED() {
+        return EXA_POOL_FLAG_PAGED;
+    }
+    private static final int EXA_POOL_FLAG_RESERVED2 = (int)512L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_flag_e.EXA_POOL_FLAG_RESERVED2 = 512
+     * }
+     */
+    public static int EXA_POOL_FLAG_RESERVED2() {
+        return EXA_POOL_FLAG_RESERVED2;
+    }
+    private static final int EXA_POOL_FLAG_RESERVED3 = (int)1024L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_flag_e.EXA_POOL_FLAG_RESERVED3 = 1024
+     * }
+     */
+    public static int EXA_POOL_FLAG_RESERVED3() {
+        return EXA_POOL_FLAG_RESERVED3;
+    }
+    private static final int EXA_POOL_FLAG_SPECIAL_POOL_BIT = (int)32L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_flag_e.EXA_POOL_FLAG_SPECIAL_POOL_BIT = 32
+     * }
+     */
+    public static int EXA_POOL_FLAG_SPECIAL_POOL_BIT() {
+        return EXA_POOL_FLAG_SPECIAL_POOL_BIT;
+    }
+    private static final int EXA_POOL_PRIORITY_LOW = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_priority_e.EXA_POOL_PRIORITY_LOW = 0
+     * }
+     */
+    public static int EXA_POOL_PRIORITY_LOW() {
+        return EXA_POOL_PRIORITY_LOW;
+    }
+    private static final int EXA_POOL_PRIORITY_LOW_SPECIAL_POOL_OVERRUN = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_priority_e.EXA_POOL_PRIORITY_LOW_SPECIAL_POOL_OVERRUN = 8
+     * }
+     */
+    public static int EXA_POOL_PRIORITY_LOW_SPECIAL_POOL_OVERRUN() {
+        return EXA_POOL_PRIORITY_LOW_SPECIAL_POOL_OVERRUN;
+    }
+    private static final int EXA_POOL_PRIORITY_LOW_SPECIAL_POOL_UNDERRUN = (int)9L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_priority_e.EXA_POOL_PRIORITY_LOW_SPECIAL_POOL_UNDERRUN = 9
+     * }
+     */
+    public static int EXA_POOL_PRIORITY_LOW_SPECIAL_POOL_UNDERRUN() {
+        return EXA_POOL_PRIORITY_LOW_SPECIAL_POOL_UNDERRUN;
+    }
+    private static final int EXA_POOL_PRIORITY_NORMAL = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_priority_e.EXA_POOL_PRIORITY_NORMAL = 16
+     * }
+     */
+    public static int EXA_POOL_PRIORITY_NORMAL() {
+        return EXA_POOL_PRIORITY_NORMAL;
+    }
+    private static final int EXA_POOL_PRIORITY_NORMAL_SPECIAL_POOL_OVERRUN = (int)24L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_priority_e.EXA_POOL_PRIORITY_NORMAL_SPECIAL_POOL_OVERRUN = 24
+     * }
+     */
+    public static int EXA_POOL_PRIORITY_NORMAL_SPECIAL_POOL_OVERRUN() {
+        return EXA_POOL_PRIORITY_NORMAL_SPECIAL_POOL_OVERRUN;
+    }
+    private static final int EXA_POOL_PRIORITY_NORMAL_SPECIAL_POOL_UNDERRUN = (int)25L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_priority_e.EXA_POOL_PRIORITY_NORMAL_SPECIAL_POOL_UNDERRUN = 25
+     * }
+     */
+    public static int EXA_POOL_PRIORITY_NORMAL_SPECIAL_POOL_UNDERRUN() {
+        return EXA_POOL_PRIORITY_NORMAL_SPECIAL_POOL_UNDERRUN;
+    }
+    private static final int EXA_POOL_PRIORITY_HIGH = (int)32L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_priority_e.EXA_POOL_PRIORITY_HIGH = 32
+     * }
+     */
+    public static int EXA_POOL_PRIORITY_HIGH() {
+        return EXA_POOL_PRIORITY_HIGH;
+    }
+    private static final int EXA_POOL_PRIORITY_HIGH_SPECIAL_POOL_OVERRUN = (int)40L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_priority_e.EXA_POOL_PRIORITY_HIGH_SPECIAL_POOL_OVERRUN = 40
+     * }
+     */
+    public static int EXA_POOL_PRIORITY_HIGH_SPECIAL_POOL_OVERRUN() {
+        return EXA_POOL_PRIORITY_HIGH_SPECIAL_POOL_OVERRUN;
+    }
+    private static final int EXA_POOL_PRIORITY_HIGH_SPECIAL_POOL_UNDERRUN = (int)41L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_priority_e.EXA_POOL_PRIORITY_HIGH_SPECIAL_POOL_UNDERRUN = 41
+     * }
+     */
+    public static int EXA_POOL_PRIORITY_HIGH_SPECIAL_POOL_UNDERRUN() {
+        return EXA_POOL_PRIORITY_HIGH_SPECIAL_POOL_UNDERRUN;
+    }
+    private static final int EXA_POOL_PARAMETER_INVALID = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_parameter_type_e.EXA_POOL_PARAMETER_INVALID = 0
+     * }
+     */
+    public static int EXA_POOL_PARAMETER_INVALID() {
+        return EXA_POOL_PARAMETER_INVALID;
+    }
+    private static final int EXA_POOL_PARAMETER_PRIORITY = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_parameter_type_e.EXA_POOL_PARAMETER_PRIORITY = 1
+     * }
+     */
+    public static int EXA_POOL_PARAMETER_PRIORITY() {
+        return EXA_POOL_PARAMETER_PRIORITY;
+    }
+    private static final int EXA_POOL_PARAMETER_SECURE_POOL = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_parameter_type_e.EXA_POOL_PARAMETER_SECURE_POOL = 2
+     * }
+     */
+    public static int EXA_POOL_PARAMETER_SECURE_POOL() {
+        return EXA_POOL_PARAMETER_SECURE_POOL;
+    }
+    private static final int EXA_POOL_PARAMETER_NUMA_NODE = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_parameter_type_e.EXA_POOL_PARAMETER_NUMA_NODE = 3
+     * }
+     */
+    public static int EXA_POOL_PARAMETER_NUMA_NODE() {
+        return EXA_POOL_PARAMETER_NUMA_NODE;
+    }
+    private static final int EXA_MM_ANY_NODE_OK = (int)-2147483648L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_mm_node_e.EXA_MM_ANY_NODE_OK = -2147483648
+     * }
+     */
+    public static int EXA_MM_ANY_NODE_OK() {
+        return EXA_MM_ANY_NODE_OK;
+    }
+    private static final int EXA_POOL_OPTION_STRICT = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_option_e.EXA_POOL_OPTION_STRICT = 1
+     * }
+     */
+    public static int EXA_POOL_OPTION_STRICT() {
+        return EXA_POOL_OPTION_STRICT;
+    }
+
+    private static class exa_pool_set_options {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            exalloc_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_set_options");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void exa_pool_set_options(uint32_t options)
+     * }
+     */
+    public static FunctionDescriptor exa_pool_set_options$descriptor() {
+        return exa_pool_set_options.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void exa_pool_set_options(uint32_t options)
+     * }
+     */
+    public static MethodHandle exa_pool_set_options$handle() {
+        return exa_pool_set_options.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void exa_pool_set_options(uint32_t options)
+     * }
+     */
+    public static MemorySegment exa_pool_set_options$address() {
+        return exa_pool_set_options.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void exa_pool_set_options(uint32_t options)
+     * }
+     */
+    public static void exa_pool_set_options(int options) {
+        var mh$ = exa_pool_set_options.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_pool_set_options", options);
+            }
+            mh$.invokeExact(options);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_pool_get_options {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_get_options");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * uint32_t exa_pool_get_options()
+     * }
+     */
+    public static FunctionDescriptor exa_pool_get_options$descriptor() {
+        return exa_pool_get_options.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * uint32_t exa_pool_get_options()
+     * }
+     */
+    public static MethodHandle exa_pool_get_options$handle() {
+        return exa_pool_get_options.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * uint32_t exa_pool_get_options()
+     * }
+     */
+    public static MemorySegment exa_pool_get_options$address() {
+        return exa_pool_get_options.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * uint32_t exa_pool_get_options()
+     * }
+     */
+    public static int exa_pool_get_options() {
+        var mh$ = exa_pool_get_options.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_pool_get_options");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_pool_allocate {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_POINTER,
+            exalloc_h.C_LONG_LONG,
+            exalloc_h.C_LONG_LONG,
+            exalloc_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_allocate");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void *exa_pool_allocate(exa_u64 flags, exa_u64 size, uint32_t tag)
+     * }
+     */
+    public static FunctionDescriptor exa_pool_allocate$descriptor() {
+        return exa_pool_allocate.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void *exa_pool_allocate(exa_u64 flags, exa_u64 size, uint32_t tag)
+     * }
+     */
+    public static MethodHandle exa_pool_allocate$handle() {
+        return exa_pool_allocate.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void *exa_pool_allocate(exa_u64 flags, exa_u64 size, uint32_t tag)
+     * }
+     */
+    public static MemorySegment exa_pool_allocate$address() {
+        return exa_pool_allocate.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void *exa_pool_allocate(exa_u64 flags, exa_u64 size, uint32_t tag)
+     * }
+     */
+    public static MemorySegment exa_pool_allocate(long flags, long size, int tag) {
+        var mh$ = exa_pool_allocate.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_pool_allocate", flags, size, tag);
+            }
+            return (MemorySegment)mh$.invokeExact(flags, size, tag);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_pool_allocate_ex {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_POINTER,
+            exalloc_h.C_LONG_LONG,
+            exalloc_h.C_LONG_LONG,
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_allocate_ex");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void *exa_pool_allocate_ex(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_pool_parameter_t *params, uint32_t count)
+     * }
+     */
+    public static FunctionDescriptor exa_pool_allocate_ex$descriptor() {
+        return exa_pool_allocate_ex.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void *exa_pool_allocate_ex(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_pool_parameter_t *params, uint32_t count)
+     * }
+     */
+    public static MethodHandle exa_pool_allocate_ex$handle() {
+        return exa_pool_allocate_ex.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void *exa_pool_allocate_ex(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_pool_parameter_t *params, uint32_t count)
+     * }
+     */
+    public static MemorySegment exa_pool_allocate_ex$address() {
+        return exa_pool_allocate_ex.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void *exa_pool_allocate_ex(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_pool_parameter_t *params, uint32_t count)
+     * }
+     */
+    public static MemorySegment exa_pool_allocate_ex(long flags, long size, int tag, MemorySegment params, int count) {
+        var mh$ = exa_pool_allocate_ex.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_pool_allocate_ex", flags, size, tag, params, count);
+            }
+            return (MemorySegment)mh$.invokeExact(flags, size, tag, params, count);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_pool_allocate_typed {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_POINTER,
+            exalloc_h.C_INT,
+            exalloc_h.C_LONG_LONG,
+            exalloc_h.C_INT,
+            exalloc_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_allocate_typed");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void *exa_pool_allocate_typed(int32_t pool_type, exa_u64 size, uint32_t tag, int32_t priority)
+     * }
+     */
+    public static FunctionDescriptor exa_pool_allocate_typed$descriptor() {
+        return exa_pool_allocate_typed.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void *exa_pool_allocate_typed(int32_t pool_type, exa_u64 size, uint32_t tag, int32_t priority)
+     * }
+     */
+    public static MethodHandle exa_pool_allocate_typed$handle() {
+        return exa_pool_allocate_typed.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void *exa_pool_allocate_typed(int32_t pool_type, exa_u64 size, uint32_t tag, int32_t priority)
+     * }
+     */
+    public static MemorySegment exa_pool_allocate_typed$address() {
+        return exa_pool_allocate_typed.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void *exa_pool_allocate_typed(int32_t pool_type, exa_u64 size, uint32_t tag, int32_t priority)
+     * }
+     */
+    public static MemorySegment exa_pool_allocate_typed(int pool_type, long size, int tag, int priority) {
+        var mh$ = exa_pool_allocate_typed.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_pool_allocate_typed", pool_type, size, tag, priority);
+            }
+            return (MemorySegment)mh$.invokeExact(pool_type, size, tag, priority);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_pool_allocate_quota {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_POINTER,
+            exalloc_h.C_INT,
+            exalloc_h.C_LONG_LONG,
+            exalloc_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_allocate_quota");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void *exa_pool_allocate_quota(int32_t pool_type, exa_u64 size, uint32_t tag)
+     * }
+     */
+    public static FunctionDescriptor exa_pool_allocate_quota$descriptor() {
+        return exa_pool_allocate_quota.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void *exa_pool_allocate_quota(int32_t pool_type, exa_u64 size, uint32_t tag)
+     * }
+     */
+    public static MethodHandle exa_pool_allocate_quota$handle() {
+        return exa_pool_allocate_quota.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void *exa_pool_allocate_quota(int32_t pool_type, exa_u64 size, uint32_t tag)
+     * }
+     */
+    public static MemorySegment exa_pool_allocate_quota$address() {
+        return exa_pool_allocate_quota.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void *exa_pool_allocate_quota(int32_t pool_type, exa_u64 size, uint32_t tag)
+     * }
+     */
+    public static MemorySegment exa_pool_allocate_quota(int pool_type, long size, int tag) {
+        var mh$ = exa_pool_allocate_quota.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_pool_allocate_quota", pool_type, size, tag);
+            }
+            return (MemorySegment)mh$.invokeExact(pool_type, size, tag);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_pool_free_with_tag {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            exalloc_h.C_POINTER,
+            exalloc_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_free_with_tag");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void exa_pool_free_with_tag(void *block, uint32_t tag)
+     * }
+     */
+    public static FunctionDescriptor exa_pool_free_with_tag$descriptor() {
+        return exa_pool_free_with_tag.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void exa_pool_free_with_tag(void *block, uint32_t tag)
+     * }
+     */
+    public static MethodHandle exa_pool_free_with_tag$handle() {
+        return exa_pool_free_with_tag.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void exa_pool_free_with_tag(void *block, uint32_t tag)
+     * }
+     */
+    public static MemorySegment exa_pool_free_with_tag$address() {
+        return exa_pool_free_with_tag.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void exa_pool_free_with_tag(void *block, uint32_t tag)
+     * }
+     */
+    public static void exa_pool_free_with_tag(MemorySegment block, int tag) {
+        var mh$ = exa_pool_free_with_tag.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_pool_free_with_tag", block, tag);
+            }
+            mh$.invokeExact(block, tag);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_pool_query_block {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_query_block");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_query_block(const void *block, exa_pool_block_info_t *out)
+     * }
+     */
+    public static FunctionDescriptor exa_pool_query_block$descriptor() {
+        return exa_pool_query_block.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_query_block(const void *block, exa_pool_block_info_t *out)
+     * }
+     */
+    public static MethodHandle exa_pool_query_block$handle() {
+        return exa_pool_query_block.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_query_block(const void *block, exa_pool_block_info_t *out)
+     * }
+     */
+    public static MemorySegment exa_pool_query_block$address() {
+        return exa_pool_query_block.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_query_block(const void *block, exa_pool_block_info_t *out)
+     * }
+     */
+    public static int exa_pool_query_block(MemorySegment block, MemorySegment out) {
+        var mh$ = exa_pool_query_block.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_pool_query_block", block, out);
+            }
+            return (int)mh$.invokeExact(block, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_pool_tag_snapshot {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_tag_snapshot");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * uint32_t exa_pool_tag_snapshot(exa_pool_tag_row_t *out, uint32_t capacity)
+     * }
+     */
+    public static FunctionDescriptor exa_pool_tag_snapshot$descriptor() {
+        return exa_pool_tag_snapshot.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * uint32_t exa_pool_tag_snapshot(exa_pool_tag_row_t *out, uint32_t capacity)
+     * }
+     */
+    public static MethodHandle exa_pool_tag_snapshot$handle() {
+        return exa_pool_tag_snapshot.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * uint32_t exa_pool_tag_snapshot(exa_pool_tag_row_t *out, uint32_t capacity)
+     * }
+     */
+    public static MemorySegment exa_pool_tag_snapshot$address() {
+        return exa_pool_tag_snapshot.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * uint32_t exa_pool_tag_snapshot(exa_pool_tag_row_t *out, uint32_t capacity)
+     * }
+     */
+    public static int exa_pool_tag_snapshot(MemorySegment out, int capacity) {
+        var mh$ = exa_pool_tag_snapshot.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_pool_tag_snapshot", out, capacity);
+            }
+            return (int)mh$.invokeExact(out, capacity);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final int EXA_POOL_LOCK_BEST_EFFORT = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_lock_policy_e.EXA_POOL_LOCK_BEST_EFFORT = 0
+     * }
+     */
+    public static int EXA_POOL_LOCK_BEST_EFFORT() {
+        return EXA_POOL_LOCK_BEST_EFFORT;
+    }
+    private static final int EXA_POOL_LOCK_REQUIRED = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_lock_policy_e.EXA_POOL_LOCK_REQUIRED = 1
+     * }
+     */
+    public static int EXA_POOL_LOCK_REQUIRED() {
+        return EXA_POOL_LOCK_REQUIRED;
+    }
+    private static final int EXA_POOL_LOCK_NONE = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_lock_policy_e.EXA_POOL_LOCK_NONE = 2
+     * }
+     */
+    public static int EXA_POOL_LOCK_NONE() {
+        return EXA_POOL_LOCK_NONE;
+    }
+
+    private static class exa_pool_get_limits {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_get_limits");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_get_limits(int32_t pool, exa_pool_limits_t *out)
+     * }
+     */
+    public static FunctionDescriptor exa_pool_get_limits$descriptor() {
+        return exa_pool_get_limits.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_get_limits(int32_t pool, exa_pool_limits_t *out)
+     * }
+     */
+    public static MethodHandle exa_pool_get_limits$handle() {
+        return exa_pool_get_limits.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_get_limits(int32_t pool, exa_pool_limits_t *out)
+     * }
+     */
+    public static MemorySegment exa_pool_get_limits$address() {
+        return exa_pool_get_limits.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_get_limits(int32_t pool, exa_pool_limits_t *out)
+     * }
+     */
+    public static int exa_pool_get_limits(int pool, MemorySegment out) {
+        var mh$ = exa_pool_get_limits.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_pool_get_limits", pool, out);
+            }
+            return (int)mh$.invokeExact(pool, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_pool_set_limits {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_set_limits");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_set_limits(int32_t pool, const exa_pool_limits_t *limits)
+     * }
+     */
+    public static FunctionDescriptor exa_pool_set_limits$descriptor() {
+        return exa_pool_set_limits.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_set_limits(int32_t pool, const exa_pool_limits_t *limits)
+     * }
+     */
+    public static MethodHandle exa_pool_set_limits$handle() {
+        return exa_pool_set_limits.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_set_limits(int32_t pool, const exa_pool_limits_t *limits)
+     * }
+     */
+    public static MemorySegment exa_pool_set_limits$address() {
+        return exa_pool_set_limits.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_set_limits(int32_t pool, const exa_pool_limits_t *limits)
+     * }
+     */
+    public static int exa_pool_set_limits(int pool, MemorySegment limits) {
+        var mh$ = exa_pool_set_limits.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_pool_set_limits", pool, limits);
+            }
+            return (int)mh$.invokeExact(pool, limits);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final int EXA_POOL_CONDITION_LOW = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_condition_e.EXA_POOL_CONDITION_LOW = 1
+     * }
+     */
+    public static int EXA_POOL_CONDITION_LOW() {
+        return EXA_POOL_CONDITION_LOW;
+    }
+    private static final int EXA_POOL_CONDITION_HIGH = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_condition_e.EXA_POOL_CONDITION_HIGH = 2
+     * }
+     */
+    public static int EXA_POOL_CONDITION_HIGH() {
+        return EXA_POOL_CONDITION_HIGH;
+    }
+    private static final int EXA_STATUS_WORKING_SET_QUOTA = (int)-1073741663L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_pool_status_e.EXA_STATUS_WORKING_SET_QUOTA = -1073741663
+     * }
+     */
+    public static int EXA_STATUS_WORKING_SET_QUOTA() {
+        return EXA_STATUS_WORKING_SET_QUOTA;
+    }
+
+    private static class exa_pool_query {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_query");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_query(int32_t pool, exa_pool_stats_t *out)
+     * }
+     */
+    public static FunctionDescriptor exa_pool_query$descriptor() {
+        return exa_pool_query.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_query(int32_t pool, exa_pool_stats_t *out)
+     * }
+     */
+    public static MethodHandle exa_pool_query$handle() {
+        return exa_pool_query.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_query(int32_t pool, exa_pool_stats_t *out)
+     * }
+     */
+    public static MemorySegment exa_pool_query$address() {
+        return exa_pool_query.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_query(int32_t pool, exa_pool_stats_t *out)
+     * }
+     */
+    public static int exa_pool_query(int pool, MemorySegment out) {
+        var mh$ = exa_pool_query.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_pool_query", pool, out);
+            }
+            return (int)mh$.invokeExact(pool, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_pool_condition {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_condition");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * uint32_t exa_pool_condition(int32_t pool)
+     * }
+     */
+    public static FunctionDescriptor exa_pool_condition$descriptor() {
+        return exa_pool_condition.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * uint32_t exa_pool_condition(int32_t pool)
+     * }
+     */
+    public static MethodHandle exa_pool_condition$handle() {
+        return exa_pool_condition.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * uint32_t exa_pool_condition(int32_t pool)
+     * }
+     */
+    public static MemorySegment exa_pool_condition$address() {
+        return exa_pool_condition.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * uint32_t exa_pool_condition(int32_t pool)
+     * }
+     */
+    public static int exa_pool_condition(int pool) {
+        var mh$ = exa_pool_condition.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_pool_condition", pool);
+            }
+            return (int)mh$.invokeExact(pool);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_pool_register_condition {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_register_condition");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_register_condition(exa_pool_condition_fn fn, void *context, uint32_t *cookie)
+     * }
+     */
+    public static FunctionDescriptor exa_pool_register_condition$descriptor() {
+        return exa_pool_register_condition.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_register_condition(exa_pool_condition_fn fn, void *context, uint32_t *cookie)
+     * }
+     */
+    public static MethodHandle exa_pool_register_condition$handle() {
+        return exa_pool_register_condition.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_register_condition(exa_pool_condition_fn fn, void *context, uint32_t *cookie)
+     * }
+     */
+    public static MemorySegment exa_pool_register_condition$address() {
+        return exa_pool_register_condition.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_register_condition(exa_pool_condition_fn fn, void *context, uint32_t *cookie)
+     * }
+     */
+    public static int exa_pool_register_condition(MemorySegment fn, MemorySegment context, MemorySegment cookie) {
+        var mh$ = exa_pool_register_condition.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_pool_register_condition", fn, context, cookie);
+            }
+            return (int)mh$.invokeExact(fn, context, cookie);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_pool_unregister_condition {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_unregister_condition");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_unregister_condition(uint32_t cookie)
+     * }
+     */
+    public static FunctionDescriptor exa_pool_unregister_condition$descriptor() {
+        return exa_pool_unregister_condition.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_unregister_condition(uint32_t cookie)
+     * }
+     */
+    public static MethodHandle exa_pool_unregister_condition$handle() {
+        return exa_pool_unregister_condition.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_unregister_condition(uint32_t cookie)
+     * }
+     */
+    public static MemorySegment exa_pool_unregister_condition$address() {
+        return exa_pool_unregister_condition.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_unregister_condition(uint32_t cookie)
+     * }
+     */
+    public static int exa_pool_unregister_condition(int cookie) {
+        var mh$ = exa_pool_unregister_condition.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_pool_unregister_condition", cookie);
+            }
+            return (int)mh$.invokeExact(cookie);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_pool_trim {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_LONG_LONG    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_trim");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_u64 exa_pool_trim()
+     * }
+     */
+    public static FunctionDescriptor exa_pool_trim$descriptor() {
+        return exa_pool_trim.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_u64 exa_pool_trim()
+     * }
+     */
+    public static MethodHandle exa_pool_trim$handle() {
+        return exa_pool_trim.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_u64 exa_pool_trim()
+     * }
+     */
+    public static MemorySegment exa_pool_trim$address() {
+        return exa_pool_trim.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_u64 exa_pool_trim()
+     * }
+     */
+    public static long exa_pool_trim() {
+        var mh$ = exa_pool_trim.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_pool_trim");
+            }
+            return (long)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final int EXA_QUOTA_KIND_ACCOUNT = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_quota_kind_e.EXA_QUOTA_KIND_ACCOUNT = 0
+     * }
+     */
+    public static int EXA_QUOTA_KIND_ACCOUNT() {
+        return EXA_QUOTA_KIND_ACCOUNT;
+    }
+    private static final int EXA_QUOTA_KIND_PROCESS = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_quota_kind_e.EXA_QUOTA_KIND_PROCESS = 1
+     * }
+     */
+    public static int EXA_QUOTA_KIND_PROCESS() {
+        return EXA_QUOTA_KIND_PROCESS;
+    }
+    private static final int EXA_QUOTA_KIND_SYSTEM = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_quota_kind_e.EXA_QUOTA_KIND_SYSTEM = 2
+     * }
+     */
+    public static int EXA_QUOTA_KIND_SYSTEM() {
+        return EXA_QUOTA_KIND_SYSTEM;
+    }
+
+    private static class exa_quota_create {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_LONG_LONG,
+            exalloc_h.C_LONG_LONG,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_quota_create");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_quota_create(exa_u64 non_paged_limit, exa_u64 paged_limit, exa_quota_account_t **out)
+     * }
+     */
+    public static FunctionDescriptor exa_quota_create$descriptor() {
+        return exa_quota_create.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_quota_create(exa_u64 non_paged_limit, exa_u64 paged_limit, exa_quota_account_t **out)
+     * }
+     */
+    public static MethodHandle exa_quota_create$handle() {
+        return exa_quota_create.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_quota_create(exa_u64 non_paged_limit, exa_u64 paged_limit, exa_quota_account_t **out)
+     * }
+     */
+    public static MemorySegment exa_quota_create$address() {
+        return exa_quota_create.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_quota_create(exa_u64 non_paged_limit, exa_u64 paged_limit, exa_quota_account_t **out)
+     * }
+     */
+    public static int exa_quota_create(long non_paged_limit, long paged_limit, MemorySegment out) {
+        var mh$ = exa_quota_create.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_quota_create", non_paged_limit, paged_limit, out);
+            }
+            return (int)mh$.invokeExact(non_paged_limit, paged_limit, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_quota_close {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_quota_close");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_quota_close(exa_quota_account_t *account)
+     * }
+     */
+    public static FunctionDescriptor exa_quota_close$descriptor() {
+        return exa_quota_close.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_quota_close(exa_quota_account_t *account)
+     * }
+     */
+    public static MethodHandle exa_quota_close$handle() {
+        return exa_quota_close.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_quota_close(exa_quota_account_t *account)
+     * }
+     */
+    public static MemorySegment exa_quota_close$address() {
+        return exa_quota_close.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_quota_close(exa_quota_account_t *account)
+     * }
+     */
+    public static int exa_quota_close(MemorySegment account) {
+        var mh$ = exa_quota_close.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_quota_close", account);
+            }
+            return (int)mh$.invokeExact(account);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_quota_set_limits {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_LONG_LONG,
+            exalloc_h.C_LONG_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_quota_set_limits");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_quota_set_limits(exa_quota_account_t *account, exa_u64 non_paged_limit, exa_u64 paged_limit)
+     * }
+     */
+    public static FunctionDescriptor exa_quota_set_limits$descriptor() {
+        return exa_quota_set_limits.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_quota_set_limits(exa_quota_account_t *account, exa_u64 non_paged_limit, exa_u64 paged_limit)
+     * }
+     */
+    public static MethodHandle exa_quota_set_limits$handle() {
+        return exa_quota_set_limits.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_quota_set_limits(exa_quota_account_t *account, exa_u64 non_paged_limit, exa_u64 paged_limit)
+     * }
+     */
+    public static MemorySegment exa_quota_set_limits$address() {
+        return exa_quota_set_limits.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_quota_set_limits(exa_quota_account_t *account, exa_u64 non_paged_limit, exa_u64 paged_limit)
+     * }
+     */
+    public static int exa_quota_set_limits(MemorySegment account, long non_paged_limit, long paged_limit) {
+        var mh$ = exa_quota_set_limits.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_quota_set_limits", account, non_paged_limit, paged_limit);
+            }
+            return (int)mh$.invokeExact(account, non_paged_limit, paged_limit);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_quota_query {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_quota_query");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_quota_query(const exa_quota_account_t *account, exa_quota_stats_t *out)
+     * }
+     */
+    public static FunctionDescriptor exa_quota_query$descriptor() {
+        return exa_quota_query.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_quota_query(const exa_quota_account_t *account, exa_quota_stats_t *out)
+     * }
+     */
+    public static MethodHandle exa_quota_query$handle() {
+        return exa_quota_query.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_quota_query(const exa_quota_account_t *account, exa_quota_stats_t *out)
+     * }
+     */
+    public static MemorySegment exa_quota_query$address() {
+        return exa_quota_query.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_quota_query(const exa_quota_account_t *account, exa_quota_stats_t *out)
+     * }
+     */
+    public static int exa_quota_query(MemorySegment account, MemorySegment out) {
+        var mh$ = exa_quota_query.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_quota_query", account, out);
+            }
+            return (int)mh$.invokeExact(account, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_quota_attach {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_quota_attach");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_quota_account_t *exa_quota_attach(exa_quota_account_t *account)
+     * }
+     */
+    public static FunctionDescriptor exa_quota_attach$descriptor() {
+        return exa_quota_attach.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_quota_account_t *exa_quota_attach(exa_quota_account_t *account)
+     * }
+     */
+    public static MethodHandle exa_quota_attach$handle() {
+        return exa_quota_attach.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_quota_account_t *exa_quota_attach(exa_quota_account_t *account)
+     * }
+     */
+    public static MemorySegment exa_quota_attach$address() {
+        return exa_quota_attach.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_quota_account_t *exa_quota_attach(exa_quota_account_t *account)
+     * }
+     */
+    public static MemorySegment exa_quota_attach(MemorySegment account) {
+        var mh$ = exa_quota_attach.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_quota_attach", account);
+            }
+            return (MemorySegment)mh$.invokeExact(account);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_quota_current {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_POINTER    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_quota_current");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_quota_account_t *exa_quota_current()
+     * }
+     */
+    public static FunctionDescriptor exa_quota_current$descriptor() {
+        return exa_quota_current.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_quota_account_t *exa_quota_current()
+     * }
+     */
+    public static MethodHandle exa_quota_current$handle() {
+        return exa_quota_current.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_quota_account_t *exa_quota_current()
+     * }
+     */
+    public static MemorySegment exa_quota_current$address() {
+        return exa_quota_current.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_quota_account_t *exa_quota_current()
+     * }
+     */
+    public static MemorySegment exa_quota_current() {
+        var mh$ = exa_quota_current.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_quota_current");
+            }
+            return (MemorySegment)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_quota_process {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_POINTER    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_quota_process");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_quota_account_t *exa_quota_process()
+     * }
+     */
+    public static FunctionDescriptor exa_quota_process$descriptor() {
+        return exa_quota_process.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_quota_account_t *exa_quota_process()
+     * }
+     */
+    public static MethodHandle exa_quota_process$handle() {
+        return exa_quota_process.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_quota_account_t *exa_quota_process()
+     * }
+     */
+    public static MemorySegment exa_quota_process$address() {
+        return exa_quota_process.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_quota_account_t *exa_quota_process()
+     * }
+     */
+    public static MemorySegment exa_quota_process() {
+        var mh$ = exa_quota_process.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_quota_process");
+            }
+            return (MemorySegment)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_quota_system {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_POINTER    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_quota_system");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_quota_account_t *exa_quota_system()
+     * }
+     */
+    public static FunctionDescriptor exa_quota_system$descriptor() {
+        return exa_quota_system.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_quota_account_t *exa_quota_system()
+     * }
+     */
+    public static MethodHandle exa_quota_system$handle() {
+        return exa_quota_system.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_quota_account_t *exa_quota_system()
+     * }
+     */
+    public static MemorySegment exa_quota_system$address() {
+        return exa_quota_system.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_quota_account_t *exa_quota_system()
+     * }
+     */
+    public static MemorySegment exa_quota_system() {
+        var mh$ = exa_quota_system.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_quota_system");
+            }
+            return (MemorySegment)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final int EXA_MM_SMALL_SYSTEM = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_mm_system_size_e.EXA_MM_SMALL_SYSTEM = 0
+     * }
+     */
+    public static int EXA_MM_SMALL_SYSTEM() {
+        return EXA_MM_SMALL_SYSTEM;
+    }
+    private static final int EXA_MM_MEDIUM_SYSTEM = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_mm_system_size_e.EXA_MM_MEDIUM_SYSTEM = 1
+     * }
+     */
+    public static int EXA_MM_MEDIUM_SYSTEM() {
+        return EXA_MM_MEDIUM_SYSTEM;
+    }
+    private static final int EXA_MM_LARGE_SYSTEM = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_mm_system_size_e.EXA_MM_LARGE_SYSTEM = 2
+     * }
+     */
+    public static int EXA_MM_LARGE_SYSTEM() {
+        return EXA_MM_LARGE_SYSTEM;
+    }
+
+    private static class exa_mm_query_system_size {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_mm_query_system_size");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t exa_mm_query_system_size()
+     * }
+     */
+    public static FunctionDescriptor exa_mm_query_system_size$descriptor() {
+        return exa_mm_query_system_size.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t exa_mm_query_system_size()
+     * }
+     */
+    public static MethodHandle exa_mm_query_system_size$handle() {
+        return exa_mm_query_system_size.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t exa_mm_query_system_size()
+     * }
+     */
+    public static MemorySegment exa_mm_query_system_size$address() {
+        return exa_mm_query_system_size.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t exa_mm_query_system_size()
+     * }
+     */
+    public static int exa_mm_query_system_size() {
+        var mh$ = exa_mm_query_system_size.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_mm_query_system_size");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_mm_is_nt_as_system {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_mm_is_nt_as_system");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t exa_mm_is_nt_as_system()
+     * }
+     */
+    public static FunctionDescriptor exa_mm_is_nt_as_system$descriptor() {
+        return exa_mm_is_nt_as_system.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t exa_mm_is_nt_as_system()
+     * }
+     */
+    public static MethodHandle exa_mm_is_nt_as_system$handle() {
+        return exa_mm_is_nt_as_system.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t exa_mm_is_nt_as_system()
+     * }
+     */
+    public static MemorySegment exa_mm_is_nt_as_system$address() {
+        return exa_mm_is_nt_as_system.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t exa_mm_is_nt_as_system()
+     * }
+     */
+    public static int exa_mm_is_nt_as_system() {
+        var mh$ = exa_mm_is_nt_as_system.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_mm_is_nt_as_system");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_mm_configure {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_LONG_LONG,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_mm_configure");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_mm_configure(exa_u64 physical_bytes, const char *product_type)
+     * }
+     */
+    public static FunctionDescriptor exa_mm_configure$descriptor() {
+        return exa_mm_configure.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_mm_configure(exa_u64 physical_bytes, const char *product_type)
+     * }
+     */
+    public static MethodHandle exa_mm_configure$handle() {
+        return exa_mm_configure.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_mm_configure(exa_u64 physical_bytes, const char *product_type)
+     * }
+     */
+    public static MemorySegment exa_mm_configure$address() {
+        return exa_mm_configure.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_mm_configure(exa_u64 physical_bytes, const char *product_type)
+     * }
+     */
+    public static int exa_mm_configure(long physical_bytes, MemorySegment product_type) {
+        var mh$ = exa_mm_configure.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_mm_configure", physical_bytes, product_type);
+            }
+            return (int)mh$.invokeExact(physical_bytes, product_type);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_numa_node_count {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_numa_node_count");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * uint32_t exa_numa_node_count()
+     * }
+     */
+    public static FunctionDescriptor exa_numa_node_count$descriptor() {
+        return exa_numa_node_count.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * uint32_t exa_numa_node_count()
+     * }
+     */
+    public static MethodHandle exa_numa_node_count$handle() {
+        return exa_numa_node_count.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * uint32_t exa_numa_node_count()
+     * }
+     */
+    public static MemorySegment exa_numa_node_count$address() {
+        return exa_numa_node_count.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * uint32_t exa_numa_node_count()
+     * }
+     */
+    public static int exa_numa_node_count() {
+        var mh$ = exa_numa_node_count.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_numa_node_count");
+            }
+            return (int)mh$.invokeExact();
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
