@@ -101,6 +101,27 @@ final class BlockSet {
         }
     }
 
+    /**
+     * The checked-mode gate for a free: {@code block} must be native, {@code blockSize} bytes, and an outstanding
+     * block of this set; it is then removed. Otherwise {@link InvalidBlockException}, nothing changed.
+     *
+     * @param owner how to name the list or zone in messages
+     */
+    void take(java.lang.foreign.MemorySegment block, long blockSize, String owner) {
+        if (!block.isNative()) {
+            throw new InvalidBlockException(InvalidBlockException.Reason.FOREIGN,
+                    "not native memory, so not a block of " + owner + ": " + block);
+        }
+        if (block.byteSize() != blockSize) {
+            throw new InvalidBlockException(InvalidBlockException.Reason.WRONG_SIZE, "a " + block.byteSize()
+                    + "-byte segment is not a block of " + owner + " (" + blockSize + " bytes)");
+        }
+        if (!remove(block.address())) {
+            throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING,
+                    String.format("0x%X was not handed out by %s, or was freed already", block.address(), owner));
+        }
+    }
+
     /** Live entries (a moment's sum over the stripes). */
     long size() {
         long n = 0;

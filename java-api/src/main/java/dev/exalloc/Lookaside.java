@@ -288,6 +288,10 @@ public final class Lookaside implements AutoCloseable {
                 rethrowCallbackFailure();
             }
             if (address == 0) {
+                BugCheckError bugCheck = Native.newBugCheck(); // e.g. a paged list used at DISPATCH_LEVEL
+                if (bugCheck != null) {
+                    throw bugCheck;
+                }
                 return null;
             }
             if (outstanding != null && !outstanding.add(address)) {
@@ -322,17 +326,20 @@ public final class Lookaside implements AutoCloseable {
         }
         try {
             if (outstanding != null) {
-                checkBlock(block);
-                if (!outstanding.remove(block.address())) {
-                    throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING, String.format(
-                            "0x%X was not handed out by lookaside list %s, or was freed already", block.address(), tag));
-                }
+                outstanding.take(block, size, describe());
             }
+            int status;
             if (releaser == null) {
-                FREE_CRITICAL.invokeExact(handle, block);
+                status = (int) FREE_CRITICAL.invokeExact(handle, block);
             } else {
-                exa_lookaside_free(handle, block);
+                status = exa_lookaside_free(handle, block);
                 rethrowCallbackFailure();
+            }
+            if (status != NtStatus.SUCCESS) {
+                if (outstanding != null) {
+                    outstanding.add(block.address()); // refused (an IRQL check): the block is still the caller's
+                }
+                throw Native.failure(status);
             }
         } catch (RuntimeException | Error e) {
             throw e;
@@ -343,15 +350,8 @@ public final class Lookaside implements AutoCloseable {
         }
     }
 
-    private void checkBlock(MemorySegment block) {
-        if (!block.isNative()) {
-            throw new InvalidBlockException(InvalidBlockException.Reason.FOREIGN,
-                    "not native memory, so not a block of lookaside list " + tag + ": " + block);
-        }
-        if (block.byteSize() != size) {
-            throw new InvalidBlockException(InvalidBlockException.Reason.WRONG_SIZE, "a " + block.byteSize()
-                    + "-byte segment is not a block of lookaside list " + tag + " (" + size + " bytes)");
-        }
+    private String describe() {
+        return "lookaside list " + tag;
     }
 
     /* A block still handed out when the list was deleted: NT code frees such blocks to the pool directly. */
@@ -359,8 +359,9 @@ public final class Lookaside implements AutoCloseable {
         if (outstanding == null) {
             throw closedException();
         }
-        checkBlock(block);
-        if (!outstanding.remove(block.address())) {
+        try {
+            outstanding.take(block, size, describe());
+        } catch (InvalidBlockException e) {
             throw closedException();
         }
         if (releaser != null) {

@@ -65,14 +65,33 @@ final class Native {
         return ExallocException.of(status);
     }
 
+    /** The sequence number of the last bug check this thread has turned into an error. */
+    private static final ThreadLocal<long[]> SEEN = ThreadLocal.withInitial(() -> new long[1]);
+
     /** The calling thread's latest bug check as an error. */
     static BugCheckError lastBugCheck() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment info = arena.allocate(exa_bugcheck_info_s.layout());
             exa_last_bugcheck(info);
+            SEEN.get()[0] = exa_bugcheck_info_s.sequence(info);
             return new BugCheckError(exa_bugcheck_info_s.code(info), exa_bugcheck_info_s.parameter1(info),
                     exa_bugcheck_info_s.parameter2(info), exa_bugcheck_info_s.parameter3(info),
                     exa_bugcheck_info_s.parameter4(info));
         }
+    }
+
+    /**
+     * For routines that report failure only as NULL (NT's allocate routines): the bug check this thread hit since the
+     * last one it saw, or null when the NULL had another cause. Call only on the failure path.
+     */
+    static BugCheckError newBugCheck() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment info = arena.allocate(exa_bugcheck_info_s.layout());
+            exa_last_bugcheck(info);
+            if (exa_bugcheck_info_s.sequence(info) == SEEN.get()[0]) {
+                return null;
+            }
+        }
+        return lastBugCheck();
     }
 }

@@ -1,0 +1,323 @@
+package dev.exalloc;
+
+import static dev.exalloc.internal.bindings.exalloc_h.*;
+
+import dev.exalloc.internal.bindings.exa_zone_info_s;
+import dev.exalloc.internal.bindings.exa_zone_s;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * An NT zone ({@code ExInitializeZone}): caller-sized segments carved into equal blocks, handed out LIFO from one
+ * free list, never returned to the pool one by one, extended with more segments when the caller wants. The first
+ * segment's header and the block layout are NT's: a 4096-byte segment of 64-byte blocks gives 63 blocks, the first
+ * handed out at offset 3984.
+ *
+ * <p>An interlocked zone ({@link Builder#interlocked()}) guards its free list with a {@link SpinLock} (NT's
+ * ExInterlocked... routines) and can be used from any thread. A plain zone is, as in NT, not synchronised at all;
+ * here it is confined to the thread that built it ({@link WrongThreadException} elsewhere), so that a race cannot
+ * corrupt its free list.
+ *
+ * <p>Checked mode (the default) refuses, with {@link InvalidBlockException}, a free of anything that is not a
+ * block this zone handed out and has not taken back; NT takes any pointer silently.
+ */
+public final class Zone implements AutoCloseable {
+
+    /** Zone settings. */
+    public static final class Builder {
+        private final int blockSize;
+        private int segmentSize = 4096;
+        private MemorySegment segment;
+        private boolean interlocked;
+        private SpinLock lock;
+        private boolean checked = true;
+
+        private Builder(int blockSize) {
+            this.blockSize = blockSize;
+        }
+
+        /** Size of the segment the zone allocates for itself (default 4096 bytes, NT's usual page). */
+        public Builder segmentSize(int bytes) {
+            this.segmentSize = bytes;
+            this.segment = null;
+            return this;
+        }
+
+        /** Carve the zone from the caller's memory (8-byte aligned, a multiple of 8 bytes); it must outlive the zone. */
+        public Builder segment(MemorySegment callerSegment) {
+            this.segment = Objects.requireNonNull(callerSegment);
+            return this;
+        }
+
+        /** Guard the zone with a spin lock of its own, so that any thread may use it. */
+        public Builder interlocked() {
+            this.interlocked = true;
+            return this;
+        }
+
+        /** Guard the zone with the caller's classic spin lock (which C code may share). */
+        public Builder interlocked(SpinLock callerLock) {
+            if (callerLock.kind() != SpinLock.Kind.CLASSIC) {
+                throw new IllegalArgumentException("zones use classic spin locks (ExInterlocked... routines)");
+            }
+            this.interlocked = true;
+            this.lock = callerLock;
+            return this;
+        }
+
+        /** Skip the ownership checks on free (faster; misuse corrupts the zone as in C). */
+        public Builder unchecked() {
+            this.checked = false;
+            return this;
+        }
+
+        /**
+         * Creates the zone.
+         *
+         * @throws ExallocException STATUS_UNSUCCESSFUL (or another NT status) when ExInitializeZone refuses the block
+         *                          size or segment: block size not a multiple of 8, smaller than a pointer, or not
+         *                          smaller than the segment; a misaligned segment
+         */
+        public Zone build() {
+            return new Zone(this);
+        }
+    }
+
+    public static Builder builder(int blockSize) {
+        return new Builder(blockSize);
+    }
+
+    private final Arena arena;
+    private final MemorySegment zone;
+    private final SpinLock lock;     // null for a plain zone
+    private final boolean ownsLock;
+    private final Thread owner;      // the confining thread of a plain zone
+    private final int blockSize;
+    private final BlockSet outstanding;
+    private final InFlight inFlight = new InFlight();
+    private final List<MemorySegment> callerSegments = new ArrayList<>(); // kept reachable while the zone lives
+
+    private Zone(Builder b) {
+        Native.ensure();
+        this.arena = Arena.ofShared();
+        boolean ok = false;
+        try {
+            this.zone = arena.allocate(exa_zone_s.layout());
+            this.blockSize = b.blockSize;
+            this.outstanding = b.checked ? new BlockSet() : null;
+            this.owner = b.interlocked ? null : Thread.currentThread();
+            if (b.interlocked) {
+                this.ownsLock = b.lock == null;
+                this.lock = b.lock != null ? b.lock : SpinLock.create();
+            } else {
+                this.ownsLock = false;
+                this.lock = null;
+            }
+            MemorySegment first = segmentFor(b.segment, b.segmentSize);
+            Native.check(exa_zone_init(zone, b.blockSize, first, (int) first.byteSize()));
+            ok = true;
+        } finally {
+            if (!ok) {
+                arena.close();
+            }
+        }
+    }
+
+    private MemorySegment segmentFor(MemorySegment caller, int size) {
+        if (caller != null) {
+            if (!caller.isNative() || caller.byteSize() > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("a zone segment is native memory under 2 GiB: " + caller);
+            }
+            synchronized (callerSegments) {
+                callerSegments.add(caller);
+            }
+            return caller;
+        }
+        if (size <= 0) {
+            throw new IllegalArgumentException("segment size must be positive: " + size);
+        }
+        return arena.allocate(size, 16);
+    }
+
+    private int enter() {
+        if (owner != null && Thread.currentThread() != owner) {
+            throw new WrongThreadException("a plain (not interlocked) zone is used only by the thread that built it");
+        }
+        int c = inFlight.enter();
+        if (c < 0) {
+            throw new IllegalStateException("zone is closed");
+        }
+        return c;
+    }
+
+    private MemorySegment lockWord() {
+        return lock != null ? lock.word() : MemorySegment.NULL;
+    }
+
+    /**
+     * ExAllocateFromZone (ExInterlockedAllocateFromZone when interlocked): the block freed last, or the next carved
+     * one; {@link InsufficientResourcesException} when the zone is full (NT returns NULL: {@link #tryAllocate()}).
+     */
+    public MemorySegment allocate() {
+        MemorySegment b = tryAllocate();
+        if (b == null) {
+            throw new InsufficientResourcesException(NtStatus.INSUFFICIENT_RESOURCES,
+                    "zone of " + blockSize + "-byte blocks is full: extend it");
+        }
+        return b;
+    }
+
+    /** As {@link #allocate()}, null when the zone is full. */
+    @SuppressWarnings("restricted") // reinterpret: a block of this zone is exactly blockSize bytes
+    public MemorySegment tryAllocate() {
+        int c = enter();
+        try {
+            MemorySegment raw = lock != null ? exa_zone_allocate_interlocked(zone, lock.word()) : exa_zone_allocate(zone);
+            long address = raw.address();
+            if (address == 0) {
+                return null;
+            }
+            if (outstanding != null && !outstanding.add(address)) {
+                throw new IllegalStateException(String.format("zone handed out block 0x%X twice", address));
+            }
+            // Blocks are scoped to the zone's arena: touching one after close() raises IllegalStateException
+            // instead of reading freed memory (caller segments are the caller's to keep alive).
+            return MemorySegment.ofAddress(address).reinterpret(blockSize, arena, null);
+        } finally {
+            inFlight.exit(c);
+        }
+    }
+
+    /**
+     * ExFreeToZone (ExInterlockedFreeToZone): the block goes back on the free list, first in line.
+     *
+     * @return true when the zone had been full (NT's NULL return), which is information, not an error
+     * @throws InvalidBlockException in checked mode, for anything but an outstanding block of this zone
+     */
+    public boolean free(MemorySegment block) {
+        Objects.requireNonNull(block, "block");
+        int c = enter();
+        try {
+            if (outstanding != null) {
+                outstanding.take(block, blockSize, "this zone");
+            }
+            MemorySegment previous = lock != null ? exa_zone_free_interlocked(zone, block, lock.word())
+                    : exa_zone_free(zone, block);
+            return previous.address() == 0;
+        } finally {
+            inFlight.exit(c);
+        }
+    }
+
+    /** ExExtendZone (ExInterlockedExtendZone): adds a segment of {@code bytes} that the zone allocates. */
+    public void extend(int bytes) {
+        int c = enter();
+        try {
+            doExtend(segmentFor(null, bytes));
+        } finally {
+            inFlight.exit(c);
+        }
+    }
+
+    /** ExExtendZone with the caller's segment (8-byte aligned, a multiple of 8 bytes); it must outlive the zone. */
+    public void extend(MemorySegment segment) {
+        int c = enter();
+        try {
+            doExtend(segmentFor(segment, 0));
+        } finally {
+            inFlight.exit(c);
+        }
+    }
+
+    private void doExtend(MemorySegment segment) {
+        int status = lock != null ? exa_zone_extend_interlocked(zone, segment, (int) segment.byteSize(), lock.word())
+                : exa_zone_extend(zone, segment, (int) segment.byteSize());
+        Native.check(status);
+    }
+
+    /** ExIsFullZone: true when every block is handed out. */
+    public boolean isFull() {
+        int c = enter();
+        try {
+            return exa_zone_is_full(zone) != 0;
+        } finally {
+            inFlight.exit(c);
+        }
+    }
+
+    /** True when {@code p} lies within the blocks of any of the zone's segments (exalloc's correct test). */
+    public boolean contains(MemorySegment p) {
+        int c = enter();
+        try {
+            return p.isNative() && exa_zone_contains(zone, p, lockWord()) != 0;
+        } finally {
+            inFlight.exit(c);
+        }
+    }
+
+    /**
+     * ExIsObjectInFirstZoneSegment, evaluated literally as NT's macro does: after an extension it tests the newest
+     * segment with the combined length, which is neither "first" nor "any" segment. Prefer {@link #contains}.
+     */
+    public boolean isInFirstSegmentNt(MemorySegment p) {
+        int c = enter();
+        try {
+            return p.isNative() && exa_zone_in_first_segment(zone, p) != 0;
+        } finally {
+            inFlight.exit(c);
+        }
+    }
+
+    /** Block size, extents and counts. */
+    public ZoneInfo info() {
+        int c = enter();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(exa_zone_info_s.layout());
+            Native.check(exa_zone_query(zone, out, lockWord()));
+            return new ZoneInfo(exa_zone_info_s.block_size(out), exa_zone_info_s.total_segment_size(out),
+                    exa_zone_info_s.segment_count(out), exa_zone_info_s.block_count(out));
+        } finally {
+            inFlight.exit(c);
+        }
+    }
+
+    public int blockSize() {
+        return blockSize;
+    }
+
+    public boolean isInterlocked() {
+        return lock != null;
+    }
+
+    /** The zone's lock (null for a plain zone). */
+    public SpinLock lock() {
+        return lock;
+    }
+
+    /** Blocks handed out and not yet freed (checked mode; -1 unchecked). */
+    public long outstandingBlocks() {
+        return outstanding == null ? -1 : outstanding.size();
+    }
+
+    /**
+     * Releases the segments the zone allocated, with every block in them; blocks still handed out become
+     * inaccessible (their segments belong to the zone's arena, so an access raises IllegalStateException). Caller
+     * segments stay the caller's. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (owner != null && Thread.currentThread() != owner) {
+            throw new WrongThreadException("a plain zone is closed by the thread that built it");
+        }
+        if (!inFlight.close()) {
+            return;
+        }
+        arena.close();
+        if (ownsLock) {
+            lock.close();
+        }
+    }
+}

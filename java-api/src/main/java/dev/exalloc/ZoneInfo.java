@@ -1,0 +1,13 @@
+package dev.exalloc;
+
+/**
+ * A zone's shape.
+ *
+ * @param blockSize        ZONE_HEADER.BlockSize: bytes per block (a multiple of 8)
+ * @param totalSegmentSize ZONE_HEADER.TotalSegmentSize: bytes of all segments that blocks were carved from,
+ *                         segment headers included
+ * @param segmentCount     the initial segment and every extension
+ * @param blockCount       blocks carved from all segments, free or handed out
+ */
+public record ZoneInfo(int blockSize, int totalSegmentSize, int segmentCount, int blockCount) {
+}
