@@ -83,6 +83,8 @@ native_tsv="$work/native.tsv"
 callgrind_tsv="$work/callgrind.tsv"
 : > "$native_tsv"
 : > "$callgrind_tsv"
+locks_tsv="$work/locks.tsv"
+: > "$locks_tsv"
 notes="$work/notes.txt"
 : > "$notes"
 if [ $native = 1 ]; then
@@ -101,6 +103,7 @@ if [ $native = 1 ]; then
     case "$peer" in glibc) want=libc.so ;; tcmalloc) want=libtcmalloc ;; *) want=lib$peer ;; esac
     case "$provider" in *"$want"*) ;; *) fail "$name: malloc comes from '$provider', expected $want" ;; esac
     awk -F'\t' -v OFS='\t' '$1 == "RESULT" {print $2, $3, $4, $5, $6}' "$work/$name.out" >> "$native_tsv"
+    awk -F'\t' -v OFS='\t' '$1 == "LOCK" {print $2, $3, $4, $5}' "$work/$name.out" >> "$locks_tsv"
   done
 
   # Instructions per allocate+free pair: callgrind's total Ir for 2N pairs minus N pairs, / N
@@ -160,11 +163,11 @@ if [ "$commit" != unknown ] && [ -n "$(cd "$root" && git status --porcelain -- n
   commit="$commit + uncommitted changes"
 fi
 jdk=""; [ -n "$java_bin" ] && jdk=$("$java_bin" -version 2>&1 | head -1)
-python3 - "$out_md" "$native_tsv" "$callgrind_tsv" "$jmh_json" "$notes" "$native" "$java" "$smoke" \
+python3 - "$out_md" "$native_tsv" "$callgrind_tsv" "$jmh_json" "$notes" "$native" "$java" "$smoke" "$locks_tsv" \
   "$(nproc)" "${cpu:-unknown}" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$commit" "$(gcc --version | head -1)" "$jdk" <<'PY'
 import json, math, os, sys
 
-(out_md, native_tsv, cg_tsv, jmh_json, notes_file, do_native, do_java, smoke,
+(out_md, native_tsv, cg_tsv, jmh_json, notes_file, do_native, do_java, smoke, locks_tsv,
  ncpu, cpu, date, commit, gcc, jdk) = sys.argv[1:]
 do_native, do_java, smoke = do_native == "1", do_java == "1", smoke == "1"
 SIZES = ["64", "256", "4096"]
@@ -187,7 +190,7 @@ def fmt(x):
 
 if do_native:
     C_PATTERNS = ["pair", "batch1024", "pair2t", "xfree"]
-    C_PEERS = ["lookaside", "glibc", "jemalloc", "mimalloc", "tcmalloc"]
+    C_PEERS = ["lookaside", "zone", "glibc", "jemalloc", "mimalloc", "tcmalloc"]
     res = {}
     for l in open(native_tsv):
         pat, size, peer, med, best = l.rstrip("\n").split("\t")
@@ -219,13 +222,32 @@ if do_native:
                     errors.append("native: bad value %s %s %s: %s" % (pat, size, peer, r[0]))
                 ratio = "%.2f" % (r[0] / base[0]) if base else "?"
                 ir = cg.get((pat, size, peer))
-                name = "exalloc lookaside" if peer == "lookaside" else peer
+                name = {"lookaside": "exalloc lookaside", "zone": "exalloc zone (interlocked)"}.get(peer, peer)
                 w("| %s | %s | %s | %s | %s | %s |" % (pat, size, name, fmt(r[0]), ratio, "%.0f" % ir if ir is not None else ""))
     w("")
     w("Patterns: pair = allocate + free, one thread; batch1024 = allocate 1024 then free them in allocation "
       "order; pair2t = pair on 2 threads at once, own blocks (exalloc: one shared list); xfree = thread A "
       "allocates, passes the block through a 1024-slot ring, thread B frees it. exalloc lists: NT default "
-      "depths (Depth 4, max 256) for pair/pair2t, Depth = MaximumDepth = 1024 for batch1024/xfree.")
+      "depths (Depth 4, max 256) for pair/pair2t, Depth = MaximumDepth = 1024 for batch1024/xfree. exalloc zone: "
+      "one segment, ExInterlockedAllocateFromZone/FreeToZone (one spin lock around the free list).")
+    w("")
+    locks = {}
+    for l in open(locks_tsv):
+        pat, kind, med, best = l.rstrip("\n").split("\t")
+        locks[(pat, kind)] = (float(med), float(best))
+    w("### Spin locks (exalloc, same run)")
+    w("")
+    w("ns per acquire + release with an empty critical section, raising to DISPATCH_LEVEL and back as NT does; "
+      "contended2t: two threads on one lock, per acquire+release per thread. ratio = queued / classic.")
+    w("")
+    w("| pattern | classic (KeAcquireSpinLock) | queued (KeAcquireInStackQueuedSpinLock) | ratio |")
+    w("|---|---:|---:|---:|")
+    for pat in ["uncontended", "contended2t"]:
+        c, q = locks.get((pat, "classic")), locks.get((pat, "queued"))
+        if c is None or q is None:
+            errors.append("native: missing lock results for %s" % pat)
+            continue
+        w("| %s | %s | %s | %.2f |" % (pat, fmt(c[0]), fmt(q[0]), q[0] / c[0]))
     w("")
 
 if do_java:

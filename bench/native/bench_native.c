@@ -13,6 +13,8 @@
  * Usage:
  *   bench_<peer> time [target_ms]          all patterns and sizes; each timed run is sized
  *                                          to take about target_ms (default 100; smoke: 2)
+ *   (the glibc binary also times an interlocked zone, "zone", through the same patterns, and
+ *    the spin locks: LOCK lines, see time_locks)
  *   bench_<peer> callgrind <peer> <size> <n>   only n pairs (for valgrind --tool=callgrind);
  *                                          peer is "lookaside" or "malloc"
  *
@@ -211,11 +213,49 @@ static void *la_make(size_t size, int deep) {
 static void la_drop(void *ctx) {
     if (exa_lookaside_delete((exa_lookaside_t *)ctx) != EXA_STATUS_SUCCESS) die("exa_lookaside_delete failed");
 }
+
+/* An interlocked zone (ExInterlockedAllocateFromZone / ExInterlockedFreeToZone): one segment
+ * carved into blocks of `size`, one spin lock around the free list. Sized for the pattern:
+ * deep = 1 holds a 1024-block batch (and the xfree ring), deep = 0 a few blocks. */
+typedef struct {
+    exa_zone_t zone;
+    exa_spinlock_t lock;
+    void *segment;
+} zone_ctx_t;
+
+static void *zn_alloc(void *ctx, size_t size) {
+    (void)size;
+    zone_ctx_t *z = ctx;
+    void *p = exa_zone_allocate_interlocked(&z->zone, &z->lock);
+    if (p == NULL) die("zone exhausted");
+    return p;
+}
+static void zn_free(void *ctx, void *block) {
+    zone_ctx_t *z = ctx;
+    (void)exa_zone_free_interlocked(&z->zone, block, &z->lock);
+}
+DEFINE_PEER_LOOPS(zn, zn_alloc, zn_free)
+
+static void *zn_make(size_t size, int deep) {
+    zone_ctx_t *z = calloc(1, sizeof *z);
+    size_t blocks = deep ? BATCH + RING + 64 : 64;
+    size_t bytes = 16 + blocks * size;
+    if (z == NULL || posix_memalign(&z->segment, 64, bytes) != 0) die("zone segment");
+    exa_spinlock_init(&z->lock);
+    if (exa_zone_init(&z->zone, (uint32_t)size, z->segment, (uint32_t)bytes) != EXA_STATUS_SUCCESS) die("exa_zone_init");
+    return z;
+}
+static void zn_drop(void *ctx) {
+    zone_ctx_t *z = ctx;
+    free(z->segment);
+    free(z);
+}
 #endif
 
 static const peer_t peers[] = {
 #ifdef BENCH_WITH_EXALLOC
     {"lookaside", la_pair, la_batch, la_produce, la_consume, la_make, la_drop},
+    {"zone", zn_pair, zn_batch, zn_produce, zn_consume, zn_make, zn_drop},
 #endif
     {BENCH_PEER, m_pair, m_batch, m_produce, m_consume, m_make, m_drop},
 };
@@ -324,6 +364,94 @@ static void time_all(double target_ms) {
     }
 }
 
+#ifdef BENCH_WITH_EXALLOC
+/* ------------------------------------------------------------------------------------------
+ * Spin locks: classic (KeAcquireSpinLock: test-and-test-and-set) against in-stack queued
+ * (KeAcquireInStackQueuedSpinLock: MCS), acquire + release with an empty critical section.
+ * "uncontended": one thread; "contended2t": two threads on one lock (per acquire+release per
+ * thread). Both raise to DISPATCH_LEVEL and restore, as the NT routines do.
+ * Output: LOCK <pattern> <kind> <median ns> <best ns>
+ * ---------------------------------------------------------------------------------------- */
+static exa_spinlock_t bench_lock;
+static _Thread_local uint64_t lock_sink;
+
+NOINLINE void lock_classic(long n) {
+    for (long i = 0; i < n; i++) {
+        uint8_t old;
+        exa_spinlock_acquire_raise(&bench_lock, &old);
+        lock_sink++;
+        exa_spinlock_release_lower(&bench_lock, old);
+    }
+}
+
+NOINLINE void lock_queued(long n) {
+    exa_queued_lock_handle_t h __attribute__((aligned(128)));
+    for (long i = 0; i < n; i++) {
+        exa_queued_lock_acquire(&bench_lock, &h);
+        lock_sink++;
+        exa_queued_lock_release(&h);
+    }
+}
+
+typedef struct {
+    void (*body)(long);
+    long n;
+    pthread_barrier_t *barrier;
+    uint64_t start, end;
+} lock_job_t;
+
+static void *lock_job(void *arg) {
+    lock_job_t *j = arg;
+    pthread_barrier_wait(j->barrier);
+    j->start = now_ns();
+    j->body(j->n);
+    j->end = now_ns();
+    return NULL;
+}
+
+static uint64_t lock_run(void (*body)(long), long n, int threads) {
+    exa_spinlock_init(&bench_lock);
+    if (threads == 1) {
+        uint64_t t0 = now_ns();
+        body(n);
+        return now_ns() - t0;
+    }
+    pthread_barrier_t barrier;
+    pthread_barrier_init(&barrier, NULL, 2);
+    lock_job_t jobs[2];
+    pthread_t th[2];
+    for (int t = 0; t < 2; t++) {
+        jobs[t] = (lock_job_t){body, n, &barrier, 0, 0};
+        if (pthread_create(&th[t], NULL, lock_job, &jobs[t]) != 0) die("pthread_create failed");
+    }
+    for (int t = 0; t < 2; t++) pthread_join(th[t], NULL);
+    pthread_barrier_destroy(&barrier);
+    uint64_t start = jobs[0].start < jobs[1].start ? jobs[0].start : jobs[1].start;
+    uint64_t end = jobs[0].end > jobs[1].end ? jobs[0].end : jobs[1].end;
+    return end - start;
+}
+
+static void lock_measure(const char *pattern, const char *kind, void (*body)(long), int threads, double target_ns) {
+    long n_min = 20000;
+    double est = (double)lock_run(body, n_min, threads) / (double)n_min;
+    long n = est > 0 ? (long)(target_ns / est) : n_min;
+    if (n < n_min) n = n_min;
+    double r[RUNS];
+    for (int i = 0; i < RUNS; i++) r[i] = (double)lock_run(body, n, threads) / (double)n;
+    qsort(r, RUNS, sizeof r[0], cmp_double);
+    printf("LOCK\t%s\t%s\t%.2f\t%.2f\n", pattern, kind, r[RUNS / 2], r[0]);
+    fflush(stdout);
+}
+
+static void time_locks(double target_ms) {
+    double target = target_ms * 1e6;
+    lock_measure("uncontended", "classic", lock_classic, 1, target);
+    lock_measure("uncontended", "queued", lock_queued, 1, target);
+    lock_measure("contended2t", "classic", lock_classic, 2, target);
+    lock_measure("contended2t", "queued", lock_queued, 2, target);
+}
+#endif
+
 /* Which shared object provides malloc in this process (checks the link-time interposition). */
 static void print_provider(void) {
     Dl_info info;
@@ -343,6 +471,9 @@ int main(int argc, char **argv) {
         if (!(target_ms > 0)) die("target_ms must be > 0");
         print_provider();
         time_all(target_ms);
+#ifdef BENCH_WITH_EXALLOC
+        time_locks(target_ms);
+#endif
         return 0;
     }
     if (strcmp(mode, "callgrind") == 0 && argc == 5) {
