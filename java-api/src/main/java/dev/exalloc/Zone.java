@@ -31,6 +31,8 @@ public final class Zone implements AutoCloseable {
         private final int blockSize;
         private int segmentSize = 4096;
         private MemorySegment segment;
+        private Tag tag = Tag.of("Zone");
+        private PoolType poolType = PoolType.NON_PAGED_NX;
         private boolean interlocked;
         private SpinLock lock;
         private boolean checked = true;
@@ -43,6 +45,13 @@ public final class Zone implements AutoCloseable {
         public Builder segmentSize(int bytes) {
             this.segmentSize = bytes;
             this.segment = null;
+            return this;
+        }
+
+        /** Tag and pool type of the segments the zone allocates from the pool (default "Zone", non-paged NX). */
+        public Builder pool(PoolType type, Tag segmentTag) {
+            this.poolType = Objects.requireNonNull(type);
+            this.tag = Objects.requireNonNull(segmentTag);
             return this;
         }
 
@@ -90,8 +99,11 @@ public final class Zone implements AutoCloseable {
         return new Builder(blockSize);
     }
 
-    private final Arena arena;
+    private final Arena arena;      // the zone header, and the lifetime scope of every block handed out
     private final MemorySegment zone;
+    private final Tag segmentTag;
+    private final int segmentPoolType;
+    private final List<MemorySegment> poolSegments = new ArrayList<>(); // the pool's, freed at close
     private final SpinLock lock;     // null for a plain zone
     private final boolean ownsLock;
     private final Thread owner;      // the confining thread of a plain zone
@@ -103,6 +115,8 @@ public final class Zone implements AutoCloseable {
     private Zone(Builder b) {
         Native.ensure();
         this.arena = Arena.ofShared();
+        this.segmentTag = b.tag;
+        this.segmentPoolType = b.poolType.code();
         boolean ok = false;
         try {
             this.zone = arena.allocate(exa_zone_s.layout());
@@ -122,10 +136,12 @@ public final class Zone implements AutoCloseable {
         } finally {
             if (!ok) {
                 arena.close();
+                freePoolSegments();
             }
         }
     }
 
+    @SuppressWarnings("restricted") // reinterpret: the pool handed out exactly `size` bytes
     private MemorySegment segmentFor(MemorySegment caller, int size) {
         if (caller != null) {
             if (!caller.isNative() || caller.byteSize() > Integer.MAX_VALUE) {
@@ -139,7 +155,31 @@ public final class Zone implements AutoCloseable {
         if (size <= 0) {
             throw new IllegalArgumentException("segment size must be positive: " + size);
         }
-        return arena.allocate(size, 16);
+        // From the pool, tagged, so that PoolMon shows what zones hold (NT drivers took their segments from
+        // ExAllocatePoolWithTag).
+        MemorySegment raw = exa_pool_allocate_typed(segmentPoolType, size, segmentTag.value(), EXA_POOL_PRIORITY_NORMAL());
+        if (raw.address() == 0) {
+            BugCheckError bugCheck = Native.newBugCheck();
+            if (bugCheck != null) {
+                throw bugCheck;
+            }
+            throw new InsufficientResourcesException(NtStatus.INSUFFICIENT_RESOURCES,
+                    "no pool memory for a " + size + "-byte zone segment");
+        }
+        MemorySegment segment = raw.reinterpret(size);
+        synchronized (poolSegments) {
+            poolSegments.add(segment);
+        }
+        return segment;
+    }
+
+    private void freePoolSegments() {
+        synchronized (poolSegments) {
+            for (MemorySegment s : poolSegments) {
+                exa_pool_free_with_tag(s, segmentTag.value());
+            }
+            poolSegments.clear();
+        }
     }
 
     private int enter() {
@@ -303,9 +343,9 @@ public final class Zone implements AutoCloseable {
     }
 
     /**
-     * Releases the segments the zone allocated, with every block in them; blocks still handed out become
-     * inaccessible (their segments belong to the zone's arena, so an access raises IllegalStateException). Caller
-     * segments stay the caller's. Idempotent.
+     * Returns the segments the zone allocated to the pool, with every block in them; blocks still handed out become
+     * inaccessible first (they are scoped to the zone, so an access raises IllegalStateException). Caller segments
+     * stay the caller's. Idempotent.
      */
     @Override
     public void close() {
@@ -315,7 +355,8 @@ public final class Zone implements AutoCloseable {
         if (!inFlight.close()) {
             return;
         }
-        arena.close();
+        arena.close(); // first: blocks handed out become inaccessible before their memory goes back
+        freePoolSegments();
         if (ownsLock) {
             lock.close();
         }

@@ -116,6 +116,36 @@ class ZoneTest {
     }
 
     @Test
+    void ownSegmentsComeFromThePoolTaggedAndGoBackAtClose() {
+        Tag tag = Tag.of("ZnT1");
+        long before = poolBytes(tag);
+        Zone zone = Zone.builder(64).segmentSize(8192).pool(PoolType.NON_PAGED_NX, tag).build();
+        zone.extend(4096);
+        long held = poolBytes(tag) - before;
+        assertTrue(held >= 8192 + 4096, "the pool accounts the zone's segments under its tag: " + held);
+        zone.close();
+        assertEquals(before, poolBytes(tag));
+    }
+
+    /** Bytes the pool holds under a tag (all pool kinds), from the native PoolMon snapshot. */
+    private static long poolBytes(Tag tag) {
+        Native.ensure();
+        try (Arena a = Arena.ofConfined()) {
+            int n = dev.exalloc.internal.bindings.exalloc_h.exa_pool_tag_snapshot(MemorySegment.NULL, 0);
+            MemorySegment rows = a.allocate(dev.exalloc.internal.bindings.exa_pool_tag_row_s.layout(), n + 16L);
+            int total = dev.exalloc.internal.bindings.exalloc_h.exa_pool_tag_snapshot(rows, n + 16);
+            long bytes = 0;
+            for (int i = 0; i < Math.min(total, n + 16); i++) {
+                MemorySegment r = dev.exalloc.internal.bindings.exa_pool_tag_row_s.asSlice(rows, i);
+                if (dev.exalloc.internal.bindings.exa_pool_tag_row_s.tag(r) == tag.value()) {
+                    bytes += dev.exalloc.internal.bindings.exa_pool_tag_row_s.bytes(r);
+                }
+            }
+            return bytes;
+        }
+    }
+
+    @Test
     void closedZoneBlocksAreInaccessibleNotFreedMemory() {
         Zone zone = Zone.builder(64).build();
         MemorySegment b = zone.allocate();
