@@ -202,13 +202,13 @@ static void *stress_worker(void *arg) {
     for (unsigned i = 0; i < s->iterations; i++) {
         hold_t h;
         stress_enter(s, a->index, &h);
-        if (atomic_fetch_add_explicit(&s->inside, 1, memory_order_relaxed) != 0)
-            atomic_fetch_add_explicit(&s->overlaps, 1, memory_order_relaxed);
-        if (KeGetCurrentIrql() != DISPATCH_LEVEL) atomic_fetch_add_explicit(&s->bad_irql, 1, memory_order_relaxed);
+        if (atomic_fetch_add(&s->inside, 1) != 0)
+            atomic_fetch_add(&s->overlaps, 1);
+        if (KeGetCurrentIrql() != DISPATCH_LEVEL) atomic_fetch_add(&s->bad_irql, 1);
         s->counter++;
-        atomic_fetch_sub_explicit(&s->inside, 1, memory_order_relaxed);
+        atomic_fetch_sub(&s->inside, 1);
         stress_leave(s, a->index, &h);
-        if (KeGetCurrentIrql() != PASSIVE_LEVEL) atomic_fetch_add_explicit(&s->bad_irql, 1, memory_order_relaxed);
+        if (KeGetCurrentIrql() != PASSIVE_LEVEL) atomic_fetch_add(&s->bad_irql, 1);
     }
     return NULL;
 }
