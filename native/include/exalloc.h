@@ -387,6 +387,13 @@ EXA_API uint32_t exa_lookaside_enumerate(exa_lookaside_stats_t *out, uint32_t ca
  * ignored. */
 EXA_API void exa_pool_free(void *block);
 
+/* How thread caches synchronise with flush and delete (see "Per-thread caches" above):
+ * EXA_FENCES_ASYMMETRIC when the host has a process-wide barrier (Linux membarrier), so the
+ * fast paths use compiler barriers only; EXA_FENCES_SYMMETRIC when they fall back to a seq_cst
+ * fence per operation (no membarrier, or a ThreadSanitizer build). */
+enum exa_fence_mode_e { EXA_FENCES_SYMMETRIC = 0, EXA_FENCES_ASYMMETRIC = 1 };
+EXA_API int32_t exa_lookaside_fence_mode(void);
+
 /* Return the calling thread's cached blocks of every list to the lists' shared stacks and
  * drop its caches. Runs automatically at thread exit; call it before parking a thread for a
  * long time. */

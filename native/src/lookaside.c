@@ -342,6 +342,11 @@ static void exa_theap_destroy(void *value) {
     _exa_os_free_aligned(h);
 }
 
+int32_t exa_lookaside_fence_mode(void) {
+    _exa_init();
+    return _exa_asymmetric_fences ? EXA_FENCES_ASYMMETRIC : EXA_FENCES_SYMMETRIC;
+}
+
 void exa_thread_cache_release(void) {
     exa_theap_t *h = exa_tls_heap;
     if (h == NULL) return;

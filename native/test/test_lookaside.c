@@ -1,10 +1,12 @@
 /* exalloc - C tests: lookaside lists through the modern API (exalloc.h), one thread. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE 1
 #include "exalloc.h"
 #include "test.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /* Counting callbacks: every block they hand out is malloc'ed and remembered. */
 typedef struct {
@@ -330,6 +332,21 @@ static void outstanding_blocks_outlive_delete(void) {
     CHECK(1);
 }
 
+/* The fast paths use the asymmetric handshake wherever the host offers membarrier (a guard
+ * that was once always false made every operation pay an xchg). TSan builds use fences. */
+static void fence_mode_matches_the_host(void) {
+    int32_t mode = exa_lookaside_fence_mode();
+#if defined(__SANITIZE_THREAD__)
+    CHECK_EQ(mode, EXA_FENCES_SYMMETRIC);
+#elif defined(__linux__)
+    long cmds = syscall(SYS_membarrier, 0 /* MEMBARRIER_CMD_QUERY */, 0, 0);
+    int available = cmds > 0 && (cmds & 8 /* PRIVATE_EXPEDITED */) && (cmds & 16 /* REGISTER_... */);
+    CHECK_EQ(mode, available ? EXA_FENCES_ASYMMETRIC : EXA_FENCES_SYMMETRIC);
+#else
+    CHECK(mode == EXA_FENCES_SYMMETRIC || mode == EXA_FENCES_ASYMMETRIC);
+#endif
+}
+
 static void abi_self_description(void) {
     CHECK_EQ(exa_abi_version(), EXA_ABI_VERSION);
     CHECK_EQ(exa_struct_size(EXA_STRUCT_LOOKASIDE_CONFIG), sizeof(exa_lookaside_config_t));
@@ -353,5 +370,6 @@ const test_case_t lookaside_cases[] = {
     {"lookaside.enumerate_lists_in_creation_order", enumerate_lists_in_creation_order},
     {"lookaside.slot_reuse_does_not_confuse_thread_caches", slot_reuse_does_not_confuse_thread_caches},
     {"lookaside.outstanding_blocks_outlive_delete", outstanding_blocks_outlive_delete},
+    {"lookaside.fence_mode_matches_the_host", fence_mode_matches_the_host},
     {"lookaside.abi_self_description", abi_self_description},
     {NULL, NULL}};

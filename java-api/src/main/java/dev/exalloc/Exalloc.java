@@ -28,6 +28,15 @@ public final class Exalloc {
         return exa_cache_line_size();
     }
 
+    /**
+     * True when lookaside thread caches synchronise with flush and delete through a process-wide barrier (Linux
+     * membarrier), so that their fast paths need no fence; false when each operation pays a seq_cst fence.
+     */
+    public static boolean asymmetricFences() {
+        Native.ensure();
+        return exa_lookaside_fence_mode() == EXA_FENCES_ASYMMETRIC();
+    }
+
     /** Where the native library was loaded from. */
     public static Path libraryPath() {
         Native.ensure();

@@ -33,8 +33,9 @@ public final class Demo {
     public static void main(String[] args) throws Throwable {
         int threads = args.length > 0 ? Integer.parseInt(args[0]) : 4;
         int iterations = args.length > 1 ? Integer.parseInt(args[1]) : 200_000;
-        System.out.printf("exalloc %s (ABI %d, cache line %d B) on Java %s, library %s%n", Exalloc.version(),
-                Exalloc.abiVersion(), Exalloc.cacheLineSize(), Runtime.version(), Exalloc.libraryPath());
+        System.out.printf("exalloc %s (ABI %d, cache line %d B, %s thread-cache fences) on Java %s, library %s%n",
+                Exalloc.version(), Exalloc.abiVersion(), Exalloc.cacheLineSize(),
+                Exalloc.asymmetricFences() ? "asymmetric" : "symmetric", Runtime.version(), Exalloc.libraryPath());
 
         long[] sizes = {64, 256, 4096};
         String[] tags = {"Msg1", "Msg2", "Page"};

@@ -2488,6 +2488,82 @@ public class exalloc_h extends exalloc_h$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+    private static final int EXA_FENCES_SYMMETRIC = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_fence_mode_e.EXA_FENCES_SYMMETRIC = 0
+     * }
+     */
+    public static int EXA_FENCES_SYMMETRIC() {
+        return EXA_FENCES_SYMMETRIC;
+    }
+    private static final int EXA_FENCES_ASYMMETRIC = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_fence_mode_e.EXA_FENCES_ASYMMETRIC = 1
+     * }
+     */
+    public static int EXA_FENCES_ASYMMETRIC() {
+        return EXA_FENCES_ASYMMETRIC;
+    }
+
+    private static class exa_lookaside_fence_mode {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_lookaside_fence_mode");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t exa_lookaside_fence_mode()
+     * }
+     */
+    public static FunctionDescriptor exa_lookaside_fence_mode$descriptor() {
+        return exa_lookaside_fence_mode.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t exa_lookaside_fence_mode()
+     * }
+     */
+    public static MethodHandle exa_lookaside_fence_mode$handle() {
+        return exa_lookaside_fence_mode.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t exa_lookaside_fence_mode()
+     * }
+     */
+    public static MemorySegment exa_lookaside_fence_mode$address() {
+        return exa_lookaside_fence_mode.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t exa_lookaside_fence_mode()
+     * }
+     */
+    public static int exa_lookaside_fence_mode() {
+        var mh$ = exa_lookaside_fence_mode.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_lookaside_fence_mode");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
 
     private static class exa_thread_cache_release {
         public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(    );
