@@ -12,6 +12,7 @@
 #include "test.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,7 @@ static exa_lookaside_t *counted_list(cb_counts_t *cb, exa_u64 size, uint32_t tag
 
 typedef struct {
     exa_lookaside_t *list;
+    atomic_uint *monitor_samples; /* start only once the monitor is sampling */
     uint64_t seed;
     unsigned iterations;
     uint64_t allocs, frees;  /* this worker's own counts */
@@ -63,6 +65,7 @@ static void *worker(void *arg) {
     worker_t *w = arg;
     void *live[LIVE] = {0};
     uint64_t mine = (uint64_t)(uintptr_t)w;
+    while (atomic_load(w->monitor_samples) == 0) sched_yield();
     for (unsigned i = 0; i < w->iterations; i++) {
         unsigned k = (unsigned)(test_rand(&w->seed) % LIVE);
         if (live[k] == NULL) {
@@ -100,7 +103,7 @@ typedef struct {
     int violations;
     int flush;
     uint64_t flushed;
-    unsigned samples;
+    atomic_uint samples;
 } monitor_t;
 
 static void *monitor(void *arg) {
@@ -109,8 +112,8 @@ static void *monitor(void *arg) {
         exa_lookaside_stats_t s;
         exa_lookaside_query(m->list, &s);
         if (s.current_depth > s.depth) m->violations++;
-        m->samples++;
-        if (m->flush && (m->samples % 4) == 0) m->flushed += exa_lookaside_flush(m->list);
+        unsigned n = atomic_fetch_add(&m->samples, 1) + 1;
+        if (m->flush && (n % 4) == 0) m->flushed += exa_lookaside_flush(m->list);
         for (volatile int spin = 0; spin < 2000; spin++) {}
     }
     return NULL;
@@ -124,9 +127,11 @@ static void run(uint32_t depth, int flush, uint64_t seed_base) {
     pthread_t t[THREADS], mt;
     monitor_t m = {.list = l, .flush = flush};
     atomic_init(&m.stop, 0);
+    atomic_init(&m.samples, 0u);
     pthread_create(&mt, NULL, monitor, &m);
     for (int i = 0; i < THREADS; i++) {
-        w[i] = (worker_t){.list = l, .seed = seed_base + (uint64_t)i * 7919, .iterations = test_scale(300000)};
+        w[i] = (worker_t){.list = l, .monitor_samples = &m.samples, .seed = seed_base + (uint64_t)i * 7919,
+                          .iterations = test_scale(300000)};
         pthread_create(&t[i], NULL, worker, &w[i]);
     }
     uint64_t allocs = 0, frees = 0;
@@ -141,7 +146,7 @@ static void run(uint32_t depth, int flush, uint64_t seed_base) {
     pthread_join(mt, NULL);
     CHECK_EQ(errors, 0);
     CHECK_EQ(m.violations, 0);
-    CHECK(m.samples > 0);
+    CHECK(atomic_load(&m.samples) > 0);
     exa_lookaside_stats_t s;
     exa_lookaside_query(l, &s);
     CHECK_EQ(s.total_allocates, allocs);
