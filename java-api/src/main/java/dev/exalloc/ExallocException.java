@@ -24,6 +24,9 @@ public class ExallocException extends RuntimeException {
         return switch (status) {
             case NtStatus.INSUFFICIENT_RESOURCES, NtStatus.NO_MEMORY ->
                 new InsufficientResourcesException(status, "not enough memory");
+            case NtStatus.WORKING_SET_QUOTA ->
+                new InsufficientResourcesException(status, "the host refused to lock the memory in RAM");
+            case NtStatus.QUOTA_EXCEEDED -> new QuotaExceededException(status, "pool quota exceeded");
             case NtStatus.INVALID_PARAMETER, NtStatus.INVALID_PARAMETER_1, NtStatus.INVALID_PARAMETER_2,
                     NtStatus.INVALID_PARAMETER_3, NtStatus.INVALID_PARAMETER_4, NtStatus.INVALID_PARAMETER_5,
                     NtStatus.INVALID_PARAMETER_6, NtStatus.INVALID_PARAMETER_7, NtStatus.INVALID_PARAMETER_8 ->

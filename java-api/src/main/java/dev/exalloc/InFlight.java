@@ -53,6 +53,22 @@ final class InFlight {
         return (boolean) CLOSED.getVolatile(this);
     }
 
+    /**
+     * Waits until each cell has been seen at zero once: every call that had entered when this was called has exited
+     * (calls entering later may still run). See {@link CriticalGate}.
+     */
+    void awaitQuiescent() {
+        for (int c = STRIDE; c < cells.length; c += STRIDE) {
+            for (int spins = 0; (long) CELL.getVolatile(cells, c) != 0; spins++) {
+                if (spins < 1000) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield();
+                }
+            }
+        }
+    }
+
     /** Marks closed and waits for calls in flight; returns false if it was closed already. */
     boolean close() {
         if (!CLOSED.compareAndSet(this, false, true)) {

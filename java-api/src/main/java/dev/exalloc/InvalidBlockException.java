@@ -3,8 +3,10 @@ package dev.exalloc;
 import java.io.Serial;
 
 /**
- * A segment passed to {@link Lookaside#free} that the list must not take: nothing was changed. In NT this
- * misuse corrupts memory silently; in exalloc's checked mode it is caught before it reaches native code.
+ * A segment passed to {@link Lookaside#free} (or {@link Zone#free}) that the list must not take: nothing was
+ * changed. In NT this misuse corrupts memory silently; in exalloc's checked mode it is caught before it reaches
+ * native code. {@link Pool#free} and {@link Pool#query} raise it for a heap segment ({@code FOREIGN}) or NULL, and
+ * {@code Pool.query} for an address that is not a live pool block ({@code NOT_OUTSTANDING}).
  */
 public final class InvalidBlockException extends IllegalArgumentException {
 

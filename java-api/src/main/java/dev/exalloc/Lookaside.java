@@ -138,8 +138,10 @@ public final class Lookaside implements AutoCloseable {
 
     /*
      * Lists without Java callbacks call allocate and free as critical downcalls (no thread-state transition): the
-     * native paths never call back into Java, never block for long (a miss is one malloc), and never touch the Java
-     * heap. Linked from the generated $address/$descriptor, so jextract stays the source of names and signatures.
+     * native paths never block for long (a miss is one pool allocation), never touch the Java heap, and never call
+     * back into Java until a pool condition listener exists (an upcall inside a critical call aborts the JVM): from
+     * then on CriticalGate routes them through the normal handles. Linked from the generated $address/$descriptor,
+     * so jextract stays the source of names and signatures.
      */
     static {
         Native.ensure(); // load the library before the bindings look up symbols
@@ -191,6 +193,9 @@ public final class Lookaside implements AutoCloseable {
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
             Native.check(exa_lookaside_create(cfg, out));
             this.handle = out.get(ValueLayout.ADDRESS, 0);
+            if (allocator == null) {
+                CriticalGate.register(inFlight);
+            }
             ok = true;
         } finally {
             if (!ok) {
@@ -282,7 +287,8 @@ public final class Lookaside implements AutoCloseable {
         try {
             long address;
             if (allocator == null) {
-                address = nativeAllocateCritical();
+                // Critical only while no pool condition upcall can run inside it (see CriticalGate).
+                address = CriticalGate.allowed() ? nativeAllocateCritical() : exa_lookaside_allocate(handle).address();
             } else {
                 address = exa_lookaside_allocate(handle).address();
                 rethrowCallbackFailure();
@@ -330,7 +336,8 @@ public final class Lookaside implements AutoCloseable {
             }
             int status;
             if (releaser == null) {
-                status = (int) FREE_CRITICAL.invokeExact(handle, block);
+                status = CriticalGate.allowed() ? (int) FREE_CRITICAL.invokeExact(handle, block)
+                        : exa_lookaside_free(handle, block);
             } else {
                 status = exa_lookaside_free(handle, block);
                 rethrowCallbackFailure();
@@ -450,6 +457,7 @@ public final class Lookaside implements AutoCloseable {
         if (!inFlight.close()) {
             return;
         }
+        CriticalGate.unregister(inFlight);
         try {
             Native.check(exa_lookaside_delete(handle));
         } finally {

@@ -5,8 +5,16 @@ import static dev.exalloc.internal.bindings.exalloc_h.*;
 import dev.exalloc.internal.bindings.exa_bugcheck_info_s;
 import dev.exalloc.internal.bindings.exa_lookaside_config_s;
 import dev.exalloc.internal.bindings.exa_lookaside_stats_s;
+import dev.exalloc.internal.bindings.exa_pool_block_info_s;
+import dev.exalloc.internal.bindings.exa_pool_limits_s;
+import dev.exalloc.internal.bindings.exa_pool_parameter_s;
+import dev.exalloc.internal.bindings.exa_pool_stats_s;
+import dev.exalloc.internal.bindings.exa_pool_tag_row_s;
+import dev.exalloc.internal.bindings.exa_quota_stats_s;
 import java.lang.foreign.Arena;
+import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
 
 /**
  * The one place the API touches the native library first: loads it, checks that the library and
@@ -38,6 +46,12 @@ final class Native {
         checkSize("exa_lookaside_config_t", EXA_STRUCT_LOOKASIDE_CONFIG(), exa_lookaside_config_s.sizeof());
         checkSize("exa_lookaside_stats_t", EXA_STRUCT_LOOKASIDE_STATS(), exa_lookaside_stats_s.sizeof());
         checkSize("exa_bugcheck_info_t", EXA_STRUCT_BUGCHECK_INFO(), exa_bugcheck_info_s.sizeof());
+        checkSize("exa_pool_parameter_t", EXA_STRUCT_POOL_PARAMETER(), exa_pool_parameter_s.sizeof());
+        checkSize("exa_pool_block_info_t", EXA_STRUCT_POOL_BLOCK_INFO(), exa_pool_block_info_s.sizeof());
+        checkSize("exa_pool_tag_row_t", EXA_STRUCT_POOL_TAG_ROW(), exa_pool_tag_row_s.sizeof());
+        checkSize("exa_pool_stats_t", EXA_STRUCT_POOL_STATS(), exa_pool_stats_s.sizeof());
+        checkSize("exa_pool_limits_t", EXA_STRUCT_POOL_LIMITS(), exa_pool_limits_s.sizeof());
+        checkSize("exa_quota_stats_t", EXA_STRUCT_QUOTA_STATS(), exa_quota_stats_s.sizeof());
         exa_set_bugcheck_handler(exa_bugcheck_record$address(), MemorySegment.NULL);
         return true;
     }
@@ -65,19 +79,73 @@ final class Native {
         return ExallocException.of(status);
     }
 
-    /** The sequence number of the last bug check this thread has turned into an error. */
-    private static final ThreadLocal<long[]> SEEN = ThreadLocal.withInitial(() -> new long[1]);
+    /* exa_last_bugcheck only copies a thread-local record: a critical downcall (it never calls back into Java). */
+    private static final MethodHandle LAST_BUGCHECK = critical(exa_last_bugcheck$address(), exa_last_bugcheck$descriptor());
+
+    @SuppressWarnings("restricted") // a second, critical handle for a function the bindings already link
+    private static MethodHandle critical(MemorySegment address, java.lang.foreign.FunctionDescriptor descriptor) {
+        return Linker.nativeLinker().downcallHandle(address, descriptor, Linker.Option.critical(false));
+    }
+
+    /** A thread's bug-check scratch: the record read back after a call, without an arena per call. */
+    private static final class PerThread {
+        final MemorySegment info = Arena.ofAuto().allocate(exa_bugcheck_info_s.layout());
+        /** The sequence number of the last bug check this thread has turned into an error. */
+        long seen;
+
+        MemorySegment read() {
+            try {
+                int status = (int) LAST_BUGCHECK.invokeExact(info);
+                assert status == EXA_STATUS_SUCCESS();
+            } catch (Throwable e) {
+                throw new IllegalStateException(e);
+            }
+            return info;
+        }
+    }
+
+    private static final ThreadLocal<PerThread> THREAD = ThreadLocal.withInitial(PerThread::new);
+
+    /**
+     * Marks the start of a call whose failure may show only as a bug check (a void free, a NULL): pass the value to
+     * {@link #bugCheckSince} after the call.
+     *
+     * <p>A platform thread needs nothing here (-1): its native record is its own, and every bug check the API turns
+     * into an error updates the thread's "seen" mark, so a newer record is this call's. A virtual thread shares the
+     * native record of its carrier with other virtual threads, so it reads the sequence before the call (the carrier
+     * cannot change inside a call that does not block). Caveat of the cheap form: a bug check that native code raised
+     * on the same platform thread outside this API (C code, the raw bindings) and nobody turned into an error is
+     * reported by the next call that looks.
+     */
+    static long mark() {
+        if (!Thread.currentThread().isVirtual()) {
+            return -1;
+        }
+        return exa_bugcheck_info_s.sequence(THREAD.get().read());
+    }
+
+    /** The bug check the calling thread hit since {@code mark} (a {@link #mark()}), or null. One critical downcall. */
+    static BugCheckError bugCheckSince(long mark) {
+        PerThread t = THREAD.get();
+        MemorySegment info = t.read();
+        long sequence = exa_bugcheck_info_s.sequence(info);
+        if (sequence == (mark < 0 ? t.seen : mark)) {
+            return null;
+        }
+        return toError(t, info);
+    }
+
+    private static BugCheckError toError(PerThread t, MemorySegment info) {
+        t.seen = exa_bugcheck_info_s.sequence(info);
+        return new BugCheckError(exa_bugcheck_info_s.code(info), exa_bugcheck_info_s.parameter1(info),
+                exa_bugcheck_info_s.parameter2(info), exa_bugcheck_info_s.parameter3(info),
+                exa_bugcheck_info_s.parameter4(info));
+    }
 
     /** The calling thread's latest bug check as an error. */
     static BugCheckError lastBugCheck() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment info = arena.allocate(exa_bugcheck_info_s.layout());
-            exa_last_bugcheck(info);
-            SEEN.get()[0] = exa_bugcheck_info_s.sequence(info);
-            return new BugCheckError(exa_bugcheck_info_s.code(info), exa_bugcheck_info_s.parameter1(info),
-                    exa_bugcheck_info_s.parameter2(info), exa_bugcheck_info_s.parameter3(info),
-                    exa_bugcheck_info_s.parameter4(info));
-        }
+        PerThread t = THREAD.get();
+        return toError(t, t.read());
     }
 
     /**
@@ -85,13 +153,11 @@ final class Native {
      * last one it saw, or null when the NULL had another cause. Call only on the failure path.
      */
     static BugCheckError newBugCheck() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment info = arena.allocate(exa_bugcheck_info_s.layout());
-            exa_last_bugcheck(info);
-            if (exa_bugcheck_info_s.sequence(info) == SEEN.get()[0]) {
-                return null;
-            }
+        PerThread t = THREAD.get();
+        MemorySegment info = t.read();
+        if (exa_bugcheck_info_s.sequence(info) == t.seen) {
+            return null;
         }
-        return lastBugCheck();
+        return toError(t, info);
     }
 }

@@ -14,6 +14,8 @@ public final class NtStatus {
     public static final int NO_MEMORY = 0xC0000017;
     public static final int QUOTA_EXCEEDED = 0xC0000044;
     public static final int INSUFFICIENT_RESOURCES = 0xC000009A;
+    /** The host refused to lock non-paged memory in RAM (RLIMIT_MEMLOCK); NT's status for VirtualLock beyond the working set. */
+    public static final int WORKING_SET_QUOTA = 0xC00000A1;
     public static final int INVALID_PARAMETER_1 = 0xC00000EF;
     public static final int INVALID_PARAMETER_2 = 0xC00000F0;
     public static final int INVALID_PARAMETER_3 = 0xC00000F1;
@@ -29,6 +31,7 @@ public final class NtStatus {
             Map.entry(UNSUCCESSFUL, "STATUS_UNSUCCESSFUL"), Map.entry(INVALID_PARAMETER, "STATUS_INVALID_PARAMETER"),
             Map.entry(NO_MEMORY, "STATUS_NO_MEMORY"), Map.entry(QUOTA_EXCEEDED, "STATUS_QUOTA_EXCEEDED"),
             Map.entry(INSUFFICIENT_RESOURCES, "STATUS_INSUFFICIENT_RESOURCES"),
+            Map.entry(WORKING_SET_QUOTA, "STATUS_WORKING_SET_QUOTA"),
             Map.entry(INVALID_PARAMETER_1, "STATUS_INVALID_PARAMETER_1"),
             Map.entry(INVALID_PARAMETER_2, "STATUS_INVALID_PARAMETER_2"),
             Map.entry(INVALID_PARAMETER_3, "STATUS_INVALID_PARAMETER_3"),

@@ -1,13 +1,21 @@
 package dev.exalloc;
 
 /**
- * NT's POOL_TYPE values that a lookaside list (and, later, the pool) accepts. Paged and non-paged
- * pools are separate pools; the cache-aligned types align blocks to the cache line; the session
- * types behave as their base type; NX types are non-executable.
+ * NT's POOL_TYPE values that the pool ({@link Pool}) and lookaside lists accept. Paged and non-paged
+ * pools are separate pools ({@link #kind()}); the cache-aligned types align blocks to the cache line;
+ * the session types behave as their base type (blocks report the session type); NX types are
+ * non-executable, {@link #NON_PAGED} (NonPagedPool = NonPagedPoolExecute) is executable where the host
+ * allows it. {@link #NON_PAGED_MUST_SUCCEED} is for the pool only (lookaside lists refuse it).
  */
 public enum PoolType {
     NON_PAGED(0),
     PAGED(1),
+    /**
+     * NonPagedPoolMustSucceed: served from a reserve beyond the capacity when the pool is exhausted; when even that
+     * fails, bug check 0x41 (MUST_SUCCEED_POOL_EMPTY) instead of null. In strict mode the request itself is bug check
+     * 0xC2/0x9A, as modern NT treats it.
+     */
+    NON_PAGED_MUST_SUCCEED(2),
     NON_PAGED_CACHE_ALIGNED(4),
     PAGED_CACHE_ALIGNED(5),
     NON_PAGED_SESSION(32),
@@ -37,6 +45,24 @@ public enum PoolType {
         return (code & 4) != 0;
     }
 
+    public boolean isSession() {
+        return (code & 0x20) != 0;
+    }
+
+    public boolean isMustSucceed() {
+        return (code & 2) != 0;
+    }
+
+    /** True for the no-execute non-paged types (paged pool is never executable either). */
+    public boolean isNx() {
+        return (code & 0x200) != 0;
+    }
+
+    /** The pool this type allocates from. */
+    public PoolKind kind() {
+        return isPaged() ? PoolKind.PAGED : PoolKind.NON_PAGED;
+    }
+
     /** Modifier bits that can accompany a pool type in NT's Type field (raise, quota-fail, cold, zero). */
     static final int MODIFIER_MASK = 0x008 | 0x010 | 0x100 | 0x400;
 
@@ -48,6 +74,6 @@ public enum PoolType {
                 return t;
             }
         }
-        throw new IllegalArgumentException(String.format("not a lookaside pool type: 0x%X", code));
+        throw new IllegalArgumentException(String.format("not a pool type: 0x%X", code));
     }
 }

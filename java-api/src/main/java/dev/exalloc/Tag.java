@@ -15,6 +15,13 @@ public record Tag(int value) {
     public static final Tag NONE = of("None");
 
     /**
+     * PROTECTED_POOL, the tag's high bit: a block allocated with a protected tag may only be freed by
+     * {@link Pool#free(java.lang.foreign.MemorySegment, Tag)} with that exact tag, bit included (bug check 0xC2/0x0A
+     * otherwise, {@link Pool#free(java.lang.foreign.MemorySegment)} included).
+     */
+    public static final int PROTECTED_BIT = 0x8000_0000;
+
+    /**
      * The tag shown as {@code text}: 1 to 4 printable ASCII characters (0x20..0x7E).
      *
      * @throws IllegalArgumentException for an empty, longer or non-printable text
@@ -34,12 +41,31 @@ public record Tag(int value) {
         return new Tag(v);
     }
 
-    /** The tag as PoolMon shows it (bytes in memory order; non-printable bytes as '.'). */
+    /** This tag with the PROTECTED_POOL bit set. */
+    public Tag asProtected() {
+        return new Tag(value | PROTECTED_BIT);
+    }
+
+    /** This tag without the PROTECTED_POOL bit (as PoolMon counts it). */
+    public Tag unprotected() {
+        return new Tag(value & ~PROTECTED_BIT);
+    }
+
+    /** True when the PROTECTED_POOL bit is set. */
+    public boolean isProtected() {
+        return (value & PROTECTED_BIT) != 0;
+    }
+
+    /**
+     * The tag as PoolMon shows it: bytes in memory order, the PROTECTED_POOL bit left out (so a protected tag shows
+     * as its plain form), other non-printable bytes as '.'.
+     */
     @Override
     public String toString() {
         byte[] b = new byte[4];
+        int shown = value & ~PROTECTED_BIT;
         for (int i = 0; i < 4; i++) {
-            int c = (value >>> (8 * i)) & 0xFF;
+            int c = (shown >>> (8 * i)) & 0xFF;
             b[i] = (byte) (c >= 0x20 && c <= 0x7E ? c : '.');
         }
         return new String(b, StandardCharsets.US_ASCII);

@@ -19,6 +19,17 @@ class TagTest {
     }
 
     @Test
+    void protectedTagsShowTheirPlainForm() {
+        Tag prot = Tag.of("Prot").asProtected();
+        assertEquals(0x746F7250 | 0x80000000, prot.value());
+        assertEquals(true, prot.isProtected());
+        assertEquals(false, Tag.of("Prot").isProtected());
+        assertEquals(Tag.of("Prot"), prot.unprotected());
+        assertEquals("Prot", prot.toString()); // PoolMon leaves the bit out
+        assertEquals(prot, prot.asProtected());
+    }
+
+    @Test
     void invalidTextsAreRefused() {
         assertThrows(IllegalArgumentException.class, () -> Tag.of(""));
         assertThrows(IllegalArgumentException.class, () -> Tag.of("Toolong"));
@@ -34,6 +45,8 @@ class TagTest {
         }
         assertEquals(true, PoolType.PAGED_CACHE_ALIGNED.isPaged());
         assertEquals(true, PoolType.NON_PAGED_NX_CACHE_ALIGNED.isCacheAligned());
-        assertThrows(IllegalArgumentException.class, () -> PoolType.fromCode(2));
+        assertEquals(PoolType.NON_PAGED_MUST_SUCCEED, PoolType.fromCode(2));
+        assertThrows(IllegalArgumentException.class, () -> PoolType.fromCode(3)); // DontUseThisType
+        assertThrows(IllegalArgumentException.class, () -> PoolType.fromCode(7)); // MaxPoolType
     }
 }

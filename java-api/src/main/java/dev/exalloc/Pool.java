@@ -1,0 +1,644 @@
+package dev.exalloc;
+
+import static dev.exalloc.internal.bindings.exalloc_h.*;
+
+import dev.exalloc.internal.bindings.exa_pool_block_info_s;
+import dev.exalloc.internal.bindings.exa_pool_condition_fn;
+import dev.exalloc.internal.bindings.exa_pool_limits_s;
+import dev.exalloc.internal.bindings.exa_pool_parameter_s;
+import dev.exalloc.internal.bindings.exa_pool_stats_s;
+import dev.exalloc.internal.bindings.exa_pool_tag_row_s;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The process-wide pools, as NT's executive pool: {@code ExAllocatePool*}, {@code ExFreePool*},
+ * {@code ExQueryPoolBlockSize}, PoolMon's per-tag counters, the pools' limits and condition events, and the two Mm
+ * queries. Two pools, non-paged and paged ({@link PoolKind}); every {@link PoolType} allocates from one of them.
+ *
+ * <pre>{@code
+ * Tag tag = Tag.of("Msgs");
+ * MemorySegment block = Pool.allocate(PoolType.NON_PAGED_NX, 200, tag);   // exactly 200 bytes, 16-byte aligned
+ * BlockInfo info = Pool.query(block);                                     // tag, usable size 208, pool type
+ * Pool.free(block, tag);                                                  // ExFreePoolWithTag
+ * }</pre>
+ *
+ * <p>Blocks follow NT's x64 rules: a request of up to 4064 bytes is a small block, 16-byte aligned behind a 16-byte
+ * header and never crossing a 4096-byte page; a larger one is a big allocation, page-aligned, in whole pages;
+ * cache-aligned types align to the cache line. The segment returned is exactly the requested size and has the global
+ * scope: as with C's pointers, touching it after it is freed is the caller's bug.
+ *
+ * <p>Failure follows the routine: NT returns NULL where {@link #tryAllocate} returns null and {@link #allocate}
+ * throws {@link InsufficientResourcesException}; the quota routine raises ({@link QuotaExceededException} or
+ * InsufficientResourcesException, each carrying its NTSTATUS) unless the fail-instead-of-raise form
+ * ({@link #tryAllocateWithQuota}) is used; ExAllocatePool2/3 return null unless {@link PoolFlags#raiseOnFailure()}.
+ * A check that fails where NT would bug-check (strict mode, IRQL, must-succeed exhausted) is a {@link BugCheckError}.
+ *
+ * <p>Frees are checked before anything is changed, and a bad one never crashes the JVM: a heap segment or NULL is
+ * refused in Java ({@link InvalidBlockException}); the native pool finds every other address in its segment map
+ * before it reads anything, and an address in none of its segments (an arena's, malloc's, a stack's), a double free,
+ * an interior or misaligned pointer, a page-aligned address that is not a big allocation, a wrong tag on a
+ * PROTECTED_POOL tag, or a free at too high an IRQL is a {@link BugCheckError} with NT's code (0xC2 BAD_POOL_CALLER,
+ * 0x19 BAD_POOL_HEADER) and parameters, the block left as it was. (What no allocator can see: a second free of a
+ * block that has been handed out again frees the new owner's block, as in C.)
+ *
+ * <p>Thread-safe throughout. Each thread keeps a small cache of free blocks per size in front of the shared pool
+ * (NT's per-processor lookasides): {@link #trim()} returns the calling thread's, thread exit all of them.
+ */
+public final class Pool {
+
+    private Pool() {
+    }
+
+    static {
+        Native.ensure();
+    }
+
+    /** exa_pool_modifier_e bits. */
+    private static final int QUOTA_FAIL_INSTEAD_OF_RAISE = EXA_POOL_QUOTA_FAIL_INSTEAD_OF_RAISE();
+    private static final int RAISE_IF_ALLOCATION_FAILURE = EXA_POOL_RAISE_IF_ALLOCATION_FAILURE();
+    private static final int PRIORITY_HIGH = EXA_POOL_PRIORITY_HIGH();
+
+    /** Requests above this many bytes are big allocations (x64 POOL_MAX_ALLOC). */
+    public static final int MAX_SMALL_BLOCK = 4064;
+    /** NT's logical page, whatever the host's page size. */
+    public static final int PAGE_SIZE = 4096;
+
+    // ---------------------------------------------------------------------------------------------
+    // Allocate: the POOL_TYPE routines
+    // ---------------------------------------------------------------------------------------------
+
+    /**
+     * ExAllocatePoolWithTag: {@code size} bytes, uninitialised.
+     *
+     * @throws InsufficientResourcesException when the pool has no room (NT returns NULL); the status is
+     *                                        STATUS_INSUFFICIENT_RESOURCES, or STATUS_WORKING_SET_QUOTA when the
+     *                                        host refused to lock non-paged memory under
+     *                                        {@link PoolLimits.LockPolicy#REQUIRED}
+     * @throws BugCheckError                  when a native check failed (strict-mode tag or size rules, IRQL, an
+     *                                        exhausted must-succeed reserve)
+     */
+    public static MemorySegment allocate(PoolType type, long size, Tag tag) {
+        return allocate(type, size, tag, PoolPriority.HIGH);
+    }
+
+    /** ExAllocatePoolWithTag: as {@link #allocate(PoolType, long, Tag)}, but null where NT returns NULL. */
+    public static MemorySegment tryAllocate(PoolType type, long size, Tag tag) {
+        return tryAllocate(type, size, tag, PoolPriority.HIGH);
+    }
+
+    /**
+     * ExAllocatePoolWithTagPriority: as {@link #allocate(PoolType, long, Tag)}, failing earlier for lower priorities
+     * (LOW below the low watermark, NORMAL below the critical watermark; see {@link PoolLimits}).
+     */
+    public static MemorySegment allocate(PoolType type, long size, Tag tag, PoolPriority priority) {
+        checkArguments(type, size, tag);
+        long mark = Native.mark();
+        MemorySegment raw = exa_pool_allocate_typed(type.code() | RAISE_IF_ALLOCATION_FAILURE, size, tag.value(),
+                priority.code());
+        if (raw.address() != 0) {
+            return block(raw, size);
+        }
+        throw failure(mark, type + " block of " + size + " bytes (" + tag + ")");
+    }
+
+    /** ExAllocatePoolWithTagPriority, null where NT returns NULL. */
+    public static MemorySegment tryAllocate(PoolType type, long size, Tag tag, PoolPriority priority) {
+        checkArguments(type, size, tag);
+        long mark = Native.mark();
+        MemorySegment raw = exa_pool_allocate_typed(type.code(), size, tag.value(), priority.code());
+        if (raw.address() != 0) {
+            return block(raw, size);
+        }
+        throwIfBugCheck(mark);
+        return null;
+    }
+
+    /**
+     * ExAllocatePoolWithQuotaTag: charges the current {@link QuotaAccount} (blocks of up to 4064 bytes: the whole
+     * block, header included; nothing for bigger ones or the system account) and raises on failure.
+     *
+     * @throws QuotaExceededException         when the charge would pass the account's limit (STATUS_QUOTA_EXCEEDED)
+     * @throws InsufficientResourcesException when the pool has no room
+     */
+    public static MemorySegment allocateWithQuota(PoolType type, long size, Tag tag) {
+        checkArguments(type, size, tag);
+        long mark = Native.mark();
+        MemorySegment raw = quotaAllocate(type.code(), size, tag);
+        if (raw.address() != 0) {
+            return block(raw, size);
+        }
+        throw failure(mark, type + " quota block of " + size + " bytes (" + tag + ")");
+    }
+
+    /**
+     * ExAllocatePoolWithQuotaTag with POOL_QUOTA_FAIL_INSTEAD_OF_RAISE: as {@link #allocateWithQuota}, but null
+     * where it would raise (nothing charged then).
+     */
+    public static MemorySegment tryAllocateWithQuota(PoolType type, long size, Tag tag) {
+        checkArguments(type, size, tag);
+        long mark = Native.mark();
+        MemorySegment raw = quotaAllocate(type.code() | QUOTA_FAIL_INSTEAD_OF_RAISE, size, tag);
+        if (raw.address() != 0) {
+            return block(raw, size);
+        }
+        throwIfBugCheck(mark);
+        return null;
+    }
+
+    private static MemorySegment quotaAllocate(int type, long size, Tag tag) {
+        QuotaAccount account = QuotaAccount.perCallAccount();
+        if (account == null) {
+            return exa_pool_allocate_quota(type, size, tag.value());
+        }
+        // A virtual thread's scope: attach around the call (it cannot move to another carrier inside it).
+        MemorySegment saved = exa_quota_attach(account.handle());
+        try {
+            return exa_pool_allocate_quota(type, size, tag.value());
+        } finally {
+            exa_quota_attach(saved);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Allocate: ExAllocatePool2 / ExAllocatePool3
+    // ---------------------------------------------------------------------------------------------
+
+    /**
+     * ExAllocatePool2: {@code size} bytes, zeroed unless {@link PoolFlags#uninitialized()}; the tag must not be 0.
+     * Returns null where NT returns NULL (no room, quota exceeded, flags or tag rejected) unless the flags include
+     * {@link PoolFlags#raiseOnFailure()}, which throws instead: {@link InsufficientResourcesException},
+     * {@link QuotaExceededException}, or {@link InvalidParameterException} for a rejected request.
+     *
+     * @throws BugCheckError when a native check failed (IRQL)
+     */
+    public static MemorySegment allocate(long size, Tag tag, PoolFlags flags) {
+        return allocate(size, tag, flags, PoolParameters.none());
+    }
+
+    /**
+     * ExAllocatePool3: as {@link #allocate(long, Tag, PoolFlags)} with extended parameters (a priority, a NUMA node).
+     * A required parameter that cannot be honoured fails the request like an invalid flag.
+     */
+    public static MemorySegment allocate(long size, Tag tag, PoolFlags flags, PoolParameters parameters) {
+        checkSize(size);
+        Objects.requireNonNull(tag, "tag");
+        Objects.requireNonNull(flags, "flags");
+        Objects.requireNonNull(parameters, "parameters");
+        long mark = Native.mark();
+        QuotaAccount account = flags.isUseQuota() ? QuotaAccount.perCallAccount() : null;
+        MemorySegment saved = account != null ? exa_quota_attach(account.handle()) : null;
+        MemorySegment raw;
+        try {
+            raw = flagsAllocate(size, tag, flags, parameters);
+        } finally {
+            if (saved != null) {
+                exa_quota_attach(saved);
+            }
+        }
+        if (raw.address() != 0) {
+            return block(raw, size);
+        }
+        if (!flags.isRaiseOnFailure()) {
+            throwIfBugCheck(mark);
+            return null;
+        }
+        throw failure(mark, "block of " + size + " bytes (" + tag + ", " + flags + ")");
+    }
+
+    private static MemorySegment flagsAllocate(long size, Tag tag, PoolFlags flags, PoolParameters parameters) {
+        if (parameters.size() == 0) {
+            return exa_pool_allocate(flags.bits(), size, tag.value());
+        }
+        try (Arena a = Arena.ofConfined()) {
+            List<PoolParameters.Parameter> list = parameters.parameters();
+            MemorySegment array = a.allocate(exa_pool_parameter_s.layout(), list.size());
+            for (int i = 0; i < list.size(); i++) {
+                PoolParameters.Parameter p = list.get(i);
+                MemorySegment e = exa_pool_parameter_s.asSlice(array, i);
+                exa_pool_parameter_s.type(e, p.type());
+                exa_pool_parameter_s.optional(e, p.optional() ? 1 : 0);
+                exa_pool_parameter_s.value(e, p.value());
+            }
+            return exa_pool_allocate_ex(flags.bits(), size, tag.value(), array, list.size());
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Helpers of the allocate paths
+    // ---------------------------------------------------------------------------------------------
+
+    private static void checkSize(long size) {
+        if (size < 0) {
+            throw new IllegalArgumentException("size must be >= 0: " + size);
+        }
+    }
+
+    private static void checkArguments(PoolType type, long size, Tag tag) {
+        Objects.requireNonNull(type, "type");
+        Objects.requireNonNull(tag, "tag");
+        checkSize(size);
+    }
+
+    @SuppressWarnings("restricted") // reinterpret: the pool handed out at least `size` bytes at this address
+    private static MemorySegment block(MemorySegment raw, long size) {
+        return raw.reinterpret(size);
+    }
+
+    private static void throwIfBugCheck(long mark) {
+        BugCheckError e = Native.bugCheckSince(mark);
+        if (e != null) {
+            throw e;
+        }
+    }
+
+    /**
+     * The exception for a NULL from a routine asked to raise: the bug check this call hit (since {@code mark}, see
+     * {@link Native#mark()}), else the status it raised.
+     */
+    private static RuntimeException failure(long mark, String what) {
+        int status = exa_last_status();
+        exa_clear_last_status();
+        throwIfBugCheck(mark);
+        if (status == NtStatus.SUCCESS) { // cannot happen: a NULL without a bug check raises
+            status = NtStatus.INSUFFICIENT_RESOURCES;
+        }
+        return switch (status) {
+            case NtStatus.QUOTA_EXCEEDED -> new QuotaExceededException(status, "quota exceeded for a " + what);
+            case NtStatus.INSUFFICIENT_RESOURCES -> new InsufficientResourcesException(status, "no pool for a " + what);
+            case NtStatus.WORKING_SET_QUOTA ->
+                new InsufficientResourcesException(status, "the host refused to lock a " + what + " in RAM");
+            case NtStatus.INVALID_PARAMETER -> new InvalidParameterException(status, "the pool rejected a " + what);
+            default -> ExallocException.of(status);
+        };
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Free and query
+    // ---------------------------------------------------------------------------------------------
+
+    /**
+     * ExFreePool. A block allocated with a PROTECTED_POOL tag cannot be freed this way (bug check 0xC2/0x0A: use
+     * {@link #free(MemorySegment, Tag)} with the tag).
+     *
+     * @throws InvalidBlockException for a heap segment or NULL (refused before any native call)
+     * @throws BugCheckError         for anything else that is not a live pool block (see the class comment), nothing
+     *                               changed
+     */
+    public static void free(MemorySegment block) {
+        checkFreeable(block);
+        long mark = Native.mark();
+        exa_pool_free(block);
+        throwIfBugCheck(mark);
+    }
+
+    /**
+     * ExFreePoolWithTag: as {@link #free(MemorySegment)}, with the tag checked. A protected block needs its exact
+     * tag, PROTECTED_POOL bit included; in strict mode any tag that does not match is refused; otherwise an
+     * unprotected block's tag is not checked (NT's behaviour). Refusal: bug check 0xC2/0x0A (p2 the block, p3 its
+     * tag, p4 the tag passed), the block still allocated.
+     */
+    public static void free(MemorySegment block, Tag tag) {
+        Objects.requireNonNull(tag, "tag");
+        checkFreeable(block);
+        long mark = Native.mark();
+        exa_pool_free_with_tag(block, tag.value());
+        throwIfBugCheck(mark);
+    }
+
+    private static void checkFreeable(MemorySegment block) {
+        Objects.requireNonNull(block, "block");
+        if (!block.isNative()) {
+            throw new InvalidBlockException(InvalidBlockException.Reason.FOREIGN,
+                    "not native memory, so not a pool block: " + block);
+        }
+        if (block.address() == 0) {
+            throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING,
+                    "NULL is not a pool block (ExFreePool(NULL) is bug check 0xC2/0x46 on NT)");
+        }
+    }
+
+    /**
+     * The block's tag, usable size (ExQueryPoolBlockSize), pool type and quota charge.
+     *
+     * @throws InvalidBlockException FOREIGN for a heap segment, NOT_OUTSTANDING for an address that is not a live
+     *                               pool block (freed, interior, never allocated)
+     */
+    public static BlockInfo query(MemorySegment block) {
+        BlockInfo info = tryQuery(block);
+        if (info == null) {
+            throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING,
+                    String.format("0x%X is not a live pool block", block.address()));
+        }
+        return info;
+    }
+
+    /** True when {@code block} is the address of a live pool block (a silent check: never a bug check). */
+    public static boolean isLive(MemorySegment block) {
+        Objects.requireNonNull(block, "block");
+        return block.isNative() && tryQuery(block) != null;
+    }
+
+    private static BlockInfo tryQuery(MemorySegment block) {
+        Objects.requireNonNull(block, "block");
+        if (!block.isNative()) {
+            throw new InvalidBlockException(InvalidBlockException.Reason.FOREIGN,
+                    "not native memory, so not a pool block: " + block);
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(exa_pool_block_info_s.layout());
+            if (exa_pool_query_block(block, out) != NtStatus.SUCCESS) {
+                return null;
+            }
+            int type = exa_pool_block_info_s.pool_type(out);
+            PoolType poolType;
+            try {
+                poolType = PoolType.fromCode(type);
+            } catch (IllegalArgumentException e) {
+                poolType = null; // a type only C code can ask for (cache-aligned must-succeed)
+            }
+            boolean charged = exa_pool_block_info_s.quota_charged(out) != 0;
+            return new BlockInfo(new Tag(exa_pool_block_info_s.tag(out)), exa_pool_block_info_s.size(out),
+                    exa_pool_block_info_s.charged(out), poolType, PoolKind.fromCode(exa_pool_block_info_s.pool(out)),
+                    charged, exa_pool_block_info_s.big(out) != 0,
+                    charged ? QuotaAccount.lookup(exa_pool_block_info_s.account(out).address()) : null);
+        }
+    }
+
+    /**
+     * Returns the calling thread's cached free blocks to the pools and empty segments to the host; returns the number
+     * of blocks returned. (Thread exit does this by itself.)
+     */
+    public static long trim() {
+        return exa_pool_trim();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // PoolMon and pool statistics
+    // ---------------------------------------------------------------------------------------------
+
+    /** PoolMon's rows: every tag in every pool it was used in, sorted by tag bytes, then pool. */
+    public static List<PoolTagStats> tags() {
+        try (Arena a = Arena.ofConfined()) {
+            for (;;) {
+                int n = exa_pool_tag_snapshot(MemorySegment.NULL, 0);
+                int capacity = n + 16;
+                MemorySegment rows = a.allocate(exa_pool_tag_row_s.layout(), capacity);
+                int total = exa_pool_tag_snapshot(rows, capacity);
+                if (total <= capacity) {
+                    List<PoolTagStats> result = new ArrayList<>(total);
+                    for (int i = 0; i < total; i++) {
+                        MemorySegment r = exa_pool_tag_row_s.asSlice(rows, i);
+                        result.add(new PoolTagStats(new Tag(exa_pool_tag_row_s.tag(r)),
+                                PoolKind.fromCode(exa_pool_tag_row_s.pool(r)), exa_pool_tag_row_s.allocs(r),
+                                exa_pool_tag_row_s.frees(r), exa_pool_tag_row_s.diff(r), exa_pool_tag_row_s.bytes(r),
+                                exa_pool_tag_row_s.per_alloc(r)));
+                    }
+                    return List.copyOf(result);
+                }
+            }
+        }
+    }
+
+    /** The PoolMon row of one tag in one pool (zeroes when the tag was never used there). */
+    public static PoolTagStats tag(Tag tag, PoolKind pool) {
+        Tag plain = tag.unprotected();
+        for (PoolTagStats row : tags()) {
+            if (row.tag().equals(plain) && row.pool() == pool) {
+                return row;
+            }
+        }
+        return new PoolTagStats(plain, pool, 0, 0, 0, 0, 0);
+    }
+
+    /** A pool's counters, capacity and condition now. */
+    public static PoolStats stats(PoolKind pool) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(exa_pool_stats_s.layout());
+            Native.check(exa_pool_query(pool.code(), s));
+            return new PoolStats(pool, PoolCondition.fromBits(exa_pool_stats_s.condition(s)),
+                    exa_pool_stats_s.capacity(s), exa_pool_stats_s.in_use(s), exa_pool_stats_s.peak(s),
+                    exa_pool_stats_s.available(s), exa_pool_stats_s.small_pages(s), exa_pool_stats_s.big_pages(s),
+                    exa_pool_stats_s.big_allocations(s), exa_pool_stats_s.mapped(s), exa_pool_stats_s.cached(s),
+                    exa_pool_stats_s.locked(s), exa_pool_stats_s.lock_failures(s), exa_pool_stats_s.cold_hints(s),
+                    exa_pool_stats_s.lock_status(s), exa_pool_stats_s.condition_changes(s),
+                    exa_pool_stats_s.executable(s) != 0, exa_pool_stats_s.numa_nodes(s));
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Limits and options
+    // ---------------------------------------------------------------------------------------------
+
+    /** A pool's capacity, watermarks and policies now. */
+    public static PoolLimits limits(PoolKind pool) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment l = a.allocate(exa_pool_limits_s.layout());
+            Native.check(exa_pool_get_limits(pool.code(), l));
+            int policy = exa_pool_limits_s.lock_policy(l);
+            return new PoolLimits(exa_pool_limits_s.capacity(l), exa_pool_limits_s.low_watermark(l),
+                    exa_pool_limits_s.low_clear(l), exa_pool_limits_s.high_clear(l),
+                    exa_pool_limits_s.high_watermark(l), exa_pool_limits_s.critical_watermark(l),
+                    exa_pool_limits_s.must_succeed_reserve(l), PoolLimits.LockPolicy.values()[policy],
+                    exa_pool_limits_s.cached_segments(l));
+        }
+    }
+
+    /**
+     * Sets a pool's limits (process-wide, at once). Lowering the capacity below what is in use is allowed: requests
+     * then fail until blocks are freed. The new marks are evaluated at once, so condition listeners may be called.
+     *
+     * @throws InvalidParameterException STATUS_INVALID_PARAMETER_2 when the marks are out of order (after rounding to
+     *                                   pages) or a value is out of range
+     */
+    public static void setLimits(PoolKind pool, PoolLimits limits) {
+        Objects.requireNonNull(limits, "limits");
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment l = a.allocate(exa_pool_limits_s.layout());
+            exa_pool_limits_s.capacity(l, limits.capacity());
+            exa_pool_limits_s.low_watermark(l, limits.lowWatermark());
+            exa_pool_limits_s.low_clear(l, limits.lowClear());
+            exa_pool_limits_s.high_clear(l, limits.highClear());
+            exa_pool_limits_s.high_watermark(l, limits.highWatermark());
+            exa_pool_limits_s.critical_watermark(l, limits.criticalWatermark());
+            exa_pool_limits_s.must_succeed_reserve(l, limits.mustSucceedReserve());
+            exa_pool_limits_s.lock_policy(l, limits.lockPolicy().ordinal());
+            exa_pool_limits_s.cached_segments(l, limits.cachedSegments());
+            Native.check(exa_pool_set_limits(pool.code(), l));
+        }
+    }
+
+    /**
+     * Strict mode (the spec's "verifier" column, process-wide; default off): zero-byte and must-succeed legacy
+     * requests and legacy tags 0, "BIG " or without a letter or digit are bug checks; zero-byte ExAllocatePool2/3
+     * requests return null; any non-zero tag passed to {@link #free(MemorySegment, Tag)} must match.
+     */
+    public static void setStrict(boolean strict) {
+        int strictBit = EXA_POOL_OPTION_STRICT();
+        synchronized (Pool.class) {
+            int options = exa_pool_get_options();
+            exa_pool_set_options(strict ? options | strictBit : options & ~strictBit);
+        }
+    }
+
+    public static boolean isStrict() {
+        return (exa_pool_get_options() & EXA_POOL_OPTION_STRICT()) != 0;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Condition events
+    // ---------------------------------------------------------------------------------------------
+
+    /** The pool's condition events set now: the pollable form of {@link #onCondition}. */
+    public static Set<PoolCondition> condition(PoolKind pool) {
+        return PoolCondition.fromBits(exa_pool_condition(pool.code()));
+    }
+
+    private static final System.Logger LOG = System.getLogger("dev.exalloc.Pool");
+    private static final CopyOnWriteArrayList<Registration> LISTENERS = new CopyOnWriteArrayList<>();
+    private static final Object REGISTER_LOCK = new Object();
+    private static boolean upcallRegistered; // guarded by REGISTER_LOCK
+    /** Listener failures caught so far, and the last one (for diagnostics and tests). */
+    static final AtomicLong LISTENER_FAILURES = new AtomicLong();
+    static volatile Throwable lastListenerFailure;
+    /** The registration whose listener this thread is running, to let a listener close itself. */
+    private static final ThreadLocal<Registration> DELIVERING = new ThreadLocal<>();
+
+    /**
+     * Adds a listener for both pools' condition changes; {@link AutoCloseable#close()} removes it (after close
+     * returns, outside the listener itself, it is not called again). The first listener links one upcall into the
+     * native pool, for the life of the process.
+     */
+    public static AutoCloseable onCondition(PoolConditionListener listener) {
+        Objects.requireNonNull(listener, "listener");
+        synchronized (REGISTER_LOCK) {
+            if (!upcallRegistered) {
+                // Lookaside lists stop calling the pool through critical downcalls first: an upcall inside one
+                // aborts the JVM.
+                CriticalGate.closeForUpcalls();
+                MemorySegment stub = exa_pool_condition_fn.allocate(Pool::conditionUpcall, Arena.global());
+                try (Arena a = Arena.ofConfined()) {
+                    Native.check(exa_pool_register_condition(stub, MemorySegment.NULL, a.allocate(ValueLayout.JAVA_INT)));
+                }
+                upcallRegistered = true;
+            }
+            Registration r = new Registration(listener);
+            LISTENERS.add(r);
+            return r;
+        }
+    }
+
+    /** The upcall: runs on a thread inside the native pool. Nothing may escape into native code. */
+    private static void conditionUpcall(int pool, int condition, MemorySegment context) {
+        try {
+            PoolKind kind = PoolKind.fromCode(pool);
+            Set<PoolCondition> set = PoolCondition.fromBits(condition);
+            for (Registration r : LISTENERS) {
+                r.deliver(kind, set);
+            }
+        } catch (Throwable t) {
+            park(t);
+        }
+    }
+
+    private static void park(Throwable t) {
+        try {
+            LISTENER_FAILURES.incrementAndGet();
+            lastListenerFailure = t;
+            LOG.log(System.Logger.Level.WARNING, "a pool condition listener failed", t);
+        } catch (Throwable ignored) {
+            // nothing may reach native code, not even a failure to log
+        }
+    }
+
+    private static final class Registration implements AutoCloseable {
+        private final PoolConditionListener listener;
+        private volatile boolean closed;
+        private final AtomicInteger active = new AtomicInteger();
+
+        Registration(PoolConditionListener listener) {
+            this.listener = listener;
+        }
+
+        void deliver(PoolKind pool, Set<PoolCondition> condition) {
+            active.incrementAndGet();
+            Registration outer = DELIVERING.get();
+            try {
+                if (!closed) {
+                    DELIVERING.set(this);
+                    listener.conditionChanged(pool, condition);
+                }
+            } catch (Throwable t) {
+                park(t);
+            } finally {
+                if (outer == null) {
+                    DELIVERING.remove();
+                } else {
+                    DELIVERING.set(outer);
+                }
+                active.decrementAndGet();
+            }
+        }
+
+        @Override
+        public void close() {
+            if (closed) {
+                return;
+            }
+            closed = true; // volatile write, then read `active` (Dekker with deliver)
+            LISTENERS.remove(this);
+            if (DELIVERING.get() == this) {
+                return; // closing itself from inside its listener
+            }
+            for (int spins = 0; active.get() != 0; spins++) {
+                if (spins < 1000) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield();
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Memory-manager queries
+    // ---------------------------------------------------------------------------------------------
+
+    /** MmQuerySystemSize: from the host's physical memory (or {@link #configureSystem}). */
+    public static MmSystemSize systemSize() {
+        return MmSystemSize.fromCode(exa_mm_query_system_size());
+    }
+
+    /** MmIsThisAnNtAsSystem: true on a server product type (anything but "Wi..."); false by default ("WinNt"). */
+    public static boolean isNtAsSystem() {
+        return exa_mm_is_nt_as_system() != 0;
+    }
+
+    /**
+     * Overrides the inputs of the Mm queries, process-wide: {@code physicalBytes} 0 = the host's memory;
+     * {@code productType} null = "WinNt" (only its first two characters count, as in NT: "Wi" is a workstation,
+     * anything else a server, e.g. "ServerNt", "LanmanNt"). {@code configureSystem(0, null)} restores the defaults.
+     */
+    public static void configureSystem(long physicalBytes, String productType) {
+        if (physicalBytes < 0) {
+            throw new IllegalArgumentException("physical memory must be >= 0 bytes: " + physicalBytes);
+        }
+        try (Arena a = Arena.ofConfined()) {
+            Native.check(exa_mm_configure(physicalBytes,
+                    productType == null ? MemorySegment.NULL : a.allocateFrom(productType)));
+        }
+    }
+
+    /** NUMA nodes the host has (at least 1): the range of {@link PoolParameters#numaNode}. */
+    public static int numaNodes() {
+        return exa_numa_node_count();
+    }
+}

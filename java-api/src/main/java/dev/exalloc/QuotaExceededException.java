@@ -1,0 +1,18 @@
+package dev.exalloc;
+
+import java.io.Serial;
+
+/**
+ * STATUS_QUOTA_EXCEEDED: a quota allocation ({@link Pool#allocateWithQuota}, or {@link PoolFlags#useQuota()} with
+ * {@link PoolFlags#raiseOnFailure()}) would take the current {@link QuotaAccount} past its limit. Nothing was charged
+ * and no block is held. (Lack of pool memory instead is {@link InsufficientResourcesException}.)
+ */
+public final class QuotaExceededException extends ExallocException {
+
+    @Serial
+    private static final long serialVersionUID = 1L;
+
+    public QuotaExceededException(int status, String message) {
+        super(status, message);
+    }
+}

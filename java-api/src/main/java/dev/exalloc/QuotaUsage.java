@@ -1,0 +1,19 @@
+package dev.exalloc;
+
+/**
+ * Bytes of pool quota per pool: a usage, a peak or a limit of a {@link QuotaAccount}.
+ *
+ * @param paged    paged-pool bytes
+ * @param nonPaged non-paged-pool bytes
+ */
+public record QuotaUsage(long paged, long nonPaged) {
+
+    /** The amount for one pool. */
+    public long of(PoolKind pool) {
+        return pool == PoolKind.PAGED ? paged : nonPaged;
+    }
+
+    public long total() {
+        return paged + nonPaged;
+    }
+}
