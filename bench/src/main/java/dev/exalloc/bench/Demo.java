@@ -3,6 +3,8 @@ package dev.exalloc.bench;
 import dev.exalloc.Exalloc;
 import dev.exalloc.Lookaside;
 import dev.exalloc.LookasideStats;
+import dev.exalloc.Pool;
+import dev.exalloc.PoolTagStats;
 import dev.exalloc.PoolType;
 import dev.exalloc.Tag;
 import java.lang.foreign.Arena;
@@ -20,10 +22,11 @@ import java.util.concurrent.Future;
 
 /**
  * The main job: a short workload through the Java API. Several threads share lookaside lists of three sizes,
- * each holding a random set of live blocks (a message-buffer pattern); then every list's statistics are printed
- * as the debugger's {@code !lookaside} would, and a quick single-thread speed line compares an allocate+free pair
- * with Arena.ofConfined and with malloc/free through FFM in the same run. The real measurements are the JMH
- * benchmarks in this module.
+ * each holding a random set of live blocks (a message-buffer pattern), and also take variable-sized tagged blocks
+ * straight from the pool; then every list's statistics are printed as the debugger's {@code !lookaside} would,
+ * the pool's tags as PoolMon would, and a quick single-thread speed line compares an allocate+free pair with
+ * Arena.ofConfined and with malloc/free through FFM in the same run. The real measurements are the JMH benchmarks
+ * in this module.
  */
 public final class Demo {
 
@@ -64,11 +67,20 @@ public final class Demo {
                 LookasideStats s = l.stats();
                 System.out.println("  " + s);
             }
+            System.out.println("Pool tags (PoolMon: Tag Type Allocs Frees Diff Bytes PerAlloc), demo tags:");
+            for (PoolTagStats row : Pool.tags()) {
+                String t = row.tag().toString();
+                if (t.startsWith("Msg") || t.equals("Page") || t.startsWith("Dem")) {
+                    System.out.println("  " + row);
+                }
+            }
             speedLine(lists.get(1));
         } finally {
             lists.forEach(Lookaside::close);
         }
     }
+
+    private static final Tag[] POOL_TAGS = {Tag.of("DemS"), Tag.of("DemM"), Tag.of("DemL")};
 
     private static long work(List<Lookaside> lists, int iterations, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
@@ -77,6 +89,14 @@ public final class Demo {
         for (int i = 0; i < iterations; i++) {
             int l = rnd.nextInt(lists.size());
             int k = rnd.nextInt(live[l].length);
+            if ((i & 7) == 0) {
+                // variable-sized records straight from the pool, tagged per size class
+                long size = 16 + rnd.nextInt(2000);
+                MemorySegment r = Pool.allocate(PoolType.PAGED, size, POOL_TAGS[(int) (size / 700)]);
+                r.set(ValueLayout.JAVA_BYTE, size - 1, (byte) 1);
+                Pool.free(r);
+                ops++;
+            }
             if (live[l][k] == null) {
                 MemorySegment b = lists.get(l).allocate();
                 b.set(ValueLayout.JAVA_LONG, 8, i);
