@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# exalloc benchmarks: the native C benchmark (exa_lookaside vs glibc, jemalloc, mimalloc, tcmalloc),
-# instruction counts under callgrind, and the JMH benchmarks (Lookaside vs Arena vs malloc via FFM).
+# exalloc benchmarks: the native C benchmark (exa_lookaside, the zone and the pool vs glibc, jemalloc,
+# mimalloc, tcmalloc), instruction counts under callgrind, and the JMH benchmarks (Lookaside and the pool
+# vs Arena, malloc via FFM and Netty's pooled allocator).
 #
-#   bench/run.sh            full run (about 8 minutes on 2 cores); tables to bench/results/latest.md
+#   bench/run.sh            full run (about 15 minutes on 2 cores); tables to bench/results/latest.md
 #   bench/run.sh --smoke    tiny iteration counts, proves the harness works (well under 2 minutes);
 #                           tables to bench/target/bench-run/smoke.md (latest.md is left alone)
 #   bench/run.sh --native-only | --java-only    one half (combinable with --smoke)
@@ -106,28 +107,48 @@ if [ $native = 1 ]; then
     awk -F'\t' -v OFS='\t' '$1 == "LOCK" {print $2, $3, $4, $5}' "$work/$name.out" >> "$locks_tsv"
   done
 
-  # Instructions per allocate+free pair: callgrind's total Ir for 2N pairs minus N pairs, / N
+  # Instructions per allocate+free pair (per operation for poolmixed): callgrind's total Ir for
+  # 2N operations minus N operations, / N (start-up, set-up and first misses cancel out)
   if command -v valgrind >/dev/null 2>&1; then
-    if [ $smoke = 1 ]; then cg_n=1000; cg_sizes=(64); else cg_n=20000; cg_sizes=(64 256 4096); fi
+    if [ $smoke = 1 ]; then
+      cg_n=1000; cg_mix_n=4096; la_sizes=(64); pl_sizes=(64)
+    else
+      cg_n=20000; cg_mix_n=65536; la_sizes=(64 256 4096); pl_sizes=(16 64 256 1024 4096)
+    fi
+    # cg_row <binary> <kind> <size|mixed> <n> <pattern:label>...: one measurement, one tsv row per pattern
+    cg_row() {
+      local bin=$1 kind=$2 size=$3 n=$4 m f ir irs=() per
+      shift 4
+      for m in "$n" $((2 * n)); do
+        f="$work/callgrind.$(basename "$bin").$kind.$size.$m"
+        valgrind --tool=callgrind --callgrind-out-file="$f" "$bin" callgrind "$kind" "$size" "$m" \
+          > "$f.log" 2>&1 || { cat "$f.log" >&2; fail "callgrind $(basename "$bin") $kind $size $m"; }
+        ir=$(awk '/^totals:/ {print $2}' "$f")
+        [ -n "$ir" ] || fail "no totals line in $f"
+        irs+=("$ir")
+      done
+      per=$(python3 -c "import sys; print('%.1f' % ((int(sys.argv[2]) - int(sys.argv[1])) / int(sys.argv[3])))" "${irs[0]}" "${irs[1]}" "$n")
+      for pl in "$@"; do printf '%s\t%s\t%s\t%s\n' "${pl%%:*}" "$size" "${pl#*:}" "$per" >> "$callgrind_tsv"; done
+    }
+    in_list() { local x=$1; shift; for y in "$@"; do [ "$x" = "$y" ] && return 0; done; return 1; }
+    all_sizes=$(printf '%s\n' "${la_sizes[@]}" "${pl_sizes[@]}" | sort -n -u)
     for b in "${bins[@]}"; do
       name=$(basename "$b"); peer=${name#bench_}
-      if [ "$peer" = glibc ]; then kinds=(lookaside malloc); else kinds=(malloc); fi
-      for kind in "${kinds[@]}"; do
-        for size in "${cg_sizes[@]}"; do
-          irs=()
-          for n in $cg_n $((2 * cg_n)); do
-            f="$work/callgrind.$peer.$kind.$size.$n"
-            valgrind --tool=callgrind --callgrind-out-file="$f" "$b" callgrind "$kind" "$size" "$n" \
-              > "$f.log" 2>&1 || { cat "$f.log" >&2; fail "callgrind $name $kind $size $n"; }
-            ir=$(awk '/^totals:/ {print $2}' "$f")
-            [ -n "$ir" ] || fail "no totals line in $f"
-            irs+=("$ir")
-          done
-          [ "$kind" = lookaside ] && label=lookaside || label=$peer
-          python3 -c "import sys; print('pair\t%s\t%s\t%.1f' % (sys.argv[1], sys.argv[2], (int(sys.argv[4]) - int(sys.argv[3])) / int(sys.argv[5])))" \
-            "$size" "$label" "${irs[0]}" "${irs[1]}" "$cg_n" >> "$callgrind_tsv"
+      if [ "$peer" = glibc ]; then
+        for size in "${la_sizes[@]}"; do cg_row "$b" lookaside "$size" $cg_n pair:lookaside; done
+        for size in "${pl_sizes[@]}"; do
+          cg_row "$b" pool "$size" $cg_n poolpair:pool
+          cg_row "$b" poolzero "$size" $cg_n poolpair:poolzero
         done
+        cg_row "$b" pool mixed $cg_mix_n poolmixed:pool
+      fi
+      for size in $all_sizes; do
+        pats=()
+        in_list "$size" "${la_sizes[@]}" && pats+=("pair:$peer")
+        in_list "$size" "${pl_sizes[@]}" && pats+=("poolpair:$peer")
+        cg_row "$b" malloc "$size" $cg_n "${pats[@]}"
       done
+      cg_row "$b" malloc mixed $cg_mix_n "poolmixed:$peer"
       log "callgrind: $name done"
     done
   else
@@ -142,11 +163,11 @@ jmh_json="$work/jmh.json"
 java_bin=""
 if [ $java = 1 ]; then
   java_bin=$(find_java) || fail "no JDK >= 22 found (looked at \$EXALLOC_JAVA, \$JAVA_HOME, ~/.m2/toolchains.xml, java on PATH, /usr/lib/jvm/*); set JAVA_HOME to one"
-  jmh_args=('dev\.exalloc\.bench\.(Pair|Batch1024|PairTwoThreads)\.' -foe true -rf json -rff "$jmh_json")
+  jmh_args=('dev\.exalloc\.bench\.(Pair|Batch1024|PairTwoThreads|PoolPair|PoolMixed)\.' -foe true -rf json -rff "$jmh_json")
   if [ $smoke = 1 ]; then jmh_args+=(-wi 1 -w 100ms -i 1 -r 100ms); fi
   log "JMH on $java_bin: ${jmh_args[*]}"
   set +e
-  "$java_bin" -jar "$jar" "${jmh_args[@]}" 2>&1 | tee "$work/jmh.log" | awk '/^# Benchmark:/ {b = $3} /^# Parameters:/ {sub(/^# Parameters: /, ""); print "[bench] jmh: " b " " $0; fflush()}' >&2
+  "$java_bin" -jar "$jar" "${jmh_args[@]}" 2>&1 | tee "$work/jmh.log" | awk '/^# Benchmark:/ {b = $3; p = ""} /^# Parameters:/ {sub(/^# Parameters: /, ""); p = " " $0} /^# Fork: 1 of/ {print "[bench] jmh: " b p; fflush()}' >&2
   rc=${PIPESTATUS[0]}
   set -e
   if [ "$rc" != 0 ]; then tail -40 "$work/jmh.log" >&2; fail "JMH exited with $rc"; fi
@@ -163,14 +184,16 @@ if [ "$commit" != unknown ] && [ -n "$(cd "$root" && git status --porcelain -- n
   commit="$commit + uncommitted changes"
 fi
 jdk=""; [ -n "$java_bin" ] && jdk=$("$java_bin" -version 2>&1 | head -1)
+netty=$(sed -n 's:.*<netty.version>\(.*\)</netty.version>.*:\1:p' "$root/bench/pom.xml" | head -1)
 python3 - "$out_md" "$native_tsv" "$callgrind_tsv" "$jmh_json" "$notes" "$native" "$java" "$smoke" "$locks_tsv" \
-  "$(nproc)" "${cpu:-unknown}" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$commit" "$(gcc --version | head -1)" "$jdk" <<'PY'
+  "$(nproc)" "${cpu:-unknown}" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$commit" "$(gcc --version | head -1)" "$jdk" "$netty" <<'PY'
 import json, math, os, sys
 
 (out_md, native_tsv, cg_tsv, jmh_json, notes_file, do_native, do_java, smoke, locks_tsv,
- ncpu, cpu, date, commit, gcc, jdk) = sys.argv[1:]
+ ncpu, cpu, date, commit, gcc, jdk, netty) = sys.argv[1:]
 do_native, do_java, smoke = do_native == "1", do_java == "1", smoke == "1"
 SIZES = ["64", "256", "4096"]
+POOL_SIZES = ["16", "64", "256", "1024", "4096"]
 errors = []
 lines = []
 w = lines.append
@@ -188,9 +211,13 @@ w("")
 def fmt(x):
     return "%.0f" % x if x >= 100 else "%.1f" % x if x >= 10 else "%.2f" % x
 
+def ok(x):
+    return x > 0 and math.isfinite(x)
+
 if do_native:
     C_PATTERNS = ["pair", "batch1024", "pair2t", "xfree"]
     C_PEERS = ["lookaside", "zone", "glibc", "jemalloc", "mimalloc", "tcmalloc"]
+    MALLOCS = ["glibc", "jemalloc", "mimalloc", "tcmalloc"]
     res = {}
     for l in open(native_tsv):
         pat, size, peer, med, best = l.rstrip("\n").split("\t")
@@ -202,6 +229,7 @@ if do_native:
     peers = [p for p in C_PEERS if any(k[2] == p for k in res)]
     if "lookaside" not in peers or "glibc" not in peers:
         errors.append("native: no lookaside/glibc results")
+    mallocs = [p for p in MALLOCS if p in peers]
     w("## C (%s; gcc -O2)" % gcc)
     w("")
     w("ns/op: median of 5 timed runs (clock_gettime), per allocate+free pair; per block for batch1024 and "
@@ -218,7 +246,7 @@ if do_native:
                 if r is None:
                     errors.append("native: missing %s %s %s" % (pat, size, peer))
                     continue
-                if not (r[0] > 0 and math.isfinite(r[0])):
+                if not ok(r[0]):
                     errors.append("native: bad value %s %s %s: %s" % (pat, size, peer, r[0]))
                 ratio = "%.2f" % (r[0] / base[0]) if base else "?"
                 ir = cg.get((pat, size, peer))
@@ -231,6 +259,7 @@ if do_native:
       "depths (Depth 4, max 256) for pair/pair2t, Depth = MaximumDepth = 1024 for batch1024/xfree. exalloc zone: "
       "one segment, ExInterlockedAllocateFromZone/FreeToZone (one spin lock around the free list).")
     w("")
+
     locks = {}
     for l in open(locks_tsv):
         pat, kind, med, best = l.rstrip("\n").split("\t")
@@ -250,20 +279,75 @@ if do_native:
         w("| %s | %s | %s | %.2f |" % (pat, fmt(c[0]), fmt(q[0]), q[0] / c[0]))
     w("")
 
+    # Pool (C): exalloc's pool against the general-purpose allocators
+    w("## Pool (C)")
+    w("")
+    w("exalloc pool = `exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED | EXA_POOL_FLAG_UNINITIALIZED, size, 'Benc')` "
+      "(ExAllocatePool2, NonPagedPoolNx, not zeroed, as malloc) + `exa_pool_free` (ExFreePool). ns/op: median of "
+      "5 timed runs, per allocate+free pair (poolpair2t: per pair per thread; poolmixed: per free+allocate). "
+      "ratio = peer ns / exalloc pool ns (> 1: the pool is faster). instr/op: callgrind, (Ir(2N) - Ir(N)) / N.")
+    w("")
+    w("| pattern | size | peer | ns/op | ratio vs exalloc pool | instr/op |")
+    w("|---|---:|---|---:|---:|---:|")
+    pool_rows = [("poolpair", s, ["pool", "poolzero"] + mallocs) for s in POOL_SIZES]
+    pool_rows += [("poolpair2t", s, ["pool"] + mallocs) for s in POOL_SIZES]
+    pool_rows += [("poolmixed", "mixed", ["pool"] + mallocs)]
+    for pat, size, row_peers in pool_rows:
+        base = res.get((pat, size, "pool"))
+        for peer in row_peers:
+            r = res.get((pat, size, peer))
+            if r is None:
+                errors.append("native: missing %s %s %s" % (pat, size, peer))
+                continue
+            if not ok(r[0]):
+                errors.append("native: bad value %s %s %s: %s" % (pat, size, peer, r[0]))
+            ratio = "%.2f" % (r[0] / base[0]) if base else "?"
+            ir = cg.get((pat, size, peer))
+            name = {"pool": "exalloc pool", "poolzero": "exalloc pool, zeroed (ExAllocatePool2 default)"}.get(peer, peer)
+            w("| %s | %s | %s | %s | %s | %s |" % (pat, "16..1024" if size == "mixed" else size, name, fmt(r[0]), ratio,
+                                                 "%.0f" % ir if ir is not None else ""))
+    w("")
+    w("Patterns: poolpair = allocate + free of one size, one thread; poolpair2t = poolpair on 2 threads at once, "
+      "own blocks; poolmixed = a window of 64 live blocks, each operation frees the block in a pseudo-random slot "
+      "and allocates a pseudo-random size (a power-of-two class 16..1024 chosen uniformly, then a size within it) "
+      "into it, from one fixed-seed table of 65536 operations: the same requests for every peer. Every allocator "
+      "but the pool is malloc in its own binary (each replaces malloc for the whole process). The pool's NT rules: "
+      "a request above 4064 bytes (so 4096) is a big allocation (whole pages, page-aligned, recorded in the "
+      "big-allocation table), not a small block.")
+    w("")
+
 if do_java:
+    data = json.load(open(jmh_json))
+    res = {}
+    for r in data:
+        cls, meth = r["benchmark"].rsplit(".", 2)[-2:]
+        m = r["primaryMetric"]
+        res[(cls, r.get("params", {}).get("size", "mixed"), meth)] = (m["score"], m.get("scoreError"), r["threads"], m["scoreUnit"])
+
+    def jrow(cls, size, meth, label, pat, threads, base, required=True):
+        r = res.get((cls, size, meth))
+        if r is None:
+            if required:
+                errors.append("jmh: missing %s.%s size=%s" % (cls, meth, size))
+            return
+        score, err, th, unit = r
+        if unit != "ns/op" or th != threads or not ok(score):
+            errors.append("jmh: bad result %s.%s size=%s: %s %s threads=%s" % (cls, meth, size, score, unit, th))
+        ns = fmt(score)
+        if err is not None and isinstance(err, (int, float)) and math.isfinite(err):
+            ns += " ± " + fmt(err)
+        ratio = "%.2f" % (score / base[0]) if base else "?"
+        w("| %s | %s | %s | %s | %s |" % (pat, "16..1024" if size == "mixed" else size, label, ns, ratio))
+
+    NETTY = ("nettyPooled", "Netty PooledByteBufAllocator.DEFAULT (direct)")
     J_PATTERNS = [("Pair", "pair", 1), ("Batch1024", "batch1024", 1), ("PairTwoThreads", "pair (2 threads)", 2)]
     J_PEERS = [("lookasideChecked", "exalloc Lookaside (checked, default)"),
                ("lookasideUnchecked", "exalloc Lookaside unchecked"),
                ("lookasideRawFfm", "exalloc raw FFM downcalls (diagnostic)"),
                ("arenaConfined", "Arena.ofConfined"),
                ("mallocFfm", "malloc/free via FFM"),
-               ("mallocFfmCritical", "malloc/free via critical FFM (diagnostic)")]
-    data = json.load(open(jmh_json))
-    res = {}
-    for r in data:
-        cls, meth = r["benchmark"].rsplit(".", 2)[-2:]
-        m = r["primaryMetric"]
-        res[(cls, r["params"]["size"], meth)] = (m["score"], m.get("scoreError"), r["threads"], m["scoreUnit"])
+               ("mallocFfmCritical", "malloc/free via critical FFM (diagnostic)"),
+               NETTY]
     w("## Java (%s; JMH 1.37, AverageTime)" % jdk)
     w("")
     w("ns/op: JMH average (± 99.9% error when there are enough iterations), per allocate+free pair; batch1024 "
@@ -276,26 +360,53 @@ if do_java:
         for size in SIZES:
             base = res.get((cls, size, "lookasideChecked"))
             for meth, label in J_PEERS:
-                r = res.get((cls, size, meth))
-                if r is None:
-                    if cls != "PairTwoThreads" or meth.startswith("lookaside"):
-                        errors.append("jmh: missing %s.%s size=%s" % (cls, meth, size))
+                if cls == "PairTwoThreads" and not meth.startswith("lookaside"):
                     continue
-                score, err, th, unit = r
-                if unit != "ns/op" or th != threads or not (score > 0 and math.isfinite(score)):
-                    errors.append("jmh: bad result %s.%s size=%s: %s %s threads=%s" % (cls, meth, size, score, unit, th))
-                ns = fmt(score)
-                if err is not None and isinstance(err, (int, float)) and math.isfinite(err):
-                    ns += " ± " + fmt(err)
-                ratio = "%.2f" % (score / base[0]) if base else "?"
-                w("| %s | %s | %s | %s | %s |" % (pat, size, label, ns, ratio))
+                if cls != "Pair" and meth == NETTY[0]:
+                    continue
+                jrow(cls, size, meth, label, pat, threads, base)
     w("")
     w("exalloc lists: default depths (Depth 4, max 256) for pair; initialDepth(1024) + maximumDepth(1024) "
       "for batch1024, so the whole batch is cached. Arena: one confined arena per pair / per batch of 1024, "
       "allocate(size, 16) zeroes the block. Diagnostics: raw FFM = exa_lookaside_allocate/free through bare "
       "critical downcalls (as Lookaside makes them), without the Java layer (in-flight guard, checked-mode "
       "block set, reinterpret); critical FFM malloc = malloc/free linked with Linker.Option.critical(false), "
-      "the plain malloc row minus the thread-state transitions.")
+      "the plain malloc row minus the thread-state transitions. Netty: netty-buffer %s, "
+      "`PooledByteBufAllocator.DEFAULT.directBuffer(size)` + `release()`, run with "
+      "-Dio.netty.allocator.useCacheForAllThreads=true (per-thread caches for the JMH threads, as Netty's own "
+      "event-loop threads have) and -Dio.netty.leakDetection.level=disabled." % netty)
+    w("")
+
+    # Pool (Java)
+    w("## Pool (Java)")
+    w("")
+    w("ns/op: JMH average (± 99.9% error), per allocate+free pair (pool mixed: per free + allocate). ratio = peer "
+      "ns / exalloc Pool ns (> 1: the pool is faster).")
+    w("")
+    w("| pattern | size | peer | ns/op | ratio vs exalloc Pool |")
+    w("|---|---:|---|---:|---:|")
+    P_PEERS = [("pool", "exalloc Pool (NON_PAGED_NX)"),
+               ("poolRawFfm", "exalloc pool, raw FFM downcalls (diagnostic)"),
+               ("lookaside", "exalloc Lookaside of that size (checked; reference)"),
+               ("arenaConfined", "Arena.ofConfined"),
+               ("mallocFfm", "malloc/free via FFM"),
+               NETTY]
+    for pat, cls, size in [("pool pair", "PoolPair", z) for z in POOL_SIZES] + [("pool mixed", "PoolMixed", "mixed")]:
+        base = res.get((cls, size, "pool"))
+        for meth, label in P_PEERS:
+            if cls == "PoolMixed" and meth == "lookaside":
+                continue
+            if cls == "PoolMixed" and meth == "arenaConfined":
+                label = "Arena.ofConfined (one per block)"
+            jrow(cls, size, meth, label, pat, 1, base)
+    w("")
+    w("pool pair: allocate + free of one size. pool mixed: the C benchmark's "
+      "poolmixed, the same fixed-seed sequence of 65536 (slot, size) operations over a window of 64 live blocks. "
+      "exalloc Pool: `Pool.allocate(PoolType.NON_PAGED_NX, size, tag)` (ExAllocatePoolWithTag, uninitialised) + "
+      "`Pool.free(segment)` (ExFreePool). Raw FFM: the same native calls (exa_pool_allocate_typed, exa_pool_free) "
+      "through bare critical downcalls, no Java layer: the floor for the API (the C table's pool row calls "
+      "ExAllocatePool2 instead; the two paths are 3 instructions apart). Arena: allocate(size, 16) "
+      "zeroes the block; in pool mixed each block has its own confined arena. Netty as in the table above.")
     w("")
 
 text = "\n".join(lines)

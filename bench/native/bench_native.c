@@ -1,8 +1,8 @@
-/* exalloc - native benchmark: lookaside lists against malloc/free.
+/* exalloc - native benchmark: lookaside lists and the pool against malloc/free.
  *
  * One source, built once per peer (see bench/native/build.sh):
- *   bench_glibc      glibc malloc/free, plus exa_lookaside (-DBENCH_WITH_EXALLOC, linked
- *                    against libexalloc.so; the lookaside's misses go to glibc's posix_memalign)
+ *   bench_glibc      glibc malloc/free, plus exa_lookaside, the interlocked zone and the pool
+ *                    (-DBENCH_WITH_EXALLOC, linked against libexalloc.so)
  *   bench_jemalloc   linked with -ljemalloc         \
  *   bench_mimalloc   linked with -lmimalloc          > malloc/free interposed by the allocator
  *   bench_tcmalloc   linked with -ltcmalloc_minimal /
@@ -16,10 +16,11 @@
  *   (the glibc binary also times an interlocked zone, "zone", through the same patterns, and
  *    the spin locks: LOCK lines, see time_locks)
  *   bench_<peer> callgrind <peer> <size> <n>   only n pairs (for valgrind --tool=callgrind);
- *                                          peer is "lookaside" or "malloc"
+ *                                          peer is "lookaside", "pool", "poolzero" or "malloc";
+ *                                          size "mixed": n operations of poolmixed instead
  *
  * Output (time mode), one tab-separated line per result:
- *   RESULT <pattern> <size> <peer> <median ns/op> <min ns/op>
+ *   RESULT <pattern> <size> <peer> <median ns/op> <min ns/op>      (size "mixed" for poolmixed)
  * ns/op is per allocate+free pair (per block for batch1024 and xfree, per pair per thread for
  * pair2t). Each result: a short calibration run (which is also the warm-up) picks the iteration
  * count, then 5 timed runs of about target_ms each (clock_gettime, CLOCK_MONOTONIC); the median
@@ -34,6 +35,21 @@
  * Lookaside lists: pair and pair2t use NT's default depths (Depth 4, MaximumDepth 256);
  * batch1024 and xfree use initial_depth = maximum_depth = 1024 so that a whole batch / the
  * ring's worth of blocks is cached.
+ *
+ * Pool patterns (the general-purpose allocators against exalloc's pool, sizes 16..4096):
+ *   poolpair   p = allocate(size); free(p); repeated (one thread)
+ *   poolpair2t poolpair on 2 threads at once, each on its own blocks; per pair per thread
+ *   poolmixed  a window of 64 live blocks; each operation frees the block in a pseudo-random
+ *              slot and allocates a new one of a pseudo-random size in 16..1024 into it (one
+ *              free + one allocate = one op). The slots and sizes come from a fixed-seed
+ *              table of 65536 operations, built once, the same for every peer; every timed
+ *              run is a whole number of passes over it, so every peer does exactly the same
+ *              sequence of requests. Sizes: a power-of-two class 16..1024 chosen uniformly,
+ *              then a size uniform within it (so small sizes are as likely as large classes)
+ * exalloc peers: "pool" = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED | EXA_POOL_FLAG_UNINITIALIZED,
+ * size, 'Benc') (ExAllocatePool2 asking for NonPagedPoolNx, uninitialised: the fair comparison
+ * with malloc) and exa_pool_free (ExFreePool); "poolzero" (poolpair only) = the same without
+ * EXA_POOL_FLAG_UNINITIALIZED, ExAllocatePool2's default, which zeroes the requested bytes.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -57,6 +73,9 @@
 enum { BATCH = 1024, RUNS = 5, RING = 1024 };
 
 static const size_t sizes[] = {64, 256, 4096};
+static const size_t pool_sizes[] = {16, 64, 256, 1024, 4096};
+
+#define BENCH_TAG 0x636E6542u /* 'Benc' */
 
 /* Every block escapes through this store, so the compiler cannot drop a malloc/free pair.
  * Thread-local: a shared global would bounce its cache line between the two threads of
@@ -123,6 +142,47 @@ INLINE void loop_batch(alloc_fn a, free_fn f, void *ctx, size_t size, long batch
     }
 }
 
+/* poolmixed: the fixed-seed table of (slot, size) operations and the live window. */
+enum { WINDOW = 64, MIX_LEN = 1 << 16 };
+static uint16_t mix_size[MIX_LEN];
+static uint8_t mix_slot[MIX_LEN];
+
+static void mix_init(void) {
+    uint64_t x = 0x9E3779B97F4A7C15u; /* fixed seed: xorshift64* */
+    for (int i = 0; i < MIX_LEN; i++) {
+        uint32_t r[3];
+        for (int k = 0; k < 3; k++) {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            r[k] = (uint32_t)((x * 0x2545F4914F6CDD1Du) >> 32);
+        }
+        uint32_t hi = 16u << (r[0] % 7u);       /* class upper bound: 16, 32, ..., 1024 */
+        uint32_t lo = hi == 16u ? 16u : hi / 2 + 1; /* 16, 17..32, 33..64, ..., 513..1024 */
+        mix_size[i] = (uint16_t)(lo + r[1] % (hi - lo + 1));
+        mix_slot[i] = (uint8_t)(r[2] % WINDOW);
+    }
+}
+
+typedef struct {
+    void *ctx;           /* the peer's context (NULL for malloc and the pool) */
+    void *slot[WINDOW];  /* the live blocks */
+} mix_state_t;
+
+/* Operation i uses table entry i mod MIX_LEN. The timed runs make n a multiple of MIX_LEN (whole
+ * passes), so every run starts from the same window and makes the same requests. */
+INLINE void loop_mixed(alloc_fn a, free_fn f, mix_state_t *m, long n) {
+    for (long i = 0; i < n; i++) {
+        uint32_t at = (uint32_t)i & (MIX_LEN - 1);
+        uint32_t k = mix_slot[at];
+        f(m->ctx, m->slot[k]);
+        void *p = a(m->ctx, mix_size[at]);
+        if (__builtin_expect(p == NULL, 0)) die("out of memory");
+        m->slot[k] = p;
+    }
+    sink = m->slot[0];
+}
+
 /* Single-producer single-consumer ring for the cross-thread free. */
 typedef struct {
     _Alignas(64) _Atomic(uint64_t) head; /* written by the producer */
@@ -168,7 +228,10 @@ INLINE void loop_consume(free_fn f, void *ctx, long n, ring_t *r) {
 
 typedef struct {
     const char *name;
+    alloc_fn alloc; /* untimed set-up and tear-down of poolmixed's window */
+    free_fn free;
     void (*pair)(void *ctx, size_t size, long n);
+    void (*mixed)(mix_state_t *m, long n);
     void (*batch)(void *ctx, size_t size, long batches);
     void (*produce)(void *ctx, size_t size, long n, ring_t *r);
     void (*consume)(void *ctx, long n, ring_t *r);
@@ -183,7 +246,8 @@ typedef struct {
     NOINLINE void P##_produce(void *ctx, size_t size, long n, ring_t *r) {                        \
         loop_produce(A, ctx, size, n, r);                                                         \
     }                                                                                             \
-    NOINLINE void P##_consume(void *ctx, long n, ring_t *r) { loop_consume(F, ctx, n, r); }
+    NOINLINE void P##_consume(void *ctx, long n, ring_t *r) { loop_consume(F, ctx, n, r); }      \
+    NOINLINE void P##_mixed(mix_state_t *m, long n) { loop_mixed(A, F, m, n); }
 
 DEFINE_PEER_LOOPS(m, m_alloc, m_free)
 
@@ -202,7 +266,7 @@ static void *la_make(size_t size, int deep) {
     exa_lookaside_config_t cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.size = size;
-    cfg.tag = 0x636E6542u; /* 'Benc' */
+    cfg.tag = BENCH_TAG;
     cfg.pool_type = EXA_NON_PAGED_POOL;
     cfg.maximum_depth = deep ? 1024u : 0u;
     cfg.initial_depth = deep ? 1024u : 0u;
@@ -250,14 +314,45 @@ static void zn_drop(void *ctx) {
     free(z->segment);
     free(z);
 }
+
+/* The pool: ExAllocatePool2(POOL_FLAG_NON_PAGED | POOL_FLAG_UNINITIALIZED) / ExFreePool, and
+ * the zeroing default (no POOL_FLAG_UNINITIALIZED) as a diagnostic. */
+static void *pl_alloc(void *ctx, size_t size) {
+    (void)ctx;
+    return exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED | EXA_POOL_FLAG_UNINITIALIZED, size, BENCH_TAG);
+}
+static void *pz_alloc(void *ctx, size_t size) {
+    (void)ctx;
+    return exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, size, BENCH_TAG);
+}
+static void pl_free(void *ctx, void *block) {
+    (void)ctx;
+    exa_pool_free(block);
+}
+#define pz_free pl_free
+DEFINE_PEER_LOOPS(pl, pl_alloc, pl_free)
+DEFINE_PEER_LOOPS(pz, pz_alloc, pz_free)
 #endif
 
+#define PEER(NAME, P, MAKE, DROP) \
+    {NAME, P##_alloc, P##_free, P##_pair, P##_mixed, P##_batch, P##_produce, P##_consume, MAKE, DROP}
+
+/* The lookaside patterns (pair, pair2t, batch1024, xfree). */
 static const peer_t peers[] = {
 #ifdef BENCH_WITH_EXALLOC
-    {"lookaside", la_pair, la_batch, la_produce, la_consume, la_make, la_drop},
-    {"zone", zn_pair, zn_batch, zn_produce, zn_consume, zn_make, zn_drop},
+    PEER("lookaside", la, la_make, la_drop),
+    PEER("zone", zn, zn_make, zn_drop),
 #endif
-    {BENCH_PEER, m_pair, m_batch, m_produce, m_consume, m_make, m_drop},
+    PEER(BENCH_PEER, m, m_make, m_drop),
+};
+
+/* The pool patterns (poolpair, poolpair2t, poolmixed); "poolzero" only in poolpair. */
+static const peer_t pool_peers[] = {
+#ifdef BENCH_WITH_EXALLOC
+    PEER("pool", pl, m_make, m_drop),
+    PEER("poolzero", pz, m_make, m_drop),
+#endif
+    PEER(BENCH_PEER, m, m_make, m_drop),
 };
 
 /* ------------------------------------------------------------------------------------------
@@ -269,9 +364,9 @@ static int cmp_double(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-static void report(const char *pattern, size_t size, const char *peer, double r[RUNS]) {
+static void report(const char *pattern, const char *size, const char *peer, double r[RUNS]) {
     qsort(r, RUNS, sizeof r[0], cmp_double);
-    printf("RESULT\t%s\t%zu\t%s\t%.2f\t%.2f\n", pattern, size, peer, r[RUNS / 2], r[0]);
+    printf("RESULT\t%s\t%s\t%s\t%.2f\t%.2f\n", pattern, size, peer, r[RUNS / 2], r[0]);
     fflush(stdout);
 }
 
@@ -343,7 +438,38 @@ static void measure(const char *pattern, runner_fn run, long n_min, long ops_per
     if (n < n_min) n = n_min;
     double r[RUNS];
     for (int i = 0; i < RUNS; i++) r[i] = (double)run(p, ctx, size, n) / (double)(n * ops_per_unit);
-    report(pattern, size, p->name, r);
+    char label[32];
+    snprintf(label, sizeof label, "%zu", size);
+    report(pattern, label, p->name, r);
+}
+
+/* poolmixed: fill the window (untimed), a calibration pass, RUNS timed runs of whole passes
+ * sized to about target_ns, then free the window. */
+static void mix_fill(const peer_t *p, mix_state_t *m) {
+    m->ctx = NULL;
+    for (int k = 0; k < WINDOW; k++) {
+        m->slot[k] = p->alloc(NULL, mix_size[MIX_LEN - WINDOW + k]);
+        if (m->slot[k] == NULL) die("out of memory");
+    }
+}
+static void mix_drain(const peer_t *p, mix_state_t *m) {
+    for (int k = 0; k < WINDOW; k++) p->free(NULL, m->slot[k]);
+}
+static uint64_t run_mixed(const peer_t *p, mix_state_t *m, long n) {
+    uint64_t t0 = now_ns();
+    p->mixed(m, n);
+    return now_ns() - t0;
+}
+static void measure_mixed(const peer_t *p, double target_ns) {
+    mix_state_t m;
+    mix_fill(p, &m);
+    double est = (double)run_mixed(p, &m, MIX_LEN) / (double)MIX_LEN;
+    long passes = est > 0 ? (long)(target_ns / (est * MIX_LEN) + 0.5) : 1;
+    if (passes < 1) passes = 1;
+    double r[RUNS];
+    for (int i = 0; i < RUNS; i++) r[i] = (double)run_mixed(p, &m, passes * MIX_LEN) / (double)(passes * MIX_LEN);
+    mix_drain(p, &m);
+    report("poolmixed", "mixed", p->name, r);
 }
 
 static void time_all(double target_ms) {
@@ -361,6 +487,21 @@ static void time_all(double target_ms) {
             measure("xfree", run_xfree, 10000, 1, p, ctx, size, target);
             p->drop(ctx);
         }
+    }
+}
+
+static void time_pool(double target_ms) {
+    double target = target_ms * 1e6;
+    const size_t np = sizeof pool_peers / sizeof pool_peers[0];
+    for (size_t s = 0; s < sizeof pool_sizes / sizeof pool_sizes[0]; s++) {
+        for (size_t k = 0; k < np; k++) {
+            const peer_t *p = &pool_peers[k];
+            measure("poolpair", run_pair, 10000, 1, p, NULL, pool_sizes[s], target);
+            if (strcmp(p->name, "poolzero") != 0) measure("poolpair2t", run_pair2t, 10000, 1, p, NULL, pool_sizes[s], target);
+        }
+    }
+    for (size_t k = 0; k < np; k++) {
+        if (strcmp(pool_peers[k].name, "poolzero") != 0) measure_mixed(&pool_peers[k], target);
     }
 }
 
@@ -470,7 +611,9 @@ int main(int argc, char **argv) {
         double target_ms = argc > 2 ? atof(argv[2]) : 100.0;
         if (!(target_ms > 0)) die("target_ms must be > 0");
         print_provider();
+        mix_init();
         time_all(target_ms);
+        time_pool(target_ms);
 #ifdef BENCH_WITH_EXALLOC
         time_locks(target_ms);
 #endif
@@ -478,19 +621,31 @@ int main(int argc, char **argv) {
     }
     if (strcmp(mode, "callgrind") == 0 && argc == 5) {
         const char *which = argv[2];
-        size_t size = (size_t)strtoull(argv[3], NULL, 10);
+        int mixed = strcmp(argv[3], "mixed") == 0;
+        size_t size = mixed ? 1 : (size_t)strtoull(argv[3], NULL, 10);
         long n = atol(argv[4]);
         const peer_t *p = NULL;
         if (strcmp(which, "malloc") == 0) p = &peers[sizeof peers / sizeof peers[0] - 1];
 #ifdef BENCH_WITH_EXALLOC
-        if (strcmp(which, "lookaside") == 0) p = &peers[0];
+        if (strcmp(which, "lookaside") == 0 && !mixed) p = &peers[0];
+        if (strcmp(which, "pool") == 0) p = &pool_peers[0];
+        if (strcmp(which, "poolzero") == 0) p = &pool_peers[1];
 #endif
-        if (p == NULL || size == 0 || n < 0) die("usage: callgrind lookaside|malloc <size> <n>");
+        if (p == NULL || size == 0 || n < 0) die("usage: callgrind lookaside|pool|poolzero|malloc <size>|mixed <n>");
+        if (mixed) {
+            /* n operations of poolmixed (the window's set-up cancels out between N and 2N) */
+            mix_init();
+            mix_state_t m;
+            mix_fill(p, &m);
+            p->mixed(&m, n);
+            mix_drain(p, &m);
+            return 0;
+        }
         void *ctx = p->make(size, 0);
         p->pair(ctx, size, n);
         p->drop(ctx);
         return 0;
     }
-    fprintf(stderr, "usage: %s time [target_ms] | callgrind lookaside|malloc <size> <n>\n", argv[0]);
+    fprintf(stderr, "usage: %s time [target_ms] | callgrind lookaside|pool|poolzero|malloc <size>|mixed <n>\n", argv[0]);
     return 2;
 }

@@ -2,6 +2,8 @@ package dev.exalloc.bench;
 
 import dev.exalloc.Lookaside;
 import dev.exalloc.Tag;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -16,9 +18,10 @@ import org.openjdk.jmh.annotations.TearDown;
  *
  * <p>The lookaside lists keep NT's default depths (Depth 4, MaximumDepth 256): a pair needs one cached block.
  * Peers: exalloc checked (the default), exalloc unchecked, a confined Arena opened, allocated from and closed
- * per pair (Arena.allocate also zeroes the block), and malloc/free through plain FFM downcalls; plus two
- * diagnostic peers: the same native list driven through bare critical downcalls ({@link RawLookaside}), and
- * malloc/free through critical downcalls ({@link Libc#MALLOC_CRITICAL}).
+ * per pair (Arena.allocate also zeroes the block), malloc/free through plain FFM downcalls, and Netty's pooled
+ * direct allocator ({@code PooledByteBufAllocator.DEFAULT.directBuffer(size)} + {@code release()}; its JVM flags
+ * are in {@link AllocBench}); plus two diagnostic peers: the same native list driven through bare critical
+ * downcalls ({@link RawLookaside}), and malloc/free through critical downcalls ({@link Libc#MALLOC_CRITICAL}).
  */
 @State(Scope.Thread)
 public class Pair extends AllocBench {
@@ -29,9 +32,11 @@ public class Pair extends AllocBench {
     private Lookaside checked;
     private Lookaside unchecked;
     private MemorySegment raw;
+    private int nettySize;
 
     @Setup
     public void setUp() throws Throwable {
+        nettySize = Math.toIntExact(size);
         checked = Lookaside.builder(size).tag(Tag.of(TAG)).build();
         unchecked = Lookaside.builder(size).tag(Tag.of(TAG)).unchecked().build();
         raw = RawLookaside.create(size, 0);
@@ -76,5 +81,11 @@ public class Pair extends AllocBench {
     @Benchmark
     public void mallocFfmCritical() throws Throwable {
         Libc.FREE_CRITICAL.invokeExact((MemorySegment) Libc.MALLOC_CRITICAL.invokeExact(size));
+    }
+
+    @Benchmark
+    public boolean nettyPooled() {
+        ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(nettySize);
+        return b.release();
     }
 }

@@ -1,0 +1,85 @@
+package dev.exalloc.bench;
+
+import dev.exalloc.Lookaside;
+import dev.exalloc.Pool;
+import dev.exalloc.PoolType;
+import dev.exalloc.Tag;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+/**
+ * Pattern "pool pair": one allocate and one free of a {@code size}-byte block per operation, one thread, through
+ * general-purpose allocators: exalloc's {@link Pool} ({@code Pool.allocate(PoolType.NON_PAGED_NX, size, tag)},
+ * ExAllocatePoolWithTag, uninitialised, and {@code Pool.free}, ExFreePool), a confined Arena opened, allocated
+ * from and closed per pair (Arena.allocate zeroes the block), malloc/free through plain FFM downcalls, and Netty's
+ * pooled direct allocator ({@code PooledByteBufAllocator.DEFAULT.directBuffer(size)} and {@code release()}; its JVM
+ * flags are in {@link AllocBench}). Reference rows: the pool's same native calls through bare critical downcalls
+ * with no Java layer ({@link RawPool}: the floor for the Java API), and a default (checked) {@link Lookaside} of
+ * the same size (a fixed-size cache in front of the pool, what NT code puts in front of a hot allocation).
+ */
+@State(Scope.Thread)
+public class PoolPair extends AllocBench {
+
+    @Param({"16", "64", "256", "1024", "4096"})
+    public long size;
+
+    private static final Tag BENCH_TAG = Tag.of(TAG);
+
+    private Lookaside lookaside;
+    private int nettySize;
+
+    @Setup
+    public void setUp() {
+        lookaside = Lookaside.builder(size).tag(BENCH_TAG).build();
+        nettySize = Math.toIntExact(size);
+    }
+
+    @TearDown
+    public void tearDown() {
+        lookaside.close();
+    }
+
+    @Benchmark
+    public void pool() {
+        Pool.free(Pool.allocate(PoolType.NON_PAGED_NX, size, BENCH_TAG));
+    }
+
+    /** Diagnostic: the pool's native allocate and free through bare critical downcalls (see {@link RawPool}). */
+    @Benchmark
+    public void poolRawFfm() throws Throwable {
+        RawPool.FREE.invokeExact((MemorySegment) RawPool.ALLOCATE.invokeExact(RawPool.TYPE, size, RawPool.TAG,
+                RawPool.PRIORITY));
+    }
+
+    /** Reference: a lookaside list of this size (checked, NT's default depths), as in {@link Pair}. */
+    @Benchmark
+    public void lookaside() {
+        lookaside.free(lookaside.allocate());
+    }
+
+    @Benchmark
+    public MemorySegment arenaConfined() {
+        try (Arena arena = Arena.ofConfined()) {
+            return arena.allocate(size, ALIGN);
+        }
+    }
+
+    @Benchmark
+    public void mallocFfm() throws Throwable {
+        Libc.FREE.invokeExact((MemorySegment) Libc.MALLOC.invokeExact(size));
+    }
+
+    @Benchmark
+    public boolean nettyPooled() {
+        ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(nettySize);
+        return b.release();
+    }
+}
