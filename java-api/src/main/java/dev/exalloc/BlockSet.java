@@ -105,9 +105,10 @@ final class BlockSet {
      * The checked-mode gate for a free: {@code block} must be native, {@code blockSize} bytes, and an outstanding
      * block of this set; it is then removed. Otherwise {@link InvalidBlockException}, nothing changed.
      *
-     * @param owner how to name the list or zone in messages
+     * @param owner the list or zone, named in messages through its toString (called only on failure: this is on
+     *              every checked free)
      */
-    void take(java.lang.foreign.MemorySegment block, long blockSize, String owner) {
+    void take(java.lang.foreign.MemorySegment block, long blockSize, Object owner) {
         if (!block.isNative()) {
             throw new InvalidBlockException(InvalidBlockException.Reason.FOREIGN,
                     "not native memory, so not a block of " + owner + ": " + block);

@@ -332,7 +332,7 @@ public final class Lookaside implements AutoCloseable {
         }
         try {
             if (outstanding != null) {
-                outstanding.take(block, size, describe());
+                outstanding.take(block, size, this);
             }
             int status;
             if (releaser == null) {
@@ -357,17 +357,13 @@ public final class Lookaside implements AutoCloseable {
         }
     }
 
-    private String describe() {
-        return "lookaside list " + tag;
-    }
-
     /* A block still handed out when the list was deleted: NT code frees such blocks to the pool directly. */
     private void freeAfterClose(MemorySegment block) {
         if (outstanding == null) {
             throw closedException();
         }
         try {
-            outstanding.take(block, size, describe());
+            outstanding.take(block, size, this);
         } catch (InvalidBlockException e) {
             throw closedException();
         }
