@@ -127,22 +127,9 @@ class ZoneTest {
         assertEquals(before, poolBytes(tag));
     }
 
-    /** Bytes the pool holds under a tag (all pool kinds), from the native PoolMon snapshot. */
+    /** Bytes the pool holds under a tag (all pool kinds), from PoolMon's rows. */
     private static long poolBytes(Tag tag) {
-        Native.ensure();
-        try (Arena a = Arena.ofConfined()) {
-            int n = dev.exalloc.internal.bindings.exalloc_h.exa_pool_tag_snapshot(MemorySegment.NULL, 0);
-            MemorySegment rows = a.allocate(dev.exalloc.internal.bindings.exa_pool_tag_row_s.layout(), n + 16L);
-            int total = dev.exalloc.internal.bindings.exalloc_h.exa_pool_tag_snapshot(rows, n + 16);
-            long bytes = 0;
-            for (int i = 0; i < Math.min(total, n + 16); i++) {
-                MemorySegment r = dev.exalloc.internal.bindings.exa_pool_tag_row_s.asSlice(rows, i);
-                if (dev.exalloc.internal.bindings.exa_pool_tag_row_s.tag(r) == tag.value()) {
-                    bytes += dev.exalloc.internal.bindings.exa_pool_tag_row_s.bytes(r);
-                }
-            }
-            return bytes;
-        }
+        return Pool.tags().stream().filter(r -> r.tag().equals(tag)).mapToLong(PoolTagStats::bytes).sum();
     }
 
     @Test
