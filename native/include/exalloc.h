@@ -794,6 +794,24 @@ EXA_API exa_status_t exa_mm_configure(exa_u64 physical_bytes, const char *produc
 /* NUMA nodes the host has (>= 1). */
 EXA_API uint32_t exa_numa_node_count(void);
 
+/* ==========================================================================================
+ * Lookaside lists: bulk transfers, depth adjustment (exalloc extensions; helper h-la)
+ * ======================================================================================== */
+
+/* Take up to n CACHED blocks for the caller (this thread's cache first, then the shared
+ * stack, newest first). Never calls the allocate callback / pool, so it never calls the OS
+ * and is short enough for a critical downcall. Each block returned counts as one allocate
+ * (TotalAllocates) hit. Returns the number stored in out[0..k). IRQL check as
+ * exa_lookaside_allocate (too high -> bug check path, returns 0). */
+EXA_API uint32_t exa_lookaside_allocate_cached(exa_lookaside_t *list, void **out, uint32_t n);
+
+/* Cache up to n of blocks[0..n) while the Depth bound allows (never calls the free
+ * callback). Each taken block counts as one free (TotalFrees) hit, first word overwritten as
+ * exa_lookaside_free does. Returns k: blocks[0..k) were taken (blocks[k-1] comes out first);
+ * the caller frees blocks[k..n) with exa_lookaside_free (which counts misses and calls the
+ * callback). IRQL check as exa_lookaside_free (too high -> bug check path, returns 0). */
+EXA_API uint32_t exa_lookaside_free_cached(exa_lookaside_t *list, void *const *blocks, uint32_t n);
+
 #ifdef __cplusplus
 }
 #endif

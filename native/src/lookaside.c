@@ -609,6 +609,107 @@ exa_status_t exa_lookaside_free(exa_lookaside_t *l, void *block) {
 }
 
 /* ==========================================================================================
+ * Bulk transfers for a caller-side cache (exa_lookaside_allocate_cached / _free_cached)
+ *
+ * Both work under the list lock, on the calling thread's cache when it has one (never
+ * attaching one: that could call the OS) and on the shared stack, and never call a callback,
+ * so they are bounded and OS-free. They keep the same invariants as the slow paths above:
+ * the depth budget (shared_count + claimed <= Depth), LIFO order across the thread cache and
+ * the shared stack, and exact per-thread counters.
+ * ======================================================================================== */
+
+uint32_t exa_lookaside_allocate_cached(exa_lookaside_t *l, void **out, uint32_t n) {
+    if (exa_unlikely(_exa_irql_too_high_for_pool(l->pool_type))) {
+        (void)_exa_irql_pool_violation(EXA_BAD_POOL_CALLER_ALLOCATE_IRQL, l->pool_type, l->size);
+        return 0;
+    }
+    if (n == 0 || out == NULL) return 0;
+    exa_tcache_t *tc = exa_tcache_fast(l);
+    uint32_t k = 0;
+    _exa_lock(&l->lock);
+    if (tc != NULL) {
+        /* The owner, under the lock: the same footing as the slow paths. */
+        exa_atomic_store_relaxed(&tc->xgen, exa_atomic_load_relaxed(&l->xgen));
+        uint32_t m = exa_atomic_load_relaxed(&tc->xn);
+        while (k < n && m > 0) out[k++] = tc->mag[--m];
+        exa_atomic_store_relaxed(&tc->xn, m);
+    }
+    while (k < n && l->head != NULL) {
+        void *b = l->head;
+        l->head = *(void **)b;
+        l->count--;
+        out[k++] = b;
+    }
+    if (tc != NULL) {
+        exa_atomic_store_relaxed(&tc->xallocates, exa_atomic_load_relaxed(&tc->xallocates) + k);
+        exa_give_back_slots(l, tc, exa_atomic_load_relaxed(&tc->xn));
+        exa_tcache_fold(l, tc);
+    } else {
+        l->allocates += k;
+    }
+    if (k > 0) exa_publish(l);
+    _exa_unlock(&l->lock);
+    return k;
+}
+
+uint32_t exa_lookaside_free_cached(exa_lookaside_t *l, void *const *blocks, uint32_t n) {
+    if (exa_unlikely(_exa_irql_too_high_for_pool(l->pool_type))) {
+        (void)_exa_irql_pool_violation(EXA_BAD_POOL_CALLER_FREE_IRQL, l->pool_type,
+                                       n > 0 && blocks != NULL ? (uintptr_t)blocks[0] : 0);
+        return 0; /* every block stays with the caller */
+    }
+    if (n == 0 || blocks == NULL) return 0;
+    exa_tcache_t *tc = exa_tcache_fast(l);
+    uint32_t k;
+    _exa_lock(&l->lock);
+    uint32_t depth = exa_atomic_load_relaxed(&l->xdepth);
+    uint32_t used = l->count + l->claimed;
+    uint32_t avail = depth > used ? depth - used : 0;  /* unclaimed slots */
+    if (tc != NULL) {
+        exa_atomic_store_relaxed(&tc->xgen, exa_atomic_load_relaxed(&l->xgen));
+        uint32_t m = exa_atomic_load_relaxed(&tc->xn);
+        uint32_t room = tc->quota - m + avail;            /* slots this thread may fill */
+        k = n < room ? n : room;
+        if (m + k <= EXA_MAG_CAP) {
+            /* All into the private stack, claiming the slots it lacks. */
+            if (m + k > tc->quota) {
+                l->claimed += m + k - tc->quota;
+                tc->quota = m + k;
+            }
+            for (uint32_t i = 0; i < k; i++) {
+                *(void **)blocks[i] = NULL; /* NT overwrites the first word with the link */
+                tc->mag[m + i] = blocks[i];
+            }
+            exa_atomic_store_relaxed(&tc->xn, m + k);
+        } else {
+            /* More than the private stack holds: move it under the new blocks on the shared
+             * stack (its slots become shared entries, the budget is unchanged). */
+            exa_tcache_spill(l, tc);
+            for (uint32_t i = 0; i < k; i++) {
+                *(void **)blocks[i] = l->head;
+                l->head = blocks[i];
+            }
+            l->count += k;
+        }
+        exa_atomic_store_relaxed(&tc->xfrees, exa_atomic_load_relaxed(&tc->xfrees) + k);
+        tc->batch = exa_batch_for(depth);
+        tc->slack = l->count + l->claimed > depth ? 0 : 2 * tc->batch;
+        exa_tcache_fold(l, tc);
+    } else {
+        k = n < avail ? n : avail;
+        for (uint32_t i = 0; i < k; i++) {
+            *(void **)blocks[i] = l->head;
+            l->head = blocks[i];
+        }
+        l->count += k;
+        l->frees += k;
+    }
+    if (k > 0) exa_publish(l);
+    _exa_unlock(&l->lock);
+    return k;
+}
+
+/* ==========================================================================================
  * Flush, delete, query
  * ======================================================================================== */
 

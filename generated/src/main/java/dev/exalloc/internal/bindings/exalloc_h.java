@@ -5426,5 +5426,129 @@ public class exalloc_h extends exalloc_h$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+
+    private static class exa_lookaside_allocate_cached {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_lookaside_allocate_cached");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * uint32_t exa_lookaside_allocate_cached(exa_lookaside_t *list, void **out, uint32_t n)
+     * }
+     */
+    public static FunctionDescriptor exa_lookaside_allocate_cached$descriptor() {
+        return exa_lookaside_allocate_cached.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * uint32_t exa_lookaside_allocate_cached(exa_lookaside_t *list, void **out, uint32_t n)
+     * }
+     */
+    public static MethodHandle exa_lookaside_allocate_cached$handle() {
+        return exa_lookaside_allocate_cached.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * uint32_t exa_lookaside_allocate_cached(exa_lookaside_t *list, void **out, uint32_t n)
+     * }
+     */
+    public static MemorySegment exa_lookaside_allocate_cached$address() {
+        return exa_lookaside_allocate_cached.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * uint32_t exa_lookaside_allocate_cached(exa_lookaside_t *list, void **out, uint32_t n)
+     * }
+     */
+    public static int exa_lookaside_allocate_cached(MemorySegment list, MemorySegment out, int n) {
+        var mh$ = exa_lookaside_allocate_cached.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_lookaside_allocate_cached", list, out, n);
+            }
+            return (int)mh$.invokeExact(list, out, n);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_lookaside_free_cached {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_lookaside_free_cached");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * uint32_t exa_lookaside_free_cached(exa_lookaside_t *list, void *const *blocks, uint32_t n)
+     * }
+     */
+    public static FunctionDescriptor exa_lookaside_free_cached$descriptor() {
+        return exa_lookaside_free_cached.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * uint32_t exa_lookaside_free_cached(exa_lookaside_t *list, void *const *blocks, uint32_t n)
+     * }
+     */
+    public static MethodHandle exa_lookaside_free_cached$handle() {
+        return exa_lookaside_free_cached.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * uint32_t exa_lookaside_free_cached(exa_lookaside_t *list, void *const *blocks, uint32_t n)
+     * }
+     */
+    public static MemorySegment exa_lookaside_free_cached$address() {
+        return exa_lookaside_free_cached.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * uint32_t exa_lookaside_free_cached(exa_lookaside_t *list, void *const *blocks, uint32_t n)
+     * }
+     */
+    public static int exa_lookaside_free_cached(MemorySegment list, MemorySegment blocks, int n) {
+        var mh$ = exa_lookaside_free_cached.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_lookaside_free_cached", list, blocks, n);
+            }
+            return (int)mh$.invokeExact(list, blocks, n);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
 }
 
