@@ -23,6 +23,7 @@ final class BlockSet {
 
     private abstract static class Hot extends PadBefore {
         long[] table = new long[16];
+        Object[] values; // parallel to table when the set carries values (see #put), else null
         int used; // live + deleted slots
         int live;
     }
@@ -51,6 +52,11 @@ final class BlockSet {
 
     /** Adds; false if present already. */
     boolean add(long address) {
+        return put(address, null);
+    }
+
+    /** Adds with a value (kept until the address is removed); false if present already. */
+    boolean put(long address, Object value) {
         long h = mix(address);
         Stripe s = stripe(h);
         synchronized (s) {
@@ -70,6 +76,12 @@ final class BlockSet {
                         s.used++;
                     }
                     t[free] = address;
+                    if (value != null || s.values != null) {
+                        if (s.values == null) {
+                            s.values = new Object[t.length];
+                        }
+                        s.values[free] = value;
+                    }
                     s.live++;
                     if (s.used * 2 > t.length) {
                         rehash(s);
@@ -82,6 +94,14 @@ final class BlockSet {
 
     /** Removes; false if absent. */
     boolean remove(long address) {
+        return removeValue(address) != null;
+    }
+
+    /** Marks an entry without a value (what {@link #removeValue} returns for it). */
+    static final Object PRESENT = new Object();
+
+    /** Removes; returns the entry's value ({@link #PRESENT} for one without), or null if absent. */
+    Object removeValue(long address) {
         long h = mix(address);
         Stripe s = stripe(h);
         synchronized (s) {
@@ -92,10 +112,15 @@ final class BlockSet {
                 if (v == address) {
                     t[i] = DELETED;
                     s.live--;
-                    return true;
+                    Object value = PRESENT;
+                    if (s.values != null && s.values[i] != null) {
+                        value = s.values[i];
+                        s.values[i] = null;
+                    }
+                    return value;
                 }
                 if (v == 0) {
-                    return false;
+                    return null;
                 }
             }
         }
@@ -142,17 +167,24 @@ final class BlockSet {
             capacity *= 2;
         }
         long[] t = new long[capacity];
+        Object[] oldValues = s.values;
+        Object[] values = oldValues == null ? null : new Object[capacity];
         int mask = capacity - 1;
-        for (long v : old) {
+        for (int j = 0; j < old.length; j++) {
+            long v = old[j];
             if (v != 0 && v != DELETED) {
                 int i = (int) mix(v) & mask;
                 while (t[i] != 0) {
                     i = (i + 1) & mask;
                 }
                 t[i] = v;
+                if (values != null) {
+                    values[i] = oldValues[j];
+                }
             }
         }
         s.table = t;
+        s.values = values;
         s.used = s.live;
     }
 }

@@ -27,9 +27,18 @@ import java.util.Objects;
  *
  * <p>In the default checked mode every misuse raises a typed exception and leaves the list intact: freeing a
  * segment this list did not hand out or freeing twice ({@link InvalidBlockException}), a segment of the
- * wrong size, any use after {@link #close()} ({@link LookasideClosedException}). Unchecked mode
- * ({@link Builder#unchecked()}) skips the bookkeeping behind those checks; misuse then corrupts native memory
- * as it would in C.
+ * wrong size, any use after {@link #close()} ({@link LookasideClosedException}). Each segment is tied to a
+ * scope of its own, confined to the thread that allocated it, that ends when the block is freed: a use after
+ * free raises {@link IllegalStateException} instead of touching memory the list may have handed out again. A
+ * block may be freed on any thread; freed on another thread, it goes back to the list at the allocating thread's
+ * next call (its scope can only be closed there; until then nothing else receives the block). Lists whose blocks
+ * travel between threads use {@link Builder#sharedSegments()}: segments any thread can access, every misuse
+ * check but the use-after-free one. Unchecked mode ({@link Builder#unchecked()}) skips the bookkeeping behind
+ * all checks; misuse then corrupts native memory as it would in C.
+ *
+ * <p>The fastest path is a {@link Local}: a cache of blocks confined to one thread, in Java, refilled from and
+ * drained to the list in batches by one downcall ({@link #local()}); with an unchecked list its
+ * {@link Local#allocateAddress()} / {@link Local#freeAddress(long)} pair allocates nothing on the Java heap.
  *
  * <pre>{@code
  * try (Lookaside list = Lookaside.builder(256).tag(Tag.of("Msgs")).build()) {
@@ -69,6 +78,7 @@ public final class Lookaside implements AutoCloseable {
         private Allocator allocator;
         private Releaser releaser;
         private boolean checked = true;
+        private boolean sharedSegments;
 
         private Builder(long size) {
             if (size <= 0 || size > 0xFFFF_FFFFL) {
@@ -117,9 +127,19 @@ public final class Lookaside implements AutoCloseable {
             return this;
         }
 
-        /** Skip the misuse checks (double free, foreign block): faster, and unsafe as C is. */
+        /** Skip the misuse checks (double free, foreign block, use after free): faster, and unsafe as C is. */
         public Builder unchecked() {
             this.checked = false;
+            return this;
+        }
+
+        /**
+         * Checked mode with segments any thread may access (the default confines each segment to the thread that
+         * allocated it, so that a use after free can be caught): double frees, foreign and wrong-size segments and
+         * use after close are still refused; a use after free is not caught.
+         */
+        public Builder sharedSegments() {
+            this.sharedSegments = true;
             return this;
         }
 
@@ -152,9 +172,24 @@ public final class Lookaside implements AutoCloseable {
     private static final MethodHandle FREE_CRITICAL = critical(exa_lookaside_free$address(),
             exa_lookaside_free$descriptor());
 
+    /*
+     * The bulk transfers behind Local never call the allocate or free callback (nor the pool, nor the OS): they
+     * only move cached blocks, so they are critical whatever the list's callbacks, and they take the Local's
+     * long[] itself (heap access), with no copy.
+     */
+    private static final MethodHandle ALLOCATE_CACHED = criticalHeap(exa_lookaside_allocate_cached$address(),
+            exa_lookaside_allocate_cached$descriptor());
+    private static final MethodHandle FREE_CACHED = criticalHeap(exa_lookaside_free_cached$address(),
+            exa_lookaside_free_cached$descriptor());
+
     @SuppressWarnings("restricted") // a second, critical handle for a function the bindings already link
     private static MethodHandle critical(MemorySegment address, java.lang.foreign.FunctionDescriptor descriptor) {
         return Linker.nativeLinker().downcallHandle(address, descriptor, Linker.Option.critical(false));
+    }
+
+    @SuppressWarnings("restricted") // as critical(), and the arrays passed may be on the Java heap
+    private static MethodHandle criticalHeap(MemorySegment address, java.lang.foreign.FunctionDescriptor descriptor) {
+        return Linker.nativeLinker().downcallHandle(address, descriptor, Linker.Option.critical(true));
     }
 
     private final MemorySegment handle;
@@ -165,6 +200,11 @@ public final class Lookaside implements AutoCloseable {
     private final Allocator allocator;
     private final Releaser releaser;
     private final BlockSet outstanding;
+    /** Checked mode with per-block scopes (not {@link Builder#sharedSegments()}). */
+    private final boolean scoped;
+    /** Per-thread state of scoped mode: where other threads leave this thread's blocks they free. */
+    private final ThreadLocal<Owner> owners;
+    private final java.util.Set<Owner> allOwners;
     private final InFlight inFlight = new InFlight();
     /** A callback's exception, parked while native code unwinds, rethrown by the Java caller. */
     private final ThreadLocal<Throwable> callbackFailure = new ThreadLocal<>();
@@ -177,6 +217,9 @@ public final class Lookaside implements AutoCloseable {
         this.allocator = b.allocator;
         this.releaser = b.releaser;
         this.outstanding = b.checked ? new BlockSet() : null;
+        this.scoped = b.checked && !b.sharedSegments;
+        this.allOwners = scoped ? java.util.concurrent.ConcurrentHashMap.newKeySet() : null;
+        this.owners = scoped ? ThreadLocal.withInitial(this::newOwner) : null;
         this.arena = Arena.ofShared();
         boolean ok = false;
         try {
@@ -257,6 +300,9 @@ public final class Lookaside implements AutoCloseable {
     private int enter() {
         int c = inFlight.enter();
         if (c < 0) {
+            if (scoped) {
+                owners.get().reclaim(); // blocks other threads freed for us go to the releaser now
+            }
             throw closedException();
         }
         return c;
@@ -281,32 +327,38 @@ public final class Lookaside implements AutoCloseable {
     }
 
     /** As {@link #allocate()}, but null where NT returns NULL. */
-    @SuppressWarnings("restricted") // reinterpret: the block is exactly `size` bytes the list handed out
     public MemorySegment tryAllocate() {
         int c = enter();
         try {
-            long address;
-            if (allocator == null) {
-                // Critical only while no pool condition upcall can run inside it (see CriticalGate).
-                address = CriticalGate.allowed() ? nativeAllocateCritical() : exa_lookaside_allocate(handle).address();
-            } else {
-                address = exa_lookaside_allocate(handle).address();
-                rethrowCallbackFailure();
+            Owner owner = null;
+            if (scoped) {
+                owner = owners.get();
+                owner.reclaim();
             }
-            if (address == 0) {
-                BugCheckError bugCheck = Native.newBugCheck(); // e.g. a paged list used at DISPATCH_LEVEL
-                if (bugCheck != null) {
-                    throw bugCheck;
-                }
-                return null;
-            }
-            if (outstanding != null && !outstanding.add(address)) {
-                throw new IllegalStateException(String.format("lookaside list handed out block 0x%X twice", address));
-            }
-            return MemorySegment.ofAddress(address).reinterpret(size);
+            long address = nativeAllocate();
+            return address == 0 ? null : handOut(address, owner);
         } finally {
             inFlight.exit(c);
         }
+    }
+
+    /* One block from the native list (which calls the allocator on a miss), 0 for NULL; inside enter/exit. */
+    private long nativeAllocate() {
+        long address;
+        if (allocator == null) {
+            // Critical only while no pool condition upcall can run inside it (see CriticalGate).
+            address = CriticalGate.allowed() ? nativeAllocateCritical() : exa_lookaside_allocate(handle).address();
+        } else {
+            address = exa_lookaside_allocate(handle).address();
+            rethrowCallbackFailure();
+        }
+        if (address == 0) {
+            BugCheckError bugCheck = Native.newBugCheck(); // e.g. a paged list used at DISPATCH_LEVEL
+            if (bugCheck != null) {
+                throw bugCheck;
+            }
+        }
+        return address;
     }
 
     private long nativeAllocateCritical() {
@@ -314,6 +366,105 @@ public final class Lookaside implements AutoCloseable {
             return ((MemorySegment) ALLOCATE_CRITICAL.invokeExact(handle)).address();
         } catch (Throwable t) {
             throw new IllegalStateException(t);
+        }
+    }
+
+    /* A block to the native list (which calls the releaser on a free miss); inside enter/exit. */
+    private void nativeFree(long address) {
+        int status;
+        try {
+            if (releaser == null) {
+                status = CriticalGate.allowed()
+                        ? (int) FREE_CRITICAL.invokeExact(handle, MemorySegment.ofAddress(address))
+                        : exa_lookaside_free(handle, MemorySegment.ofAddress(address));
+            } else {
+                status = exa_lookaside_free(handle, MemorySegment.ofAddress(address));
+                rethrowCallbackFailure();
+            }
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+        if (status != NtStatus.SUCCESS) {
+            throw Native.failure(status);
+        }
+    }
+
+    /* The segment for a block the list just produced: scoped, recorded or bare by mode. */
+    @SuppressWarnings("restricted") // reinterpret: the block is exactly `size` bytes the list handed out
+    private MemorySegment handOut(long address, Owner owner) {
+        if (!scoped) {
+            if (outstanding != null && !outstanding.add(address)) {
+                throw new IllegalStateException(String.format("lookaside list handed out block 0x%X twice", address));
+            }
+            return MemorySegment.ofAddress(address).reinterpret(size);
+        }
+        Arena scope = Arena.ofConfined();
+        if (!outstanding.put(address, new Handed(scope, owner))) {
+            scope.close();
+            throw new IllegalStateException(String.format("lookaside list handed out block 0x%X twice", address));
+        }
+        return MemorySegment.ofAddress(address).reinterpret(size, scope, null);
+    }
+
+    /** takeBack: the caller recycles the block now; there is no scope to end. */
+    private static final Object NOW = new Object();
+    /** takeBack: the block went to its allocating thread, which recycles it. */
+    private static final Object DEFERRED = new Object();
+
+    /*
+     * The checked-mode gate of a free: validates and unrecords the block. Returns NOW, DEFERRED (handed to its
+     * allocating thread, which ends its scope and recycles it at its next call), or the Handed record whose scope
+     * the caller ends once the block is back in the list (after, so that a refused native free loses nothing:
+     * see restore). Throws InvalidBlockException with nothing changed.
+     */
+    private Object takeBack(MemorySegment block) {
+        if (!block.isNative()) {
+            throw new InvalidBlockException(InvalidBlockException.Reason.FOREIGN,
+                    "not native memory, so not a block of " + this + ": " + block);
+        }
+        if (block.byteSize() != size) {
+            throw new InvalidBlockException(InvalidBlockException.Reason.WRONG_SIZE, "a " + block.byteSize()
+                    + "-byte segment is not a block of " + this + " (" + size + " bytes)");
+        }
+        long address = block.address();
+        Object v = outstanding.removeValue(address);
+        if (v == null) {
+            throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING,
+                    String.format("0x%X was not handed out by %s, or was freed already%s", address, this,
+                            scoped && !block.scope().isAlive() ? " (its scope has ended)" : ""));
+        }
+        if (!(v instanceof Handed h)) {
+            return NOW; // handed out bare (shared segments) or by a Local's address API
+        }
+        if (h.scope.scope() != block.scope()) {
+            outstanding.put(address, h);
+            throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING, String.format(
+                    "a segment over block 0x%X that %s did not hand out (a copy made with reinterpret?)", address, this));
+        }
+        if (h.owner.thread == Thread.currentThread()) {
+            return h;
+        }
+        if (!h.owner.thread.isAlive()) {
+            return NOW; // a dead thread's confined segments are out of everyone's reach
+        }
+        h.owner.remote.add(new Deferred(address, h.scope));
+        return DEFERRED;
+    }
+
+    /* A free that native code refused (an IRQL check): the block is the caller's again, as it was. */
+    private void restore(long address, Object taken) {
+        if (taken instanceof Handed h) {
+            outstanding.put(address, h);
+        } else if (taken == NOW) {
+            outstanding.add(address);
+        }
+    }
+
+    private static void endScope(Object taken) {
+        if (taken instanceof Handed h) {
+            h.scope.close();
         }
     }
 
@@ -331,27 +482,22 @@ public final class Lookaside implements AutoCloseable {
             return;
         }
         try {
-            if (outstanding != null) {
-                outstanding.take(block, size, this);
+            if (scoped) {
+                owners.get().reclaim();
             }
-            int status;
-            if (releaser == null) {
-                status = CriticalGate.allowed() ? (int) FREE_CRITICAL.invokeExact(handle, block)
-                        : exa_lookaside_free(handle, block);
-            } else {
-                status = exa_lookaside_free(handle, block);
-                rethrowCallbackFailure();
+            Object taken = outstanding != null ? takeBack(block) : NOW;
+            if (taken == DEFERRED) {
+                return;
             }
-            if (status != NtStatus.SUCCESS) {
+            try {
+                nativeFree(block.address());
+            } catch (RuntimeException | Error e) {
                 if (outstanding != null) {
-                    outstanding.add(block.address()); // refused (an IRQL check): the block is still the caller's
+                    restore(block.address(), taken); // refused: the block is still the caller's
                 }
-                throw Native.failure(status);
+                throw e;
             }
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
+            endScope(taken);
         } finally {
             inFlight.exit(c);
         }
@@ -362,15 +508,328 @@ public final class Lookaside implements AutoCloseable {
         if (outstanding == null) {
             throw closedException();
         }
+        if (scoped) {
+            owners.get().reclaim();
+        }
+        Object taken;
         try {
-            outstanding.take(block, size, this);
+            taken = takeBack(block);
         } catch (InvalidBlockException e) {
             throw closedException();
         }
+        if (taken != DEFERRED) {
+            releaseAfterClose(block.address());
+            endScope(taken);
+        }
+    }
+
+    @SuppressWarnings("restricted") // reinterpret: a block of this list, passed to the releaser
+    private void releaseAfterClose(long address) {
         if (releaser != null) {
-            releaser.free(block);
+            releaser.free(MemorySegment.ofAddress(address).reinterpret(size));
         } else {
-            exa_pool_free(block);
+            exa_pool_free(MemorySegment.ofAddress(address));
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Scoped mode: per-thread owners and frees from other threads
+    // ---------------------------------------------------------------------------------------------
+
+    /** A block handed out in scoped mode: the scope its segment lives in and the thread that can end it. */
+    private record Handed(Arena scope, Owner owner) {
+    }
+
+    /** A block another thread freed: recycled by its owner, which ends the scope first. */
+    private record Deferred(long address, Arena scope) {
+    }
+
+    private Owner newOwner() {
+        Owner o = new Owner(Thread.currentThread());
+        allOwners.add(o);
+        return o;
+    }
+
+    /** A thread's part of a scoped list. */
+    private final class Owner {
+        final Thread thread;
+        final java.util.concurrent.ConcurrentLinkedQueue<Deferred> remote = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+        Owner(Thread thread) {
+            this.thread = thread;
+        }
+
+        /* On the owner's thread, inside enter/exit (or after the close): blocks other threads freed go back. */
+        void reclaim() {
+            if (remote.isEmpty()) {
+                return;
+            }
+            for (Deferred d; (d = remote.poll()) != null;) {
+                if (inFlight.isClosed()) {
+                    releaseAfterClose(d.address());
+                } else {
+                    nativeFree(d.address());
+                }
+                d.scope().close();
+            }
+        }
+
+        /* As reclaim, into a Local of the owner's thread. */
+        void reclaimInto(Local local) {
+            if (remote.isEmpty()) {
+                return;
+            }
+            for (Deferred d; (d = remote.poll()) != null;) {
+                d.scope().close();
+                local.push(d.address());
+            }
+        }
+
+        /* At the close, for an owner whose thread has ended: nobody can reach its segments any more. */
+        void reclaimForDeadOwner() {
+            for (Deferred d; (d = remote.poll()) != null;) {
+                releaseAfterClose(d.address());
+            }
+        }
+    }
+
+
+    // ---------------------------------------------------------------------------------------------
+    // Local: a thread's own cache in Java
+    // ---------------------------------------------------------------------------------------------
+
+    /** Blocks a {@link Local} holds at most. */
+    public static final int LOCAL_CAPACITY = 64;
+    private static final int LOCAL_BATCH = LOCAL_CAPACITY / 2;
+
+    /**
+     * A cache of this list's blocks confined to the calling thread, in front of the list: allocate pops a
+     * {@code long[]}, free pushes onto it, and only an empty or full cache calls native code, moving up to
+     * {@value #LOCAL_CAPACITY}/2 blocks in one critical downcall ({@code exa_lookaside_allocate_cached} /
+     * {@code exa_lookaside_free_cached}, which never call the allocator or the releaser); a miss then falls to
+     * the list's own allocate or free. Close it to give its blocks back; the list's {@link #close()} does not
+     * reach into it (an unclosed Local keeps its blocks, as an unclosed confined arena keeps its memory).
+     */
+    public Local local() {
+        inFlight.exit(enter());
+        return new Local();
+    }
+
+    /**
+     * A thread's cache of blocks of one list (see {@link Lookaside#local()}). Its blocks are outstanding blocks of
+     * the list as NT counts them: TotalAllocates counts a block when the Local takes it from the list, not each
+     * {@code allocate} the Local serves ({@link #allocations()} counts those); Depth bounds the list's own cache,
+     * not the Local's. Confined to the thread that made it ({@link WrongThreadException} elsewhere).
+     *
+     * <p>The list's mode applies: checked lists check every free (double free, foreign and wrong-size segments,
+     * also for {@link #freeAddress(long)}), and {@link #allocate()} segments are scoped unless the list was built
+     * with {@link Builder#sharedSegments()}; an unchecked list's address pair is a pop and a push.
+     */
+    public final class Local implements AutoCloseable {
+        private final long[] cache = new long[LOCAL_CAPACITY];
+        private final MemorySegment cacheSegment = MemorySegment.ofArray(cache);
+        private final Thread thread = Thread.currentThread();
+        private final Owner owner = scoped ? owners.get() : null;
+        private int n;
+        private boolean closed;
+        private long allocations;
+        private long frees;
+
+        private Local() {
+        }
+
+        private void check() {
+            checkThread();
+            if (inFlight.isClosed()) {
+                throw closedException();
+            }
+        }
+
+        private void checkThread() {
+            if (Thread.currentThread() != thread) {
+                throw new WrongThreadException("this Local belongs to " + thread);
+            }
+            if (closed) {
+                throw new IllegalStateException("this Local is closed");
+            }
+        }
+
+        /**
+         * A block's address: the most recently freed one. Checked lists record it, so that
+         * {@link #freeAddress(long)} can check it.
+         *
+         * @throws InsufficientResourcesException when nothing is cached and the allocator has no memory
+         */
+        public long allocateAddress() {
+            check();
+            long address = n > 0 ? cache[--n] : refill();
+            if (outstanding != null && !outstanding.add(address)) {
+                throw new IllegalStateException(String.format("lookaside list handed out block 0x%X twice", address));
+            }
+            allocations++;
+            return address;
+        }
+
+        /** A block of exactly {@link Lookaside#blockSize()} bytes (scoped in checked mode, see the class). */
+        public MemorySegment allocate() {
+            check();
+            if (owner != null) {
+                owner.reclaimInto(this);
+            }
+            long address = n > 0 ? cache[--n] : refill();
+            allocations++;
+            return handOut(address, owner);
+        }
+
+        /**
+         * Takes back a block by address (one from {@link #allocateAddress()}, or a segment's address).
+         *
+         * @throws InvalidBlockException in checked mode, for anything but an outstanding block of the list
+         */
+        public void freeAddress(long address) {
+            checkThread();
+            if (outstanding == null && inFlight.isClosed()) {
+                throw closedException();
+            }
+            if (outstanding != null) {
+                Object v = outstanding.removeValue(address);
+                if (v == null) {
+                    throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING, String.format(
+                            "0x%X was not handed out by %s, or was freed already", address, Lookaside.this));
+                }
+                if (v instanceof Handed h) {
+                    outstanding.put(address, h);
+                    throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING, String.format(
+                            "0x%X was handed out as a scoped segment: free the segment", address));
+                }
+            }
+            frees++;
+            push(address);
+        }
+
+        /**
+         * Takes back a block.
+         *
+         * @throws InvalidBlockException in checked mode, for anything but an outstanding block of the list
+         */
+        public void free(MemorySegment block) {
+            Objects.requireNonNull(block, "block");
+            checkThread();
+            if (outstanding == null && inFlight.isClosed()) {
+                throw closedException();
+            }
+            frees++;
+            if (outstanding != null) {
+                if (owner != null) {
+                    owner.reclaimInto(this);
+                }
+                Object taken = takeBack(block);
+                if (taken == DEFERRED) {
+                    return;
+                }
+                endScope(taken); // the block goes into this Local's cache, which cannot refuse it
+            }
+            push(block.address());
+        }
+
+        /* Into the cache; after the list's close, a block goes to the releaser (NT: ExFreePool). */
+        private void push(long address) {
+            if (inFlight.isClosed()) {
+                if (n > 0) {
+                    drain(n);
+                }
+                releaseAfterClose(address);
+                return;
+            }
+            if (n == LOCAL_CAPACITY) {
+                drain(LOCAL_BATCH);
+            }
+            cache[n++] = address;
+        }
+
+        /* The cache is empty: up to a batch of cached blocks in one critical call, else one from the list. */
+        private long refill() {
+            int c = enter();
+            try {
+                int k = (int) ALLOCATE_CACHED.invokeExact(handle, cacheSegment, LOCAL_BATCH);
+                if (k > 0) {
+                    // out[0] is the newest: reverse, so that the newest is on top of the stack
+                    for (int i = 0, j = k - 1; i < j; i++, j--) {
+                        long t = cache[i];
+                        cache[i] = cache[j];
+                        cache[j] = t;
+                    }
+                    n = k - 1;
+                    return cache[n];
+                }
+                long address = nativeAllocate();
+                if (address == 0) {
+                    throw new InsufficientResourcesException(NtStatus.INSUFFICIENT_RESOURCES,
+                            "lookaside list " + tag + " could not get a " + size + "-byte block");
+                }
+                return address;
+            } catch (RuntimeException | Error e) {
+                throw e;
+            } catch (Throwable t) {
+                throw new IllegalStateException(t);
+            } finally {
+                inFlight.exit(c);
+            }
+        }
+
+        /* Gives the oldest `count` blocks back: as many as the list caches in one critical call, the rest freed. */
+        private void drain(int count) {
+            if (inFlight.isClosed()) {
+                for (int i = 0; i < count; i++) {
+                    releaseAfterClose(cache[i]);
+                }
+            } else {
+                int c = enter();
+                try {
+                    int k = (int) FREE_CACHED.invokeExact(handle, cacheSegment, count);
+                    for (int i = k; i < count; i++) {
+                        nativeFree(cache[i]);
+                    }
+                } catch (RuntimeException | Error e) {
+                    throw e;
+                } catch (Throwable t) {
+                    throw new IllegalStateException(t);
+                } finally {
+                    inFlight.exit(c);
+                }
+            }
+            System.arraycopy(cache, count, cache, 0, n - count);
+            n -= count;
+        }
+
+        /** Blocks this Local holds now. */
+        public int cached() {
+            return n;
+        }
+
+        /** Allocations this Local served (from its cache or the list). */
+        public long allocations() {
+            return allocations;
+        }
+
+        /** Frees this Local took. */
+        public long frees() {
+            return frees;
+        }
+
+        /** Gives every cached block back to the list (or, if the list is closed, to its releaser). Idempotent. */
+        @Override
+        public void close() {
+            if (closed) {
+                return;
+            }
+            if (Thread.currentThread() != thread) {
+                throw new WrongThreadException("this Local belongs to " + thread);
+            }
+            if (n > 0) {
+                drain(n);
+            }
+            closed = true;
         }
     }
 
@@ -386,10 +845,17 @@ public final class Lookaside implements AutoCloseable {
         }
     }
 
-    /** Exact statistics (every thread's counts summed). */
+    /**
+     * Exact statistics (every thread's counts summed). In scoped mode a block freed on another thread counts as
+     * freed once its allocating thread has taken it back (at that thread's next call on the list, this one
+     * included).
+     */
     public LookasideStats stats() {
         int c = enter();
         try (Arena a = Arena.ofConfined()) {
+            if (scoped) {
+                owners.get().reclaim();
+            }
             MemorySegment s = a.allocate(exa_lookaside_stats_s.layout());
             Native.check(exa_lookaside_query(handle, s));
             return toStats(s);
@@ -455,6 +921,18 @@ public final class Lookaside implements AutoCloseable {
         }
         CriticalGate.unregister(inFlight);
         try {
+            if (scoped) {
+                // Deferred frees go back where that is safe (as blocks outstanding at the close): ours, and those of
+                // ended threads.
+                // Those of live threads wait for their owner's next call on the list (which finds it closed and
+                // hands them to the releaser): until then their segments are still open on that thread.
+                owners.get().reclaim();
+                for (Owner o : allOwners) {
+                    if (!o.thread.isAlive()) {
+                        o.reclaimForDeadOwner();
+                    }
+                }
+            }
             Native.check(exa_lookaside_delete(handle));
         } finally {
             arena.close(); /* the upcall stubs: native code no longer calls them */

@@ -128,7 +128,7 @@ class LookasideConcurrencyTest {
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void oneThreadAllocatesAnotherFrees() throws Exception {
-        try (Lookaside list = Lookaside.builder(128).initialDepth(128).build()) {
+        try (Lookaside list = Lookaside.builder(128).initialDepth(128).sharedSegments().build()) {
             BlockingQueue<MemorySegment> q = new ArrayBlockingQueue<>(64);
             int n = 50_000;
             Thread producer = Thread.ofPlatform().start(() -> {

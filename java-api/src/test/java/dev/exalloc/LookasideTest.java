@@ -93,13 +93,19 @@ class LookasideTest {
             assertEquals(10, s.totalFrees());
             assertEquals(6, s.freeMisses());
             assertEquals(4, s.currentDepth());
+            List<MemorySegment> again = new ArrayList<>();
             for (int i = 3; i >= 0; i--) {
-                assertEquals(blocks.get(i).address(), list.allocate().address());
+                MemorySegment b = list.allocate();
+                assertEquals(blocks.get(i).address(), b.address());
+                again.add(b);
             }
             assertEquals(10, c.allocs.get());
             assertEquals(4.0 / 14, list.stats().allocateHitRate(), 1e-9);
-            for (int i = 0; i < 4; i++) {
-                list.free(blocks.get(i));
+            // the first segments over these blocks ended at their free: only the new ones are accepted
+            assertThrows(IllegalStateException.class, () -> blocks.get(0).get(ValueLayout.JAVA_BYTE, 8));
+            assertThrows(InvalidBlockException.class, () -> list.free(blocks.get(0)));
+            for (MemorySegment b : again) {
+                list.free(b);
             }
         }
     }
