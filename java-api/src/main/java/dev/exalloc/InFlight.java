@@ -54,6 +54,14 @@ final class InFlight {
     }
 
     /**
+     * The closed flag without ordering (an opaque read: never hoisted, so a close is seen within a few calls):
+     * for hit paths that touch no native state and only owe the caller a prompt "closed" answer.
+     */
+    boolean isClosedOpaque() {
+        return (boolean) CLOSED.getOpaque(this);
+    }
+
+    /**
      * Waits until each cell has been seen at zero once: every call that had entered when this was called has exited
      * (calls entering later may still run). See {@link CriticalGate}.
      */

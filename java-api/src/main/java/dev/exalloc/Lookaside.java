@@ -640,7 +640,7 @@ public final class Lookaside implements AutoCloseable {
 
         private void check() {
             checkThread();
-            if (inFlight.isClosed()) {
+            if (inFlight.isClosedOpaque()) { // a hit touches no native state; refills enter() properly
                 throw closedException();
             }
         }
@@ -688,9 +688,6 @@ public final class Lookaside implements AutoCloseable {
          */
         public void freeAddress(long address) {
             checkThread();
-            if (outstanding == null && inFlight.isClosed()) {
-                throw closedException();
-            }
             if (outstanding != null) {
                 Object v = outstanding.removeValue(address);
                 if (v == null) {
@@ -715,9 +712,6 @@ public final class Lookaside implements AutoCloseable {
         public void free(MemorySegment block) {
             Objects.requireNonNull(block, "block");
             checkThread();
-            if (outstanding == null && inFlight.isClosed()) {
-                throw closedException();
-            }
             frees++;
             if (outstanding != null) {
                 if (owner != null) {
@@ -732,15 +726,11 @@ public final class Lookaside implements AutoCloseable {
             push(block.address());
         }
 
-        /* Into the cache; after the list's close, a block goes to the releaser (NT: ExFreePool). */
+        /*
+         * Into the cache. After the list's close the cache still takes blocks (it only holds them): its next drain
+         * or its close hands them to the releaser (NT: ExFreePool), so the hit path reads no shared state.
+         */
         private void push(long address) {
-            if (inFlight.isClosed()) {
-                if (n > 0) {
-                    drain(n);
-                }
-                releaseAfterClose(address);
-                return;
-            }
             if (n == LOCAL_CAPACITY) {
                 drain(LOCAL_BATCH);
             }
