@@ -185,7 +185,7 @@ if [ "$commit" != unknown ] && [ -n "$(cd "$root" && git status --porcelain -- n
 fi
 jdk=""; [ -n "$java_bin" ] && jdk=$("$java_bin" -version 2>&1 | head -1)
 netty=$(sed -n 's:.*<netty.version>\(.*\)</netty.version>.*:\1:p' "$root/bench/pom.xml" | head -1)
-python3 - "$out_md" "$native_tsv" "$callgrind_tsv" "$jmh_json" "$notes" "$native" "$java" "$smoke" "$locks_tsv" \
+EXALLOC_BENCH_DIR="$here" python3 - "$out_md" "$native_tsv" "$callgrind_tsv" "$jmh_json" "$notes" "$native" "$java" "$smoke" "$locks_tsv" \
   "$(nproc)" "${cpu:-unknown}" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$commit" "$(gcc --version | head -1)" "$jdk" "$netty" <<'PY'
 import json, math, os, sys
 
@@ -214,6 +214,7 @@ def fmt(x):
 def ok(x):
     return x > 0 and math.isfinite(x)
 
+cres, jres = {}, {}
 if do_native:
     C_PATTERNS = ["pair", "batch1024", "pair2t", "xfree"]
     C_PEERS = ["lookaside", "zone", "glibc", "jemalloc", "mimalloc", "tcmalloc"]
@@ -226,6 +227,7 @@ if do_native:
     for l in open(cg_tsv):
         pat, size, peer, ir = l.rstrip("\n").split("\t")
         cg[(pat, size, peer)] = float(ir)
+    cres = res
     peers = [p for p in C_PEERS if any(k[2] == p for k in res)]
     if "lookaside" not in peers or "glibc" not in peers:
         errors.append("native: no lookaside/glibc results")
@@ -323,6 +325,7 @@ if do_java:
         cls, meth = r["benchmark"].rsplit(".", 2)[-2:]
         m = r["primaryMetric"]
         res[(cls, r.get("params", {}).get("size", "mixed"), meth)] = (m["score"], m.get("scoreError"), r["threads"], m["scoreUnit"])
+    jres = res
 
     def jrow(cls, size, meth, label, pat, threads, base, required=True):
         r = res.get((cls, size, meth))
@@ -341,8 +344,11 @@ if do_java:
 
     NETTY = ("nettyPooled", "Netty PooledByteBufAllocator.DEFAULT (direct)")
     J_PATTERNS = [("Pair", "pair", 1), ("Batch1024", "batch1024", 1), ("PairTwoThreads", "pair (2 threads)", 2)]
-    J_PEERS = [("lookasideChecked", "exalloc Lookaside (checked, default)"),
+    J_PEERS = [("lookasideChecked", "exalloc Lookaside (checked, default: scoped segments)"),
                ("lookasideUnchecked", "exalloc Lookaside unchecked"),
+               ("localChecked", "exalloc Lookaside.Local, checked (scoped segments)"),
+               ("localUnchecked", "exalloc Lookaside.Local unchecked, by address (fast path)"),
+               ("localUncheckedSegment", "exalloc Lookaside.Local unchecked, segments"),
                ("lookasideRawFfm", "exalloc raw FFM downcalls (diagnostic)"),
                ("arenaConfined", "Arena.ofConfined"),
                ("mallocFfm", "malloc/free via FFM"),
@@ -360,7 +366,9 @@ if do_java:
         for size in SIZES:
             base = res.get((cls, size, "lookasideChecked"))
             for meth, label in J_PEERS:
-                if cls == "PairTwoThreads" and not meth.startswith("lookaside"):
+                if cls == "PairTwoThreads" and not (meth.startswith("lookaside") or meth == "localUnchecked"):
+                    continue
+                if cls == "Batch1024" and meth in ("localChecked", "localUncheckedSegment"):
                     continue
                 if cls != "Pair" and meth == NETTY[0]:
                     continue
@@ -408,6 +416,86 @@ if do_java:
       "ExAllocatePool2 instead; the two paths are 3 instructions apart). Arena: allocate(size, 16) "
       "zeroes the block; in pool mixed each block has its own confined arena. Netty as in the table above.")
     w("")
+
+
+# Issue 6's targets, computed from this run's numbers (ratios within the run)
+T = []
+def target(name, value, limit, unit, better="lower", note=""):
+    if value is None:
+        T.append((name, "not measured in this run", limit, "-", note))
+        return
+    met = value <= limit if better == "lower" else value >= limit
+    T.append((name, ("%.2f" % value) + unit, ("<= " if better == "lower" else ">= ") + ("%g" % limit) + unit,
+              "met" if met else "NOT met", note))
+def c(p, s, peer):
+    r = cres.get((p, s, peer))
+    return r[0] if r else None
+def j(cls, s, meth):
+    r = jres.get((cls, s, meth))
+    return r[0] if r else None
+def ratio(a, b):
+    return a / b if a is not None and b else None
+if do_native:
+    for size in SIZES:
+        target("C lookaside pair %s B / tcmalloc pair" % size, ratio(c("pair", size, "lookaside"), c("pair", size, "tcmalloc")), 0.6, "x")
+    target("C lookaside pair2t 256 B / own one-thread pair", ratio(c("pair2t", "256", "lookaside"), c("pair", "256", "lookaside")), 1.2, "x")
+    target("C lookaside xfree 256 B / mimalloc xfree", ratio(c("xfree", "256", "lookaside"), c("xfree", "256", "mimalloc")), 1.0, "x")
+    for size in POOL_SIZES[:-1]:
+        target("C pool pair %s B / tcmalloc" % size, ratio(c("poolpair", size, "pool"), c("poolpair", size, "tcmalloc")), 1.0, "x")
+    target("C pool mixed 16..1024 B / tcmalloc", ratio(c("poolmixed", "mixed", "pool"), c("poolmixed", "mixed", "tcmalloc")), 1.0, "x")
+if do_java:
+    fast = j("Pair", "256", "localUnchecked")
+    target("Java Lookaside pair 256 B (Local, unchecked, by address)", fast, 10, " ns", note="stretch <= 4 ns")
+    target("Java Netty pooled / Lookaside fast path (256 B)", ratio(j("Pair", "256", "nettyPooled"), fast), 7, "x", "higher")
+    target("Java Arena.ofConfined / Lookaside fast path (256 B)", ratio(j("Pair", "256", "arenaConfined"), fast), 6, "x", "higher")
+    target("Java Lookaside default (checked, scoped) pair 256 B", j("Pair", "256", "lookasideChecked"), 10, " ns",
+           note="the safe default: a scope per block and the ownership set")
+    pool_fast = [v for v in (j("PoolPair", "256", m) for m in ("poolAddress", "poolUnchecked", "poolFast", "pool")) if v is not None]
+    target("Java Pool pair 256 B (fastest API path)", min(pool_fast) if pool_fast else None, 15, " ns")
+if T:
+    tl = ["## Issue 6 targets, from this run", "", "| target | measured | limit | | note |", "|---|---:|---:|---|---|"]
+    tl += ["| %s | %s | %s | %s | %s |" % row for row in T]
+    tl.append("")
+    first = next((i for i, l in enumerate(lines) if l.startswith("## ")), len(lines))
+    lines[first:first] = tl
+
+# The chart: a few headline panels, read back from the tables above (rows: | pattern | size | peer | ns | ...)
+rows = []
+section = ""
+for l in lines:
+    if l.startswith("## "):
+        section = l[3:].split(" (")[0]
+    elif l.startswith("| ") and not l.startswith("| pattern") and not l.startswith("|---"):
+        cells = [c.strip() for c in l.strip("|").split("|")]
+        if len(cells) >= 4:
+            try:
+                rows.append((section, cells[0], cells[1], cells[2], float(cells[3].split(" ")[0])))
+            except ValueError:
+                pass
+
+def panel(title, unit, section, pattern, size, ours_prefix="exalloc"):
+    bars = [{"label": peer, "value": v, "ours": peer.startswith(ours_prefix)}
+            for (sec, pat, sz, peer, v) in rows if sec == section and pat == pattern and sz == size]
+    return {"title": title, "unit": unit, "bars": bars}
+
+chart = {"title": "exalloc vs peers, ns per allocate+free (shorter is faster)",
+         "subtitle": "%s; %s CPUs; commit %s; ratios in brackets are peer / first exalloc bar" % (date, ncpu, commit),
+         "panels": [panel("C, pair, 256 B, one thread", "ns", "C", "pair", "256"),
+                    panel("C, pair, 256 B, two threads (per pair per thread)", "ns", "C", "pair2t", "256"),
+                    panel("C, cross-thread free (xfree), 256 B", "ns", "C", "xfree", "256"),
+                    panel("C pool, pair, 256 B", "ns", "Pool", "poolpair", "256"),
+                    panel("C pool, mixed 16..1024 B", "ns", "Pool", "poolmixed", "16..1024"),
+                    panel("Java, pair, 256 B", "ns", "Java", "pair", "256"),
+                    panel("Java pool, pair, 256 B", "ns", "Pool", "pool pair", "256")]}
+if True:  # the smoke run draws one too, so that chart.py cannot rot
+    chart_svg = os.path.join(os.path.dirname(out_md), "latest.svg" if not smoke else "smoke.svg")
+    chart_json = chart_svg[:-4] + ".chart.json"
+    json.dump(chart, open(chart_json, "w"), indent=1)
+    import subprocess
+    subprocess.check_call([sys.executable, os.path.join(os.environ["EXALLOC_BENCH_DIR"], "chart.py"), chart_json, chart_svg])
+    os.remove(chart_json)
+    lines.insert(1, "")
+    lines.insert(2, "![chart](%s)" % os.path.basename(chart_svg))
 
 text = "\n".join(lines)
 with open(out_md, "w") as f:

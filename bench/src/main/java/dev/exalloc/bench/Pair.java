@@ -31,6 +31,8 @@ public class Pair extends AllocBench {
 
     private Lookaside checked;
     private Lookaside unchecked;
+    private Lookaside.Local checkedLocal;
+    private Lookaside.Local uncheckedLocal;
     private MemorySegment raw;
     private int nettySize;
 
@@ -40,10 +42,14 @@ public class Pair extends AllocBench {
         checked = Lookaside.builder(size).tag(Tag.of(TAG)).build();
         unchecked = Lookaside.builder(size).tag(Tag.of(TAG)).unchecked().build();
         raw = RawLookaside.create(size, 0);
+        checkedLocal = checked.local();
+        uncheckedLocal = unchecked.local();
     }
 
     @TearDown
     public void tearDown() throws Throwable {
+        checkedLocal.close();
+        uncheckedLocal.close();
         checked.close();
         unchecked.close();
         RawLookaside.delete(raw);
@@ -57,6 +63,26 @@ public class Pair extends AllocBench {
     @Benchmark
     public void lookasideUnchecked() {
         unchecked.free(unchecked.allocate());
+    }
+
+    /** The thread's Local cache of the checked list: a scoped segment per pair. */
+    @Benchmark
+    public void localChecked() {
+        checkedLocal.free(checkedLocal.allocate());
+    }
+
+    /** The thread's Local cache of an unchecked list, by address: the fast path (no heap allocation). */
+    @Benchmark
+    public long localUnchecked() {
+        long a = uncheckedLocal.allocateAddress();
+        uncheckedLocal.freeAddress(a);
+        return a;
+    }
+
+    /** As localUnchecked, with a segment per pair (which escape analysis may or may not remove). */
+    @Benchmark
+    public void localUncheckedSegment() {
+        uncheckedLocal.free(uncheckedLocal.allocate());
     }
 
     /** Diagnostic: the same list operations through bare critical downcalls (see {@link RawLookaside}). */

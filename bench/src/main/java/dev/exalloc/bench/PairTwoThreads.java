@@ -52,6 +52,30 @@ public class PairTwoThreads extends AllocBench {
         unchecked.free(unchecked.allocate());
     }
 
+    /** Each thread's Local of the shared unchecked list. */
+    @State(Scope.Thread)
+    public static class Locals {
+        Lookaside.Local local;
+
+        @Setup
+        public void setUp(PairTwoThreads shared) {
+            local = shared.unchecked.local();
+        }
+
+        @TearDown
+        public void tearDown() {
+            local.close();
+        }
+    }
+
+    /** Per thread, a Local cache in front of the shared unchecked list, by address. */
+    @Benchmark
+    public long localUnchecked(Locals l) {
+        long a = l.local.allocateAddress();
+        l.local.freeAddress(a);
+        return a;
+    }
+
     /** Diagnostic: the same shared native list through bare critical downcalls (see {@link RawLookaside}). */
     @Benchmark
     public void lookasideRawFfm() throws Throwable {
