@@ -133,6 +133,15 @@ public final class Demo {
                 list.free(list.allocate());
             }
         }, n);
+        double local;
+        try (Lookaside fast = Lookaside.builder(size).tag(list.tag()).unchecked().build();
+                Lookaside.Local cache = fast.local()) {
+            local = median(() -> {
+                for (int i = 0; i < n; i++) {
+                    cache.freeAddress(cache.allocateAddress());
+                }
+            }, n);
+        }
         double arena = median(() -> {
             for (int i = 0; i < n; i++) {
                 try (Arena a = Arena.ofConfined()) {
@@ -149,8 +158,10 @@ public final class Demo {
                 }
             }
         }, n);
-        System.out.printf("Speed, %d-byte allocate+free pair, one thread: lookaside %.1f ns, Arena.ofConfined %.1f ns"
-                + " (%.1fx), malloc/free via FFM %.1f ns (%.1fx)%n", size, ours, arena, arena / ours, libc, libc / ours);
+        System.out.printf("Speed, %d-byte allocate+free pair, one thread: Lookaside (checked, scoped segments) %.1f ns;"
+                + " Lookaside.Local (unchecked, by address) %.1f ns; Arena.ofConfined %.1f ns (%.1fx the Local);"
+                + " malloc/free via FFM %.1f ns (%.1fx the Local)%n", size, ours, local, arena, arena / local, libc,
+                libc / local);
     }
 
     private static double median(Runnable body, int n) {
