@@ -754,6 +754,8 @@ typedef struct exa_front_s {
 typedef struct exa_pool_thread_s {
     exa_front_t front[EXA_POOL_FRONT_DESCRIPTORS][EXA_POOL_PAGE_UNITS];
     exa_u64 cached_bytes;              /* bytes of blocks in all front caches */
+    exa_u64 memo_key;                  /* tag key of memo_slot (0: none) */
+    exa_tag_slot_t *memo_slot;         /* the slot of the last tag counted */
     exa_tag_cache_t tags;
 } exa_pool_thread_t;
 
@@ -797,8 +799,6 @@ exa_inline exa_pool_thread_t *exa_thread(void) {
     exa_pool_thread_t *t = exa_tls_pool;
     return exa_likely(t != NULL) ? t : exa_thread_create();
 }
-
-exa_inline exa_tag_cache_t *exa_thread_tags(exa_pool_thread_t *t) { return t != NULL ? &t->tags : NULL; }
 
 /* Give `count` blocks from the top of a front cache back to descriptor d. */
 static void exa_front_drain(exa_pool_thread_t *t, exa_pool_desc_t *d, exa_front_t *c, uint32_t count) {
@@ -912,6 +912,83 @@ exa_inline void exa_block_put(exa_pool_desc_t *d, exa_pool_thread_t *t, exa_pool
     _exa_unlock(&d->lock);
     exa_release_run(&rel);
     _exa_pool_changed(d->pool);
+}
+
+/* ==========================================================================================
+ * The fast allocate (issue 6): a small block of a front descriptor straight from the
+ * thread's front cache. The caller (pool_api.c) has already reduced the request to one of
+ * the three plain types (NonPagedPoolNx, NonPagedPool, PagedPool: no quota, priority, node,
+ * cache alignment or must-succeed), a non-zero tag and 1..4064 bytes, outside strict mode.
+ * Everything this path skips is something those requests cannot need: the block already
+ * holds its page (capacity and conditions do not change), nothing is charged.
+ * ======================================================================================== */
+
+/* The thread's tag slot for (tag, kind): a one-entry memo in front of the direct-mapped
+ * table, so the common case (the same tag as last time) is one compare. Every count a
+ * thread makes goes through it (exa_tag_count_t), so the memo never outlives its slot's key. */
+static exa_noinline void exa_tag_count_miss(exa_pool_thread_t *t, exa_u64 key, int is_free, exa_u64 bytes) {
+    exa_tag_slot_t *s = &t->tags.slot[_exa_tag_slot_of(key)];
+    if (exa_likely(s->key == key)) {
+        t->memo_key = key;
+        t->memo_slot = s;
+        _exa_tag_slot_add(s, is_free, bytes);
+        return;
+    }
+    /* The slot changes keys (or is claimed): the memo may point at it, so forget it. */
+    t->memo_key = 0;
+    _exa_tag_count_slow(&t->tags, key, is_free, bytes);
+}
+
+/* 1 when counted through the memo; 0: the caller must call exa_tag_count_miss. */
+exa_inline int exa_tag_count_hit(exa_pool_thread_t *t, exa_u64 key, int is_free, exa_u64 bytes) {
+    if (exa_unlikely(t->memo_key != key)) return 0;
+    _exa_tag_slot_add(t->memo_slot, is_free, bytes);
+    return 1;
+}
+
+exa_inline void exa_tag_count_memo(exa_pool_thread_t *t, uint32_t tag, int32_t kind, int is_free, exa_u64 bytes) {
+    exa_u64 key = _exa_tag_key(tag, kind);
+    if (!exa_tag_count_hit(t, key, is_free, bytes)) exa_tag_count_miss(t, key, is_free, bytes);
+}
+
+/* Count through the memo when the thread has state (every count of a thread must, or the
+ * memo could outlive its slot's key). */
+exa_inline void exa_tag_count_t(exa_pool_thread_t *t, uint32_t tag, int32_t kind, int is_free, exa_u64 bytes) {
+    if (exa_likely(t != NULL)) exa_tag_count_memo(t, tag, kind, is_free, bytes);
+    else _exa_tag_count(NULL, tag, kind, is_free, bytes);
+}
+
+/* The rest of a fast allocate whose tag missed the memo (out of line: the inline part
+ * then needs no stack frame). */
+static exa_noinline void *exa_allocate_fast_miss(exa_pool_thread_t *t, exa_u64 key, char *p, exa_u64 n, uint32_t units,
+                                                  uint32_t zero) {
+    exa_tag_count_miss(t, key, 0, (exa_u64)units * EXA_POOL_BLOCK_SIZE);
+    return zero ? memset(p, 0, (size_t)n) : p;
+}
+
+void *_exa_pool_allocate_fast(int32_t type, exa_u64 n, uint32_t tag, uint32_t zero) {
+    exa_pool_thread_t *t = exa_tls_pool;
+    if (exa_unlikely(t == NULL || _exa_irql_too_high_for_pool(type))) return NULL;
+    uint32_t di = (type & EXA_PT_PAGED) ? EXA_DESC_PAGED : (type & EXA_PT_NX) ? EXA_DESC_NX : EXA_DESC_EXECUTE;
+    uint32_t units = (uint32_t)((n + 2 * EXA_POOL_BLOCK_SIZE - 1) >> EXA_POOL_BLOCK_SHIFT);
+    exa_front_t *c = &t->front[di][units];
+    exa_pool_header_t *h = c->head;
+    if (exa_unlikely(h == NULL)) return NULL;
+    exa_u64 bytes = (exa_u64)units * EXA_POOL_BLOCK_SIZE;
+    c->head = *exa_cache_link(h);
+    c->count--;
+    t->cached_bytes -= bytes;
+    /* The header: PreviousSize, PoolIndex and BlockSize are already right (the block was
+     * formatted when it was carved); only the owner's fields change. */
+    h->pool_tag = tag;
+    h->process_billed = 0;
+    exa_track_hand_out(h, units);
+    char *p = (char *)(h + 1);
+    exa_track_tail(h, units, p, n);
+    exa_h_set_type(h, (uint32_t)(type & EXA_PT_HEADER_MASK) + 1);
+    exa_u64 key = _exa_tag_key(tag, (int32_t)(type & EXA_PT_PAGED));
+    if (exa_unlikely(!exa_tag_count_hit(t, key, 0, bytes))) return exa_allocate_fast_miss(t, key, p, n, units, zero);
+    return zero ? memset(p, 0, (size_t)n) : p;
 }
 
 /* ==========================================================================================
@@ -1048,7 +1125,7 @@ exa_inline void *exa_allocate_try(const exa_pool_request_t *r, exa_status_t *sta
         if (n > ((exa_u64)1 << 47)) return NULL;
         exa_u64 pages = (n + EXA_PAGE_SIZE - 1) >> EXA_PAGE_SHIFT;
         void *p = exa_big_allocate(d, r, pages, status);
-        if (p != NULL) _exa_tag_count(exa_thread_tags(t), r->tag, pool->kind, 0, pages << EXA_PAGE_SHIFT);
+        if (p != NULL) exa_tag_count_t(t, r->tag, pool->kind, 0, pages << EXA_PAGE_SHIFT);
         return p;
     }
     uint32_t units = (uint32_t)((n + EXA_POOL_BLOCK_SIZE + (aligned ? EXA_CACHE_LINE - EXA_POOL_BLOCK_SIZE : 0) +
@@ -1073,7 +1150,7 @@ exa_inline void *exa_allocate_try(const exa_pool_request_t *r, exa_status_t *sta
     char *p = exa_place(h, aligned, r->tag);
     exa_track_tail(h, units, p, n);
     exa_h_set_type(h, (uint32_t)((type & EXA_PT_HEADER_MASK) | (account != NULL ? EXA_PT_QUOTA : 0)) + 1);
-    _exa_tag_count(exa_thread_tags(t), r->tag, d->kind, 0, (exa_u64)units * EXA_POOL_BLOCK_SIZE);
+    exa_tag_count_t(t, r->tag, d->kind, 0, (exa_u64)units * EXA_POOL_BLOCK_SIZE);
     if (r->options & EXA_REQ_ZERO) memset(p, 0, (size_t)n);
     return p;
 }
@@ -1250,7 +1327,7 @@ static exa_noinline void exa_release_checked(void *block, uint32_t tag, int chec
     exa_pool_desc_t *d = f.desc;
     exa_pool_t *pool = d->pool;
     if (f.h != NULL) {
-        _exa_tag_count(exa_thread_tags(t), f.tag, pool->kind, 1, f.charged);
+        exa_tag_count_t(t, f.tag, pool->kind, 1, f.charged);
         if (f.account != NULL) _exa_quota_return(f.account, pool->kind, f.charged);
         exa_block_put(d, t, f.h, exa_h_size(f.h));
         return;
@@ -1265,7 +1342,7 @@ static exa_noinline void exa_release_checked(void *block, uint32_t tag, int chec
         _exa_bugcheck(EXA_BUGCHECK_BAD_POOL_HEADER, EXA_BPH_UNTRACKED, f.big.va, 0, 0);
         return;
     }
-    _exa_tag_count(exa_thread_tags(t), f.tag, pool->kind, 1, f.charged);
+    exa_tag_count_t(t, f.tag, pool->kind, 1, f.charged);
     exa_atomic_fetch_add_relaxed(&pool->xbig, (exa_u64)0 - 1);
     size_t bytes = (size_t)f.big.pages << EXA_PAGE_SHIFT;
     if (f.big.direct) {
@@ -1284,9 +1361,42 @@ static exa_noinline void exa_release_checked(void *block, uint32_t tag, int chec
     _exa_pool_changed(pool);
 }
 
+/* The fast free's checks, grouped so that a check level can wrap them. Each is 1 when the
+ * block passes; a block that fails any goes to the checked path, which repeats every check
+ * one by one and reports the first failure (nothing is reported here).
+ *
+ * exa_free_header_sound: the header of a small block of a front descriptor (PoolType an
+ * allocated, uncharged type; PoolIndex the segment's descriptor; BlockSize within the
+ * page; the next header's PreviousSize agreeing). *size gets BlockSize. */
+exa_inline int exa_free_header_sound(const exa_pool_desc_t *d, exa_pool_header_t *h, uint32_t type, uint32_t *size) {
+    uint32_t units = exa_h_size(h);
+    *size = units;
+    exa_pool_header_t *next = exa_hdr_at(h, (int32_t)units);
+    uintptr_t end = exa_page_of(h) + EXA_PAGE_SIZE;
+    return type <= EXA_PT_HEADER_MASK && (type & EXA_PT_QUOTA) == 0 && d->index < EXA_POOL_FRONT_DESCRIPTORS &&
+           exa_h_index(h) == d->index && units >= 2 && (uintptr_t)next <= end &&
+           ((uintptr_t)next == end || exa_h_prev(next) == units);
+}
+
+/* exa_free_caller_allowed: what the caller may free: IRQL, a tag that is not protected,
+ * not strict mode (whose tag comparison the checked path makes). */
+exa_inline int exa_free_caller_allowed(const exa_pool_header_t *h, uint32_t type) {
+    return (h->pool_tag & EXA_TAG_PROTECTED) == 0 && !_exa_irql_too_high_for_pool((int32_t)type) &&
+           exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0;
+}
+
+/* The rest of a fast free that missed the tag memo or found its cache full (checks passed,
+ * nothing changed yet). */
+static exa_noinline void exa_release_fast_miss(exa_pool_thread_t *t, exa_pool_desc_t *d, exa_pool_header_t *h,
+                                               uint32_t size) {
+    exa_tag_count_memo(t, h->pool_tag, d->kind, 1, (exa_u64)size * EXA_POOL_BLOCK_SIZE);
+    exa_block_put(d, t, h, size);
+}
+
 /* The common free, inline: an unprotected, uncharged small block of a front descriptor,
- * sound header, IRQL allowed, not strict mode, a thread with a cache. It only proceeds when
- * each of those holds and leaves everything else (and every report) to the checked path. */
+ * sound header, IRQL allowed, not strict mode, a thread with a cache with room. It only
+ * proceeds when each of those holds and leaves everything else (and every report) to the
+ * checked path. The segment map lookup comes first, so a foreign pointer is never read. */
 void _exa_pool_release(void *block, uint32_t tag, int check_tag) {
     uintptr_t a = (uintptr_t)block;
     exa_pool_thread_t *t = exa_tls_pool;
@@ -1295,16 +1405,21 @@ void _exa_pool_release(void *block, uint32_t tag, int check_tag) {
                    (s = exa_segmap_find(a)) != NULL)) {
         exa_pool_desc_t *d = s->desc;
         exa_pool_header_t *h = (exa_pool_header_t *)block - 1;
-        uint32_t type = exa_h_type(h) - 1, size = exa_h_size(h);
-        exa_pool_header_t *next = exa_hdr_at(h, (int32_t)size);
-        uintptr_t end = exa_page_of(h) + EXA_PAGE_SIZE;
-        if (exa_likely(type <= EXA_PT_HEADER_MASK && (type & EXA_PT_QUOTA) == 0 && d->index < EXA_POOL_FRONT_DESCRIPTORS &&
-                       exa_h_index(h) == d->index && size >= 2 && (uintptr_t)next <= end &&
-                       ((uintptr_t)next == end || exa_h_prev(next) == size) && (h->pool_tag & EXA_TAG_PROTECTED) == 0 &&
-                       !_exa_irql_too_high_for_pool((int32_t)type) &&
-                       exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0)) {
-            _exa_tag_count(&t->tags, h->pool_tag, d->kind, 1, (exa_u64)size * EXA_POOL_BLOCK_SIZE);
-            exa_block_put(d, t, h, size);
+        uint32_t type = exa_h_type(h) - 1, size;
+        if (exa_likely(exa_free_header_sound(d, h, type, &size) && exa_free_caller_allowed(h, type))) {
+            exa_u64 bytes = (exa_u64)size * EXA_POOL_BLOCK_SIZE;
+            exa_front_t *c = &t->front[d->index][size];
+            if (exa_likely(c->count < c->limit && t->cached_bytes + bytes <= EXA_FRONT_BUDGET &&
+                           exa_tag_count_hit(t, _exa_tag_key(h->pool_tag, d->kind), 1, bytes))) {
+                exa_h_set_type(h, EXA_HDR_CACHED);
+                exa_track_free_block(h, size);
+                *exa_cache_link(h) = c->head;
+                c->head = h;
+                c->count++;
+                t->cached_bytes += bytes;
+                return;
+            }
+            exa_release_fast_miss(t, d, h, size);
             return;
         }
     }

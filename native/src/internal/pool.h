@@ -87,6 +87,12 @@ typedef struct exa_pool_request_s {
  * not strict falls back to any node. */
 void *_exa_pool_allocate_request(const exa_pool_request_t *r);
 
+/* The fast allocate (pool.c): type one of EXA_PT_NX, 0 (NonPagedPool) or EXA_PT_PAGED, n
+ * in 1..EXA_POOL_MAX_ALLOC, tag non-zero as stored, not strict mode. The block from the
+ * calling thread's front cache, or NULL when the fast path cannot serve it (no thread state,
+ * IRQL too high, an empty cache): then _exa_pool_allocate_request decides. */
+void *_exa_pool_allocate_fast(int32_t type, exa_u64 n, uint32_t tag, uint32_t zero);
+
 /* The two front doors (pool_api.c). _exa_pool_legacy: a POOL_TYPE routine; `how` says
  * which (EXA_LEGACY_*), `priority` applies with EXA_LEGACY_PRIORITY. _exa_pool_flags:
  * ExAllocatePool2/3. */
