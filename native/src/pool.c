@@ -960,16 +960,18 @@ exa_inline void exa_tag_count_t(exa_pool_thread_t *t, uint32_t tag, int32_t kind
 
 /* The rest of a fast allocate whose tag missed the memo (out of line: the inline part
  * then needs no stack frame). */
-static exa_noinline void *exa_allocate_fast_miss(exa_pool_thread_t *t, exa_u64 key, char *p, exa_u64 n, uint32_t units,
-                                                  uint32_t zero) {
+static exa_noinline __attribute__((returns_nonnull)) void *exa_allocate_fast_miss(exa_pool_thread_t *t, exa_u64 key,
+                                                                                   char *p, exa_u64 n, uint32_t units,
+                                                                                   uint32_t zero) {
     exa_tag_count_miss(t, key, 0, (exa_u64)units * EXA_POOL_BLOCK_SIZE);
     return zero ? memset(p, 0, (size_t)n) : p;
 }
 
-void *_exa_pool_allocate_fast(int32_t type, exa_u64 n, uint32_t tag, uint32_t zero) {
+/* The fast core: the block for a request of `type` (EXA_PT_NX, 0 or EXA_PT_PAGED), n in
+ * 1..EXA_POOL_MAX_ALLOC, from front descriptor `di`'s cache; NULL when it cannot serve. */
+exa_inline void *exa_allocate_fast(uint32_t di, int32_t type, exa_u64 n, uint32_t tag, uint32_t zero) {
     exa_pool_thread_t *t = exa_tls_pool;
     if (exa_unlikely(t == NULL || _exa_irql_too_high_for_pool(type))) return NULL;
-    uint32_t di = (type & EXA_PT_PAGED) ? EXA_DESC_PAGED : (type & EXA_PT_NX) ? EXA_DESC_NX : EXA_DESC_EXECUTE;
     uint32_t units = (uint32_t)((n + 2 * EXA_POOL_BLOCK_SIZE - 1) >> EXA_POOL_BLOCK_SHIFT);
     exa_front_t *c = &t->front[di][units];
     exa_pool_header_t *h = c->head;
@@ -989,6 +991,32 @@ void *_exa_pool_allocate_fast(int32_t type, exa_u64 n, uint32_t tag, uint32_t ze
     exa_u64 key = _exa_tag_key(tag, (int32_t)(type & EXA_PT_PAGED));
     if (exa_unlikely(!exa_tag_count_hit(t, key, 0, bytes))) return exa_allocate_fast_miss(t, key, p, n, units, zero);
     return zero ? memset(p, 0, (size_t)n) : p;
+}
+
+exa_inline int exa_fast_size(exa_u64 size) { return size - 1 < (exa_u64)EXA_POOL_MAX_ALLOC; }
+
+void *_exa_pool_flags_entry(exa_u64 flags, exa_u64 size, uint32_t tag) {
+    exa_u64 pool = flags & ~(exa_u64)EXA_FLAGS_FAST_EXTRA;
+    if (exa_likely(tag != 0 && exa_fast_size(size))) {
+        void *p = NULL;
+        uint32_t zero = (flags & EXA_POOL_FLAG_UNINITIALIZED) == 0;
+        if (exa_likely(pool == EXA_POOL_FLAG_NON_PAGED)) p = exa_allocate_fast(EXA_DESC_NX, EXA_PT_NX, size, tag, zero);
+        else if (pool == EXA_POOL_FLAG_PAGED) p = exa_allocate_fast(EXA_DESC_PAGED, EXA_PT_PAGED, size, tag, zero);
+        else if (pool == EXA_POOL_FLAG_NON_PAGED_EXECUTE) p = exa_allocate_fast(EXA_DESC_EXECUTE, 0, size, tag, zero);
+        if (exa_likely(p != NULL)) return p;
+    }
+    return _exa_pool_flags_full(flags, size, tag, NULL, 0);
+}
+
+void *_exa_pool_legacy_entry(int32_t pool_type, exa_u64 size, uint32_t tag) {
+    if (exa_likely(tag != 0 && exa_fast_size(size) && exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0)) {
+        void *p = NULL;
+        if (exa_likely(pool_type == EXA_PT_NX)) p = exa_allocate_fast(EXA_DESC_NX, EXA_PT_NX, size, tag, 0);
+        else if (pool_type == EXA_PT_PAGED) p = exa_allocate_fast(EXA_DESC_PAGED, EXA_PT_PAGED, size, tag, 0);
+        else if (pool_type == 0) p = exa_allocate_fast(EXA_DESC_EXECUTE, 0, size, tag, 0);
+        if (exa_likely(p != NULL)) return p;
+    }
+    return _exa_pool_legacy_full(pool_type, size, tag, EXA_LEGACY_TAGGED, 0);
 }
 
 /* ==========================================================================================
@@ -1368,20 +1396,20 @@ static exa_noinline void exa_release_checked(void *block, uint32_t tag, int chec
  * exa_free_header_sound: the header of a small block of a front descriptor (PoolType an
  * allocated, uncharged type; PoolIndex the segment's descriptor; BlockSize within the
  * page; the next header's PreviousSize agreeing). *size gets BlockSize. */
-exa_inline int exa_free_header_sound(const exa_pool_desc_t *d, exa_pool_header_t *h, uint32_t type, uint32_t *size) {
+exa_inline int exa_free_header_sound(uint32_t di, exa_pool_header_t *h, uint32_t type, uint32_t *size) {
     uint32_t units = exa_h_size(h);
     *size = units;
     exa_pool_header_t *next = exa_hdr_at(h, (int32_t)units);
     uintptr_t end = exa_page_of(h) + EXA_PAGE_SIZE;
-    return type <= EXA_PT_HEADER_MASK && (type & EXA_PT_QUOTA) == 0 && d->index < EXA_POOL_FRONT_DESCRIPTORS &&
-           exa_h_index(h) == d->index && units >= 2 && (uintptr_t)next <= end &&
+    return type <= EXA_PT_HEADER_MASK && (type & EXA_PT_QUOTA) == 0 && di < EXA_POOL_FRONT_DESCRIPTORS &&
+           exa_h_index(h) == di && units >= 2 && (uintptr_t)next <= end &&
            ((uintptr_t)next == end || exa_h_prev(next) == units);
 }
 
 /* exa_free_caller_allowed: what the caller may free: IRQL, a tag that is not protected,
  * not strict mode (whose tag comparison the checked path makes). */
-exa_inline int exa_free_caller_allowed(const exa_pool_header_t *h, uint32_t type) {
-    return (h->pool_tag & EXA_TAG_PROTECTED) == 0 && !_exa_irql_too_high_for_pool((int32_t)type) &&
+exa_inline int exa_free_caller_allowed(uint32_t tag, uint32_t type) {
+    return (tag & EXA_TAG_PROTECTED) == 0 && !_exa_irql_too_high_for_pool((int32_t)type) &&
            exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0;
 }
 
@@ -1404,13 +1432,16 @@ void _exa_pool_release(void *block, uint32_t tag, int check_tag) {
     if (exa_likely((a & (EXA_POOL_BLOCK_SIZE - 1)) == 0 && (a & (EXA_PAGE_SIZE - 1)) != 0 && t != NULL &&
                    (s = exa_segmap_find(a)) != NULL)) {
         exa_pool_desc_t *d = s->desc;
+        uint32_t di = d->index;  /* read once: the header's atomic loads would make it reload */
         exa_pool_header_t *h = (exa_pool_header_t *)block - 1;
-        uint32_t type = exa_h_type(h) - 1, size;
-        if (exa_likely(exa_free_header_sound(d, h, type, &size) && exa_free_caller_allowed(h, type))) {
+        uint32_t owner_tag = h->pool_tag, type = exa_h_type(h) - 1, size;
+        if (exa_likely(exa_free_header_sound(di, h, type, &size) && exa_free_caller_allowed(owner_tag, type))) {
             exa_u64 bytes = (exa_u64)size * EXA_POOL_BLOCK_SIZE;
-            exa_front_t *c = &t->front[d->index][size];
+            exa_front_t *c = &t->front[di][size];
+            /* The tag is not protected, and only the paged front descriptor is paged. */
+            exa_u64 key = (exa_u64)owner_tag | ((exa_u64)(di == EXA_DESC_PAGED) << 32) | ((exa_u64)1 << 40);
             if (exa_likely(c->count < c->limit && t->cached_bytes + bytes <= EXA_FRONT_BUDGET &&
-                           exa_tag_count_hit(t, _exa_tag_key(h->pool_tag, d->kind), 1, bytes))) {
+                           exa_tag_count_hit(t, key, 1, bytes))) {
                 exa_h_set_type(h, EXA_HDR_CACHED);
                 exa_track_free_block(h, size);
                 *exa_cache_link(h) = c->head;

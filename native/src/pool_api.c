@@ -84,38 +84,14 @@ static int exa_tag_acceptable(uint32_t tag, int32_t type, exa_u64 size) {
     return 0;
 }
 
-/* The fast doors (issue 6): the common requests, recognised with a few compares, go
- * straight to the thread's front cache (_exa_pool_allocate_fast); everything else, and a
- * fast attempt that misses, takes the full validation below. A request is common when it
- * asks for 1..4064 bytes of one of the three plain pools with a non-zero tag. */
-exa_inline int exa_fast_size(exa_u64 size) { return size - 1 < (exa_u64)EXA_POOL_MAX_ALLOC; }
-
-/* ExAllocatePoolWithTag: NonPagedPool, PagedPool or NonPagedPoolNx with no modifier, a
- * non-zero tag, not strict mode (which vets tags). */
-exa_inline void *exa_legacy_fast(int32_t pool_type, exa_u64 size, uint32_t tag, uint32_t how) {
-    if (how == EXA_LEGACY_TAGGED && (pool_type & ~(int32_t)(EXA_PT_NX | EXA_PT_PAGED)) == 0 &&
-        pool_type != (EXA_PT_NX | EXA_PT_PAGED) && tag != 0 && exa_fast_size(size) &&
-        exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0)
-        return _exa_pool_allocate_fast(pool_type, size, tag, 0);
-    return NULL;
-}
-
-/* ExAllocatePool2: exactly one pool flag, with or without UNINITIALIZED and
- * RAISE_ON_FAILURE (which cannot matter when the cache serves), a non-zero tag. */
-enum { EXA_FLAGS_FAST_EXTRA = EXA_POOL_FLAG_UNINITIALIZED | EXA_POOL_FLAG_RAISE_ON_FAILURE };
-exa_inline void *exa_flags_fast(exa_u64 flags, exa_u64 size, uint32_t tag) {
-    exa_u64 pools = flags & ~(exa_u64)EXA_FLAGS_FAST_EXTRA;
-    int32_t type = pools == EXA_POOL_FLAG_NON_PAGED ? EXA_PT_NX
-                 : pools == EXA_POOL_FLAG_PAGED ? EXA_PT_PAGED
-                 : pools == EXA_POOL_FLAG_NON_PAGED_EXECUTE ? 0 : -1;
-    if (type >= 0 && tag != 0 && exa_fast_size(size))
-        return _exa_pool_allocate_fast(type, size, tag, (flags & EXA_POOL_FLAG_UNINITIALIZED) == 0);
-    return NULL;
-}
-
+/* Every legacy routine: ExAllocatePoolWithTag tries the fast door first (pool.c), which
+ * comes back here when it cannot serve. */
 void *_exa_pool_legacy(int32_t pool_type, exa_u64 size, uint32_t tag, uint32_t how, int32_t priority) {
-    void *fast = exa_legacy_fast(pool_type, size, tag, how);
-    if (exa_likely(fast != NULL)) return fast;
+    if (how == EXA_LEGACY_TAGGED) return _exa_pool_legacy_entry(pool_type, size, tag);
+    return _exa_pool_legacy_full(pool_type, size, tag, how, priority);
+}
+
+void *_exa_pool_legacy_full(int32_t pool_type, exa_u64 size, uint32_t tag, uint32_t how, int32_t priority) {
     exa_pool_request_t r;
     r.options = 0;
     r.priority = EXA_POOL_PRIORITY_HIGH;
@@ -237,11 +213,14 @@ static int exa_apply_parameter(exa_pool_request_t *r, const exa_pool_parameter_t
     return ok || p->optional;
 }
 
+/* ExAllocatePool2/3: without extended parameters the fast door first (pool.c), which comes
+ * back to _exa_pool_flags_full when it cannot serve. */
 void *_exa_pool_flags(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_pool_parameter_t *params, uint32_t count) {
-    if (count == 0) {
-        void *fast = exa_flags_fast(flags, size, tag);
-        if (exa_likely(fast != NULL)) return fast;
-    }
+    if (count == 0) return _exa_pool_flags_entry(flags, size, tag);
+    return _exa_pool_flags_full(flags, size, tag, params, count);
+}
+
+void *_exa_pool_flags_full(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_pool_parameter_t *params, uint32_t count) {
     uint32_t required = (uint32_t)flags;
     exa_pool_request_t r;
     r.options = (required & EXA_POOL_FLAG_RAISE_ON_FAILURE) ? EXA_REQ_RAISE : 0;
@@ -275,10 +254,7 @@ void *_exa_pool_flags(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_pool_
     return _exa_pool_allocate_request(&r);
 }
 
-void *exa_pool_allocate(exa_u64 flags, exa_u64 size, uint32_t tag) {
-    void *fast = exa_flags_fast(flags, size, tag);
-    return exa_likely(fast != NULL) ? fast : _exa_pool_flags(flags, size, tag, NULL, 0);
-}
+void *exa_pool_allocate(exa_u64 flags, exa_u64 size, uint32_t tag) { return _exa_pool_flags_entry(flags, size, tag); }
 
 void *exa_pool_allocate_ex(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_pool_parameter_t *params,
                            uint32_t count) {

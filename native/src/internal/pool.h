@@ -87,11 +87,22 @@ typedef struct exa_pool_request_s {
  * not strict falls back to any node. */
 void *_exa_pool_allocate_request(const exa_pool_request_t *r);
 
-/* The fast allocate (pool.c): type one of EXA_PT_NX, 0 (NonPagedPool) or EXA_PT_PAGED, n
- * in 1..EXA_POOL_MAX_ALLOC, tag non-zero as stored, not strict mode. The block from the
- * calling thread's front cache, or NULL when the fast path cannot serve it (no thread state,
- * IRQL too high, an empty cache): then _exa_pool_allocate_request decides. */
-void *_exa_pool_allocate_fast(int32_t type, exa_u64 n, uint32_t tag, uint32_t zero);
+/* The fast doors (issue 6, pool.c). The common requests (1..EXA_POOL_MAX_ALLOC bytes of
+ * NonPagedPoolNx, NonPagedPool or PagedPool, a non-zero tag, no quota, priority, node,
+ * alignment or must-succeed, not strict mode for the legacy routine) are served straight
+ * from the calling thread's front cache; anything else, and a request the cache cannot serve
+ * (no thread state yet, IRQL too high, an empty cache), goes to the full path, which
+ * validates everything and reports what is wrong:
+ *   _exa_pool_flags_entry   ExAllocatePool2 without extended parameters -> _exa_pool_flags_full
+ *   _exa_pool_legacy_entry  ExAllocatePoolWithTag -> _exa_pool_legacy_full (how = TAGGED) */
+void *_exa_pool_flags_entry(exa_u64 flags, exa_u64 size, uint32_t tag);
+void *_exa_pool_legacy_entry(int32_t pool_type, exa_u64 size, uint32_t tag);
+void *_exa_pool_flags_full(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_pool_parameter_t *params, uint32_t count);
+void *_exa_pool_legacy_full(int32_t pool_type, exa_u64 size, uint32_t tag, uint32_t how, int32_t priority);
+
+/* The POOL_FLAGS a fast ExAllocatePool2 may carry besides its one pool flag
+ * (RAISE_ON_FAILURE cannot matter when the cache serves). */
+enum { EXA_FLAGS_FAST_EXTRA = EXA_POOL_FLAG_UNINITIALIZED | EXA_POOL_FLAG_RAISE_ON_FAILURE };
 
 /* The two front doors (pool_api.c). _exa_pool_legacy: a POOL_TYPE routine; `how` says
  * which (EXA_LEGACY_*), `priority` applies with EXA_LEGACY_PRIORITY. _exa_pool_flags:
