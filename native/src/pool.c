@@ -754,6 +754,8 @@ typedef struct exa_front_s {
 typedef struct exa_pool_thread_s {
     exa_front_t front[EXA_POOL_FRONT_DESCRIPTORS][EXA_POOL_PAGE_UNITS];
     exa_u64 cached_bytes;              /* bytes of blocks in all front caches */
+    uintptr_t pages[EXA_POOL_FRONT_DESCRIPTORS][8];  /* cached single pages (big allocations) */
+    uint32_t npages[EXA_POOL_FRONT_DESCRIPTORS];
     exa_u64 memo_key;                  /* tag key of memo_slot (0: none) */
     exa_tag_slot_t *memo_slot;         /* the slot of the last tag counted */
     exa_tag_cache_t tags;
@@ -816,9 +818,29 @@ static void exa_front_drain(exa_pool_thread_t *t, exa_pool_desc_t *d, exa_front_
     _exa_pool_changed(d->pool);
 }
 
-/* Drain every front cache of t; returns the number of blocks. */
-static exa_u64 exa_thread_drain(exa_pool_thread_t *t) {
+/* Give t's cached single pages back to their descriptors (still reserved: the pool's
+ * page count drops here, not when they were cached). */
+static exa_u64 exa_thread_drain_pages(exa_pool_thread_t *t) {
     exa_u64 n = 0;
+    for (uint32_t i = 0; i < EXA_POOL_FRONT_DESCRIPTORS; i++) {
+        if (t->npages[i] == 0) continue;
+        exa_pool_desc_t *d = &exa_front_descs[i];
+        exa_release_t rel = {NULL};
+        _exa_lock(&d->lock);
+        while (t->npages[i] != 0) {
+            exa_pages_give(d, t->pages[i][--t->npages[i]], 1, &rel);
+            n++;
+        }
+        _exa_unlock(&d->lock);
+        exa_release_run(&rel);
+        _exa_pool_changed(d->pool);
+    }
+    return n;
+}
+
+/* Drain every front cache of t; returns the number of blocks (and cached pages). */
+static exa_u64 exa_thread_drain(exa_pool_thread_t *t) {
+    exa_u64 n = exa_thread_drain_pages(t);
     for (uint32_t i = 0; i < EXA_POOL_FRONT_DESCRIPTORS; i++) {
         for (uint32_t u = 0; u < EXA_POOL_PAGE_UNITS; u++) {
             exa_front_t *c = &t->front[i][u];
@@ -995,25 +1017,46 @@ exa_inline void *exa_allocate_fast(uint32_t di, int32_t type, exa_u64 n, uint32_
 
 exa_inline int exa_fast_size(exa_u64 size) { return size - 1 < (exa_u64)EXA_POOL_MAX_ALLOC; }
 
+static void *exa_big_page_cached(exa_pool_thread_t *t, exa_pool_desc_t *d, const exa_pool_request_t *r);
+
+/* The fast door for a one-page big request (4065..4096 bytes) of a front descriptor: a page
+ * from the thread's page cache, one big-table insertion. NULL when the cache is empty. */
+static exa_noinline void *exa_allocate_page_fast(uint32_t di, int32_t type, exa_u64 n, uint32_t tag, uint32_t zero) {
+    exa_pool_thread_t *t = exa_tls_pool;
+    if (t == NULL || t->npages[di] == 0 || _exa_irql_too_high_for_pool(type)) return NULL;
+    exa_pool_request_t r = {n, tag, type, zero ? (uint32_t)EXA_REQ_ZERO : 0u, EXA_POOL_PRIORITY_HIGH, -1, 0};
+    exa_pool_desc_t *d = &exa_front_descs[di];
+    void *p = exa_big_page_cached(t, d, &r);
+    if (p != NULL) exa_tag_count_t(t, tag, d->kind, 0, EXA_PAGE_SIZE);
+    return p;
+}
+
+/* Either fast door's dispatch on the size. */
+exa_inline void *exa_allocate_door(uint32_t di, int32_t type, exa_u64 n, uint32_t tag, uint32_t zero) {
+    if (exa_likely(exa_fast_size(n))) return exa_allocate_fast(di, type, n, tag, zero);
+    return n <= EXA_PAGE_SIZE ? exa_allocate_page_fast(di, type, n, tag, zero) : NULL;
+}
+
 void *_exa_pool_flags_entry(exa_u64 flags, exa_u64 size, uint32_t tag) {
     exa_u64 pool = flags & ~(exa_u64)EXA_FLAGS_FAST_EXTRA;
-    if (exa_likely(tag != 0 && exa_fast_size(size))) {
+    if (exa_likely(tag != 0 && size - 1 < (exa_u64)EXA_PAGE_SIZE)) {
         void *p = NULL;
         uint32_t zero = (flags & EXA_POOL_FLAG_UNINITIALIZED) == 0;
-        if (exa_likely(pool == EXA_POOL_FLAG_NON_PAGED)) p = exa_allocate_fast(EXA_DESC_NX, EXA_PT_NX, size, tag, zero);
-        else if (pool == EXA_POOL_FLAG_PAGED) p = exa_allocate_fast(EXA_DESC_PAGED, EXA_PT_PAGED, size, tag, zero);
-        else if (pool == EXA_POOL_FLAG_NON_PAGED_EXECUTE) p = exa_allocate_fast(EXA_DESC_EXECUTE, 0, size, tag, zero);
+        if (exa_likely(pool == EXA_POOL_FLAG_NON_PAGED)) p = exa_allocate_door(EXA_DESC_NX, EXA_PT_NX, size, tag, zero);
+        else if (pool == EXA_POOL_FLAG_PAGED) p = exa_allocate_door(EXA_DESC_PAGED, EXA_PT_PAGED, size, tag, zero);
+        else if (pool == EXA_POOL_FLAG_NON_PAGED_EXECUTE) p = exa_allocate_door(EXA_DESC_EXECUTE, 0, size, tag, zero);
         if (exa_likely(p != NULL)) return p;
     }
     return _exa_pool_flags_full(flags, size, tag, NULL, 0);
 }
 
 void *_exa_pool_legacy_entry(int32_t pool_type, exa_u64 size, uint32_t tag) {
-    if (exa_likely(tag != 0 && exa_fast_size(size) && exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0)) {
+    if (exa_likely(tag != 0 && size - 1 < (exa_u64)EXA_PAGE_SIZE &&
+                   exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0)) {
         void *p = NULL;
-        if (exa_likely(pool_type == EXA_PT_NX)) p = exa_allocate_fast(EXA_DESC_NX, EXA_PT_NX, size, tag, 0);
-        else if (pool_type == EXA_PT_PAGED) p = exa_allocate_fast(EXA_DESC_PAGED, EXA_PT_PAGED, size, tag, 0);
-        else if (pool_type == 0) p = exa_allocate_fast(EXA_DESC_EXECUTE, 0, size, tag, 0);
+        if (exa_likely(pool_type == EXA_PT_NX)) p = exa_allocate_door(EXA_DESC_NX, EXA_PT_NX, size, tag, 0);
+        else if (pool_type == EXA_PT_PAGED) p = exa_allocate_door(EXA_DESC_PAGED, EXA_PT_PAGED, size, tag, 0);
+        else if (pool_type == 0) p = exa_allocate_door(EXA_DESC_EXECUTE, 0, size, tag, 0);
         if (exa_likely(p != NULL)) return p;
     }
     return _exa_pool_legacy_full(pool_type, size, tag, EXA_LEGACY_TAGGED, 0);
@@ -1111,6 +1154,20 @@ static void *exa_big_allocate(exa_pool_desc_t *d, const exa_pool_request_t *r, e
     return (void *)e.va;
 }
 
+/* A single-page big allocation from the thread's page cache (the page is still reserved
+ * for the pool): one big-table insertion, no descriptor lock. NULL when the table could
+ * not grow (the caller then takes the ordinary path, which reports). */
+static void *exa_big_page_cached(exa_pool_thread_t *t, exa_pool_desc_t *d, const exa_pool_request_t *r) {
+    uint32_t di = d->index;
+    exa_big_t e = {t->pages[di][t->npages[di] - 1], 1, r->tag, (r->type & ~EXA_PT_NX) | d->type_bits, di, 0};
+    if (!exa_big_insert(&e)) return NULL;
+    t->npages[di]--;
+    exa_track_unpoison((void *)e.va, (size_t)r->size);
+    if (r->options & EXA_REQ_ZERO) memset((void *)e.va, 0, (size_t)r->size);
+    exa_atomic_fetch_add_relaxed(&d->pool->xbig, (exa_u64)1);
+    return (void *)e.va;
+}
+
 static exa_pool_desc_t *exa_desc_select(const exa_pool_request_t *r) {
     if (r->type & EXA_PT_PAGED) return &exa_front_descs[EXA_DESC_PAGED];
     int exec = (r->type & EXA_PT_NX) == 0;
@@ -1152,7 +1209,11 @@ exa_inline void *exa_allocate_try(const exa_pool_request_t *r, exa_status_t *sta
         /* Never wrap (spec 7.24): a request beyond the address space fails here. */
         if (n > ((exa_u64)1 << 47)) return NULL;
         exa_u64 pages = (n + EXA_PAGE_SIZE - 1) >> EXA_PAGE_SHIFT;
-        void *p = exa_big_allocate(d, r, pages, status);
+        void *p = pages == 1 && t != NULL && d->index < EXA_POOL_FRONT_DESCRIPTORS && t->npages[d->index] != 0 &&
+                          !(r->options & EXA_REQ_COLD) && !(type & EXA_PT_MUST_SUCCEED)
+                      ? exa_big_page_cached(t, d, r)
+                      : NULL;
+        if (p == NULL) p = exa_big_allocate(d, r, pages, status);
         if (p != NULL) exa_tag_count_t(t, r->tag, pool->kind, 0, pages << EXA_PAGE_SHIFT);
         return p;
     }
@@ -1322,6 +1383,25 @@ static exa_noinline int exa_find_unusual(const void *p, exa_pool_desc_t *d, exa_
     return exa_found_small(f, d, h, type, size);
 }
 
+static void exa_release_big_found(exa_pool_thread_t *t, exa_pool_desc_t *d, const exa_big_t *big);
+
+/* exa_free_caller_allowed: what the caller may free: IRQL, a tag that is not protected,
+ * not strict mode (whose tag comparison the checked path makes). */
+exa_inline int exa_free_caller_allowed(uint32_t tag, uint32_t type) {
+    return (tag & EXA_TAG_PROTECTED) == 0 && !_exa_irql_too_high_for_pool((int32_t)type) &&
+           exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0;
+}
+
+/* A freed single-page big allocation (its record already deleted, counted) into the
+ * thread's page cache: 1 when kept. */
+exa_inline int exa_big_page_keep(exa_pool_thread_t *t, exa_pool_desc_t *d, const exa_big_t *big) {
+    uint32_t di = d->index;
+    if (big->pages != 1 || big->direct || t == NULL || di >= EXA_POOL_FRONT_DESCRIPTORS || t->npages[di] >= 8) return 0;
+    exa_track_poison((void *)big->va, EXA_PAGE_SIZE);
+    t->pages[di][t->npages[di]++] = big->va;
+    return 1;
+}
+
 /* The whole free, every check reported. check_tag: 0 ExFreePool, 1 ExFreePoolWithTag, 2 the
  * block's own allocator (lookaside default free, which frees with the list's tag: nothing
  * to compare). */
@@ -1370,23 +1450,57 @@ static exa_noinline void exa_release_checked(void *block, uint32_t tag, int chec
         _exa_bugcheck(EXA_BUGCHECK_BAD_POOL_HEADER, EXA_BPH_UNTRACKED, f.big.va, 0, 0);
         return;
     }
-    exa_tag_count_t(t, f.tag, pool->kind, 1, f.charged);
+    exa_release_big_found(t, d, &f.big);
+}
+
+/* A big allocation whose record this free deleted: count it, then keep its page in the
+ * thread's page cache, or give the pages back (run or mapping). */
+static void exa_release_big_found(exa_pool_thread_t *t, exa_pool_desc_t *d, const exa_big_t *big) {
+    exa_pool_t *pool = d->pool;
+    void *block = (void *)big->va;
+    exa_tag_count_t(t, big->tag, pool->kind, 1, big->pages << EXA_PAGE_SHIFT);
     exa_atomic_fetch_add_relaxed(&pool->xbig, (exa_u64)0 - 1);
-    size_t bytes = (size_t)f.big.pages << EXA_PAGE_SHIFT;
-    if (f.big.direct) {
+    if (exa_big_page_keep(t, d, big)) return;
+    size_t bytes = (size_t)big->pages << EXA_PAGE_SHIFT;
+    if (big->direct) {
         exa_track_unpoison(block, bytes);
         _exa_os_pages_unmap(block, bytes);
         exa_atomic_fetch_add_relaxed(&pool->xmapped, (exa_u64)0 - bytes);
-        if (f.big.direct & 2u) exa_atomic_fetch_add_relaxed(&pool->xlocked, (exa_u64)0 - bytes);
-        _exa_pool_unreserve(pool, f.big.pages);
+        if (big->direct & 2u) exa_atomic_fetch_add_relaxed(&pool->xlocked, (exa_u64)0 - bytes);
+        _exa_pool_unreserve(pool, big->pages);
     } else {
         exa_release_t rel = {NULL};
         _exa_lock(&d->lock);
-        exa_pages_give(d, f.big.va, (uint32_t)f.big.pages, &rel);
+        exa_pages_give(d, big->va, (uint32_t)big->pages, &rel);
         _exa_unlock(&d->lock);
         exa_release_run(&rel);
     }
     _exa_pool_changed(pool);
+}
+
+/* The common free of a big allocation (page-aligned pointer): look up and delete the record
+ * under one stripe lock when the caller may free it (IRQL, an unprotected tag, not strict
+ * mode); anything else to the checked path, which reports. */
+static exa_noinline void exa_release_big(void *block, uint32_t tag, int check_tag) {
+    exa_pool_thread_t *t = exa_tls_pool;
+    uintptr_t va = (uintptr_t)block;
+    if (t != NULL && va != 0) {
+        exa_big_stripe_t *st = exa_big_stripe(va);
+        exa_big_t big;
+        _exa_lock(&st->lock);
+        exa_big_t *e = exa_big_find(st, va);
+        int ok = e != NULL && exa_free_caller_allowed(e->tag, (uint32_t)e->type);
+        if (ok) {
+            big = *e;
+            exa_big_delete(st, e);
+        }
+        _exa_unlock(&st->lock);
+        if (ok) {
+            exa_release_big_found(t, exa_desc_by_index(big.desc), &big);
+            return;
+        }
+    }
+    exa_release_checked(block, tag, check_tag);
 }
 
 /* The fast free's checks, grouped so that a check level can wrap them. Each is 1 when the
@@ -1404,13 +1518,6 @@ exa_inline int exa_free_header_sound(uint32_t di, exa_pool_header_t *h, uint32_t
     return type <= EXA_PT_HEADER_MASK && (type & EXA_PT_QUOTA) == 0 && di < EXA_POOL_FRONT_DESCRIPTORS &&
            exa_h_index(h) == di && units >= 2 && (uintptr_t)next <= end &&
            ((uintptr_t)next == end || exa_h_prev(next) == units);
-}
-
-/* exa_free_caller_allowed: what the caller may free: IRQL, a tag that is not protected,
- * not strict mode (whose tag comparison the checked path makes). */
-exa_inline int exa_free_caller_allowed(uint32_t tag, uint32_t type) {
-    return (tag & EXA_TAG_PROTECTED) == 0 && !_exa_irql_too_high_for_pool((int32_t)type) &&
-           exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0;
 }
 
 /* The rest of a fast free that missed the tag memo or found its cache full (checks passed,
@@ -1453,6 +1560,10 @@ void _exa_pool_release(void *block, uint32_t tag, int check_tag) {
             exa_release_fast_miss(t, d, h, size);
             return;
         }
+    }
+    if ((a & (EXA_PAGE_SIZE - 1)) == 0) {
+        exa_release_big(block, tag, check_tag);
+        return;
     }
     exa_release_checked(block, tag, check_tag);
 }
