@@ -65,6 +65,21 @@
  * caught as a double free. Only the owner touches its cache (no atomics); exa_pool_trim and
  * thread exit drain it. Node-bound descriptors and must-succeed requests bypass it.
  *
+ * Fast doors (issue 6): ExAllocatePool2 with exactly one pool flag (plus UNINITIALIZED /
+ * RAISE_ON_FAILURE) and ExAllocatePoolWithTag with NonPagedPool, PagedPool or NonPagedPoolNx,
+ * a non-zero tag and 1..4096 bytes, are recognised with a few compares
+ * (_exa_pool_flags_entry, _exa_pool_legacy_entry) and served from the thread's caches: a
+ * small block is a pop (its header was formatted when it was carved; only PoolTag,
+ * ProcessBilled and PoolType are written), a one-page big allocation a page from the
+ * thread's page cache (up to 8 per front descriptor) plus one big-table insertion. Anything
+ * else, and a miss, takes the full path, which validates everything and reports. The fast
+ * free (_exa_pool_release) runs its checks as two grouped predicates, exa_free_header_sound
+ * and exa_free_caller_allowed, and pushes; a page-aligned pointer looks up and deletes its
+ * big-table record under one stripe lock (exa_release_big). Tag counts go to the thread's
+ * slot through a one-entry memo (every count of a thread goes through it, so it never
+ * outlives its slot's key). Pages in a thread's page cache stay reserved (in_use, counted as
+ * big pages) until exa_pool_trim or thread exit gives them back.
+ *
  * Who writes a header, and why the bytes are atomic: the owner of an allocated or cached
  * block writes its PoolType (and tag, ProcessBilled) without the descriptor lock; a lock
  * holder coalescing or splitting a neighbour reads that PoolType and may rewrite the
@@ -1031,32 +1046,54 @@ static exa_noinline void *exa_allocate_page_fast(uint32_t di, int32_t type, exa_
     return p;
 }
 
-/* Either fast door's dispatch on the size. */
-exa_inline void *exa_allocate_door(uint32_t di, int32_t type, exa_u64 n, uint32_t tag, uint32_t zero) {
-    if (exa_likely(exa_fast_size(n))) return exa_allocate_fast(di, type, n, tag, zero);
-    return n <= EXA_PAGE_SIZE ? exa_allocate_page_fast(di, type, n, tag, zero) : NULL;
+/* The POOL_FLAGS / POOL_TYPE of a fast door as (front descriptor, type); 0 when it is none. */
+exa_inline int exa_door_of_flags(exa_u64 pool, uint32_t *di, int32_t *type) {
+    if (exa_likely(pool == EXA_POOL_FLAG_NON_PAGED)) *di = EXA_DESC_NX, *type = EXA_PT_NX;
+    else if (pool == EXA_POOL_FLAG_PAGED) *di = EXA_DESC_PAGED, *type = EXA_PT_PAGED;
+    else if (pool == EXA_POOL_FLAG_NON_PAGED_EXECUTE) *di = EXA_DESC_EXECUTE, *type = 0;
+    else return 0;
+    return 1;
+}
+exa_inline int exa_door_of_type(int32_t pool_type, uint32_t *di, int32_t *type) {
+    if (exa_likely(pool_type == EXA_PT_NX)) *di = EXA_DESC_NX;
+    else if (pool_type == EXA_PT_PAGED) *di = EXA_DESC_PAGED;
+    else if (pool_type == 0) *di = EXA_DESC_EXECUTE;
+    else return 0;
+    *type = pool_type;
+    return 1;
 }
 
+/* The doors: three inlined copies of the fast core, one per pool, each with its constants. */
 void *_exa_pool_flags_entry(exa_u64 flags, exa_u64 size, uint32_t tag) {
     exa_u64 pool = flags & ~(exa_u64)EXA_FLAGS_FAST_EXTRA;
-    if (exa_likely(tag != 0 && size - 1 < (exa_u64)EXA_PAGE_SIZE)) {
+    uint32_t zero = (flags & EXA_POOL_FLAG_UNINITIALIZED) == 0, di;
+    int32_t type;
+    if (exa_likely(tag != 0)) {
         void *p = NULL;
-        uint32_t zero = (flags & EXA_POOL_FLAG_UNINITIALIZED) == 0;
-        if (exa_likely(pool == EXA_POOL_FLAG_NON_PAGED)) p = exa_allocate_door(EXA_DESC_NX, EXA_PT_NX, size, tag, zero);
-        else if (pool == EXA_POOL_FLAG_PAGED) p = exa_allocate_door(EXA_DESC_PAGED, EXA_PT_PAGED, size, tag, zero);
-        else if (pool == EXA_POOL_FLAG_NON_PAGED_EXECUTE) p = exa_allocate_door(EXA_DESC_EXECUTE, 0, size, tag, zero);
+        if (exa_likely(exa_fast_size(size))) {
+            if (exa_likely(pool == EXA_POOL_FLAG_NON_PAGED)) p = exa_allocate_fast(EXA_DESC_NX, EXA_PT_NX, size, tag, zero);
+            else if (pool == EXA_POOL_FLAG_PAGED) p = exa_allocate_fast(EXA_DESC_PAGED, EXA_PT_PAGED, size, tag, zero);
+            else if (pool == EXA_POOL_FLAG_NON_PAGED_EXECUTE) p = exa_allocate_fast(EXA_DESC_EXECUTE, 0, size, tag, zero);
+        } else if (size <= EXA_PAGE_SIZE && exa_door_of_flags(pool, &di, &type)) {
+            p = exa_allocate_page_fast(di, type, size, tag, zero);
+        }
         if (exa_likely(p != NULL)) return p;
     }
     return _exa_pool_flags_full(flags, size, tag, NULL, 0);
 }
 
 void *_exa_pool_legacy_entry(int32_t pool_type, exa_u64 size, uint32_t tag) {
-    if (exa_likely(tag != 0 && size - 1 < (exa_u64)EXA_PAGE_SIZE &&
-                   exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0)) {
+    uint32_t di;
+    int32_t type;
+    if (exa_likely(tag != 0 && exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0)) {
         void *p = NULL;
-        if (exa_likely(pool_type == EXA_PT_NX)) p = exa_allocate_door(EXA_DESC_NX, EXA_PT_NX, size, tag, 0);
-        else if (pool_type == EXA_PT_PAGED) p = exa_allocate_door(EXA_DESC_PAGED, EXA_PT_PAGED, size, tag, 0);
-        else if (pool_type == 0) p = exa_allocate_door(EXA_DESC_EXECUTE, 0, size, tag, 0);
+        if (exa_likely(exa_fast_size(size))) {
+            if (exa_likely(pool_type == EXA_PT_NX)) p = exa_allocate_fast(EXA_DESC_NX, EXA_PT_NX, size, tag, 0);
+            else if (pool_type == EXA_PT_PAGED) p = exa_allocate_fast(EXA_DESC_PAGED, EXA_PT_PAGED, size, tag, 0);
+            else if (pool_type == 0) p = exa_allocate_fast(EXA_DESC_EXECUTE, 0, size, tag, 0);
+        } else if (size <= EXA_PAGE_SIZE && exa_door_of_type(pool_type, &di, &type)) {
+            p = exa_allocate_page_fast(di, type, size, tag, 0);
+        }
         if (exa_likely(p != NULL)) return p;
     }
     return _exa_pool_legacy_full(pool_type, size, tag, EXA_LEGACY_TAGGED, 0);
