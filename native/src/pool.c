@@ -1550,11 +1550,20 @@ static exa_noinline void exa_release_big(void *block, uint32_t tag, int check_ta
 exa_inline int exa_free_header_sound(uint32_t di, exa_pool_header_t *h, uint32_t type, uint32_t *size) {
     uint32_t units = exa_h_size(h);
     *size = units;
-    exa_pool_header_t *next = exa_hdr_at(h, (int32_t)units);
-    uintptr_t end = exa_page_of(h) + EXA_PAGE_SIZE;
+    /* The block's end as an offset in its page: 256 units = the page's end. */
+    uint32_t end_units = (uint32_t)(((uintptr_t)h & (EXA_PAGE_SIZE - 1)) >> EXA_POOL_BLOCK_SHIFT) + units;
     return type <= EXA_PT_HEADER_MASK && (type & EXA_PT_QUOTA) == 0 && di < EXA_POOL_FRONT_DESCRIPTORS &&
-           exa_h_index(h) == di && units >= 2 && (uintptr_t)next <= end &&
-           ((uintptr_t)next == end || exa_h_prev(next) == units);
+           exa_h_index(h) == di && units >= 2 && end_units <= EXA_POOL_PAGE_UNITS &&
+           (end_units == EXA_POOL_PAGE_UNITS || exa_h_prev(exa_hdr_at(h, (int32_t)units)) == units);
+}
+
+/* exa_free_caller_allowed for a sound block of front descriptor di (whose PoolType is paged
+ * exactly when di is the paged descriptor): the IRQL limit by table. */
+_Static_assert(EXA_DESC_PAGED == 2 && EXA_POOL_FRONT_DESCRIPTORS == 3, "front descriptors 0, 1 non-paged, 2 paged");
+exa_inline int exa_free_caller_allowed_front(uint32_t tag, uint32_t di) {
+    static const uint8_t max_irql[EXA_POOL_FRONT_DESCRIPTORS] = {EXA_DISPATCH_LEVEL, EXA_DISPATCH_LEVEL, EXA_APC_LEVEL};
+    return (tag & EXA_TAG_PROTECTED) == 0 && _exa_tls_irql <= max_irql[di] &&
+           exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0;
 }
 
 /* The rest of a fast free that missed the tag memo or found its cache full (checks passed,
@@ -1579,11 +1588,13 @@ void _exa_pool_release(void *block, uint32_t tag, int check_tag) {
         uint32_t di = d->index;  /* read once: the header's atomic loads would make it reload */
         exa_pool_header_t *h = (exa_pool_header_t *)block - 1;
         uint32_t owner_tag = h->pool_tag, type = exa_h_type(h) - 1, size;
-        if (exa_likely(exa_free_header_sound(di, h, type, &size) && exa_free_caller_allowed(owner_tag, type))) {
+        if (exa_likely(exa_free_header_sound(di, h, type, &size) && exa_free_caller_allowed_front(owner_tag, di))) {
             exa_u64 bytes = (exa_u64)size * EXA_POOL_BLOCK_SIZE;
             exa_front_t *c = &t->front[di][size];
             /* The tag is not protected, and only the paged front descriptor is paged. */
-            exa_u64 key = (exa_u64)owner_tag | ((exa_u64)(di == EXA_DESC_PAGED) << 32) | ((exa_u64)1 << 40);
+            static const exa_u64 kind_bits[EXA_POOL_FRONT_DESCRIPTORS] = {
+                (exa_u64)1 << 40, (exa_u64)1 << 40, ((exa_u64)1 << 40) | ((exa_u64)EXA_POOL_KIND_PAGED << 32)};
+            exa_u64 key = (exa_u64)owner_tag | kind_bits[di];
             if (exa_likely(c->count < c->limit && t->cached_bytes + bytes <= EXA_FRONT_BUDGET &&
                            exa_tag_count_hit(t, key, 1, bytes))) {
                 exa_h_set_type(h, EXA_HDR_CACHED);
