@@ -1063,38 +1063,54 @@ exa_inline int exa_door_of_type(int32_t pool_type, uint32_t *di, int32_t *type) 
     return 1;
 }
 
+/* The one-page doors (out of line, each falling back to its full path itself, so that the
+ * small doors below make only tail calls and need no stack frame). */
+static exa_noinline void *exa_flags_page_door(exa_u64 flags, exa_u64 size, uint32_t tag) {
+    uint32_t di;
+    int32_t type;
+    void *p = NULL;
+    if (exa_door_of_flags(flags & ~(exa_u64)EXA_FLAGS_FAST_EXTRA, &di, &type))
+        p = exa_allocate_page_fast(di, type, size, tag, (flags & EXA_POOL_FLAG_UNINITIALIZED) == 0);
+    return p != NULL ? p : _exa_pool_flags_full(flags, size, tag, NULL, 0);
+}
+
+static exa_noinline void *exa_legacy_page_door(int32_t pool_type, exa_u64 size, uint32_t tag) {
+    uint32_t di;
+    int32_t type;
+    void *p = NULL;
+    if (exa_door_of_type(pool_type, &di, &type)) p = exa_allocate_page_fast(di, type, size, tag, 0);
+    return p != NULL ? p : _exa_pool_legacy_full(pool_type, size, tag, EXA_LEGACY_TAGGED, 0);
+}
+
 /* The doors: three inlined copies of the fast core, one per pool, each with its constants. */
 void *_exa_pool_flags_entry(exa_u64 flags, exa_u64 size, uint32_t tag) {
-    exa_u64 pool = flags & ~(exa_u64)EXA_FLAGS_FAST_EXTRA;
-    uint32_t zero = (flags & EXA_POOL_FLAG_UNINITIALIZED) == 0, di;
-    int32_t type;
     if (exa_likely(tag != 0)) {
-        void *p = NULL;
         if (exa_likely(exa_fast_size(size))) {
+            exa_u64 pool = flags & ~(exa_u64)EXA_FLAGS_FAST_EXTRA;
+            uint32_t zero = (flags & EXA_POOL_FLAG_UNINITIALIZED) == 0;
+            void *p = NULL;
             if (exa_likely(pool == EXA_POOL_FLAG_NON_PAGED)) p = exa_allocate_fast(EXA_DESC_NX, EXA_PT_NX, size, tag, zero);
             else if (pool == EXA_POOL_FLAG_PAGED) p = exa_allocate_fast(EXA_DESC_PAGED, EXA_PT_PAGED, size, tag, zero);
             else if (pool == EXA_POOL_FLAG_NON_PAGED_EXECUTE) p = exa_allocate_fast(EXA_DESC_EXECUTE, 0, size, tag, zero);
-        } else if (size <= EXA_PAGE_SIZE && exa_door_of_flags(pool, &di, &type)) {
-            p = exa_allocate_page_fast(di, type, size, tag, zero);
+            if (exa_likely(p != NULL)) return p;
+        } else if (size <= EXA_PAGE_SIZE) {
+            return exa_flags_page_door(flags, size, tag);
         }
-        if (exa_likely(p != NULL)) return p;
     }
     return _exa_pool_flags_full(flags, size, tag, NULL, 0);
 }
 
 void *_exa_pool_legacy_entry(int32_t pool_type, exa_u64 size, uint32_t tag) {
-    uint32_t di;
-    int32_t type;
     if (exa_likely(tag != 0 && exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0)) {
-        void *p = NULL;
         if (exa_likely(exa_fast_size(size))) {
+            void *p = NULL;
             if (exa_likely(pool_type == EXA_PT_NX)) p = exa_allocate_fast(EXA_DESC_NX, EXA_PT_NX, size, tag, 0);
             else if (pool_type == EXA_PT_PAGED) p = exa_allocate_fast(EXA_DESC_PAGED, EXA_PT_PAGED, size, tag, 0);
             else if (pool_type == 0) p = exa_allocate_fast(EXA_DESC_EXECUTE, 0, size, tag, 0);
-        } else if (size <= EXA_PAGE_SIZE && exa_door_of_type(pool_type, &di, &type)) {
-            p = exa_allocate_page_fast(di, type, size, tag, 0);
+            if (exa_likely(p != NULL)) return p;
+        } else if (size <= EXA_PAGE_SIZE) {
+            return exa_legacy_page_door(pool_type, size, tag);
         }
-        if (exa_likely(p != NULL)) return p;
     }
     return _exa_pool_legacy_full(pool_type, size, tag, EXA_LEGACY_TAGGED, 0);
 }
