@@ -1594,7 +1594,7 @@ static exa_noinline void exa_release_fast_miss(exa_pool_thread_t *t, exa_pool_de
  * sound header, IRQL allowed, not strict mode, a thread with a cache with room. It only
  * proceeds when each of those holds and leaves everything else (and every report) to the
  * checked path. The segment map lookup comes first, so a foreign pointer is never read. */
-void _exa_pool_release(void *block, uint32_t tag, int check_tag) {
+exa_inline void exa_release(void *block, uint32_t tag, int check_tag) {
     uintptr_t a = (uintptr_t)block;
     exa_pool_thread_t *t = exa_tls_pool;
     exa_pool_segment_t *s;
@@ -1631,6 +1631,12 @@ void _exa_pool_release(void *block, uint32_t tag, int check_tag) {
     }
     exa_release_checked(block, tag, check_tag);
 }
+
+void _exa_pool_release(void *block, uint32_t tag, int check_tag) { exa_release(block, tag, check_tag); }
+
+/* exa_pool_free / ExFreePool: the same with the constants in place (the checked path's
+ * arguments need no register across the fast path). */
+void _exa_pool_release_untagged(void *block) { exa_release(block, 0, 0); }
 
 exa_status_t _exa_pool_describe(const void *block, exa_pool_block_info_t *out) {
     exa_pool_ready();

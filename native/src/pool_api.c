@@ -267,7 +267,7 @@ void *exa_pool_allocate_ex(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_
 
 /* The modern frees ignore NULL, as free() does (ExFreePool(NULL) is a bug check: pool_nt.c). */
 void exa_pool_free(void *block) {
-    if (block != NULL) _exa_pool_release(block, 0, 0);
+    if (block != NULL) _exa_pool_release_untagged(block);
 }
 
 void exa_pool_free_with_tag(void *block, uint32_t tag) {
