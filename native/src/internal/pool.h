@@ -87,12 +87,13 @@ typedef struct exa_pool_request_s {
  * not strict falls back to any node. */
 void *_exa_pool_allocate_request(const exa_pool_request_t *r);
 
-/* The fast doors (issue 6, pool.c). The common requests (1..EXA_POOL_MAX_ALLOC bytes of
+/* The fast doors (issue 6, pool.c). The common requests (1..EXA_PAGE_SIZE bytes of
  * NonPagedPoolNx, NonPagedPool or PagedPool, a non-zero tag, no quota, priority, node,
  * alignment or must-succeed, not strict mode for the legacy routine) are served straight
- * from the calling thread's front cache; anything else, and a request the cache cannot serve
- * (no thread state yet, IRQL too high, an empty cache), goes to the full path, which
- * validates everything and reports what is wrong:
+ * from the calling thread's front cache (small blocks) or page cache (one-page big
+ * allocations); anything else, and a request the caches cannot serve (no thread state yet,
+ * IRQL too high, an empty cache), goes to the full path, which validates everything and
+ * reports what is wrong:
  *   _exa_pool_flags_entry   ExAllocatePool2 without extended parameters -> _exa_pool_flags_full
  *   _exa_pool_legacy_entry  ExAllocatePoolWithTag -> _exa_pool_legacy_full (how = TAGGED) */
 void *_exa_pool_flags_entry(exa_u64 flags, exa_u64 size, uint32_t tag);
