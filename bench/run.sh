@@ -86,6 +86,8 @@ callgrind_tsv="$work/callgrind.tsv"
 : > "$callgrind_tsv"
 locks_tsv="$work/locks.tsv"
 : > "$locks_tsv"
+mem_tsv="$work/mem.tsv"
+: > "$mem_tsv"
 notes="$work/notes.txt"
 : > "$notes"
 if [ $native = 1 ]; then
@@ -105,6 +107,14 @@ if [ $native = 1 ]; then
     case "$provider" in *"$want"*) ;; *) fail "$name: malloc comes from '$provider', expected $want" ;; esac
     awk -F'\t' -v OFS='\t' '$1 == "RESULT" {print $2, $3, $4, $5, $6}' "$work/$name.out" >> "$native_tsv"
     awk -F'\t' -v OFS='\t' '$1 == "LOCK" {print $2, $3, $4, $5}' "$work/$name.out" >> "$locks_tsv"
+    # Memory after a burst: one process per (peer, size); MEM lines (see bench_native.c, mem_run)
+    for size in 64 256 1024; do
+      kinds=(malloc); [ "$peer" = glibc ] && kinds=(pool malloc)
+      for kind in "${kinds[@]}"; do
+        "$b" mem "$kind" "$size" > "$work/$name.mem.$kind.$size" || fail "$name mem $kind $size exited with $?"
+        awk -F'\t' -v OFS='\t' '$1 == "MEM" {print $2, $3, $4, $5, $6, $7, $8, $9}' "$work/$name.mem.$kind.$size" >> "$mem_tsv"
+      done
+    done
   done
 
   # Instructions per allocate+free pair (per operation for poolmixed): callgrind's total Ir for
@@ -186,11 +196,12 @@ fi
 jdk=""; [ -n "$java_bin" ] && jdk=$("$java_bin" -version 2>&1 | head -1)
 netty=$(sed -n 's:.*<netty.version>\(.*\)</netty.version>.*:\1:p' "$root/bench/pom.xml" | head -1)
 EXALLOC_BENCH_DIR="$here" python3 - "$out_md" "$native_tsv" "$callgrind_tsv" "$jmh_json" "$notes" "$native" "$java" "$smoke" "$locks_tsv" \
-  "$(nproc)" "${cpu:-unknown}" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$commit" "$(gcc --version | head -1)" "$jdk" "$netty" <<'PY'
+  "$(nproc)" "${cpu:-unknown}" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$commit" "$(gcc --version | head -1)" "$jdk" "$netty" \
+  "$mem_tsv" <<'PY'
 import json, math, os, sys
 
 (out_md, native_tsv, cg_tsv, jmh_json, notes_file, do_native, do_java, smoke, locks_tsv,
- ncpu, cpu, date, commit, gcc, jdk, netty) = sys.argv[1:]
+ ncpu, cpu, date, commit, gcc, jdk, netty, mem_tsv) = sys.argv[1:]
 do_native, do_java, smoke = do_native == "1", do_java == "1", smoke == "1"
 SIZES = ["64", "256", "4096"]
 POOL_SIZES = ["16", "64", "256", "1024", "4096"]
@@ -318,6 +329,29 @@ if do_native:
       "big-allocation table), not a small block.")
     w("")
 
+    # Memory (C): retained bytes after a burst, per peer (MEM lines)
+    mem = [l.rstrip("\n").split("\t") for l in open(mem_tsv) if l.strip()]
+    if not mem:
+        errors.append("native: no MEM results")
+    w("### Pool memory (C)")
+    w("")
+    w("A burst: allocate %s blocks of one size (each written whole), free them all, then trim (glibc malloc_trim(0); "
+      "jemalloc tcache flush + arena purge; mimalloc mi_collect(true); tcmalloc MallocExtension_ReleaseFreeMemory; "
+      "the pool exa_pool_trim). Bytes above the baseline taken just before the burst (KiB; negative: below it); "
+      "overhead/block = live bytes / blocks - size. rss: resident set of the process (every peer); mapped / in_use: "
+      "the pool's own statistics (exa_pool_query, non-paged pool). The pool's blocks never cross a page (NT's rule), "
+      "so sizes that do not divide a page waste the page's tail." % (mem[0][2] if mem else "?"))
+    w("")
+    w("| size | peer | source | live KiB | after free KiB | after trim KiB | overhead B/block |")
+    w("|---:|---|---|---:|---:|---:|---:|")
+    order = {"pool": 0, "glibc": 1, "jemalloc": 2, "mimalloc": 3, "tcmalloc": 4}
+    for r in sorted(mem, key=lambda r: (int(r[1]), order.get(r[0], 9), r[3])):
+        peer, size, blocks, source, live, freed, trimmed, over = r
+        name = "exalloc pool" if peer == "pool" else peer
+        w("| %s | %s | %s | %d | %d | %d | %s |" % (size, name, source, int(live) // 1024, int(freed) // 1024,
+                                                   int(trimmed) // 1024, over))
+    w("")
+
 if do_java:
     data = json.load(open(jmh_json))
     res = {}
@@ -443,6 +477,14 @@ if do_native:
     for size in POOL_SIZES[:-1]:
         target("C pool pair %s B / tcmalloc" % size, ratio(c("poolpair", size, "pool"), c("poolpair", size, "tcmalloc")), 1.0, "x")
     target("C pool mixed 16..1024 B / tcmalloc", ratio(c("poolmixed", "mixed", "pool"), c("poolmixed", "mixed", "tcmalloc")), 1.0, "x")
+    for r in mem:
+        peer, size, blocks, source, live, freed, trimmed, over = r
+        if peer == "pool" and source == "mapped":
+            hdr_round = 16 + (-int(size)) % 16
+            tail = (4096 % (int(size) + hdr_round)) / (4096 // (int(size) + hdr_round))
+            target("C pool overhead per %s-byte block (mapped / blocks - size)" % size, float(over), 16 + (-int(size)) % 16,
+                   " B", note="header 16 B; NT's blocks never cross a page, so a page's tail (%.0f B a block here) "
+                   "is waste beyond the target's round-up" % tail)
 if do_java:
     fast = j("Pair", "256", "localUnchecked")
     target("Java Lookaside pair 256 B (Local, unchecked, by address)", fast, 10, " ns", note="stretch <= 4 ns")

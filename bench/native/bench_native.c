@@ -15,6 +15,7 @@
  *                                          to take about target_ms (default 100; smoke: 2)
  *   (the glibc binary also times an interlocked zone, "zone", through the same patterns, and
  *    the spin locks: LOCK lines, see time_locks)
+ *   bench_<peer> mem pool|malloc <size>   retained memory after a burst (MEM lines, see mem_run)
  *   bench_<peer> callgrind <peer> <size> <n>   only n pairs (for valgrind --tool=callgrind);
  *                                          peer is "lookaside", "pool", "poolzero" or "malloc";
  *                                          size "mixed": n operations of poolmixed instead
@@ -61,6 +62,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifdef BENCH_WITH_EXALLOC
 #  include "exalloc.h"
@@ -593,6 +595,107 @@ static void time_locks(double target_ms) {
 }
 #endif
 
+/* ------------------------------------------------------------------------------------------
+ * Memory (mode "mem"): what an allocator keeps after a burst. One process per (peer, size)
+ * (bench/run.sh), so nothing earlier in the process muddies the numbers:
+ *   allocate MEM_BLOCKS blocks of `size` bytes (each written whole, so its pages are resident),
+ *   free them all, then ask the allocator to give memory back (trim).
+ * Output, one line per source of numbers:
+ *   MEM <peer> <size> <blocks> <source> <live> <after_free> <after_trim> <overhead/block>
+ * live / after_free / after_trim: bytes above the baseline taken just before the burst;
+ * overhead/block = live / blocks - size. source "rss": resident set (/proc/self/statm), every
+ * peer; "mapped" and "in_use": the pool's own statistics (exa_pool_query, non-paged pool).
+ * Trim: glibc malloc_trim(0); jemalloc thread.tcache.flush + arena.<all>.purge; mimalloc
+ * mi_collect(true); tcmalloc MallocExtension_ReleaseFreeMemory; the pool exa_pool_trim (the
+ * thread's front caches, then empty segments back to the host).
+ * ---------------------------------------------------------------------------------------- */
+enum { MEM_BLOCKS = 100000 };
+
+static long long rss_bytes(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    long long total = 0, resident = 0;
+    if (f == NULL || fscanf(f, "%lld %lld", &total, &resident) != 2) die("/proc/self/statm");
+    fclose(f);
+    return resident * (long long)sysconf(_SC_PAGESIZE);
+}
+
+/* The interposed allocator's "give memory back", looked up at run time (no headers needed). */
+static void malloc_give_back(void) {
+    if (strcmp(BENCH_PEER, "jemalloc") == 0) {
+        int (*mallctl)(const char *, void *, size_t *, void *, size_t) =
+            (int (*)(const char *, void *, size_t *, void *, size_t))dlsym(RTLD_DEFAULT, "mallctl");
+        if (mallctl != NULL) {
+            (void)mallctl("thread.tcache.flush", NULL, NULL, NULL, 0);
+            (void)mallctl("arena.4096.purge", NULL, NULL, NULL, 0); /* MALLCTL_ARENAS_ALL */
+        }
+    } else if (strcmp(BENCH_PEER, "mimalloc") == 0) {
+        void (*collect)(int) = (void (*)(int))dlsym(RTLD_DEFAULT, "mi_collect");
+        if (collect != NULL) collect(1);
+    } else if (strcmp(BENCH_PEER, "tcmalloc") == 0) {
+        void (*release)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "MallocExtension_ReleaseFreeMemory");
+        if (release != NULL) release();
+    } else {
+        int (*trim)(size_t) = (int (*)(size_t))dlsym(RTLD_DEFAULT, "malloc_trim");
+        if (trim != NULL) (void)trim(0);
+    }
+}
+
+typedef struct mem_point_s {
+    long long rss, mapped, in_use;
+} mem_point_t;
+
+static mem_point_t mem_point(int pool) {
+    mem_point_t m = {rss_bytes(), 0, 0};
+#ifdef BENCH_WITH_EXALLOC
+    if (pool) {
+        exa_pool_stats_t st;
+        if (exa_pool_query(EXA_POOL_KIND_NON_PAGED, &st) != EXA_STATUS_SUCCESS) die("exa_pool_query");
+        m.mapped = (long long)st.mapped;
+        m.in_use = (long long)st.in_use;
+    }
+#else
+    (void)pool;
+#endif
+    return m;
+}
+
+static void mem_line(const char *peer, size_t size, const char *source, long long base, long long live,
+                     long long freed, long long trimmed) {
+    printf("MEM\t%s\t%zu\t%d\t%s\t%lld\t%lld\t%lld\t%.1f\n", peer, size, MEM_BLOCKS, source, live - base,
+           freed - base, trimmed - base, (double)(live - base) / MEM_BLOCKS - (double)size);
+}
+
+static void mem_run(const peer_t *p, int pool, size_t size) {
+    void **v = calloc(MEM_BLOCKS, sizeof *v);
+    if (v == NULL) die("calloc");
+    memset(v, 0, MEM_BLOCKS * sizeof *v); /* resident before the baseline */
+    void *ctx = p->make(size, 0);
+    p->free(ctx, p->alloc(ctx, size));   /* start-up (thread state, first segment) */
+    mem_point_t m0 = mem_point(pool);
+    for (int i = 0; i < MEM_BLOCKS; i++) {
+        v[i] = p->alloc(ctx, size);
+        if (v[i] == NULL) die("allocation failed");
+        memset(v[i], 0x5A, size);
+    }
+    mem_point_t m1 = mem_point(pool);
+    for (int i = 0; i < MEM_BLOCKS; i++) p->free(ctx, v[i]);
+    mem_point_t m2 = mem_point(pool);
+#ifdef BENCH_WITH_EXALLOC
+    if (pool) (void)exa_pool_trim();
+    else
+#endif
+        malloc_give_back();
+    mem_point_t m3 = mem_point(pool);
+    mem_line(p->name, size, "rss", m0.rss, m1.rss, m2.rss, m3.rss);
+    if (pool) {
+        mem_line(p->name, size, "mapped", m0.mapped, m1.mapped, m2.mapped, m3.mapped);
+        mem_line(p->name, size, "in_use", m0.in_use, m1.in_use, m2.in_use, m3.in_use);
+    }
+    p->drop(ctx);
+    free(v);
+    fflush(stdout);
+}
+
 /* Which shared object provides malloc in this process (checks the link-time interposition). */
 static void print_provider(void) {
     Dl_info info;
@@ -617,6 +720,19 @@ int main(int argc, char **argv) {
 #ifdef BENCH_WITH_EXALLOC
         time_locks(target_ms);
 #endif
+        return 0;
+    }
+    if (strcmp(mode, "mem") == 0 && argc == 4) {
+        /* mem pool|malloc <size>: one burst (see mem_run) */
+        size_t size = (size_t)strtoull(argv[3], NULL, 10);
+        const peer_t *p = NULL;
+        int pool = 0;
+        if (strcmp(argv[2], "malloc") == 0) p = &peers[sizeof peers / sizeof peers[0] - 1];
+#ifdef BENCH_WITH_EXALLOC
+        if (strcmp(argv[2], "pool") == 0) p = &pool_peers[0], pool = 1;
+#endif
+        if (p == NULL || size == 0) die("usage: mem pool|malloc <size>");
+        mem_run(p, pool, size);
         return 0;
     }
     if (strcmp(mode, "callgrind") == 0 && argc == 5) {
@@ -646,6 +762,7 @@ int main(int argc, char **argv) {
         p->drop(ctx);
         return 0;
     }
-    fprintf(stderr, "usage: %s time [target_ms] | callgrind lookaside|pool|poolzero|malloc <size>|mixed <n>\n", argv[0]);
+    fprintf(stderr, "usage: %s time [target_ms] | callgrind lookaside|pool|poolzero|malloc <size>|mixed <n> | mem pool|malloc <size>\n",
+            argv[0]);
     return 2;
 }

@@ -65,6 +65,21 @@
  * caught as a double free. Only the owner touches its cache (no atomics); exa_pool_trim and
  * thread exit drain it. Node-bound descriptors and must-succeed requests bypass it.
  *
+ * Fast doors (issue 6): ExAllocatePool2 with exactly one pool flag (plus UNINITIALIZED /
+ * RAISE_ON_FAILURE) and ExAllocatePoolWithTag with NonPagedPool, PagedPool or NonPagedPoolNx,
+ * a non-zero tag and 1..4096 bytes, are recognised with a few compares
+ * (_exa_pool_flags_entry, _exa_pool_legacy_entry) and served from the thread's caches: a
+ * small block is a pop (its header was formatted when it was carved; only PoolTag,
+ * ProcessBilled and PoolType are written), a one-page big allocation a page from the
+ * thread's page cache (up to 8 per front descriptor) plus one big-table insertion. Anything
+ * else, and a miss, takes the full path, which validates everything and reports. The fast
+ * free (_exa_pool_release) runs its checks as two grouped predicates, exa_free_header_sound
+ * and exa_free_caller_allowed, and pushes; a page-aligned pointer looks up and deletes its
+ * big-table record under one stripe lock (exa_release_big). Tag counts go to the thread's
+ * slot through a one-entry memo (every count of a thread goes through it, so it never
+ * outlives its slot's key). Pages in a thread's page cache stay reserved (in_use, counted as
+ * big pages) until exa_pool_trim or thread exit gives them back.
+ *
  * Who writes a header, and why the bytes are atomic: the owner of an allocated or cached
  * block writes its PoolType (and tag, ProcessBilled) without the descriptor lock; a lock
  * holder coalescing or splitting a neighbour reads that PoolType and may rewrite the
@@ -754,6 +769,10 @@ typedef struct exa_front_s {
 typedef struct exa_pool_thread_s {
     exa_front_t front[EXA_POOL_FRONT_DESCRIPTORS][EXA_POOL_PAGE_UNITS];
     exa_u64 cached_bytes;              /* bytes of blocks in all front caches */
+    uintptr_t pages[EXA_POOL_FRONT_DESCRIPTORS][8];  /* cached single pages (big allocations) */
+    uint32_t npages[EXA_POOL_FRONT_DESCRIPTORS];
+    exa_u64 memo_key;                  /* tag key of memo_slot (0: none) */
+    exa_tag_slot_t *memo_slot;         /* the slot of the last tag counted */
     exa_tag_cache_t tags;
 } exa_pool_thread_t;
 
@@ -798,8 +817,6 @@ exa_inline exa_pool_thread_t *exa_thread(void) {
     return exa_likely(t != NULL) ? t : exa_thread_create();
 }
 
-exa_inline exa_tag_cache_t *exa_thread_tags(exa_pool_thread_t *t) { return t != NULL ? &t->tags : NULL; }
-
 /* Give `count` blocks from the top of a front cache back to descriptor d. */
 static void exa_front_drain(exa_pool_thread_t *t, exa_pool_desc_t *d, exa_front_t *c, uint32_t count) {
     exa_release_t rel = {NULL};
@@ -816,9 +833,29 @@ static void exa_front_drain(exa_pool_thread_t *t, exa_pool_desc_t *d, exa_front_
     _exa_pool_changed(d->pool);
 }
 
-/* Drain every front cache of t; returns the number of blocks. */
-static exa_u64 exa_thread_drain(exa_pool_thread_t *t) {
+/* Give t's cached single pages back to their descriptors (still reserved: the pool's
+ * page count drops here, not when they were cached). */
+static exa_u64 exa_thread_drain_pages(exa_pool_thread_t *t) {
     exa_u64 n = 0;
+    for (uint32_t i = 0; i < EXA_POOL_FRONT_DESCRIPTORS; i++) {
+        if (t->npages[i] == 0) continue;
+        exa_pool_desc_t *d = &exa_front_descs[i];
+        exa_release_t rel = {NULL};
+        _exa_lock(&d->lock);
+        while (t->npages[i] != 0) {
+            exa_pages_give(d, t->pages[i][--t->npages[i]], 1, &rel);
+            n++;
+        }
+        _exa_unlock(&d->lock);
+        exa_release_run(&rel);
+        _exa_pool_changed(d->pool);
+    }
+    return n;
+}
+
+/* Drain every front cache of t; returns the number of blocks (and cached pages). */
+static exa_u64 exa_thread_drain(exa_pool_thread_t *t) {
+    exa_u64 n = exa_thread_drain_pages(t);
     for (uint32_t i = 0; i < EXA_POOL_FRONT_DESCRIPTORS; i++) {
         for (uint32_t u = 0; u < EXA_POOL_PAGE_UNITS; u++) {
             exa_front_t *c = &t->front[i][u];
@@ -915,6 +952,170 @@ exa_inline void exa_block_put(exa_pool_desc_t *d, exa_pool_thread_t *t, exa_pool
 }
 
 /* ==========================================================================================
+ * The fast allocate (issue 6): a small block of a front descriptor straight from the
+ * thread's front cache. The caller (pool_api.c) has already reduced the request to one of
+ * the three plain types (NonPagedPoolNx, NonPagedPool, PagedPool: no quota, priority, node,
+ * cache alignment or must-succeed), a non-zero tag and 1..4064 bytes, outside strict mode.
+ * Everything this path skips is something those requests cannot need: the block already
+ * holds its page (capacity and conditions do not change), nothing is charged.
+ * ======================================================================================== */
+
+/* The thread's tag slot for (tag, kind): a one-entry memo in front of the direct-mapped
+ * table, so the common case (the same tag as last time) is one compare. Every count a
+ * thread makes goes through it (exa_tag_count_t), so the memo never outlives its slot's key. */
+static exa_noinline void exa_tag_count_miss(exa_pool_thread_t *t, exa_u64 key, int is_free, exa_u64 bytes) {
+    exa_tag_slot_t *s = &t->tags.slot[_exa_tag_slot_of(key)];
+    if (exa_likely(s->key == key)) {
+        t->memo_key = key;
+        t->memo_slot = s;
+        _exa_tag_slot_add(s, is_free, bytes);
+        return;
+    }
+    /* The slot changes keys (or is claimed): the memo may point at it, so forget it. */
+    t->memo_key = 0;
+    _exa_tag_count_slow(&t->tags, key, is_free, bytes);
+}
+
+/* 1 when counted through the memo; 0: the caller must call exa_tag_count_miss. */
+exa_inline int exa_tag_count_hit(exa_pool_thread_t *t, exa_u64 key, int is_free, exa_u64 bytes) {
+    if (exa_unlikely(t->memo_key != key)) return 0;
+    _exa_tag_slot_add(t->memo_slot, is_free, bytes);
+    return 1;
+}
+
+exa_inline void exa_tag_count_memo(exa_pool_thread_t *t, uint32_t tag, int32_t kind, int is_free, exa_u64 bytes) {
+    exa_u64 key = _exa_tag_key(tag, kind);
+    if (!exa_tag_count_hit(t, key, is_free, bytes)) exa_tag_count_miss(t, key, is_free, bytes);
+}
+
+/* Count through the memo when the thread has state (every count of a thread must, or the
+ * memo could outlive its slot's key). */
+exa_inline void exa_tag_count_t(exa_pool_thread_t *t, uint32_t tag, int32_t kind, int is_free, exa_u64 bytes) {
+    if (exa_likely(t != NULL)) exa_tag_count_memo(t, tag, kind, is_free, bytes);
+    else _exa_tag_count(NULL, tag, kind, is_free, bytes);
+}
+
+/* The rest of a fast allocate whose tag missed the memo (out of line: the inline part
+ * then needs no stack frame). */
+static exa_noinline __attribute__((returns_nonnull)) void *exa_allocate_fast_miss(exa_pool_thread_t *t, exa_u64 key,
+                                                                                   char *p, exa_u64 n, uint32_t units,
+                                                                                   uint32_t zero) {
+    exa_tag_count_miss(t, key, 0, (exa_u64)units * EXA_POOL_BLOCK_SIZE);
+    return zero ? memset(p, 0, (size_t)n) : p;
+}
+
+/* The fast core: the block for a request of `type` (EXA_PT_NX, 0 or EXA_PT_PAGED), n in
+ * 1..EXA_POOL_MAX_ALLOC, from front descriptor `di`'s cache; NULL when it cannot serve. */
+exa_inline void *exa_allocate_fast(uint32_t di, int32_t type, exa_u64 n, uint32_t tag, uint32_t zero) {
+    exa_pool_thread_t *t = exa_tls_pool;
+    if (exa_unlikely(t == NULL || _exa_irql_too_high_for_pool(type))) return NULL;
+    uint32_t units = (uint32_t)((n + 2 * EXA_POOL_BLOCK_SIZE - 1) >> EXA_POOL_BLOCK_SHIFT);
+    exa_front_t *c = &t->front[di][units];
+    exa_pool_header_t *h = c->head;
+    if (exa_unlikely(h == NULL)) return NULL;
+    exa_u64 bytes = (exa_u64)units * EXA_POOL_BLOCK_SIZE;
+    c->head = *exa_cache_link(h);
+    c->count--;
+    t->cached_bytes -= bytes;
+    /* The header: PreviousSize, PoolIndex and BlockSize are already right (the block was
+     * formatted when it was carved); only the owner's fields change. */
+    h->pool_tag = tag;
+    h->process_billed = 0;
+    exa_track_hand_out(h, units);
+    char *p = (char *)(h + 1);
+    exa_track_tail(h, units, p, n);
+    exa_h_set_type(h, (uint32_t)(type & EXA_PT_HEADER_MASK) + 1);
+    exa_u64 key = _exa_tag_key(tag, (int32_t)(type & EXA_PT_PAGED));
+    if (exa_unlikely(!exa_tag_count_hit(t, key, 0, bytes))) return exa_allocate_fast_miss(t, key, p, n, units, zero);
+    return zero ? memset(p, 0, (size_t)n) : p;
+}
+
+exa_inline int exa_fast_size(exa_u64 size) { return size - 1 < (exa_u64)EXA_POOL_MAX_ALLOC; }
+
+static void *exa_big_page_cached(exa_pool_thread_t *t, exa_pool_desc_t *d, const exa_pool_request_t *r);
+
+/* The fast door for a one-page big request (4065..4096 bytes) of a front descriptor: a page
+ * from the thread's page cache, one big-table insertion. NULL when the cache is empty. */
+static exa_noinline void *exa_allocate_page_fast(uint32_t di, int32_t type, exa_u64 n, uint32_t tag, uint32_t zero) {
+    exa_pool_thread_t *t = exa_tls_pool;
+    if (t == NULL || t->npages[di] == 0 || _exa_irql_too_high_for_pool(type)) return NULL;
+    exa_pool_request_t r = {n, tag, type, zero ? (uint32_t)EXA_REQ_ZERO : 0u, EXA_POOL_PRIORITY_HIGH, -1, 0};
+    exa_pool_desc_t *d = &exa_front_descs[di];
+    void *p = exa_big_page_cached(t, d, &r);
+    if (p != NULL) exa_tag_count_t(t, tag, d->kind, 0, EXA_PAGE_SIZE);
+    return p;
+}
+
+/* The POOL_FLAGS / POOL_TYPE of a fast door as (front descriptor, type); 0 when it is none. */
+exa_inline int exa_door_of_flags(exa_u64 pool, uint32_t *di, int32_t *type) {
+    if (exa_likely(pool == EXA_POOL_FLAG_NON_PAGED)) *di = EXA_DESC_NX, *type = EXA_PT_NX;
+    else if (pool == EXA_POOL_FLAG_PAGED) *di = EXA_DESC_PAGED, *type = EXA_PT_PAGED;
+    else if (pool == EXA_POOL_FLAG_NON_PAGED_EXECUTE) *di = EXA_DESC_EXECUTE, *type = 0;
+    else return 0;
+    return 1;
+}
+exa_inline int exa_door_of_type(int32_t pool_type, uint32_t *di, int32_t *type) {
+    if (exa_likely(pool_type == EXA_PT_NX)) *di = EXA_DESC_NX;
+    else if (pool_type == EXA_PT_PAGED) *di = EXA_DESC_PAGED;
+    else if (pool_type == 0) *di = EXA_DESC_EXECUTE;
+    else return 0;
+    *type = pool_type;
+    return 1;
+}
+
+/* The one-page doors (out of line, each falling back to its full path itself, so that the
+ * small doors below make only tail calls and need no stack frame). */
+static exa_noinline void *exa_flags_page_door(exa_u64 flags, exa_u64 size, uint32_t tag) {
+    uint32_t di;
+    int32_t type;
+    void *p = NULL;
+    if (exa_door_of_flags(flags & ~(exa_u64)EXA_FLAGS_FAST_EXTRA, &di, &type))
+        p = exa_allocate_page_fast(di, type, size, tag, (flags & EXA_POOL_FLAG_UNINITIALIZED) == 0);
+    return p != NULL ? p : _exa_pool_flags_full(flags, size, tag, NULL, 0);
+}
+
+static exa_noinline void *exa_legacy_page_door(int32_t pool_type, exa_u64 size, uint32_t tag) {
+    uint32_t di;
+    int32_t type;
+    void *p = NULL;
+    if (exa_door_of_type(pool_type, &di, &type)) p = exa_allocate_page_fast(di, type, size, tag, 0);
+    return p != NULL ? p : _exa_pool_legacy_full(pool_type, size, tag, EXA_LEGACY_TAGGED, 0);
+}
+
+/* The doors: three inlined copies of the fast core, one per pool, each with its constants. */
+void *_exa_pool_flags_entry(exa_u64 flags, exa_u64 size, uint32_t tag) {
+    if (exa_likely(tag != 0)) {
+        if (exa_likely(exa_fast_size(size))) {
+            exa_u64 pool = flags & ~(exa_u64)EXA_FLAGS_FAST_EXTRA;
+            uint32_t zero = (flags & EXA_POOL_FLAG_UNINITIALIZED) == 0;
+            void *p = NULL;
+            if (exa_likely(pool == EXA_POOL_FLAG_NON_PAGED)) p = exa_allocate_fast(EXA_DESC_NX, EXA_PT_NX, size, tag, zero);
+            else if (pool == EXA_POOL_FLAG_PAGED) p = exa_allocate_fast(EXA_DESC_PAGED, EXA_PT_PAGED, size, tag, zero);
+            else if (pool == EXA_POOL_FLAG_NON_PAGED_EXECUTE) p = exa_allocate_fast(EXA_DESC_EXECUTE, 0, size, tag, zero);
+            if (exa_likely(p != NULL)) return p;
+        } else if (size <= EXA_PAGE_SIZE) {
+            return exa_flags_page_door(flags, size, tag);
+        }
+    }
+    return _exa_pool_flags_full(flags, size, tag, NULL, 0);
+}
+
+void *_exa_pool_legacy_entry(int32_t pool_type, exa_u64 size, uint32_t tag) {
+    if (exa_likely(tag != 0 && exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0)) {
+        if (exa_likely(exa_fast_size(size))) {
+            void *p = NULL;
+            if (exa_likely(pool_type == EXA_PT_NX)) p = exa_allocate_fast(EXA_DESC_NX, EXA_PT_NX, size, tag, 0);
+            else if (pool_type == EXA_PT_PAGED) p = exa_allocate_fast(EXA_DESC_PAGED, EXA_PT_PAGED, size, tag, 0);
+            else if (pool_type == 0) p = exa_allocate_fast(EXA_DESC_EXECUTE, 0, size, tag, 0);
+            if (exa_likely(p != NULL)) return p;
+        } else if (size <= EXA_PAGE_SIZE) {
+            return exa_legacy_page_door(pool_type, size, tag);
+        }
+    }
+    return _exa_pool_legacy_full(pool_type, size, tag, EXA_LEGACY_TAGGED, 0);
+}
+
+/* ==========================================================================================
  * Allocate
  * ======================================================================================== */
 
@@ -1006,6 +1207,20 @@ static void *exa_big_allocate(exa_pool_desc_t *d, const exa_pool_request_t *r, e
     return (void *)e.va;
 }
 
+/* A single-page big allocation from the thread's page cache (the page is still reserved
+ * for the pool): one big-table insertion, no descriptor lock. NULL when the table could
+ * not grow (the caller then takes the ordinary path, which reports). */
+static void *exa_big_page_cached(exa_pool_thread_t *t, exa_pool_desc_t *d, const exa_pool_request_t *r) {
+    uint32_t di = d->index;
+    exa_big_t e = {t->pages[di][t->npages[di] - 1], 1, r->tag, (r->type & ~EXA_PT_NX) | d->type_bits, di, 0};
+    if (!exa_big_insert(&e)) return NULL;
+    t->npages[di]--;
+    exa_track_unpoison((void *)e.va, (size_t)r->size);
+    if (r->options & EXA_REQ_ZERO) memset((void *)e.va, 0, (size_t)r->size);
+    exa_atomic_fetch_add_relaxed(&d->pool->xbig, (exa_u64)1);
+    return (void *)e.va;
+}
+
 static exa_pool_desc_t *exa_desc_select(const exa_pool_request_t *r) {
     if (r->type & EXA_PT_PAGED) return &exa_front_descs[EXA_DESC_PAGED];
     int exec = (r->type & EXA_PT_NX) == 0;
@@ -1047,8 +1262,12 @@ exa_inline void *exa_allocate_try(const exa_pool_request_t *r, exa_status_t *sta
         /* Never wrap (spec 7.24): a request beyond the address space fails here. */
         if (n > ((exa_u64)1 << 47)) return NULL;
         exa_u64 pages = (n + EXA_PAGE_SIZE - 1) >> EXA_PAGE_SHIFT;
-        void *p = exa_big_allocate(d, r, pages, status);
-        if (p != NULL) _exa_tag_count(exa_thread_tags(t), r->tag, pool->kind, 0, pages << EXA_PAGE_SHIFT);
+        void *p = pages == 1 && t != NULL && d->index < EXA_POOL_FRONT_DESCRIPTORS && t->npages[d->index] != 0 &&
+                          !(r->options & EXA_REQ_COLD) && !(type & EXA_PT_MUST_SUCCEED)
+                      ? exa_big_page_cached(t, d, r)
+                      : NULL;
+        if (p == NULL) p = exa_big_allocate(d, r, pages, status);
+        if (p != NULL) exa_tag_count_t(t, r->tag, pool->kind, 0, pages << EXA_PAGE_SHIFT);
         return p;
     }
     uint32_t units = (uint32_t)((n + EXA_POOL_BLOCK_SIZE + (aligned ? EXA_CACHE_LINE - EXA_POOL_BLOCK_SIZE : 0) +
@@ -1073,7 +1292,7 @@ exa_inline void *exa_allocate_try(const exa_pool_request_t *r, exa_status_t *sta
     char *p = exa_place(h, aligned, r->tag);
     exa_track_tail(h, units, p, n);
     exa_h_set_type(h, (uint32_t)((type & EXA_PT_HEADER_MASK) | (account != NULL ? EXA_PT_QUOTA : 0)) + 1);
-    _exa_tag_count(exa_thread_tags(t), r->tag, d->kind, 0, (exa_u64)units * EXA_POOL_BLOCK_SIZE);
+    exa_tag_count_t(t, r->tag, d->kind, 0, (exa_u64)units * EXA_POOL_BLOCK_SIZE);
     if (r->options & EXA_REQ_ZERO) memset(p, 0, (size_t)n);
     return p;
 }
@@ -1217,6 +1436,25 @@ static exa_noinline int exa_find_unusual(const void *p, exa_pool_desc_t *d, exa_
     return exa_found_small(f, d, h, type, size);
 }
 
+static void exa_release_big_found(exa_pool_thread_t *t, exa_pool_desc_t *d, const exa_big_t *big);
+
+/* exa_free_caller_allowed: what the caller may free: IRQL, a tag that is not protected,
+ * not strict mode (whose tag comparison the checked path makes). */
+exa_inline int exa_free_caller_allowed(uint32_t tag, uint32_t type) {
+    return (tag & EXA_TAG_PROTECTED) == 0 && !_exa_irql_too_high_for_pool((int32_t)type) &&
+           exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0;
+}
+
+/* A freed single-page big allocation (its record already deleted, counted) into the
+ * thread's page cache: 1 when kept. */
+exa_inline int exa_big_page_keep(exa_pool_thread_t *t, exa_pool_desc_t *d, const exa_big_t *big) {
+    uint32_t di = d->index;
+    if (big->pages != 1 || big->direct || t == NULL || di >= EXA_POOL_FRONT_DESCRIPTORS || t->npages[di] >= 8) return 0;
+    exa_track_poison((void *)big->va, EXA_PAGE_SIZE);
+    t->pages[di][t->npages[di]++] = big->va;
+    return 1;
+}
+
 /* The whole free, every check reported. check_tag: 0 ExFreePool, 1 ExFreePoolWithTag, 2 the
  * block's own allocator (lookaside default free, which frees with the list's tag: nothing
  * to compare). */
@@ -1250,7 +1488,7 @@ static exa_noinline void exa_release_checked(void *block, uint32_t tag, int chec
     exa_pool_desc_t *d = f.desc;
     exa_pool_t *pool = d->pool;
     if (f.h != NULL) {
-        _exa_tag_count(exa_thread_tags(t), f.tag, pool->kind, 1, f.charged);
+        exa_tag_count_t(t, f.tag, pool->kind, 1, f.charged);
         if (f.account != NULL) _exa_quota_return(f.account, pool->kind, f.charged);
         exa_block_put(d, t, f.h, exa_h_size(f.h));
         return;
@@ -1265,51 +1503,140 @@ static exa_noinline void exa_release_checked(void *block, uint32_t tag, int chec
         _exa_bugcheck(EXA_BUGCHECK_BAD_POOL_HEADER, EXA_BPH_UNTRACKED, f.big.va, 0, 0);
         return;
     }
-    _exa_tag_count(exa_thread_tags(t), f.tag, pool->kind, 1, f.charged);
+    exa_release_big_found(t, d, &f.big);
+}
+
+/* A big allocation whose record this free deleted: count it, then keep its page in the
+ * thread's page cache, or give the pages back (run or mapping). */
+static void exa_release_big_found(exa_pool_thread_t *t, exa_pool_desc_t *d, const exa_big_t *big) {
+    exa_pool_t *pool = d->pool;
+    void *block = (void *)big->va;
+    exa_tag_count_t(t, big->tag, pool->kind, 1, big->pages << EXA_PAGE_SHIFT);
     exa_atomic_fetch_add_relaxed(&pool->xbig, (exa_u64)0 - 1);
-    size_t bytes = (size_t)f.big.pages << EXA_PAGE_SHIFT;
-    if (f.big.direct) {
+    if (exa_big_page_keep(t, d, big)) return;
+    size_t bytes = (size_t)big->pages << EXA_PAGE_SHIFT;
+    if (big->direct) {
         exa_track_unpoison(block, bytes);
         _exa_os_pages_unmap(block, bytes);
         exa_atomic_fetch_add_relaxed(&pool->xmapped, (exa_u64)0 - bytes);
-        if (f.big.direct & 2u) exa_atomic_fetch_add_relaxed(&pool->xlocked, (exa_u64)0 - bytes);
-        _exa_pool_unreserve(pool, f.big.pages);
+        if (big->direct & 2u) exa_atomic_fetch_add_relaxed(&pool->xlocked, (exa_u64)0 - bytes);
+        _exa_pool_unreserve(pool, big->pages);
     } else {
         exa_release_t rel = {NULL};
         _exa_lock(&d->lock);
-        exa_pages_give(d, f.big.va, (uint32_t)f.big.pages, &rel);
+        exa_pages_give(d, big->va, (uint32_t)big->pages, &rel);
         _exa_unlock(&d->lock);
         exa_release_run(&rel);
     }
     _exa_pool_changed(pool);
 }
 
+/* The common free of a big allocation (page-aligned pointer): look up and delete the record
+ * under one stripe lock when the caller may free it (IRQL, an unprotected tag, not strict
+ * mode); anything else to the checked path, which reports. */
+static exa_noinline void exa_release_big(void *block, uint32_t tag, int check_tag) {
+    exa_pool_thread_t *t = exa_tls_pool;
+    uintptr_t va = (uintptr_t)block;
+    if (t != NULL && va != 0) {
+        exa_big_stripe_t *st = exa_big_stripe(va);
+        exa_big_t big;
+        _exa_lock(&st->lock);
+        exa_big_t *e = exa_big_find(st, va);
+        int ok = e != NULL && exa_free_caller_allowed(e->tag, (uint32_t)e->type);
+        if (ok) {
+            big = *e;
+            exa_big_delete(st, e);
+        }
+        _exa_unlock(&st->lock);
+        if (ok) {
+            exa_release_big_found(t, exa_desc_by_index(big.desc), &big);
+            return;
+        }
+    }
+    exa_release_checked(block, tag, check_tag);
+}
+
+/* The fast free's checks, grouped so that a check level can wrap them. Each is 1 when the
+ * block passes; a block that fails any goes to the checked path, which repeats every check
+ * one by one and reports the first failure (nothing is reported here).
+ *
+ * exa_free_header_sound: the header of a small block of a front descriptor (PoolType an
+ * allocated, uncharged type; PoolIndex the segment's descriptor; BlockSize within the
+ * page; the next header's PreviousSize agreeing). *size gets BlockSize. */
+exa_inline int exa_free_header_sound(uint32_t di, exa_pool_header_t *h, uint32_t type, uint32_t *size) {
+    uint32_t units = exa_h_size(h);
+    *size = units;
+    /* The block's end as an offset in its page: 256 units = the page's end. */
+    uint32_t end_units = (uint32_t)(((uintptr_t)h & (EXA_PAGE_SIZE - 1)) >> EXA_POOL_BLOCK_SHIFT) + units;
+    return type <= EXA_PT_HEADER_MASK && (type & EXA_PT_QUOTA) == 0 && di < EXA_POOL_FRONT_DESCRIPTORS &&
+           exa_h_index(h) == di && units >= 2 && end_units <= EXA_POOL_PAGE_UNITS &&
+           (end_units == EXA_POOL_PAGE_UNITS || exa_h_prev(exa_hdr_at(h, (int32_t)units)) == units);
+}
+
+/* exa_free_caller_allowed for a sound block of front descriptor di (whose PoolType is paged
+ * exactly when di is the paged descriptor): the IRQL limit by table. */
+_Static_assert(EXA_DESC_PAGED == 2 && EXA_POOL_FRONT_DESCRIPTORS == 3, "front descriptors 0, 1 non-paged, 2 paged");
+exa_inline int exa_free_caller_allowed_front(uint32_t tag, uint32_t di) {
+    static const uint8_t max_irql[EXA_POOL_FRONT_DESCRIPTORS] = {EXA_DISPATCH_LEVEL, EXA_DISPATCH_LEVEL, EXA_APC_LEVEL};
+    return (tag & EXA_TAG_PROTECTED) == 0 && _exa_tls_irql <= max_irql[di] &&
+           exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0;
+}
+
+/* The rest of a fast free that missed the tag memo or found its cache full (checks passed,
+ * nothing changed yet). */
+static exa_noinline void exa_release_fast_miss(exa_pool_thread_t *t, exa_pool_desc_t *d, exa_pool_header_t *h,
+                                               uint32_t size) {
+    exa_tag_count_memo(t, h->pool_tag, d->kind, 1, (exa_u64)size * EXA_POOL_BLOCK_SIZE);
+    exa_block_put(d, t, h, size);
+}
+
 /* The common free, inline: an unprotected, uncharged small block of a front descriptor,
- * sound header, IRQL allowed, not strict mode, a thread with a cache. It only proceeds when
- * each of those holds and leaves everything else (and every report) to the checked path. */
-void _exa_pool_release(void *block, uint32_t tag, int check_tag) {
+ * sound header, IRQL allowed, not strict mode, a thread with a cache with room. It only
+ * proceeds when each of those holds and leaves everything else (and every report) to the
+ * checked path. The segment map lookup comes first, so a foreign pointer is never read. */
+exa_inline void exa_release(void *block, uint32_t tag, int check_tag) {
     uintptr_t a = (uintptr_t)block;
     exa_pool_thread_t *t = exa_tls_pool;
     exa_pool_segment_t *s;
     if (exa_likely((a & (EXA_POOL_BLOCK_SIZE - 1)) == 0 && (a & (EXA_PAGE_SIZE - 1)) != 0 && t != NULL &&
                    (s = exa_segmap_find(a)) != NULL)) {
         exa_pool_desc_t *d = s->desc;
+        uint32_t di = d->index;  /* read once: the header's atomic loads would make it reload */
         exa_pool_header_t *h = (exa_pool_header_t *)block - 1;
-        uint32_t type = exa_h_type(h) - 1, size = exa_h_size(h);
-        exa_pool_header_t *next = exa_hdr_at(h, (int32_t)size);
-        uintptr_t end = exa_page_of(h) + EXA_PAGE_SIZE;
-        if (exa_likely(type <= EXA_PT_HEADER_MASK && (type & EXA_PT_QUOTA) == 0 && d->index < EXA_POOL_FRONT_DESCRIPTORS &&
-                       exa_h_index(h) == d->index && size >= 2 && (uintptr_t)next <= end &&
-                       ((uintptr_t)next == end || exa_h_prev(next) == size) && (h->pool_tag & EXA_TAG_PROTECTED) == 0 &&
-                       !_exa_irql_too_high_for_pool((int32_t)type) &&
-                       exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0)) {
-            _exa_tag_count(&t->tags, h->pool_tag, d->kind, 1, (exa_u64)size * EXA_POOL_BLOCK_SIZE);
-            exa_block_put(d, t, h, size);
+        uint32_t owner_tag = h->pool_tag, type = exa_h_type(h) - 1, size;
+        if (exa_likely(exa_free_header_sound(di, h, type, &size) && exa_free_caller_allowed_front(owner_tag, di))) {
+            exa_u64 bytes = (exa_u64)size * EXA_POOL_BLOCK_SIZE;
+            exa_front_t *c = &t->front[di][size];
+            /* The tag is not protected, and only the paged front descriptor is paged. */
+            static const exa_u64 kind_bits[EXA_POOL_FRONT_DESCRIPTORS] = {
+                (exa_u64)1 << 40, (exa_u64)1 << 40, ((exa_u64)1 << 40) | ((exa_u64)EXA_POOL_KIND_PAGED << 32)};
+            exa_u64 key = (exa_u64)owner_tag | kind_bits[di];
+            if (exa_likely(c->count < c->limit && t->cached_bytes + bytes <= EXA_FRONT_BUDGET &&
+                           exa_tag_count_hit(t, key, 1, bytes))) {
+                exa_h_set_type(h, EXA_HDR_CACHED);
+                exa_track_free_block(h, size);
+                *exa_cache_link(h) = c->head;
+                c->head = h;
+                c->count++;
+                t->cached_bytes += bytes;
+                return;
+            }
+            exa_release_fast_miss(t, d, h, size);
             return;
         }
     }
+    if ((a & (EXA_PAGE_SIZE - 1)) == 0) {
+        exa_release_big(block, tag, check_tag);
+        return;
+    }
     exa_release_checked(block, tag, check_tag);
 }
+
+void _exa_pool_release(void *block, uint32_t tag, int check_tag) { exa_release(block, tag, check_tag); }
+
+/* exa_pool_free / ExFreePool: the same with the constants in place (the checked path's
+ * arguments need no register across the fast path). */
+void _exa_pool_release_untagged(void *block) { exa_release(block, 0, 0); }
 
 exa_status_t _exa_pool_describe(const void *block, exa_pool_block_info_t *out) {
     exa_pool_ready();

@@ -84,7 +84,14 @@ static int exa_tag_acceptable(uint32_t tag, int32_t type, exa_u64 size) {
     return 0;
 }
 
+/* Every legacy routine: ExAllocatePoolWithTag tries the fast door first (pool.c), which
+ * comes back here when it cannot serve. */
 void *_exa_pool_legacy(int32_t pool_type, exa_u64 size, uint32_t tag, uint32_t how, int32_t priority) {
+    if (how == EXA_LEGACY_TAGGED) return _exa_pool_legacy_entry(pool_type, size, tag);
+    return _exa_pool_legacy_full(pool_type, size, tag, how, priority);
+}
+
+void *_exa_pool_legacy_full(int32_t pool_type, exa_u64 size, uint32_t tag, uint32_t how, int32_t priority) {
     exa_pool_request_t r;
     r.options = 0;
     r.priority = EXA_POOL_PRIORITY_HIGH;
@@ -206,7 +213,14 @@ static int exa_apply_parameter(exa_pool_request_t *r, const exa_pool_parameter_t
     return ok || p->optional;
 }
 
+/* ExAllocatePool2/3: without extended parameters the fast door first (pool.c), which comes
+ * back to _exa_pool_flags_full when it cannot serve. */
 void *_exa_pool_flags(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_pool_parameter_t *params, uint32_t count) {
+    if (count == 0) return _exa_pool_flags_entry(flags, size, tag);
+    return _exa_pool_flags_full(flags, size, tag, params, count);
+}
+
+void *_exa_pool_flags_full(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_pool_parameter_t *params, uint32_t count) {
     uint32_t required = (uint32_t)flags;
     exa_pool_request_t r;
     r.options = (required & EXA_POOL_FLAG_RAISE_ON_FAILURE) ? EXA_REQ_RAISE : 0;
@@ -240,7 +254,7 @@ void *_exa_pool_flags(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_pool_
     return _exa_pool_allocate_request(&r);
 }
 
-void *exa_pool_allocate(exa_u64 flags, exa_u64 size, uint32_t tag) { return _exa_pool_flags(flags, size, tag, NULL, 0); }
+void *exa_pool_allocate(exa_u64 flags, exa_u64 size, uint32_t tag) { return _exa_pool_flags_entry(flags, size, tag); }
 
 void *exa_pool_allocate_ex(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_pool_parameter_t *params,
                            uint32_t count) {
@@ -253,7 +267,7 @@ void *exa_pool_allocate_ex(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_
 
 /* The modern frees ignore NULL, as free() does (ExFreePool(NULL) is a bug check: pool_nt.c). */
 void exa_pool_free(void *block) {
-    if (block != NULL) _exa_pool_release(block, 0, 0);
+    if (block != NULL) _exa_pool_release_untagged(block);
 }
 
 void exa_pool_free_with_tag(void *block, uint32_t tag) {

@@ -87,6 +87,24 @@ typedef struct exa_pool_request_s {
  * not strict falls back to any node. */
 void *_exa_pool_allocate_request(const exa_pool_request_t *r);
 
+/* The fast doors (issue 6, pool.c). The common requests (1..EXA_PAGE_SIZE bytes of
+ * NonPagedPoolNx, NonPagedPool or PagedPool, a non-zero tag, no quota, priority, node,
+ * alignment or must-succeed, not strict mode for the legacy routine) are served straight
+ * from the calling thread's front cache (small blocks) or page cache (one-page big
+ * allocations); anything else, and a request the caches cannot serve (no thread state yet,
+ * IRQL too high, an empty cache), goes to the full path, which validates everything and
+ * reports what is wrong:
+ *   _exa_pool_flags_entry   ExAllocatePool2 without extended parameters -> _exa_pool_flags_full
+ *   _exa_pool_legacy_entry  ExAllocatePoolWithTag -> _exa_pool_legacy_full (how = TAGGED) */
+void *_exa_pool_flags_entry(exa_u64 flags, exa_u64 size, uint32_t tag);
+void *_exa_pool_legacy_entry(int32_t pool_type, exa_u64 size, uint32_t tag);
+void *_exa_pool_flags_full(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_pool_parameter_t *params, uint32_t count);
+void *_exa_pool_legacy_full(int32_t pool_type, exa_u64 size, uint32_t tag, uint32_t how, int32_t priority);
+
+/* The POOL_FLAGS a fast ExAllocatePool2 may carry besides its one pool flag
+ * (RAISE_ON_FAILURE cannot matter when the cache serves). */
+enum { EXA_FLAGS_FAST_EXTRA = EXA_POOL_FLAG_UNINITIALIZED | EXA_POOL_FLAG_RAISE_ON_FAILURE };
+
 /* The two front doors (pool_api.c). _exa_pool_legacy: a POOL_TYPE routine; `how` says
  * which (EXA_LEGACY_*), `priority` applies with EXA_LEGACY_PRIORITY. _exa_pool_flags:
  * ExAllocatePool2/3. */
@@ -99,6 +117,8 @@ exa_u64 _exa_pool_struct_size(int32_t struct_id);
 
 /* ExFreePool (check_tag 0) / ExFreePoolWithTag (check_tag 1, tag as passed). */
 void _exa_pool_release(void *block, uint32_t tag, int check_tag);
+/* _exa_pool_release(block, 0, 0), compiled for those constants. */
+void _exa_pool_release_untagged(void *block);
 
 /* Validate `block` without changing anything; EXA_STATUS_INVALID_PARAMETER when it is not
  * a live pool block. */

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE 1
 #include "internal/platform.h"
 #include "internal/atomic.h"
+#include "internal/arch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,7 +55,7 @@ void _exa_os_pages_unlock(void *p, size_t size) { (void)munlock(p, size); }
 
 /* The address of a thread-local byte: unique among live threads, at least 2-aligned
  * because the variable is an int. */
-static _Thread_local int exa_thread_token_anchor;
+static exa_thread_local int exa_thread_token_anchor;
 
 uintptr_t _exa_os_thread_token(void) { return (uintptr_t)&exa_thread_token_anchor; }
 

@@ -1,0 +1,339 @@
+/* exalloc - C tests: the pool's fast doors (issue 6).
+ *
+ * The common requests (ExAllocatePool2 with one pool flag, ExAllocatePoolWithTag with
+ * NonPagedPool / PagedPool / NonPagedPoolNx, 1..4096 bytes, a non-zero tag) are served from
+ * the thread's front cache or page cache; these tests check that what they hand out is
+ * exactly what the full path would (headers, types, PoolMon rows, statistics) and that
+ * everything unusual still reaches the full path and its reports. Own tags throughout. */
+#define _GNU_SOURCE 1
+#include "exalloc.h"
+#include "exalloc_nt.h"
+#include "test.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { PAGE = 4096 };
+
+static uint32_t tag_of(const char *s) {
+    return (uint32_t)(unsigned char)s[0] | (uint32_t)(unsigned char)s[1] << 8 | (uint32_t)(unsigned char)s[2] << 16 |
+           (uint32_t)(unsigned char)s[3] << 24;
+}
+
+static exa_pool_tag_row_t row_of(uint32_t tag, int32_t pool) {
+    exa_pool_tag_row_t none;
+    memset(&none, 0, sizeof none);
+    uint32_t n = exa_pool_tag_snapshot(NULL, 0);
+    exa_pool_tag_row_t *rows = calloc(n + 64, sizeof *rows);
+    n = exa_pool_tag_snapshot(rows, n + 64);
+    for (uint32_t i = 0; i < n; i++) {
+        if (rows[i].tag == (tag & 0x7FFFFFFFu) && rows[i].pool == pool) {
+            none = rows[i];
+            break;
+        }
+    }
+    free(rows);
+    return none;
+}
+
+static exa_pool_block_info_t info_of(const void *p) {
+    exa_pool_block_info_t bi;
+    memset(&bi, 0, sizeof bi);
+    if (exa_pool_query_block(p, &bi) != EXA_STATUS_SUCCESS) memset(&bi, 0, sizeof bi);
+    return bi;
+}
+
+/* Every door and every small size: the header the query reads back (tag, type, pool, usable
+ * size, charged bytes), LIFO reuse of the same block (the cache served it), zeroing for
+ * ExAllocatePool2 without UNINITIALIZED. */
+static void doors_format_blocks_like_the_full_path(void) {
+    static const struct {
+        exa_u64 flags;   /* 0: legacy */
+        int32_t legacy;  /* POOL_TYPE for ExAllocatePoolWithTag */
+        int32_t type, pool;
+    } doors[] = {
+        {EXA_POOL_FLAG_NON_PAGED, 0, 512, EXA_POOL_KIND_NON_PAGED},
+        {EXA_POOL_FLAG_NON_PAGED_EXECUTE | EXA_POOL_FLAG_UNINITIALIZED, 0, 0, EXA_POOL_KIND_NON_PAGED},
+        {EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_RAISE_ON_FAILURE, 0, 1, EXA_POOL_KIND_PAGED},
+        {0, NonPagedPoolNx, 512, EXA_POOL_KIND_NON_PAGED},
+        {0, NonPagedPool, 0, EXA_POOL_KIND_NON_PAGED},
+        {0, PagedPool, 1, EXA_POOL_KIND_PAGED},
+    };
+    uint32_t tag = tag_of("FstA");
+    for (size_t d = 0; d < sizeof doors / sizeof doors[0]; d++) {
+        for (exa_u64 n = 1; n <= 4064; n += (n < 64 ? 1 : 37)) {
+            unsigned char *p = doors[d].flags ? exa_pool_allocate(doors[d].flags, n, tag)
+                                              : ExAllocatePoolWithTag((POOL_TYPE)doors[d].legacy, n, tag);
+            CHECK(p != NULL);
+            CHECK_EQ((uintptr_t)p % 16, 0);
+            exa_pool_block_info_t bi = info_of(p);
+            exa_u64 units = (n + 31) / 16;
+            CHECK_EQ(bi.tag, tag);
+            CHECK_EQ(bi.pool_type, doors[d].type);
+            CHECK_EQ(bi.pool, doors[d].pool);
+            CHECK_EQ(bi.big, 0);
+            CHECK_EQ(bi.quota_charged, 0);
+            CHECK_EQ(bi.charged, units * 16);
+            CHECK_EQ(bi.size, units * 16 - 16);
+            memset(p, 0xAB, n);
+            ExFreePoolWithTag(p, tag);
+            unsigned char *q = doors[d].flags ? exa_pool_allocate(doors[d].flags, n, tag)
+                                              : ExAllocatePoolWithTag((POOL_TYPE)doors[d].legacy, n, tag);
+            CHECK(q == p); /* the thread's cache, newest first */
+            int zeroed = doors[d].flags != 0 && !(doors[d].flags & EXA_POOL_FLAG_UNINITIALIZED);
+            if (zeroed)
+                for (exa_u64 i = 0; i < n; i++) CHECK_EQ(q[i], 0);
+            exa_pool_free(q);
+        }
+    }
+    exa_pool_trim();
+    exa_pool_tag_row_t r = row_of(tag, EXA_POOL_KIND_NON_PAGED);
+    CHECK(r.allocs > 0);
+    CHECK_EQ(r.allocs, r.frees);
+    CHECK_EQ(r.bytes, 0);
+}
+
+/* PoolMon rows stay exact when many tags share the thread's direct-mapped slots and its
+ * one-entry memo: 300 tags (more than the 64 slots), allocations interleaved tag by tag,
+ * checked live and after the frees. */
+static void poolmon_rows_exact_under_tag_churn(void) {
+    enum { TAGS = 300, PER = 5 };
+    static void *blocks[TAGS][PER];
+    for (int k = 0; k < PER; k++) {
+        for (int t = 0; t < TAGS; t++) {
+            uint32_t tag = tag_of("Ch00") + (uint32_t)(t % 26) * 0x10000u + (uint32_t)(t / 26) * 0x1000000u;
+            blocks[t][k] = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED | EXA_POOL_FLAG_UNINITIALIZED,
+                                             (exa_u64)(16 + 16 * ((t + k) % 8)), tag);
+            CHECK(blocks[t][k] != NULL);
+        }
+    }
+    for (int t = 0; t < TAGS; t++) {
+        uint32_t tag = tag_of("Ch00") + (uint32_t)(t % 26) * 0x10000u + (uint32_t)(t / 26) * 0x1000000u;
+        exa_u64 bytes = 0;
+        for (int k = 0; k < PER; k++) bytes += (exa_u64)(16 + 16 * ((t + k) % 8)) + 16;
+        exa_pool_tag_row_t r = row_of(tag, EXA_POOL_KIND_NON_PAGED);
+        CHECK_EQ(r.allocs, PER);
+        CHECK_EQ(r.frees, 0);
+        CHECK_EQ(r.diff, PER);
+        CHECK_EQ(r.bytes, bytes);
+    }
+    for (int t = TAGS - 1; t >= 0; t--)
+        for (int k = 0; k < PER; k++) exa_pool_free(blocks[t][k]);
+    for (int t = 0; t < TAGS; t++) {
+        uint32_t tag = tag_of("Ch00") + (uint32_t)(t % 26) * 0x10000u + (uint32_t)(t / 26) * 0x1000000u;
+        exa_pool_tag_row_t r = row_of(tag, EXA_POOL_KIND_NON_PAGED);
+        CHECK_EQ(r.allocs, PER);
+        CHECK_EQ(r.frees, PER);
+        CHECK_EQ(r.bytes, 0);
+    }
+}
+
+/* The memo must not outlive its slot: tag A counted twice (its slot and the memo hold it),
+ * then a tag B that may take A's slot, then A again. Over 200 B's some share A's slot;
+ * every row must still be exact. */
+static void memo_follows_slot_changes(void) {
+    enum { BS = 200 };
+    uint32_t a = tag_of("MemA");
+    static void *v[BS][4];
+    for (int i = 0; i < BS; i++) {
+        uint32_t b = tag_of("Mb00") + (uint32_t)(i % 26) * 0x10000u + (uint32_t)(i / 26) * 0x1000000u;
+        v[i][0] = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED | EXA_POOL_FLAG_UNINITIALIZED, 32, a);
+        v[i][1] = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED | EXA_POOL_FLAG_UNINITIALIZED, 32, a);
+        v[i][2] = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED | EXA_POOL_FLAG_UNINITIALIZED, 32, b);
+        v[i][3] = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED | EXA_POOL_FLAG_UNINITIALIZED, 32, a);
+        exa_pool_free(v[i][2]); /* B freed: the free may take the slot back as well */
+        exa_pool_free(v[i][0]);
+    }
+    exa_pool_tag_row_t r = row_of(a, EXA_POOL_KIND_NON_PAGED);
+    CHECK_EQ(r.allocs, 3 * BS);
+    CHECK_EQ(r.frees, BS);
+    CHECK_EQ(r.bytes, 2 * BS * 48);
+    for (int i = 0; i < BS; i++) {
+        uint32_t b = tag_of("Mb00") + (uint32_t)(i % 26) * 0x10000u + (uint32_t)(i / 26) * 0x1000000u;
+        exa_pool_tag_row_t rb = row_of(b, EXA_POOL_KIND_NON_PAGED);
+        CHECK_EQ(rb.allocs, 1);
+        CHECK_EQ(rb.frees, 1);
+        CHECK_EQ(rb.bytes, 0);
+        exa_pool_free(v[i][1]);
+        exa_pool_free(v[i][3]);
+    }
+    r = row_of(a, EXA_POOL_KIND_NON_PAGED);
+    CHECK_EQ(r.frees, 3 * BS);
+    CHECK_EQ(r.bytes, 0);
+}
+
+/* One-page big allocations (4065..4096 bytes) go through the thread's page cache: the same
+ * page comes back, the record is exact, a second free is still 0x19/0x22, and after a trim the
+ * statistics are back where they were. */
+static void one_page_cache(void) {
+    uint32_t tag = tag_of("FstP");
+    exa_pool_trim();
+    exa_pool_stats_t s0, s1, s2;
+    exa_pool_query(EXA_POOL_KIND_NON_PAGED, &s0);
+    unsigned char *a = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, PAGE, tag);
+    CHECK(a != NULL);
+    CHECK_EQ((uintptr_t)a % PAGE, 0);
+    memset(a, 0xCD, PAGE);
+    exa_pool_free(a);
+    unsigned char *b = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 4065, tag); /* zeroed */
+    CHECK(b == a);
+    for (int i = 0; i < 4065; i++) CHECK_EQ(b[i], 0);
+    exa_pool_block_info_t bi = info_of(b);
+    CHECK_EQ(bi.big, 1);
+    CHECK_EQ(bi.charged, PAGE);
+    CHECK_EQ(bi.tag, tag);
+    CHECK_EQ(bi.pool_type, 512);
+    exa_pool_query(EXA_POOL_KIND_NON_PAGED, &s1);
+    CHECK_EQ(s1.big_allocations, s0.big_allocations + 1);
+    exa_pool_tag_row_t r = row_of(tag, EXA_POOL_KIND_NON_PAGED);
+    CHECK_EQ(r.allocs, 2);
+    CHECK_EQ(r.frees, 1);
+    CHECK_EQ(r.bytes, PAGE);
+    void *c = ExAllocatePoolWithTag(PagedPool, PAGE, tag); /* another descriptor's cache */
+    CHECK(c != NULL && c != b);
+    CHECK_EQ(info_of(c).pool, EXA_POOL_KIND_PAGED);
+    ExFreePoolWithTag(c, tag);
+    ExFreePoolWithTag(b, tag);
+    exa_u64 cnt = test_bugcheck_begin();
+    exa_pool_free(b); /* cached, not live: no big-table entry */
+    exa_bugcheck_info_t bc = test_bugcheck_end(cnt);
+    CHECK_BUGCHECK(bc, 0x19, 0x22, (uintptr_t)b);
+    CHECK(exa_pool_trim() >= 2); /* both cached pages went back */
+    exa_pool_query(EXA_POOL_KIND_NON_PAGED, &s2);
+    CHECK_EQ(s2.big_allocations, s0.big_allocations);
+    CHECK_EQ(s2.in_use, s0.in_use);
+    r = row_of(tag, EXA_POOL_KIND_NON_PAGED);
+    CHECK_EQ(r.frees, 2);
+    CHECK_EQ(r.bytes, 0);
+}
+
+/* What the fast doors must leave to the full path: a protected tag freed without it
+ * (0xC2/0x0A), strict mode's tag rules for ExAllocatePoolWithTag (0x9D), paged pool at
+ * DISPATCH_LEVEL (0xC2/0x08 allocate, 0x09 free), a double free (0xC2/0x07), a zero tag
+ * for ExAllocatePool2 (NULL). */
+static void unusual_requests_reach_the_full_path(void) {
+    uint32_t tag = tag_of("FstU");
+    uint32_t prot = tag | EXA_POOL_TAG_PROTECTED;
+    void *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 100, prot);
+    CHECK(p != NULL);
+    CHECK_EQ(info_of(p).tag, prot);
+    exa_u64 c = test_bugcheck_begin();
+    exa_pool_free(p);
+    exa_bugcheck_info_t bc = test_bugcheck_end(c);
+    CHECK_BUGCHECK(bc, 0xC2, 0x0A, (uintptr_t)p);
+    exa_pool_free_with_tag(p, prot);
+    CHECK(exa_pool_query_block(p, &(exa_pool_block_info_t){0}) == EXA_STATUS_INVALID_PARAMETER);
+
+    void *big = exa_pool_allocate(EXA_POOL_FLAG_PAGED, PAGE, prot);
+    c = test_bugcheck_begin();
+    exa_pool_free(big);
+    bc = test_bugcheck_end(c);
+    CHECK_BUGCHECK(bc, 0xC2, 0x0A, (uintptr_t)big);
+    exa_pool_free_with_tag(big, prot);
+
+    CHECK(exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 100, 0) == NULL);
+
+    uint32_t saved = exa_pool_get_options();
+    exa_pool_set_options(EXA_POOL_OPTION_STRICT);
+    c = test_bugcheck_begin();
+    void *bad = ExAllocatePoolWithTag(NonPagedPoolNx, 64, 0x01020304u); /* no letter or digit */
+    bc = test_bugcheck_end(c);
+    exa_pool_set_options(saved);
+    CHECK(bad == NULL);
+    CHECK_BUGCHECK(bc, 0xC2, 0x9D, NonPagedPoolNx);
+
+    void *paged = ExAllocatePoolWithTag(PagedPool, 64, tag);
+    void *paged_big = exa_pool_allocate(EXA_POOL_FLAG_PAGED, PAGE, tag);
+    uint8_t old;
+    CHECK_EQ(exa_irql_raise(EXA_DISPATCH_LEVEL, &old), EXA_STATUS_SUCCESS);
+    c = test_bugcheck_begin();
+    void *none = ExAllocatePoolWithTag(PagedPool, 64, tag);
+    exa_bugcheck_info_t abc = test_bugcheck_end(c);
+    c = test_bugcheck_begin();
+    void *none_big = exa_pool_allocate(EXA_POOL_FLAG_PAGED, PAGE, tag);
+    exa_bugcheck_info_t bbc = test_bugcheck_end(c);
+    c = test_bugcheck_begin();
+    ExFreePoolWithTag(paged, tag);
+    exa_bugcheck_info_t fbc = test_bugcheck_end(c);
+    c = test_bugcheck_begin();
+    exa_pool_free(paged_big);
+    exa_bugcheck_info_t gbc = test_bugcheck_end(c);
+    exa_irql_lower(old);
+    CHECK(none == NULL && none_big == NULL);
+    CHECK_BUGCHECK(abc, 0xC2, 0x08, EXA_DISPATCH_LEVEL);
+    CHECK_BUGCHECK(bbc, 0xC2, 0x08, EXA_DISPATCH_LEVEL);
+    CHECK_BUGCHECK(fbc, 0xC2, 0x09, EXA_DISPATCH_LEVEL);
+    CHECK_BUGCHECK(gbc, 0xC2, 0x09, EXA_DISPATCH_LEVEL);
+    CHECK_EQ(info_of(paged).tag, tag); /* still live: the handler returned */
+    ExFreePoolWithTag(paged, tag);
+    exa_pool_free(paged_big);
+
+    void *d = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 48, tag);
+    exa_pool_free(d);
+    c = test_bugcheck_begin();
+    exa_pool_free(d); /* in the front cache: already free */
+    bc = test_bugcheck_end(c);
+    CHECK_BUGCHECK(bc, 0xC2, 0x07, 0);
+    CHECK_EQ(bc.parameter4, (uintptr_t)d);
+}
+
+/* Two threads on the fast doors, each freeing half of its blocks and handing the other half
+ * to the other thread to free: the rows are exact once both have finished. */
+typedef struct {
+    uint32_t tag;
+    void **mine, **theirs;
+    int n;
+    pthread_barrier_t *bar;
+} churn_arg_t;
+
+static void *churn_thread(void *v) {
+    churn_arg_t *a = v;
+    uint64_t rs = a->tag;
+    for (int i = 0; i < a->n; i++) {
+        exa_u64 n = 1 + test_rand(&rs) % 4096;
+        a->mine[i] = (i & 1) ? ExAllocatePoolWithTag(NonPagedPoolNx, n, a->tag)
+                             : exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED | EXA_POOL_FLAG_UNINITIALIZED, n, a->tag);
+        if (i % 4 == 3) {
+            exa_pool_free(a->mine[i - 1]);
+            a->mine[i - 1] = NULL;
+        }
+    }
+    pthread_barrier_wait(a->bar);
+    for (int i = 0; i < a->n; i++)
+        if (a->theirs[i] != NULL) exa_pool_free(a->theirs[i]);
+    exa_pool_trim();
+    return NULL;
+}
+
+static void two_threads_cross_free_exact_rows(void) {
+    enum { N = 4000 };
+    unsigned n = test_scale(N);
+    void **x = calloc(n, sizeof *x), **y = calloc(n, sizeof *y);
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, 2);
+    churn_arg_t a = {tag_of("FsX1"), x, y, (int)n, &bar}, b = {tag_of("FsX2"), y, x, (int)n, &bar};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, churn_thread, &a);
+    pthread_create(&tb, NULL, churn_thread, &b);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    pthread_barrier_destroy(&bar);
+    for (int k = 0; k < 2; k++) {
+        exa_pool_tag_row_t r = row_of(k ? b.tag : a.tag, EXA_POOL_KIND_NON_PAGED);
+        CHECK_EQ(r.allocs, n);
+        CHECK_EQ(r.frees, n);
+        CHECK_EQ(r.bytes, 0);
+    }
+    free(x);
+    free(y);
+}
+
+const test_case_t pool_fast_cases[] = {
+    {"pool_fast.doors_format_blocks_like_the_full_path", doors_format_blocks_like_the_full_path},
+    {"pool_fast.poolmon_rows_exact_under_tag_churn", poolmon_rows_exact_under_tag_churn},
+    {"pool_fast.memo_follows_slot_changes", memo_follows_slot_changes},
+    {"pool_fast.one_page_cache", one_page_cache},
+    {"pool_fast.unusual_requests_reach_the_full_path", unusual_requests_reach_the_full_path},
+    {"pool_fast.two_threads_cross_free_exact_rows", two_threads_cross_free_exact_rows},
+    {NULL, NULL}};
