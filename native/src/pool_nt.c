@@ -86,7 +86,7 @@ PVOID ExAllocatePoolPriorityUninitialized(POOL_TYPE PoolType, SIZE_T NumberOfByt
     return ExAllocatePoolWithTagPriority(PoolType, NumberOfBytes, Tag, Priority);
 }
 
-VOID ExFreePool(PVOID P) { _exa_pool_release(P, 0, 0); }
+VOID ExFreePool(PVOID P) { _exa_pool_release_untagged(P); }
 
 VOID ExFreePoolWithTag(PVOID P, ULONG Tag) { _exa_pool_release(P, Tag, 1); }
 
