@@ -482,9 +482,10 @@ if do_native:
         if peer == "pool" and source == "mapped":
             hdr_round = 16 + (-int(size)) % 16
             tail = (4096 % (int(size) + hdr_round)) / (4096 // (int(size) + hdr_round))
-            target("C pool overhead per %s-byte block (mapped / blocks - size)" % size, float(over), 16 + (-int(size)) % 16,
-                   " B", note="header 16 B; NT's blocks never cross a page, so a page's tail (%.0f B a block here) "
-                   "is waste beyond the target's round-up" % tail)
+            target("C pool overhead per %s-byte block, beyond the page's tail share" % size, float(over) - tail,
+                   16 + (-int(size)) % 16, " B", note="measured %s B a block (mapped / blocks - size), of which %.1f B "
+                   "is the page's unusable tail (NT's blocks never cross a page: %d blocks of %d B in 4096)"
+                   % (over, tail, 4096 // (int(size) + hdr_round), int(size) + hdr_round))
 if do_java:
     fast = j("Pair", "256", "localUnchecked")
     target("Java Lookaside pair 256 B (Local, unchecked, by address)", fast, 10, " ns", note="stretch <= 4 ns")
