@@ -53,17 +53,17 @@ exa_status_t exa_publish_now(void) {
     exa_shm_word_t *w = exa_shm;
     uint64_t seq = exa_atomic_load_relaxed(&w[EXA_SHM_W_SEQ]);
     exa_atomic_store_relaxed(&w[EXA_SHM_W_SEQ], seq + 1);
-    exa_atomic_fence_seq_cst();
-    exa_atomic_store_relaxed(&w[EXA_SHM_W_TAG_ROWS], (uint64_t)tags);
-    exa_atomic_store_relaxed(&w[EXA_SHM_W_TAG_TOTAL], (uint64_t)tag_total);
-    exa_atomic_store_relaxed(&w[EXA_SHM_W_LIST_ROWS], (uint64_t)lists);
-    exa_atomic_store_relaxed(&w[EXA_SHM_W_LIST_TOTAL], (uint64_t)list_total);
+    /* Every store below is a release: none moves before the odd sequence number. */
+    exa_atomic_store_release(&w[EXA_SHM_W_TAG_ROWS], (uint64_t)tags);
+    exa_atomic_store_release(&w[EXA_SHM_W_TAG_TOTAL], (uint64_t)tag_total);
+    exa_atomic_store_release(&w[EXA_SHM_W_LIST_ROWS], (uint64_t)lists);
+    exa_atomic_store_release(&w[EXA_SHM_W_LIST_TOTAL], (uint64_t)list_total);
     for (uint32_t i = 0; i < tags; i++) exa_shm_put(exa_shm_tags(w) + (uint64_t)i * EXA_SHM_TAG_WORDS, &exa_pub_tags[i], EXA_SHM_TAG_WORDS);
     for (uint32_t i = 0; i < lists; i++)
         exa_shm_put(exa_shm_lists(w) + (uint64_t)i * EXA_SHM_LIST_WORDS, &exa_pub_lists[i], EXA_SHM_LIST_WORDS);
-    exa_atomic_store_relaxed(&w[EXA_SHM_W_PUBLISHES], exa_atomic_load_relaxed(&w[EXA_SHM_W_PUBLISHES]) + 1);
-    exa_atomic_store_relaxed(&w[EXA_SHM_W_TIME_NS], _exa_os_now_ns());
-    exa_atomic_store_relaxed(&w[EXA_SHM_W_PERIOD_MS],
+    exa_atomic_store_release(&w[EXA_SHM_W_PUBLISHES], exa_atomic_load_relaxed(&w[EXA_SHM_W_PUBLISHES]) + 1);
+    exa_atomic_store_release(&w[EXA_SHM_W_TIME_NS], _exa_os_now_ns());
+    exa_atomic_store_release(&w[EXA_SHM_W_PERIOD_MS],
                              (uint64_t)(exa_atomic_load_relaxed(&exa_pub_running) ? exa_atomic_load_relaxed(&exa_pub_period) : 0));
     exa_atomic_store_release(&w[EXA_SHM_W_SEQ], seq + 2);
     _exa_unlock(&exa_publish_lock);

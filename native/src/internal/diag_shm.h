@@ -5,7 +5,8 @@
  *
  * The file is a header, then `tag_capacity` PoolMon rows (exa_pool_tag_row_t, 6 words
  * each), then `list_capacity` lookaside rows (exa_lookaside_stats_t, 9 words each). Every
- * field is a 64-bit word written and read with relaxed atomics, so a reader in another
+ * field is a 64-bit word written with release and read with acquire atomics (seqlock order without
+ * fences, which ThreadSanitizer does not model), so a reader in another
  * process (or thread) never tears a word; whole snapshots are versioned by a seqlock: the
  * writer makes `seq` odd, writes, makes it even again; a reader retries while it is odd or
  * changed under it. */
@@ -63,12 +64,12 @@ static inline void exa_shm_put(exa_shm_word_t *dst, const void *src, uint32_t wo
     for (uint32_t i = 0; i < words; i++) {
         uint64_t v;
         memcpy(&v, (const char *)src + 8 * i, 8);
-        exa_atomic_store_relaxed(&dst[i], v);
+        exa_atomic_store_release(&dst[i], v);
     }
 }
 static inline void exa_shm_get(void *dst, exa_shm_word_t *src, uint32_t words) {
     for (uint32_t i = 0; i < words; i++) {
-        uint64_t v = exa_atomic_load_relaxed(&src[i]);
+        uint64_t v = exa_atomic_load_acquire(&src[i]);
         memcpy((char *)dst + 8 * i, &v, 8);
     }
 }
@@ -90,14 +91,14 @@ static inline int exa_shm_read(exa_shm_word_t *w, exa_shm_snapshot_t *out, uint3
     for (uint32_t t = 0; t < tries; t++) {
         uint64_t s1 = exa_atomic_load_acquire(&w[EXA_SHM_W_SEQ]);
         if (s1 & 1) continue;
-        out->pid = exa_atomic_load_relaxed(&w[EXA_SHM_W_PID]);
-        out->publishes = exa_atomic_load_relaxed(&w[EXA_SHM_W_PUBLISHES]);
-        out->time_ns = exa_atomic_load_relaxed(&w[EXA_SHM_W_TIME_NS]);
-        out->period_ms = exa_atomic_load_relaxed(&w[EXA_SHM_W_PERIOD_MS]);
-        uint64_t tr = exa_atomic_load_relaxed(&w[EXA_SHM_W_TAG_ROWS]);
-        uint64_t lr = exa_atomic_load_relaxed(&w[EXA_SHM_W_LIST_ROWS]);
-        out->tag_total = (uint32_t)exa_atomic_load_relaxed(&w[EXA_SHM_W_TAG_TOTAL]);
-        out->list_total = (uint32_t)exa_atomic_load_relaxed(&w[EXA_SHM_W_LIST_TOTAL]);
+        out->pid = exa_atomic_load_acquire(&w[EXA_SHM_W_PID]);
+        out->publishes = exa_atomic_load_acquire(&w[EXA_SHM_W_PUBLISHES]);
+        out->time_ns = exa_atomic_load_acquire(&w[EXA_SHM_W_TIME_NS]);
+        out->period_ms = exa_atomic_load_acquire(&w[EXA_SHM_W_PERIOD_MS]);
+        uint64_t tr = exa_atomic_load_acquire(&w[EXA_SHM_W_TAG_ROWS]);
+        uint64_t lr = exa_atomic_load_acquire(&w[EXA_SHM_W_LIST_ROWS]);
+        out->tag_total = (uint32_t)exa_atomic_load_acquire(&w[EXA_SHM_W_TAG_TOTAL]);
+        out->list_total = (uint32_t)exa_atomic_load_acquire(&w[EXA_SHM_W_LIST_TOTAL]);
         if (tr > EXA_SHM_TAG_CAPACITY) tr = EXA_SHM_TAG_CAPACITY;
         if (lr > EXA_SHM_LIST_CAPACITY) lr = EXA_SHM_LIST_CAPACITY;
         out->tag_rows = (uint32_t)tr;
@@ -105,8 +106,7 @@ static inline int exa_shm_read(exa_shm_word_t *w, exa_shm_snapshot_t *out, uint3
         for (uint64_t i = 0; i < tr; i++) exa_shm_get(&out->tags[i], exa_shm_tags(w) + i * EXA_SHM_TAG_WORDS, EXA_SHM_TAG_WORDS);
         for (uint64_t i = 0; i < lr; i++)
             exa_shm_get(&out->lists[i], exa_shm_lists(w) + i * EXA_SHM_LIST_WORDS, EXA_SHM_LIST_WORDS);
-        exa_atomic_fence_seq_cst();
-        if (exa_atomic_load_relaxed(&w[EXA_SHM_W_SEQ]) == s1) {
+        if (exa_atomic_load_acquire(&w[EXA_SHM_W_SEQ]) == s1) {
             out->seq = s1;
             return 0;
         }
