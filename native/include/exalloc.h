@@ -812,6 +812,74 @@ EXA_API uint32_t exa_lookaside_allocate_cached(exa_lookaside_t *list, void **out
  * callback). IRQL check as exa_lookaside_free (too high -> bug check path, returns 0). */
 EXA_API uint32_t exa_lookaside_free_cached(exa_lookaside_t *list, void *const *blocks, uint32_t n);
 
+/* ==========================================================================================
+ * Diagnostics: leak report, allocation dump, PoolMon / !lookaside text, live view
+ * (spec 1.6, 1.13, 7)
+ *
+ * Text routines are snprintf-like: they write at most `capacity` bytes including a
+ * terminating NUL (nothing when capacity is 0; buf may then be NULL) and return the length
+ * of the whole text, NUL excluded; a return >= capacity means the text was truncated.
+ *
+ * Environment (read when the library is loaded):
+ *   EXALLOC_LEAK_REPORT=1 | <path>   write the leak report at exit (1: to stderr)
+ *   EXALLOC_CHECKS=verifier          record each pool allocation's call stack (see
+ *                                    exa_diag_record_sites) for leak reports and dumps
+ *   EXALLOC_PUBLISH=1 | <period ms>  start the live-view publisher (1: every 1000 ms)
+ *   EXALLOC_DUMP_PATH=<path>         where the default bug-check handler writes its dump
+ *                                    (default: stderr, after the STOP line)
+ * ======================================================================================== */
+
+/* The leak report: lookaside lists not deleted (id, tag, type, size, depth), pool tags with
+ * blocks outstanding (PoolMon rows with Diff > 0) and, when allocation sites are recorded,
+ * every outstanding block with the stack that allocated it. "No leaks." when clean. */
+EXA_API exa_u64 exa_leak_report(char *buf, exa_u64 capacity);
+/* Write the leak report to `path` (NULL or "-": stderr). EXA_STATUS_UNSUCCESSFUL when the
+ * file cannot be opened. */
+EXA_API exa_status_t exa_leak_report_write(const char *path);
+/* Write the leak report when the process exits (enable 1) or not (0); path as above,
+ * copied. */
+EXA_API exa_status_t exa_leak_report_at_exit(int32_t enable, const char *path);
+
+/* Record (1) or stop recording (0) the call stack of each pool allocation in a side table
+ * keyed by address (the verifier's allocation sites). Returns the previous setting. Blocks
+ * allocated while off have no site. */
+EXA_API int32_t exa_diag_record_sites(int32_t enable);
+
+/* One live pool block. */
+typedef struct exa_allocation_info_s {
+    exa_u64 address;     /* the pointer the caller holds */
+    exa_u64 size;        /* bytes usable from address (ExQueryPoolBlockSize) */
+    uint32_t tag;        /* as allocated (EXA_POOL_TAG_PROTECTED included) */
+    int32_t pool_type;   /* POOL_TYPE, e.g. 0x200 NonPagedPoolNx */
+} exa_allocation_info_t;
+
+/* Every live pool block (big allocations first, then small blocks by address within each
+ * segment): writes up to `capacity` (out may be NULL when 0) and returns how many there are.
+ * Blocks cached by lookaside lists and thread caches of lists count as live. */
+EXA_API exa_u64 exa_allocation_snapshot(exa_allocation_info_t *out, exa_u64 capacity);
+/* The same as text, one block a line (with its allocation site when recorded). */
+EXA_API exa_u64 exa_allocation_dump(char *buf, exa_u64 capacity);
+
+/* PoolMon's view (Tag, Type, Allocs, Frees, Diff, Bytes, Per Alloc) sorted by: */
+enum exa_poolmon_sort_e {
+    EXA_POOLMON_SORT_BYTES = 0,   /* Bytes, largest first (PoolMon's b) */
+    EXA_POOLMON_SORT_ALLOCS = 1,  /* Allocs, most first (a) */
+    EXA_POOLMON_SORT_FREES = 2,   /* Frees, most first (f) */
+    EXA_POOLMON_SORT_DIFF = 3,    /* Diff, most first (d) */
+    EXA_POOLMON_SORT_TAG = 4      /* Tag, alphabetical (t) */
+};
+EXA_API exa_u64 exa_poolmon_text(char *buf, exa_u64 capacity, int32_t sort_key);
+/* The debugger's !lookaside view of every live list. */
+EXA_API exa_u64 exa_lookaside_text(char *buf, exa_u64 capacity);
+
+/* Live view for tools/exapoolmon: publish the PoolMon rows and lookaside statistics into
+ * /dev/shm/exalloc.<pid> (seqlock-versioned), every period_ms (0 = 1000) from a small
+ * thread. start when running: changes the period. stop ends the thread and removes the
+ * file. now: publish once (creating the file if needed), from the calling thread. */
+EXA_API exa_status_t exa_publish_start(uint32_t period_ms);
+EXA_API exa_status_t exa_publish_stop(void);
+EXA_API exa_status_t exa_publish_now(void);
+
 #ifdef __cplusplus
 }
 #endif

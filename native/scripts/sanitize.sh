@@ -31,5 +31,6 @@ case "$mode" in
 esac
 echo "== exalloc native tests under $mode ($($cc --version | head -1))"
 $cc "${common[@]}" "${san[@]}" -fPIC -fvisibility=hidden -I"$here/src" -shared -o "$out/libexalloc.so" "$here"/src/*.c
-$cc "${common[@]}" "${san[@]}" -o "$out/exalloc_tests" "$here"/test/*.c -L"$out" -lexalloc -ldl -Wl,-rpath,"$out"
+$cc "${common[@]}" "${san[@]}" -I"$here/src" -o "$out/exalloc_tests" "$here"/test/*.c -L"$out" -lexalloc -ldl -Wl,-rpath,"$out"
+bash "$here/tools/build.sh" "$out" >/dev/null   # the exapoolmon tool, run by test_diag.c
 "$out/exalloc_tests" $filter

@@ -7,6 +7,7 @@
  * out with nothing changed. KeBugCheckEx (exalloc_nt.h) never returns: if the handler
  * returns, it aborts. */
 #include "internal/internal.h"
+#include "internal/diag.h"
 
 #include <stdio.h>
 
@@ -29,6 +30,8 @@ void exa_bugcheck_abort(uint32_t code, exa_u64 p1, exa_u64 p2, exa_u64 p3, exa_u
     int n = snprintf(line, sizeof line, "*** STOP: 0x%08X (0x%016llX, 0x%016llX, 0x%016llX, 0x%016llX)\n",
                      (unsigned)code, p1, p2, p3, p4);
     if (n > 0) _exa_os_write_stderr(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    /* The crash-dump analog: culprit, live tags, live blocks (stderr or EXALLOC_DUMP_PATH). */
+    _exa_diag_fatal_dump(code, p1, p2, p3, p4);
     _exa_os_abort();
 }
 

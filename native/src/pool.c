@@ -114,6 +114,7 @@
  */
 #include "internal/pool.h"
 #include "internal/track.h"
+#include "internal/diag.h"
 
 #include <string.h>
 
@@ -1084,7 +1085,8 @@ static exa_noinline void *exa_legacy_page_door(int32_t pool_type, exa_u64 size, 
 
 /* The doors: three inlined copies of the fast core, one per pool, each with its constants. */
 void *_exa_pool_flags_entry(exa_u64 flags, exa_u64 size, uint32_t tag) {
-    if (exa_likely(tag != 0)) {
+    /* Recording allocation sites (diag.h) sends every request through the full path. */
+    if (exa_likely(tag != 0 && exa_atomic_load_relaxed(&_exa_diag_sites) == 0)) {
         if (exa_likely(exa_fast_size(size))) {
             exa_u64 pool = flags & ~(exa_u64)EXA_FLAGS_FAST_EXTRA;
             uint32_t zero = (flags & EXA_POOL_FLAG_UNINITIALIZED) == 0;
@@ -1101,7 +1103,8 @@ void *_exa_pool_flags_entry(exa_u64 flags, exa_u64 size, uint32_t tag) {
 }
 
 void *_exa_pool_legacy_entry(int32_t pool_type, exa_u64 size, uint32_t tag) {
-    if (exa_likely(tag != 0 && exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0)) {
+    if (exa_likely(tag != 0 && (exa_atomic_load_relaxed(&_exa_pool_option_bits) |
+                                exa_atomic_load_relaxed(&_exa_diag_sites)) == 0)) {
         if (exa_likely(exa_fast_size(size))) {
             void *p = NULL;
             if (exa_likely(pool_type == EXA_PT_NX)) p = exa_allocate_fast(EXA_DESC_NX, EXA_PT_NX, size, tag, 0);
@@ -1313,7 +1316,9 @@ void *_exa_pool_allocate_request(const exa_pool_request_t *r) {
     exa_pool_ready();
     exa_status_t status;
     void *p = exa_allocate_try(r, &status);
-    return exa_likely(p != NULL) ? p : exa_allocate_retry(r, status);
+    if (exa_unlikely(p == NULL)) p = exa_allocate_retry(r, status);
+    if (exa_unlikely(exa_atomic_load_relaxed(&_exa_diag_sites) != 0)) _exa_diag_note_alloc(p);  /* diag.h */
+    return p;
 }
 
 /* ==========================================================================================
@@ -1595,6 +1600,7 @@ static exa_noinline void exa_release_fast_miss(exa_pool_thread_t *t, exa_pool_de
  * proceeds when each of those holds and leaves everything else (and every report) to the
  * checked path. The segment map lookup comes first, so a foreign pointer is never read. */
 exa_inline void exa_release(void *block, uint32_t tag, int check_tag) {
+    if (exa_unlikely(exa_atomic_load_relaxed(&_exa_diag_sites) != 0)) _exa_diag_note_free(block);  /* diag.h */
     uintptr_t a = (uintptr_t)block;
     exa_pool_thread_t *t = exa_tls_pool;
     exa_pool_segment_t *s;
@@ -1699,3 +1705,150 @@ void _exa_pool_desc_totals(int32_t kind, exa_u64 *small_pages, exa_u64 *cached_b
 }
 
 uint32_t _exa_pool_executable_ok(void) { return exa_atomic_load_relaxed(&exa_executable_refused) == 0; }
+
+/* ==========================================================================================
+ * Diagnostics walkers (diag.c: allocation dumps, snapshots, the bug-check dump)
+ *
+ * Every live block: big allocations from the big table, then small blocks page by page over
+ * the segment map. A page counts as small-block pages only when its headers chain exactly to
+ * its end (pages of a big run inside a segment do not). fatal != 0: locks are only tried, and
+ * what is locked is skipped (the fatal path may already hold one). The callback runs under a
+ * descriptor or stripe lock and must not call the pool.
+ * ======================================================================================== */
+
+static int exa_walk_lock(exa_spinlock_t *lock, int fatal) {
+    if (!fatal) {
+        _exa_lock(lock);
+        return 1;
+    }
+    uintptr_t expected = 0;
+    return exa_atomic_cas_strong_acquire(exa_atomic_word(lock), &expected, _exa_os_thread_token() | 1u);
+}
+
+static int exa_walk_page(exa_pool_desc_t *d, uintptr_t page, _exa_diag_block_fn fn, void *ctx) {
+    /* First check that the page is a chain of headers, then report its live blocks. */
+    uint32_t at = 0, prev = 0;
+    while (at < EXA_POOL_PAGE_UNITS) {
+        exa_pool_header_t *h = (exa_pool_header_t *)(page + (uintptr_t)at * EXA_POOL_BLOCK_SIZE);
+        uint32_t size = exa_h_size(h), type = exa_h_type(h);
+        if (size == 0 || at + size > EXA_POOL_PAGE_UNITS || exa_h_prev(h) != prev || exa_h_index(h) != d->index ||
+            (type > EXA_HDR_TYPE_MAX && type != EXA_HDR_CACHED))
+            return 1;
+        prev = size;
+        at += size;
+    }
+    for (at = 0; at < EXA_POOL_PAGE_UNITS;) {
+        exa_pool_header_t *h = (exa_pool_header_t *)(page + (uintptr_t)at * EXA_POOL_BLOCK_SIZE);
+        uint32_t size = exa_h_size(h), type = exa_h_type(h);
+        if (type != EXA_HDR_FREE && type != EXA_HDR_CACHED) {
+            uint32_t pt = (type - 1) & ~(uint32_t)EXA_PT_QUOTA;
+            uintptr_t user = (uintptr_t)(h + 1);
+            if (pt & EXA_PT_CACHE_ALIGNED) user = (user + EXA_CACHE_LINE - 1) & ~(uintptr_t)(EXA_CACHE_LINE - 1);
+            exa_diag_block_t b;
+            b.address = user;
+            b.size = (exa_u64)((uintptr_t)exa_hdr_at(h, (int32_t)size) - user);
+            b.charged = (exa_u64)size * EXA_POOL_BLOCK_SIZE;
+            b.tag = h->pool_tag;
+            b.pool_type = (int32_t)pt | d->type_bits;
+            b.pool = d->kind;
+            b.big = 0;
+            if (!fn(&b, ctx)) return 0;
+        }
+        at += size;
+    }
+    return 1;
+}
+
+int _exa_pool_walk(_exa_diag_block_fn fn, void *ctx, int fatal) {
+    if (exa_atomic_load_acquire(&exa_pool_state) != 2) return 1;  /* nothing allocated yet */
+    int complete = 1;
+    for (uint32_t i = 0; i < EXA_BIG_STRIPES; i++) {
+        exa_big_stripe_t *st = &exa_big_table[i];
+        if (!exa_walk_lock(&st->lock, fatal)) {
+            complete = 0;
+            continue;
+        }
+        for (uint32_t j = 0; j < st->capacity; j++) {
+            const exa_big_t *e = &st->slots[j];
+            if (e->va == 0) continue;
+            exa_pool_desc_t *d = exa_desc_by_index(e->desc);
+            exa_diag_block_t b = {e->va, e->pages * EXA_PAGE_SIZE, e->pages * EXA_PAGE_SIZE, e->tag,
+                                  e->type & ~(int32_t)EXA_PT_QUOTA, d != NULL ? d->kind : 0, 1};
+            if (!fn(&b, ctx)) {
+                _exa_unlock(&st->lock);
+                return 0;
+            }
+        }
+        _exa_unlock(&st->lock);
+    }
+    const uintptr_t leaf_entries = (uintptr_t)1 << EXA_MAP_LEAF_BITS;
+    for (uintptr_t top = 0; top < ((uintptr_t)1 << EXA_MAP_TOP_BITS); top++) {
+        exa_atomic(uintptr_t) *leaf = (exa_atomic(uintptr_t) *)exa_atomic_load_acquire(&exa_segmap[top]);
+        if (leaf == NULL) continue;
+        for (uintptr_t k = 0; k < leaf_entries; k++) {
+            exa_pool_segment_t *s = (exa_pool_segment_t *)exa_atomic_load_acquire(&leaf[k]);
+            if (s == NULL) continue;
+            exa_pool_desc_t *d = s->desc;
+            if (!exa_walk_lock(&d->lock, fatal)) {
+                complete = 0;
+                continue;
+            }
+            if ((exa_pool_segment_t *)exa_atomic_load_acquire(&leaf[k]) == s) {
+                for (uint32_t pg = 0; pg < EXA_POOL_SEGMENT_PAGES; pg++) {
+                    if (s->free_mask & ((uint64_t)1 << pg)) continue;
+                    if (!exa_walk_page(d, s->base + (uintptr_t)pg * EXA_PAGE_SIZE, fn, ctx)) {
+                        _exa_unlock(&d->lock);
+                        return 0;
+                    }
+                }
+            }
+            _exa_unlock(&d->lock);
+        }
+    }
+    return complete;
+}
+
+/* The tag and size of the block that contains `address` (a live small block's header, a
+ * big allocation's record), without locks beyond a tried stripe lock. 0 when unknown. */
+int _exa_pool_block_of(uintptr_t address, exa_diag_block_t *out) {
+    if (exa_atomic_load_acquire(&exa_pool_state) != 2) return 0;
+    exa_pool_segment_t *s = exa_segmap_find(address);
+    if (s != NULL && (address & (EXA_PAGE_SIZE - 1)) != 0) {
+        exa_pool_desc_t *d = s->desc;
+        uintptr_t page = exa_page_of((const void *)address);
+        for (uint32_t at = 0; at < EXA_POOL_PAGE_UNITS;) {
+            exa_pool_header_t *h = (exa_pool_header_t *)(page + (uintptr_t)at * EXA_POOL_BLOCK_SIZE);
+            uint32_t size = exa_h_size(h);
+            if (size == 0 || at + size > EXA_POOL_PAGE_UNITS) return 0;
+            uintptr_t end = (uintptr_t)exa_hdr_at(h, (int32_t)size);
+            if (address < end) {
+                uint32_t type = exa_h_type(h);
+                out->address = (uintptr_t)(h + 1);
+                out->size = (exa_u64)(end - out->address);
+                out->charged = (exa_u64)size * EXA_POOL_BLOCK_SIZE;
+                out->tag = h->pool_tag;
+                out->pool_type = (type >= 1 && type <= EXA_HDR_TYPE_MAX)
+                                     ? ((int32_t)((type - 1) & ~(uint32_t)EXA_PT_QUOTA) | d->type_bits)
+                                     : -1;
+                out->pool = d->kind;
+                out->big = 0;
+                return 1;
+            }
+            at += size;
+        }
+        return 0;
+    }
+    uintptr_t va = address & ~(uintptr_t)(EXA_PAGE_SIZE - 1);
+    exa_big_stripe_t *st = exa_big_stripe(va);
+    if (!exa_walk_lock(&st->lock, 1)) return 0;
+    exa_big_t *e = exa_big_find(st, va);
+    int found = e != NULL;
+    if (found) {
+        exa_pool_desc_t *d = exa_desc_by_index(e->desc);
+        exa_diag_block_t b = {e->va, e->pages * EXA_PAGE_SIZE, e->pages * EXA_PAGE_SIZE, e->tag,
+                              e->type & ~(int32_t)EXA_PT_QUOTA, d != NULL ? d->kind : 0, 1};
+        *out = b;
+    }
+    _exa_unlock(&st->lock);
+    return found;
+}

@@ -99,6 +99,7 @@ extern const test_case_t spinlock_nt_cases[];
 extern const test_case_t queued_cases[];
 extern const test_case_t zone_cases[];
 extern const test_case_t pool_fast_cases[];
+extern const test_case_t diag_cases[];
 extern const test_case_t pool_cases[];
 extern const test_case_t pool_nt_cases[];
 extern const test_case_t pool_stress_cases[];

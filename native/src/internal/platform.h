@@ -85,4 +85,34 @@ int      _exa_os_pages_bind_node(void *p, size_t size, uint32_t node);
 enum { EXA_OS_THREAD_EXIT_SLOTS = 3, EXA_OS_THREAD_EXIT_POOL = 1, EXA_OS_THREAD_EXIT_QUOTA = 2 };
 int _exa_os_at_thread_exit_slot(uint32_t slot, void (*fn)(void *), void *value);
 
+
+/* ---------------------------------------------------------------------------------------
+ * Diagnostics (diag.c, publish.c, bugcheck.c): files, shared memory, a helper thread,
+ * backtraces. All best effort; none allocates on the fatal path except where said.
+ * ------------------------------------------------------------------------------------- */
+/* The process id. */
+uint32_t _exa_os_pid(void);
+/* getenv (NULL when unset). */
+const char *_exa_os_getenv(const char *name);
+/* Open `path` for writing (created, truncated); -1 on failure. "-" or NULL gives stderr (2).
+ * write: all bytes, retrying short writes. close ignores 2. */
+int  _exa_os_file_open(const char *path);
+void _exa_os_file_write(int fd, const char *text, size_t length);
+void _exa_os_file_close(int fd);
+/* Register fn to run at process exit (atexit). 0 on success. */
+int _exa_os_at_exit(void (*fn)(void));
+/* Create (or replace) the shared-memory file `name` (e.g. "/exalloc.123", under /dev/shm)
+ * of `size` bytes, mapped shared and zeroed; NULL on failure. unlink removes the name. */
+void *_exa_os_shm_create(const char *name, size_t size);
+void  _exa_os_shm_unlink(const char *name, void *p, size_t size);
+/* Start a joinable thread running fn(arg); 0 on success with *handle set. join waits. */
+int  _exa_os_thread_start(void (*fn)(void *), void *arg, uintptr_t *handle);
+void _exa_os_thread_join(uintptr_t handle);
+/* Sleep about `ms` milliseconds. */
+void _exa_os_sleep_ms(uint32_t ms);
+/* Up to `max` return addresses of the calling thread (glibc backtrace); the count. */
+int _exa_os_backtrace(void **frames, int max);
+/* "symbol+0xoff (module)" for a code address into buf (dladdr); 0 when nothing is known. */
+int _exa_os_symbolize(const void *address, char *buf, size_t capacity);
+
 #endif /* EXA_INTERNAL_PLATFORM_H */

@@ -236,3 +236,119 @@ int _exa_os_pages_bind_node(void *p, size_t size, uint32_t node) {
     return ENOSYS;
 #endif
 }
+
+/* ==========================================================================================
+ * Diagnostics: files, shared memory, a helper thread, backtraces (diag.c, publish.c)
+ * ======================================================================================== */
+#include <dlfcn.h>
+#include <execinfo.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+uint32_t _exa_os_pid(void) { return (uint32_t)getpid(); }
+
+const char *_exa_os_getenv(const char *name) { return getenv(name); }
+
+int _exa_os_file_open(const char *path) {
+    if (path == NULL || strcmp(path, "-") == 0) return STDERR_FILENO;
+    return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+}
+
+void _exa_os_file_write(int fd, const char *text, size_t length) {
+    while (length > 0) {
+        ssize_t n = write(fd, text, length);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR) continue;
+            return;
+        }
+        text += n;
+        length -= (size_t)n;
+    }
+}
+
+void _exa_os_file_close(int fd) {
+    if (fd > STDERR_FILENO) close(fd);
+}
+
+int _exa_os_at_exit(void (*fn)(void)) { return atexit(fn); }
+
+static void exa_shm_path(const char *name, char *path, size_t cap) {
+    snprintf(path, cap, "/dev/shm%s%s", name[0] == '/' ? "" : "/", name);
+}
+
+void *_exa_os_shm_create(const char *name, size_t size) {
+    char path[256];
+    exa_shm_path(name, path, sizeof path);
+    (void)unlink(path);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return NULL;
+    if (ftruncate(fd, (off_t)size) != 0) {
+        close(fd);
+        unlink(path);
+        return NULL;
+    }
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) {
+        unlink(path);
+        return NULL;
+    }
+    return p;
+}
+
+void _exa_os_shm_unlink(const char *name, void *p, size_t size) {
+    char path[256];
+    exa_shm_path(name, path, sizeof path);
+    if (p != NULL) munmap(p, size);
+    unlink(path);
+}
+
+typedef struct exa_os_thread_start_s {
+    void (*fn)(void *);
+    void *arg;
+} exa_os_thread_start_t;
+
+static void *exa_os_thread_main(void *raw) {
+    exa_os_thread_start_t start = *(exa_os_thread_start_t *)raw;
+    free(raw);
+    start.fn(start.arg);
+    return NULL;
+}
+
+int _exa_os_thread_start(void (*fn)(void *), void *arg, uintptr_t *handle) {
+    exa_os_thread_start_t *start = malloc(sizeof *start);
+    if (start == NULL) return ENOMEM;
+    start->fn = fn;
+    start->arg = arg;
+    pthread_t t;
+    int err = pthread_create(&t, NULL, exa_os_thread_main, start);
+    if (err != 0) {
+        free(start);
+        return err;
+    }
+    *handle = (uintptr_t)t;
+    return 0;
+}
+
+void _exa_os_thread_join(uintptr_t handle) { pthread_join((pthread_t)handle, NULL); }
+
+void _exa_os_sleep_ms(uint32_t ms) {
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+int _exa_os_backtrace(void **frames, int max) { return backtrace(frames, max); }
+
+int _exa_os_symbolize(const void *address, char *buf, size_t capacity) {
+    Dl_info info;
+    if (capacity == 0 || dladdr(address, &info) == 0) return 0;
+    const char *module = info.dli_fname ? strrchr(info.dli_fname, '/') : NULL;
+    module = module ? module + 1 : (info.dli_fname ? info.dli_fname : "?");
+    if (info.dli_sname != NULL)
+        snprintf(buf, capacity, "%s+0x%zx (%s)", info.dli_sname, (size_t)((const char *)address - (const char *)info.dli_saddr),
+                 module);
+    else
+        snprintf(buf, capacity, "%s+0x%zx", module, (size_t)((const char *)address - (const char *)info.dli_fbase));
+    return 1;
+}

@@ -5550,5 +5550,713 @@ public class exalloc_h extends exalloc_h$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+
+    private static class exa_leak_report {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_LONG_LONG,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_LONG_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_leak_report");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_u64 exa_leak_report(char *buf, exa_u64 capacity)
+     * }
+     */
+    public static FunctionDescriptor exa_leak_report$descriptor() {
+        return exa_leak_report.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_u64 exa_leak_report(char *buf, exa_u64 capacity)
+     * }
+     */
+    public static MethodHandle exa_leak_report$handle() {
+        return exa_leak_report.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_u64 exa_leak_report(char *buf, exa_u64 capacity)
+     * }
+     */
+    public static MemorySegment exa_leak_report$address() {
+        return exa_leak_report.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_u64 exa_leak_report(char *buf, exa_u64 capacity)
+     * }
+     */
+    public static long exa_leak_report(MemorySegment buf, long capacity) {
+        var mh$ = exa_leak_report.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_leak_report", buf, capacity);
+            }
+            return (long)mh$.invokeExact(buf, capacity);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_leak_report_write {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_leak_report_write");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_leak_report_write(const char *path)
+     * }
+     */
+    public static FunctionDescriptor exa_leak_report_write$descriptor() {
+        return exa_leak_report_write.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_leak_report_write(const char *path)
+     * }
+     */
+    public static MethodHandle exa_leak_report_write$handle() {
+        return exa_leak_report_write.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_leak_report_write(const char *path)
+     * }
+     */
+    public static MemorySegment exa_leak_report_write$address() {
+        return exa_leak_report_write.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_leak_report_write(const char *path)
+     * }
+     */
+    public static int exa_leak_report_write(MemorySegment path) {
+        var mh$ = exa_leak_report_write.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_leak_report_write", path);
+            }
+            return (int)mh$.invokeExact(path);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_leak_report_at_exit {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_leak_report_at_exit");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_leak_report_at_exit(int32_t enable, const char *path)
+     * }
+     */
+    public static FunctionDescriptor exa_leak_report_at_exit$descriptor() {
+        return exa_leak_report_at_exit.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_leak_report_at_exit(int32_t enable, const char *path)
+     * }
+     */
+    public static MethodHandle exa_leak_report_at_exit$handle() {
+        return exa_leak_report_at_exit.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_leak_report_at_exit(int32_t enable, const char *path)
+     * }
+     */
+    public static MemorySegment exa_leak_report_at_exit$address() {
+        return exa_leak_report_at_exit.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_leak_report_at_exit(int32_t enable, const char *path)
+     * }
+     */
+    public static int exa_leak_report_at_exit(int enable, MemorySegment path) {
+        var mh$ = exa_leak_report_at_exit.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_leak_report_at_exit", enable, path);
+            }
+            return (int)mh$.invokeExact(enable, path);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_diag_record_sites {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_diag_record_sites");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t exa_diag_record_sites(int32_t enable)
+     * }
+     */
+    public static FunctionDescriptor exa_diag_record_sites$descriptor() {
+        return exa_diag_record_sites.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t exa_diag_record_sites(int32_t enable)
+     * }
+     */
+    public static MethodHandle exa_diag_record_sites$handle() {
+        return exa_diag_record_sites.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t exa_diag_record_sites(int32_t enable)
+     * }
+     */
+    public static MemorySegment exa_diag_record_sites$address() {
+        return exa_diag_record_sites.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t exa_diag_record_sites(int32_t enable)
+     * }
+     */
+    public static int exa_diag_record_sites(int enable) {
+        var mh$ = exa_diag_record_sites.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_diag_record_sites", enable);
+            }
+            return (int)mh$.invokeExact(enable);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_allocation_snapshot {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_LONG_LONG,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_LONG_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_allocation_snapshot");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_u64 exa_allocation_snapshot(exa_allocation_info_t *out, exa_u64 capacity)
+     * }
+     */
+    public static FunctionDescriptor exa_allocation_snapshot$descriptor() {
+        return exa_allocation_snapshot.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_u64 exa_allocation_snapshot(exa_allocation_info_t *out, exa_u64 capacity)
+     * }
+     */
+    public static MethodHandle exa_allocation_snapshot$handle() {
+        return exa_allocation_snapshot.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_u64 exa_allocation_snapshot(exa_allocation_info_t *out, exa_u64 capacity)
+     * }
+     */
+    public static MemorySegment exa_allocation_snapshot$address() {
+        return exa_allocation_snapshot.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_u64 exa_allocation_snapshot(exa_allocation_info_t *out, exa_u64 capacity)
+     * }
+     */
+    public static long exa_allocation_snapshot(MemorySegment out, long capacity) {
+        var mh$ = exa_allocation_snapshot.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_allocation_snapshot", out, capacity);
+            }
+            return (long)mh$.invokeExact(out, capacity);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_allocation_dump {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_LONG_LONG,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_LONG_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_allocation_dump");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_u64 exa_allocation_dump(char *buf, exa_u64 capacity)
+     * }
+     */
+    public static FunctionDescriptor exa_allocation_dump$descriptor() {
+        return exa_allocation_dump.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_u64 exa_allocation_dump(char *buf, exa_u64 capacity)
+     * }
+     */
+    public static MethodHandle exa_allocation_dump$handle() {
+        return exa_allocation_dump.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_u64 exa_allocation_dump(char *buf, exa_u64 capacity)
+     * }
+     */
+    public static MemorySegment exa_allocation_dump$address() {
+        return exa_allocation_dump.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_u64 exa_allocation_dump(char *buf, exa_u64 capacity)
+     * }
+     */
+    public static long exa_allocation_dump(MemorySegment buf, long capacity) {
+        var mh$ = exa_allocation_dump.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_allocation_dump", buf, capacity);
+            }
+            return (long)mh$.invokeExact(buf, capacity);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final int EXA_POOLMON_SORT_BYTES = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_poolmon_sort_e.EXA_POOLMON_SORT_BYTES = 0
+     * }
+     */
+    public static int EXA_POOLMON_SORT_BYTES() {
+        return EXA_POOLMON_SORT_BYTES;
+    }
+    private static final int EXA_POOLMON_SORT_ALLOCS = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_poolmon_sort_e.EXA_POOLMON_SORT_ALLOCS = 1
+     * }
+     */
+    public static int EXA_POOLMON_SORT_ALLOCS() {
+        return EXA_POOLMON_SORT_ALLOCS;
+    }
+    private static final int EXA_POOLMON_SORT_FREES = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_poolmon_sort_e.EXA_POOLMON_SORT_FREES = 2
+     * }
+     */
+    public static int EXA_POOLMON_SORT_FREES() {
+        return EXA_POOLMON_SORT_FREES;
+    }
+    private static final int EXA_POOLMON_SORT_DIFF = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_poolmon_sort_e.EXA_POOLMON_SORT_DIFF = 3
+     * }
+     */
+    public static int EXA_POOLMON_SORT_DIFF() {
+        return EXA_POOLMON_SORT_DIFF;
+    }
+    private static final int EXA_POOLMON_SORT_TAG = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_poolmon_sort_e.EXA_POOLMON_SORT_TAG = 4
+     * }
+     */
+    public static int EXA_POOLMON_SORT_TAG() {
+        return EXA_POOLMON_SORT_TAG;
+    }
+
+    private static class exa_poolmon_text {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_LONG_LONG,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_LONG_LONG,
+            exalloc_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_poolmon_text");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_u64 exa_poolmon_text(char *buf, exa_u64 capacity, int32_t sort_key)
+     * }
+     */
+    public static FunctionDescriptor exa_poolmon_text$descriptor() {
+        return exa_poolmon_text.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_u64 exa_poolmon_text(char *buf, exa_u64 capacity, int32_t sort_key)
+     * }
+     */
+    public static MethodHandle exa_poolmon_text$handle() {
+        return exa_poolmon_text.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_u64 exa_poolmon_text(char *buf, exa_u64 capacity, int32_t sort_key)
+     * }
+     */
+    public static MemorySegment exa_poolmon_text$address() {
+        return exa_poolmon_text.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_u64 exa_poolmon_text(char *buf, exa_u64 capacity, int32_t sort_key)
+     * }
+     */
+    public static long exa_poolmon_text(MemorySegment buf, long capacity, int sort_key) {
+        var mh$ = exa_poolmon_text.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_poolmon_text", buf, capacity, sort_key);
+            }
+            return (long)mh$.invokeExact(buf, capacity, sort_key);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_lookaside_text {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_LONG_LONG,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_LONG_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_lookaside_text");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_u64 exa_lookaside_text(char *buf, exa_u64 capacity)
+     * }
+     */
+    public static FunctionDescriptor exa_lookaside_text$descriptor() {
+        return exa_lookaside_text.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_u64 exa_lookaside_text(char *buf, exa_u64 capacity)
+     * }
+     */
+    public static MethodHandle exa_lookaside_text$handle() {
+        return exa_lookaside_text.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_u64 exa_lookaside_text(char *buf, exa_u64 capacity)
+     * }
+     */
+    public static MemorySegment exa_lookaside_text$address() {
+        return exa_lookaside_text.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_u64 exa_lookaside_text(char *buf, exa_u64 capacity)
+     * }
+     */
+    public static long exa_lookaside_text(MemorySegment buf, long capacity) {
+        var mh$ = exa_lookaside_text.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_lookaside_text", buf, capacity);
+            }
+            return (long)mh$.invokeExact(buf, capacity);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_publish_start {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_publish_start");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_publish_start(uint32_t period_ms)
+     * }
+     */
+    public static FunctionDescriptor exa_publish_start$descriptor() {
+        return exa_publish_start.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_publish_start(uint32_t period_ms)
+     * }
+     */
+    public static MethodHandle exa_publish_start$handle() {
+        return exa_publish_start.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_publish_start(uint32_t period_ms)
+     * }
+     */
+    public static MemorySegment exa_publish_start$address() {
+        return exa_publish_start.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_publish_start(uint32_t period_ms)
+     * }
+     */
+    public static int exa_publish_start(int period_ms) {
+        var mh$ = exa_publish_start.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_publish_start", period_ms);
+            }
+            return (int)mh$.invokeExact(period_ms);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_publish_stop {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_publish_stop");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_publish_stop()
+     * }
+     */
+    public static FunctionDescriptor exa_publish_stop$descriptor() {
+        return exa_publish_stop.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_publish_stop()
+     * }
+     */
+    public static MethodHandle exa_publish_stop$handle() {
+        return exa_publish_stop.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_publish_stop()
+     * }
+     */
+    public static MemorySegment exa_publish_stop$address() {
+        return exa_publish_stop.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_publish_stop()
+     * }
+     */
+    public static int exa_publish_stop() {
+        var mh$ = exa_publish_stop.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_publish_stop");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_publish_now {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_publish_now");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_publish_now()
+     * }
+     */
+    public static FunctionDescriptor exa_publish_now$descriptor() {
+        return exa_publish_now.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_publish_now()
+     * }
+     */
+    public static MethodHandle exa_publish_now$handle() {
+        return exa_publish_now.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_publish_now()
+     * }
+     */
+    public static MemorySegment exa_publish_now$address() {
+        return exa_publish_now.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_publish_now()
+     * }
+     */
+    public static int exa_publish_now() {
+        var mh$ = exa_publish_now.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_publish_now");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
 }
 

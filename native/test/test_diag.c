@@ -1,0 +1,422 @@
+/* exalloc - C tests: diagnostics (leak report, allocation dump and snapshot, PoolMon and
+ * !lookaside text, the bug-check dump, the live view and the exapoolmon tool). */
+#define _GNU_SOURCE 1
+#include "test.h"
+#include "internal/diag_shm.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define TAG4(s) ((uint32_t)(unsigned char)(s)[0] | (uint32_t)(unsigned char)(s)[1] << 8 | \
+                 (uint32_t)(unsigned char)(s)[2] << 16 | (uint32_t)(unsigned char)(s)[3] << 24)
+
+static char big_text[1 << 20];
+
+/* The line of `text` that starts with `prefix` (after leading blanks), copied to out. */
+static int find_line(const char *text, const char *prefix, char *out, size_t cap) {
+    for (const char *line = text; line && *line;) {
+        const char *p = line;
+        while (*p == ' ') p++;
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        if (strncmp(p, prefix, strlen(prefix)) == 0) {
+            size_t k = len < cap - 1 ? len : cap - 1;
+            memcpy(out, line, k);
+            out[k] = 0;
+            return 1;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    return 0;
+}
+
+/* Column values of a PoolMon row: tag type allocs frees diff bytes per_alloc. */
+static int parse_row(const char *line, unsigned long long v[5]) {
+    char tag[8], type[8];
+    return sscanf(line, " %4s %5s %llu %llu %llu %llu %llu", tag, type, &v[0], &v[1], &v[2], &v[3], &v[4]) == 7;
+}
+
+static exa_u64 charged(void *p) {
+    exa_pool_block_info_t info;
+    if (exa_pool_query_block(p, &info) != EXA_STATUS_SUCCESS) return 0;
+    return info.charged;
+}
+
+static void diag_poolmon_text(void) {
+    void *a[3], *b;
+    for (int i = 0; i < 3; i++) a[i] = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 100, TAG4("DgPa"));
+    b = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 1000, TAG4("DgPb"));
+    CHECK(a[0] && a[1] && a[2] && b);
+    exa_pool_free(a[2]);
+    exa_u64 n = exa_poolmon_text(big_text, sizeof big_text, EXA_POOLMON_SORT_BYTES);
+    CHECK_EQ(n, strlen(big_text));
+    char line[256];
+    unsigned long long v[5];
+    CHECK(find_line(big_text, "Tag ", line, sizeof line));
+    CHECK(find_line(big_text, "DgPa Nonp", line, sizeof line));
+    CHECK(parse_row(line, v));
+    CHECK_EQ(v[0], 3);
+    CHECK_EQ(v[1], 1);
+    CHECK_EQ(v[2], 2);
+    CHECK_EQ(v[3], 2 * charged(a[0]));
+    CHECK_EQ(v[4], charged(a[0]));
+    CHECK(find_line(big_text, "DgPb Nonp", line, sizeof line));
+    CHECK(parse_row(line, v));
+    CHECK_EQ(v[0], 1);
+    CHECK_EQ(v[3], charged(b));
+    /* By bytes DgPb (1 block of ~1 KiB) comes before DgPa (2 of ~128); by diff after it. */
+    CHECK(strstr(big_text, "DgPb") < strstr(big_text, "DgPa"));
+    exa_poolmon_text(big_text, sizeof big_text, EXA_POOLMON_SORT_DIFF);
+    CHECK(strstr(big_text, "DgPa") < strstr(big_text, "DgPb"));
+    exa_poolmon_text(big_text, sizeof big_text, EXA_POOLMON_SORT_TAG);
+    CHECK(strstr(big_text, "DgPa") < strstr(big_text, "DgPb"));
+    /* snprintf semantics: the length without a buffer, truncation with a NUL. */
+    exa_u64 need = exa_poolmon_text(NULL, 0, EXA_POOLMON_SORT_TAG);
+    CHECK_EQ(need, strlen(big_text));
+    char small[11];
+    memset(small, 'x', sizeof small);
+    CHECK_EQ(exa_poolmon_text(small, sizeof small, EXA_POOLMON_SORT_TAG), need);
+    CHECK_EQ(strlen(small), 10);
+    CHECK(strncmp(small, big_text, 10) == 0);
+    exa_pool_free(a[0]);
+    exa_pool_free(a[1]);
+    exa_pool_free(b);
+}
+
+static void diag_allocation_snapshot(void) {
+    void *p[3];
+    p[0] = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 100, TAG4("DgSa"));
+    p[1] = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 300, TAG4("DgSb"));
+    p[2] = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 10000, TAG4("DgSc"));  /* big */
+    CHECK(p[0] && p[1] && p[2]);
+    exa_u64 total = exa_allocation_snapshot(NULL, 0);
+    CHECK(total >= 3);
+    exa_u64 cap = total + 64;
+    exa_allocation_info_t *v = calloc(cap, sizeof *v);
+    CHECK(v != NULL);
+    exa_u64 got = exa_allocation_snapshot(v, cap);
+    CHECK(got <= cap);
+    const uint32_t tags[3] = {TAG4("DgSa"), TAG4("DgSb"), TAG4("DgSc")};
+    int seen[3] = {0, 0, 0};
+    for (exa_u64 i = 0; i < got; i++) {
+        for (int k = 0; k < 3; k++) {
+            if (v[i].address != (exa_u64)(uintptr_t)p[k]) continue;
+            exa_pool_block_info_t info;
+            exa_pool_query_block(p[k], &info);
+            seen[k]++;
+            if (v[i].tag != tags[k] || v[i].size != info.size || v[i].pool_type != info.pool_type) seen[k] = 100;
+        }
+    }
+    free(v);
+    CHECK_EQ(seen[0], 1);
+    CHECK_EQ(seen[1], 1);
+    CHECK_EQ(seen[2], 1);
+    /* The text form names each block with its tag. */
+    exa_allocation_dump(big_text, sizeof big_text);
+    char addr[32], line[256];
+    snprintf(addr, sizeof addr, "0x%016llx", (unsigned long long)(uintptr_t)p[2]);
+    CHECK(find_line(big_text, addr, line, sizeof line));
+    CHECK(strstr(line, "DgSc") != NULL);
+    CHECK(strstr(line, "NonPagedPoolNx") != NULL);
+    for (int k = 0; k < 3; k++) exa_pool_free(p[k]);
+    got = exa_allocation_snapshot(NULL, 0);
+    CHECK_EQ(got, total - 3);
+}
+
+static void diag_leak_report(void) {
+    exa_lookaside_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.size = 72;
+    cfg.tag = TAG4("DgLk");
+    cfg.pool_type = EXA_PAGED_POOL;
+    exa_lookaside_t *l;
+    CHECK_EQ(exa_lookaside_create(&cfg, &l), EXA_STATUS_SUCCESS);
+    exa_lookaside_stats_t st;
+    exa_lookaside_query(l, &st);
+    void *b1 = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 48, TAG4("DgLe"));
+    void *b2 = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 48, TAG4("DgLe"));
+    CHECK(b1 && b2);
+    exa_u64 n = exa_leak_report(big_text, sizeof big_text);
+    CHECK_EQ(n, strlen(big_text));
+    char want[64], line[256];
+    snprintf(want, sizeof want, "list %llu  tag DgLk  type PagedPool (0x1)  size 72", st.id);
+    CHECK(strstr(big_text, want) != NULL);
+    CHECK(strstr(big_text, "Outstanding pool allocations:") != NULL);
+    CHECK(find_line(big_text, "DgLe Nonp", line, sizeof line));
+    unsigned long long v[5];
+    CHECK(parse_row(line, v));
+    CHECK_EQ(v[2], 2);
+    CHECK_EQ(v[3], 2 * charged(b1));
+    exa_lookaside_delete(l);
+    exa_pool_free(b1);
+    exa_pool_free(b2);
+    exa_leak_report(big_text, sizeof big_text);
+    CHECK(strstr(big_text, want) == NULL);
+    CHECK(!find_line(big_text, "DgLe", line, sizeof line));
+}
+
+static char exit_path[128];
+
+static void leak_at_exit_child(void) {
+    if (exa_leak_report_at_exit(1, exit_path) != EXA_STATUS_SUCCESS) _exit(3);
+    (void)exa_pool_allocate(EXA_POOL_FLAG_PAGED, 200, TAG4("DgEx"));  /* leaked on purpose */
+    exit(0);  /* atexit handlers run */
+}
+
+static int read_file(const char *path, char *out, size_t cap) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    size_t used = 0;
+    ssize_t n;
+    while (used + 1 < cap && (n = read(fd, out + used, cap - 1 - used)) > 0) used += (size_t)n;
+    out[used] = 0;
+    close(fd);
+    return (int)used;
+}
+
+static void diag_leak_report_at_exit(void) {
+    snprintf(exit_path, sizeof exit_path, "/tmp/exalloc-leak-%d.txt", (int)getpid());
+    unlink(exit_path);
+    char err[256];
+    int status = test_in_child(leak_at_exit_child, err, sizeof err);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(read_file(exit_path, big_text, sizeof big_text) > 0);
+    unlink(exit_path);
+    CHECK(strstr(big_text, "exalloc leak report (pid ") != NULL);
+    char line[256];
+    unsigned long long v[5];
+    CHECK(find_line(big_text, "DgEx Paged", line, sizeof line));
+    CHECK(parse_row(line, v));
+    CHECK_EQ(v[0], 1);
+    CHECK_EQ(v[2], 1);
+    CHECK_EQ(v[3], 224);  /* 200 + the 16-byte header, rounded to 16 */
+}
+
+static void diag_sites(void) {
+    int32_t before = exa_diag_record_sites(1);
+    void *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 40, TAG4("DgVs"));
+    void *q = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 40, TAG4("DgVt"));
+    CHECK(p && q);
+    exa_pool_free(q);
+    exa_allocation_dump(big_text, sizeof big_text);
+    exa_diag_record_sites(before);
+    char addr[32];
+    snprintf(addr, sizeof addr, "  0x%016llx", (unsigned long long)(uintptr_t)p);
+    const char *at = strstr(big_text, addr);
+    CHECK(at != NULL);
+    const char *next = strchr(at, '\n');
+    CHECK(next != NULL);
+    CHECK(strncmp(next + 1, "      #0 0x", 11) == 0);  /* the allocation site follows */
+    /* A freed block's site is gone with it (q's address may be reused: check by tag). */
+    CHECK(strstr(big_text, "DgVt") == NULL);
+    exa_pool_free(p);
+}
+
+static void fatal_child(void) {
+    char *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 64, TAG4("DgFt"));
+    exa_pool_free(p);
+    exa_pool_free(p);  /* double free: 0xC2 / 0x07 with the block in p4 */
+    _exit(0);
+}
+
+static void diag_bugcheck_dump(void) {
+    char *err = big_text;
+    unsetenv("EXALLOC_DUMP_PATH");
+    int status = test_in_child(fatal_child, err, 65536);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    CHECK(strncmp(err, "*** STOP: 0x000000C2 (0x0000000000000007", 40) == 0);
+    CHECK(strstr(err, "exalloc bug-check dump (pid ") != NULL);
+    const char *c = strstr(err, "Culprit: ");
+    CHECK(c != NULL);
+    CHECK(strstr(c, "tag DgFt") != NULL);
+    CHECK(strstr(err, "Live pool tags") != NULL);
+    CHECK(strstr(err, "Live allocations: ") != NULL);
+    /* To a file instead of stderr. */
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/exalloc-dump-%d.txt", (int)getpid());
+    unlink(path);
+    setenv("EXALLOC_DUMP_PATH", path, 1);
+    status = test_in_child(fatal_child, err, 65536);
+    unsetenv("EXALLOC_DUMP_PATH");
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    CHECK(strstr(err, "Culprit") == NULL);
+    static char file[65536];
+    CHECK(read_file(path, file, sizeof file) > 0);
+    unlink(path);
+    CHECK(strstr(file, "Culprit: ") != NULL && strstr(file, "tag DgFt") != NULL);
+}
+
+/* The exapoolmon binary: $EXAPOOLMON, or beside / above the test runner. */
+static int tool_path(char *out, size_t cap) {
+    const char *env = getenv("EXAPOOLMON");
+    if (env != NULL) {
+        snprintf(out, cap, "%s", env);
+        return access(out, X_OK) == 0;
+    }
+    char self[1024];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return 0;
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (slash == NULL) return 0;
+    *slash = 0;
+    static const char *rel[] = {"exapoolmon", "../bin/exapoolmon", "../../../bin/exapoolmon", "../../bin/exapoolmon"};
+    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+        snprintf(out, cap, "%s/%s", self, rel[i]);
+        if (access(out, X_OK) == 0) return 1;
+    }
+    return 0;
+}
+
+static int run_tool(const char *args, char *out, size_t cap) {
+    char tool[1200], cmd[1400];
+    if (!tool_path(tool, sizeof tool)) return -1;
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", tool, args);
+    FILE *f = popen(cmd, "r");
+    if (f == NULL) return -2;
+    size_t used = fread(out, 1, cap - 1, f);
+    out[used] = 0;
+    int status = pclose(f);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static void diag_publish(void) {
+    CHECK_EQ(exa_publish_start(20), EXA_STATUS_SUCCESS);
+    void *p[3];
+    for (int i = 0; i < 3; i++) p[i] = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 64, TAG4("DgPu"));
+    CHECK(p[0] && p[1] && p[2]);
+    exa_pool_free(p[2]);
+    exa_lookaside_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.size = 96;
+    cfg.tag = TAG4("DgPl");
+    cfg.pool_type = EXA_NON_PAGED_POOL_NX;
+    exa_lookaside_t *l;
+    CHECK_EQ(exa_lookaside_create(&cfg, &l), EXA_STATUS_SUCCESS);
+    void *x = exa_lookaside_allocate(l), *y = exa_lookaside_allocate(l);
+    exa_lookaside_free(l, x);
+    exa_lookaside_free(l, y);
+    x = exa_lookaside_allocate(l);
+    exa_lookaside_free(l, x);
+    CHECK_EQ(exa_publish_now(), EXA_STATUS_SUCCESS);
+
+    char path[64];
+    snprintf(path, sizeof path, "/dev/shm/exalloc.%d", (int)getpid());
+    int fd = open(path, O_RDONLY);
+    CHECK(fd >= 0);
+    exa_shm_word_t *w = mmap(NULL, (size_t)exa_shm_bytes(), PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    CHECK(w != MAP_FAILED);
+    static exa_shm_snapshot_t s;
+    CHECK_EQ(exa_shm_read(w, &s, 1000000), 0);
+    CHECK_EQ(s.pid, (uint64_t)getpid());
+    CHECK_EQ(s.period_ms, 20);
+    const exa_pool_tag_row_t *row = NULL;
+    for (uint32_t i = 0; i < s.tag_rows; i++)
+        if (s.tags[i].tag == TAG4("DgPu")) row = &s.tags[i];
+    CHECK(row != NULL);
+    CHECK_EQ(row->pool, EXA_POOL_KIND_NON_PAGED);
+    CHECK_EQ(row->allocs, 3);
+    CHECK_EQ(row->frees, 1);
+    CHECK_EQ(row->diff, 2);
+    CHECK_EQ(row->bytes, 2 * charged(p[0]));
+    const exa_lookaside_stats_t *ls = NULL;
+    for (uint32_t i = 0; i < s.list_rows; i++)
+        if (s.lists[i].tag == TAG4("DgPl")) ls = &s.lists[i];
+    CHECK(ls != NULL);
+    CHECK_EQ(ls->total_allocates, 3);
+    CHECK_EQ(ls->allocate_misses, 2);
+    CHECK_EQ(ls->total_frees, 3);
+    CHECK_EQ(ls->free_misses, 0);
+    CHECK_EQ(ls->size, 96);
+    CHECK_EQ(ls->current_depth, 2);
+    /* The thread publishes by itself. */
+    uint64_t first = s.publishes;
+    for (int i = 0; i < 400 && s.publishes < first + 2; i++) {
+        usleep(10000);
+        CHECK_EQ(exa_shm_read(w, &s, 1000000), 0);
+    }
+    CHECK(s.publishes >= first + 2);
+
+    /* The tool, as a child process. */
+    char args[64], line[256];
+    snprintf(args, sizeof args, "--once %d", (int)getpid());
+    int rc = run_tool(args, big_text, sizeof big_text);
+    if (rc == -1) {
+        printf("    (exapoolmon not built: tool run skipped)\n");
+    } else {
+        CHECK_EQ(rc, 0);
+        CHECK(find_line(big_text, "DgPu Nonp", line, sizeof line));
+        unsigned long long v[5];
+        CHECK(parse_row(line, v));
+        CHECK_EQ(v[0], 3);
+        CHECK_EQ(v[1], 1);
+        CHECK_EQ(v[2], 2);
+        CHECK_EQ(v[3], 2 * charged(p[0]));
+        CHECK_EQ(v[4], charged(p[0]));
+        snprintf(args, sizeof args, "--once --lookaside %d", (int)getpid());
+        CHECK_EQ(run_tool(args, big_text, sizeof big_text), 0);
+        char want[32];
+        snprintf(want, sizeof want, "%llu DgPl", (unsigned long long)ls->id);
+        CHECK(find_line(big_text, want, line, sizeof line));
+        unsigned long long id, size, ta, am, tf, fm;
+        unsigned hi, lo, depth, maxd, cur;
+        char tag[8], type[32];
+        CHECK(sscanf(line, " %llu %4s %31s %llu %llu %llu %u.%u %llu %llu %u %u %u", &id, tag, type, &size, &ta, &am, &hi,
+                     &lo, &tf, &fm, &depth, &maxd, &cur) == 13);
+        CHECK(strcmp(type, "NonPagedPoolNx") == 0);
+        CHECK_EQ(ta, 3);
+        CHECK_EQ(am, 2);
+        CHECK_EQ(hi * 10 + lo, 333);  /* 1 hit in 3: 33.3% */
+        CHECK_EQ(tf, 3);
+        CHECK_EQ(cur, 2);
+        CHECK_EQ(run_tool("--once 1", big_text, sizeof big_text), 2);  /* pid 1 publishes nothing */
+    }
+    munmap(w, (size_t)exa_shm_bytes());
+    exa_lookaside_delete(l);
+    exa_pool_free(p[0]);
+    exa_pool_free(p[1]);
+    CHECK_EQ(exa_publish_stop(), EXA_STATUS_SUCCESS);
+    CHECK(access(path, F_OK) != 0);
+}
+
+static void diag_lookaside_text(void) {
+    exa_lookaside_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.size = 40;
+    cfg.tag = TAG4("DgLt");
+    cfg.pool_type = EXA_PAGED_POOL;
+    exa_lookaside_t *l;
+    CHECK_EQ(exa_lookaside_create(&cfg, &l), EXA_STATUS_SUCCESS);
+    void *x = exa_lookaside_allocate(l);
+    exa_lookaside_free(l, x);
+    x = exa_lookaside_allocate(l);
+    exa_lookaside_free(l, x);
+    exa_lookaside_stats_t st;
+    exa_lookaside_query(l, &st);
+    exa_u64 n = exa_lookaside_text(big_text, sizeof big_text);
+    CHECK_EQ(n, strlen(big_text));
+    CHECK(strstr(big_text, "TotalAllocates") != NULL);
+    char want[32], line[256];
+    snprintf(want, sizeof want, "%llu DgLt", (unsigned long long)st.id);
+    CHECK(find_line(big_text, want, line, sizeof line));
+    CHECK(strstr(line, " PagedPool ") != NULL);
+    CHECK(strstr(line, " 50.0 ") != NULL);
+    exa_lookaside_delete(l);
+}
+
+const test_case_t diag_cases[] = {{"diag_poolmon_text", diag_poolmon_text},
+                                  {"diag_allocation_snapshot", diag_allocation_snapshot},
+                                  {"diag_leak_report", diag_leak_report},
+                                  {"diag_leak_report_at_exit", diag_leak_report_at_exit},
+                                  {"diag_sites", diag_sites},
+                                  {"diag_bugcheck_dump", diag_bugcheck_dump},
+                                  {"diag_lookaside_text", diag_lookaside_text},
+                                  {"diag_publish", diag_publish},
+                                  {NULL, NULL}};

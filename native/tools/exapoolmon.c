@@ -1,0 +1,247 @@
+/* exalloc - tools
+ * exapoolmon: PoolMon for exalloc processes. Reads the live view a process publishes in
+ * /dev/shm/exalloc.<pid> (exa_publish_start, or EXALLOC_PUBLISH=1 in its environment; the
+ * layout is native/src/internal/diag_shm.h) and shows one row per tag and pool:
+ *
+ *   Tag Type Allocs (+n) Frees (+n) Diff (+n) Bytes (+n) Per Alloc
+ *
+ * sorted by bytes (keys b a f d t, or --sort=...), refreshed every second with the change
+ * since the last refresh in (+n) columns (PoolMon's highlighting). --lookaside shows the
+ * debugger's !lookaside view of the process's lists instead.
+ *
+ * Usage: exapoolmon [--once] [--lookaside] [--sort=bytes|allocs|frees|diff|tag]
+ *                   [--interval=ms] [--count=n] [pid]
+ * Without a pid: the only process with a live view. Exit status: 0, 1 on usage errors, 2
+ * when no (or more than one) process is found, 3 when the view cannot be read. */
+#define _GNU_SOURCE 1
+#include "internal/diag_shm.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { SORT_BYTES, SORT_ALLOCS, SORT_FREES, SORT_DIFF, SORT_TAG };
+
+static int sort_key = SORT_BYTES;
+
+static int alive(long pid) { return kill((pid_t)pid, 0) == 0 || errno == EPERM; }
+
+/* The only /dev/shm/exalloc.<pid> whose process is alive; 0 none, -1 several. */
+static long find_pid(void) {
+    DIR *d = opendir("/dev/shm");
+    if (d == NULL) return 0;
+    long found = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "exalloc.", 8) != 0) continue;
+        char *end;
+        long pid = strtol(e->d_name + 8, &end, 10);
+        if (*end != 0 || pid <= 0 || !alive(pid)) continue;
+        found = found == 0 ? pid : -1;
+    }
+    closedir(d);
+    return found;
+}
+
+static exa_shm_word_t *map_view(long pid) {
+    char path[64];
+    snprintf(path, sizeof path, "/dev/shm/exalloc.%ld", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (uint64_t)st.st_size < exa_shm_bytes()) {
+        close(fd);
+        return NULL;
+    }
+    void *p = mmap(NULL, (size_t)exa_shm_bytes(), PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static int cmp_rows(const void *a_, const void *b_) {
+    const exa_pool_tag_row_t *a = a_, *b = b_;
+    unsigned long long x = 0, y = 0;
+    switch (sort_key) {
+    case SORT_ALLOCS: x = a->allocs, y = b->allocs; break;
+    case SORT_FREES: x = a->frees, y = b->frees; break;
+    case SORT_DIFF: x = a->diff, y = b->diff; break;
+    case SORT_TAG: break;
+    default: x = a->bytes, y = b->bytes; break;
+    }
+    if (x != y) return x > y ? -1 : 1;
+    char ta[5], tb[5];
+    exa_shm_tag_text(a->tag, ta);
+    exa_shm_tag_text(b->tag, tb);
+    int c = strcmp(ta, tb);
+    return c != 0 ? c : a->pool - b->pool;
+}
+
+static const exa_pool_tag_row_t *find_row(const exa_shm_snapshot_t *s, uint32_t tag, int32_t pool) {
+    if (s == NULL) return NULL;
+    for (uint32_t i = 0; i < s->tag_rows; i++)
+        if (s->tags[i].tag == tag && s->tags[i].pool == pool) return &s->tags[i];
+    return NULL;
+}
+
+static void delta(char *out, size_t cap, unsigned long long now, unsigned long long before, int show) {
+    if (!show || now == before) snprintf(out, cap, "%s", "");
+    else if (now > before) snprintf(out, cap, "(+%llu)", now - before);
+    else snprintf(out, cap, "(-%llu)", before - now);
+}
+
+static void show_tags(const exa_shm_snapshot_t *s, const exa_shm_snapshot_t *prev, int deltas) {
+    static exa_pool_tag_row_t rows[EXA_SHM_TAG_CAPACITY];
+    memcpy(rows, s->tags, sizeof rows[0] * s->tag_rows);
+    qsort(rows, s->tag_rows, sizeof rows[0], cmp_rows);
+    static const char *names[] = {"bytes", "allocs", "frees", "diff", "tag"};
+    printf("exapoolmon: pid %llu  snapshot %llu  tags %u%s  sorted by %s\n", (unsigned long long)s->pid,
+           (unsigned long long)s->publishes, s->tag_total, s->tag_total > s->tag_rows ? " (truncated)" : "",
+           names[sort_key]);
+    printf(" %-4s %-5s %12s %-9s %12s %-9s %10s %-9s %14s %-11s %10s\n", "Tag", "Type", "Allocs", "", "Frees", "",
+           "Diff", "", "Bytes", "", "Per Alloc");
+    for (uint32_t i = 0; i < s->tag_rows; i++) {
+        const exa_pool_tag_row_t *r = &rows[i];
+        const exa_pool_tag_row_t *p = find_row(prev, r->tag, r->pool);
+        exa_pool_tag_row_t zero = {r->tag, r->pool, 0, 0, 0, 0, 0};
+        if (p == NULL) p = &zero;
+        int show = deltas && prev != NULL;
+        char da[24], df[24], dd[24], db[24], t[5];
+        delta(da, sizeof da, r->allocs, p->allocs, show);
+        delta(df, sizeof df, r->frees, p->frees, show);
+        delta(dd, sizeof dd, r->diff, p->diff, show);
+        delta(db, sizeof db, r->bytes, p->bytes, show);
+        exa_shm_tag_text(r->tag, t);
+        printf(" %-4s %-5s %12llu %-9s %12llu %-9s %10llu %-9s %14llu %-11s %10llu\n", t,
+               r->pool == EXA_POOL_KIND_PAGED ? "Paged" : "Nonp", r->allocs, da, r->frees, df, r->diff, dd, r->bytes,
+               db, r->per_alloc);
+    }
+}
+
+static const char *type_name(int32_t type) {
+    switch (type & 0x227) {
+    case EXA_NON_PAGED_POOL: return "NonPagedPool";
+    case EXA_PAGED_POOL: return "PagedPool";
+    case EXA_NON_PAGED_POOL_NX: return "NonPagedPoolNx";
+    case EXA_NON_PAGED_POOL_CACHE_ALIGNED: return "NonPagedPoolCA";
+    case EXA_PAGED_POOL_CACHE_ALIGNED: return "PagedPoolCA";
+    case EXA_NON_PAGED_POOL_NX_CACHE_ALIGNED: return "NonPagedPoolNxCA";
+    default: return "Other";
+    }
+}
+
+static void show_lists(const exa_shm_snapshot_t *s) {
+    printf("exapoolmon: pid %llu  snapshot %llu  lookaside lists %u%s\n", (unsigned long long)s->pid,
+           (unsigned long long)s->publishes, s->list_total, s->list_total > s->list_rows ? " (truncated)" : "");
+    printf("%6s %-4s %-16s %8s %14s %14s %7s %14s %12s %6s %6s %6s\n", "Id", "Tag", "Type", "Size", "TotalAllocates",
+           "AllocateMisses", "Hit%", "TotalFrees", "FreeMisses", "Depth", "MaxDep", "CurDep");
+    for (uint32_t i = 0; i < s->list_rows; i++) {
+        const exa_lookaside_stats_t *l = &s->lists[i];
+        char t[5];
+        exa_shm_tag_text(l->tag, t);
+        unsigned long long rate = l->total_allocates ? (l->total_allocates - l->allocate_misses) * 1000 / l->total_allocates : 0;
+        printf("%6llu %-4s %-16s %8llu %14llu %14llu %5llu.%llu %14llu %12llu %6u %6u %6u\n", l->id, t,
+               type_name(l->pool_type), l->size, l->total_allocates, l->allocate_misses, rate / 10, rate % 10,
+               l->total_frees, l->free_misses, l->depth, l->maximum_depth, l->current_depth);
+    }
+}
+
+static int usage(void) {
+    fprintf(stderr, "usage: exapoolmon [--once] [--lookaside] [--sort=bytes|allocs|frees|diff|tag] [--interval=ms] "
+                    "[--count=n] [pid]\n");
+    return 1;
+}
+
+static int parse_sort(const char *v) {
+    static const char *names[] = {"bytes", "allocs", "frees", "diff", "tag"};
+    for (int i = 0; i < 5; i++)
+        if (strcmp(v, names[i]) == 0 || (v[0] == names[i][0] && v[1] == 0)) return i;
+    return -1;
+}
+
+static struct termios saved_tty;
+static int tty_raw;
+static void restore_tty(void) {
+    if (tty_raw) tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+}
+
+int main(int argc, char **argv) {
+    int once = 0, lookaside = 0;
+    long pid = 0, interval = 1000, count = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--once") == 0) once = 1;
+        else if (strcmp(a, "--lookaside") == 0) lookaside = 1;
+        else if (strncmp(a, "--sort=", 7) == 0) {
+            if ((sort_key = parse_sort(a + 7)) < 0) return usage();
+        } else if (strncmp(a, "--interval=", 11) == 0) interval = strtol(a + 11, NULL, 10);
+        else if (strncmp(a, "--count=", 8) == 0) count = strtol(a + 8, NULL, 10);
+        else if (a[0] >= '0' && a[0] <= '9') pid = strtol(a, NULL, 10);
+        else return usage();
+    }
+    if (interval <= 0) interval = 1000;
+    if (pid == 0) {
+        pid = find_pid();
+        if (pid <= 0) {
+            fprintf(stderr, "exapoolmon: %s (start the process with EXALLOC_PUBLISH=1 or call exa_publish_start)\n",
+                    pid == 0 ? "no exalloc process publishes a live view" : "several exalloc processes: name a pid");
+            return 2;
+        }
+    }
+    exa_shm_word_t *w = map_view(pid);
+    if (w == NULL) {
+        fprintf(stderr, "exapoolmon: no live view for pid %ld (/dev/shm/exalloc.%ld)\n", pid, pid);
+        return 2;
+    }
+    static exa_shm_snapshot_t snaps[2];
+    exa_shm_snapshot_t *cur = &snaps[0], *prev = NULL;
+    int interactive = !once && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+    if (interactive && tcgetattr(STDIN_FILENO, &saved_tty) == 0) {
+        struct termios raw = saved_tty;
+        raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+        raw.c_cc[VMIN] = 0;
+        raw.c_cc[VTIME] = 0;
+        if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0) tty_raw = 1;
+        atexit(restore_tty);
+    }
+    for (long n = 0; count < 0 || n < count; n++) {
+        if (exa_shm_read(w, cur, 1000000) != 0) {
+            fprintf(stderr, "exapoolmon: the live view of pid %ld cannot be read\n", pid);
+            return 3;
+        }
+        if (interactive) printf("\033[H\033[2J");
+        if (lookaside) show_lists(cur);
+        else show_tags(cur, prev, !once);
+        fflush(stdout);
+        if (once) break;
+        if (!alive(pid)) {
+            printf("exapoolmon: process %ld has exited\n", pid);
+            break;
+        }
+        /* Wait, reading sort keys (b a f d t, l toggles the lookaside view, q quits). */
+        for (long waited = 0; waited < interval; waited += 50) {
+            struct timespec ts = {0, 50 * 1000000L};
+            nanosleep(&ts, NULL);
+            char c;
+            if (tty_raw && read(STDIN_FILENO, &c, 1) == 1) {
+                if (c == 'q') return 0;
+                if (c == 'l') lookaside = !lookaside;
+                char k[2] = {c, 0};
+                int s = parse_sort(k);
+                if (s >= 0) sort_key = s;
+                if (c == 'l' || s >= 0) break;
+            }
+        }
+        prev = cur;
+        cur = cur == &snaps[0] ? &snaps[1] : &snaps[0];
+    }
+    return 0;
+}
