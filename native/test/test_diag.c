@@ -2,6 +2,7 @@
  * !lookaside text, the bug-check dump, the live view and the exapoolmon tool). */
 #define _GNU_SOURCE 1
 #include "test.h"
+#include "exalloc_nt.h"
 #include "internal/diag_shm.h"
 
 #include <fcntl.h>
@@ -147,6 +148,19 @@ static void diag_leak_report(void) {
     char want[64], line[256];
     snprintf(want, sizeof want, "list %llu  tag DgLk  type PagedPool (0x1)  size 72", st.id);
     CHECK(strstr(big_text, want) != NULL);
+    char handle[128];
+    snprintf(handle, sizeof handle, "handle %p  owner (exa_lookaside_create)", (void *)l);
+    CHECK(strstr(strstr(big_text, want), handle) != NULL);
+    /* An NT list: its owner is the caller's NPAGED_LOOKASIDE_LIST. */
+    static NPAGED_LOOKASIDE_LIST nt;
+    ExInitializeNPagedLookasideList(&nt, NULL, NULL, 0, 32, TAG4("DgNt"), 0);
+    exa_leak_report(big_text, sizeof big_text);
+    char owner[64];
+    snprintf(owner, sizeof owner, "owner %p (NT lookaside structure)", (void *)&nt);
+    const char *ntline = strstr(big_text, "tag DgNt  type NonPagedPool (0x0)  size 32");
+    CHECK(ntline != NULL);
+    CHECK(strstr(ntline, owner) != NULL);
+    ExDeleteNPagedLookasideList(&nt);
     CHECK(strstr(big_text, "Outstanding pool allocations:") != NULL);
     CHECK(find_line(big_text, "DgLe Nonp", line, sizeof line));
     unsigned long long v[5];
