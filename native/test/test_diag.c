@@ -391,6 +391,38 @@ static void diag_publish(void) {
         CHECK_EQ(tf, 3);
         CHECK_EQ(cur, 2);
         CHECK_EQ(run_tool("--once 1", big_text, sizeof big_text), 2);  /* pid 1 publishes nothing */
+
+        /* Refresh mode: the second frame shows what changed since the first, as (+n). */
+        char tool[1200], cmd[1400];
+        CHECK(tool_path(tool, sizeof tool));
+        snprintf(cmd, sizeof cmd, "'%s' --count=2 --interval=1500 %d", tool, (int)getpid());
+        FILE *f = popen(cmd, "r");
+        CHECK(f != NULL);
+        char l1[256] = "", l2[256] = "";
+        while (fgets(line, sizeof line, f) != NULL && line[0] != '\n')
+            if (strstr(line, " DgPu Nonp") == line) snprintf(l1, sizeof l1, "%s", line);
+        void *more[2];
+        for (int i = 0; i < 2; i++) more[i] = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 64, TAG4("DgPu"));
+        exa_publish_now();
+        while (fgets(line, sizeof line, f) != NULL && line[0] != '\n')
+            if (strstr(line, " DgPu Nonp") == line) snprintf(l2, sizeof l2, "%s", line);
+        int st = pclose(f);
+        exa_pool_free(more[0]);
+        exa_pool_free(more[1]);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        CHECK(l1[0] != 0 && l2[0] != 0);
+        CHECK(strstr(l1, "(+") == NULL);  /* first frame: no deltas */
+        unsigned long long allocs, frees, diff, bytes;
+        char da[16], dd[16], db[16];
+        CHECK(sscanf(l2, " DgPu Nonp %llu %15s %llu %llu %15s %llu %15s", &allocs, da, &frees, &diff, dd, &bytes, db) == 7);
+        CHECK_EQ(allocs, 5);
+        CHECK(strcmp(da, "(+2)") == 0);
+        CHECK_EQ(frees, 1);
+        CHECK_EQ(diff, 4);
+        CHECK(strcmp(dd, "(+2)") == 0);
+        char wantb[32];
+        snprintf(wantb, sizeof wantb, "(+%llu)", (unsigned long long)(2 * charged(p[0])));
+        CHECK(strcmp(db, wantb) == 0);
     }
     munmap(w, (size_t)exa_shm_bytes());
     exa_lookaside_delete(l);
