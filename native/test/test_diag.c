@@ -457,7 +457,56 @@ static void diag_lookaside_text(void) {
     exa_lookaside_delete(l);
 }
 
-const test_case_t diag_cases[] = {{"diag_poolmon_text", diag_poolmon_text},
+/* Run by diag_env in a fresh process (the variables are read when the library loads). */
+static void diag_env_child_body(void) {
+    if (getenv("EXA_DIAG_ENV_CHILD") == NULL) return;  /* in the normal run: nothing */
+    (void)exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 500, TAG4("DgEv"));  /* leaked on purpose */
+    char path[64];
+    snprintf(path, sizeof path, "/dev/shm/exalloc.%d", (int)getpid());
+    CHECK(access(path, F_OK) == 0);  /* EXALLOC_PUBLISH=1 started the publisher */
+}
+
+static void diag_env(void) {
+    char self[1024], path[128];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    CHECK(n > 0);
+    self[n] = 0;
+    snprintf(path, sizeof path, "/tmp/exalloc-env-%d.txt", (int)getpid());
+    unlink(path);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("EXA_DIAG_ENV_CHILD", "1", 1);
+        setenv("EXALLOC_LEAK_REPORT", path, 1);
+        setenv("EXALLOC_CHECKS", "verifier", 1);
+        setenv("EXALLOC_PUBLISH", "1", 1);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        execl(self, self, "diag_env_child_body", (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(read_file(path, big_text, sizeof big_text) > 0);
+    unlink(path);
+    char line[256];
+    unsigned long long v[5];
+    CHECK(find_line(big_text, "DgEv Nonp", line, sizeof line));
+    CHECK(parse_row(line, v));
+    CHECK_EQ(v[2], 1);
+    CHECK_EQ(v[3], 528);  /* 500 + the 16-byte header, rounded to 16 */
+    const char *sites = strstr(big_text, "Outstanding blocks with their allocation sites:");
+    CHECK(sites != NULL);
+    const char *blk = strstr(sites, " DgEv NonPagedPoolNx (0x200)\n      #0 0x");
+    CHECK(blk != NULL);
+    snprintf(path, sizeof path, "/dev/shm/exalloc.%d", (int)pid);
+    CHECK(access(path, F_OK) != 0);  /* removed at exit */
+}
+
+const test_case_t diag_cases[] = {{"diag_env_child_body", diag_env_child_body},
+                                  {"diag_env", diag_env},
+                                  {"diag_poolmon_text", diag_poolmon_text},
                                   {"diag_allocation_snapshot", diag_allocation_snapshot},
                                   {"diag_leak_report", diag_leak_report},
                                   {"diag_leak_report_at_exit", diag_leak_report_at_exit},
