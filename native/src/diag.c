@@ -405,9 +405,13 @@ static void exa_leak_text(exa_out_t *o) {
         for (uint32_t i = 0; i < nl; i++) {
             char t[5];
             exa_tag_text(lists[i].tag, t);
-            exa_out(o, "  list %llu  tag %s  type %s (0x%x)  size %llu  depth %u/%u  cached %u\n", lists[i].id, t,
-                    exa_type_name(lists[i].pool_type), (unsigned)lists[i].pool_type, lists[i].size, lists[i].depth,
-                    lists[i].maximum_depth, lists[i].current_depth);
+            void *handle = NULL, *owner = NULL;
+            (void)_exa_lookaside_handle_of(lists[i].id, &handle, &owner);
+            exa_out(o, "  list %llu  tag %s  type %s (0x%x)  size %llu  depth %u/%u  cached %u  handle %p  owner %s",
+                    lists[i].id, t, exa_type_name(lists[i].pool_type), (unsigned)lists[i].pool_type, lists[i].size,
+                    lists[i].depth, lists[i].maximum_depth, lists[i].current_depth, handle,
+                    owner != NULL ? "" : "(exa_lookaside_create)\n");
+            if (owner != NULL) exa_out(o, "%p (NT lookaside structure)\n", owner);
         }
     }
     if (blocks > 0) {

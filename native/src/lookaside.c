@@ -904,3 +904,23 @@ exa_status_t exa_lookaside_delete(exa_lookaside_t *l) {
     return EXA_STATUS_SUCCESS;
 }
 
+
+/* ==========================================================================================
+ * Diagnostics walkers (diag.c: the leak report names each list's handle and NT owner)
+ * ======================================================================================== */
+
+/* The handle and the NT owner (NULL for lists made by exa_lookaside_create) of the live list
+ * with this id; 0 when there is none. */
+int _exa_lookaside_handle_of(exa_u64 id, void **handle, void **owner) {
+    int found = 0;
+    _exa_lock(&exa_registry_lock);
+    for (exa_lookaside_t *l = exa_registry_head; l != NULL; l = l->reg_next) {
+        if (l->id != id) continue;
+        *handle = l;
+        *owner = l->owner;
+        found = 1;
+        break;
+    }
+    _exa_unlock(&exa_registry_lock);
+    return found;
+}

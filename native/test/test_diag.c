@@ -2,6 +2,7 @@
  * !lookaside text, the bug-check dump, the live view and the exapoolmon tool). */
 #define _GNU_SOURCE 1
 #include "test.h"
+#include "exalloc_nt.h"
 #include "internal/diag_shm.h"
 
 #include <fcntl.h>
@@ -147,6 +148,19 @@ static void diag_leak_report(void) {
     char want[64], line[256];
     snprintf(want, sizeof want, "list %llu  tag DgLk  type PagedPool (0x1)  size 72", st.id);
     CHECK(strstr(big_text, want) != NULL);
+    char handle[128];
+    snprintf(handle, sizeof handle, "handle %p  owner (exa_lookaside_create)", (void *)l);
+    CHECK(strstr(strstr(big_text, want), handle) != NULL);
+    /* An NT list: its owner is the caller's NPAGED_LOOKASIDE_LIST. */
+    static NPAGED_LOOKASIDE_LIST nt;
+    ExInitializeNPagedLookasideList(&nt, NULL, NULL, 0, 32, TAG4("DgNt"), 0);
+    exa_leak_report(big_text, sizeof big_text);
+    char owner[64];
+    snprintf(owner, sizeof owner, "owner %p (NT lookaside structure)", (void *)&nt);
+    const char *ntline = strstr(big_text, "tag DgNt  type NonPagedPool (0x0)  size 32");
+    CHECK(ntline != NULL);
+    CHECK(strstr(ntline, owner) != NULL);
+    ExDeleteNPagedLookasideList(&nt);
     CHECK(strstr(big_text, "Outstanding pool allocations:") != NULL);
     CHECK(find_line(big_text, "DgLe Nonp", line, sizeof line));
     unsigned long long v[5];
@@ -377,6 +391,38 @@ static void diag_publish(void) {
         CHECK_EQ(tf, 3);
         CHECK_EQ(cur, 2);
         CHECK_EQ(run_tool("--once 1", big_text, sizeof big_text), 2);  /* pid 1 publishes nothing */
+
+        /* Refresh mode: the second frame shows what changed since the first, as (+n). */
+        char tool[1200], cmd[1400];
+        CHECK(tool_path(tool, sizeof tool));
+        snprintf(cmd, sizeof cmd, "'%s' --count=2 --interval=1500 %d", tool, (int)getpid());
+        FILE *f = popen(cmd, "r");
+        CHECK(f != NULL);
+        char l1[256] = "", l2[256] = "";
+        while (fgets(line, sizeof line, f) != NULL && line[0] != '\n')
+            if (strstr(line, " DgPu Nonp") == line) snprintf(l1, sizeof l1, "%s", line);
+        void *more[2];
+        for (int i = 0; i < 2; i++) more[i] = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 64, TAG4("DgPu"));
+        exa_publish_now();
+        while (fgets(line, sizeof line, f) != NULL && line[0] != '\n')
+            if (strstr(line, " DgPu Nonp") == line) snprintf(l2, sizeof l2, "%s", line);
+        int st = pclose(f);
+        exa_pool_free(more[0]);
+        exa_pool_free(more[1]);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        CHECK(l1[0] != 0 && l2[0] != 0);
+        CHECK(strstr(l1, "(+") == NULL);  /* first frame: no deltas */
+        unsigned long long allocs, frees, diff, bytes;
+        char da[16], dd[16], db[16];
+        CHECK(sscanf(l2, " DgPu Nonp %llu %15s %llu %llu %15s %llu %15s", &allocs, da, &frees, &diff, dd, &bytes, db) == 7);
+        CHECK_EQ(allocs, 5);
+        CHECK(strcmp(da, "(+2)") == 0);
+        CHECK_EQ(frees, 1);
+        CHECK_EQ(diff, 4);
+        CHECK(strcmp(dd, "(+2)") == 0);
+        char wantb[32];
+        snprintf(wantb, sizeof wantb, "(+%llu)", (unsigned long long)(2 * charged(p[0])));
+        CHECK(strcmp(db, wantb) == 0);
     }
     munmap(w, (size_t)exa_shm_bytes());
     exa_lookaside_delete(l);
@@ -411,7 +457,56 @@ static void diag_lookaside_text(void) {
     exa_lookaside_delete(l);
 }
 
-const test_case_t diag_cases[] = {{"diag_poolmon_text", diag_poolmon_text},
+/* Run by diag_env in a fresh process (the variables are read when the library loads). */
+static void diag_env_child_body(void) {
+    if (getenv("EXA_DIAG_ENV_CHILD") == NULL) return;  /* in the normal run: nothing */
+    (void)exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 500, TAG4("DgEv"));  /* leaked on purpose */
+    char path[64];
+    snprintf(path, sizeof path, "/dev/shm/exalloc.%d", (int)getpid());
+    CHECK(access(path, F_OK) == 0);  /* EXALLOC_PUBLISH=1 started the publisher */
+}
+
+static void diag_env(void) {
+    char self[1024], path[128];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    CHECK(n > 0);
+    self[n] = 0;
+    snprintf(path, sizeof path, "/tmp/exalloc-env-%d.txt", (int)getpid());
+    unlink(path);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("EXA_DIAG_ENV_CHILD", "1", 1);
+        setenv("EXALLOC_LEAK_REPORT", path, 1);
+        setenv("EXALLOC_CHECKS", "verifier", 1);
+        setenv("EXALLOC_PUBLISH", "1", 1);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        execl(self, self, "diag_env_child_body", (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(read_file(path, big_text, sizeof big_text) > 0);
+    unlink(path);
+    char line[256];
+    unsigned long long v[5];
+    CHECK(find_line(big_text, "DgEv Nonp", line, sizeof line));
+    CHECK(parse_row(line, v));
+    CHECK_EQ(v[2], 1);
+    CHECK_EQ(v[3], 528);  /* 500 + the 16-byte header, rounded to 16 */
+    const char *sites = strstr(big_text, "Outstanding blocks with their allocation sites:");
+    CHECK(sites != NULL);
+    const char *blk = strstr(sites, " DgEv NonPagedPoolNx (0x200)\n      #0 0x");
+    CHECK(blk != NULL);
+    snprintf(path, sizeof path, "/dev/shm/exalloc.%d", (int)pid);
+    CHECK(access(path, F_OK) != 0);  /* removed at exit */
+}
+
+const test_case_t diag_cases[] = {{"diag_env_child_body", diag_env_child_body},
+                                  {"diag_env", diag_env},
+                                  {"diag_poolmon_text", diag_poolmon_text},
                                   {"diag_allocation_snapshot", diag_allocation_snapshot},
                                   {"diag_leak_report", diag_leak_report},
                                   {"diag_leak_report_at_exit", diag_leak_report_at_exit},

@@ -11,7 +11,8 @@
  *
  * Usage: exapoolmon [--once] [--lookaside] [--sort=bytes|allocs|frees|diff|tag]
  *                   [--interval=ms] [--count=n] [pid]
- * Without a pid: the only process with a live view. Exit status: 0, 1 on usage errors, 2
+ * Without a pid: the only process with a live view. When stdout is not a terminal each
+ * frame ends with an empty line; --count=n stops after n frames. Exit status: 0, 1 on usage errors, 2
  * when no (or more than one) process is found, 3 when the view cannot be read. */
 #define _GNU_SOURCE 1
 #include "internal/diag_shm.h"
@@ -220,6 +221,7 @@ int main(int argc, char **argv) {
         if (interactive) printf("\033[H\033[2J");
         if (lookaside) show_lists(cur);
         else show_tags(cur, prev, !once);
+        if (!interactive) printf("\n");  /* frames end with an empty line (scripts, tests) */
         fflush(stdout);
         if (once) break;
         if (!alive(pid)) {

@@ -34,6 +34,10 @@ int _exa_pool_walk(_exa_diag_block_fn fn, void *context, int fatal);
  * lock (the bug-check dump's culprit). 1 when found. */
 int _exa_pool_block_of(uintptr_t address, exa_diag_block_t *out);
 
+/* lookaside.c. The handle and NT owner (NULL for modern lists) of the live list `id`; 0 when
+ * there is none. */
+int _exa_lookaside_handle_of(exa_u64 id, void **handle, void **owner);
+
 /* diag.c. Allocation sites (verifier mode, EXALLOC_CHECKS=verifier until the check level
  * lands): 1 when sites are recorded. The hooks are called by the pool's entry points only
  * when _exa_diag_sites is non-zero. */
