@@ -148,6 +148,25 @@ final class BlockSet {
         }
     }
 
+    /** Calls {@code action} with the value of every entry that has one, and removes every entry. */
+    void clear(java.util.function.Consumer<Object> action) {
+        for (Stripe s : stripes) {
+            synchronized (s) {
+                if (s.values != null) {
+                    for (Object v : s.values) {
+                        if (v != null) {
+                            action.accept(v);
+                        }
+                    }
+                    s.values = null;
+                }
+                s.table = new long[16];
+                s.used = 0;
+                s.live = 0;
+            }
+        }
+    }
+
     /** Live entries (a moment's sum over the stripes). */
     long size() {
         long n = 0;

@@ -22,7 +22,9 @@ import java.util.Objects;
  * corrupt its free list.
  *
  * <p>Checked mode (the default) refuses, with {@link InvalidBlockException}, a free of anything that is not a
- * block this zone handed out and has not taken back; NT takes any pointer silently.
+ * block this zone handed out and has not taken back; NT takes any pointer silently. In a checked plain zone each
+ * block's segment also has a scope of its own that ends at its free, so a use after free raises
+ * {@link IllegalStateException}; an interlocked zone's blocks, shared between threads, live until the zone closes.
  */
 public final class Zone implements AutoCloseable {
 
@@ -220,8 +222,17 @@ public final class Zone implements AutoCloseable {
             if (address == 0) {
                 return null;
             }
-            if (outstanding != null && !outstanding.add(address)) {
+            if (outstanding != null && owner == null && !outstanding.add(address)) {
                 throw new IllegalStateException(String.format("zone handed out block 0x%X twice", address));
+            }
+            if (outstanding != null && owner != null) {
+                // A checked plain zone: a scope per block, ended by its free (and by the zone's close).
+                Arena scope = Arena.ofConfined();
+                if (!outstanding.put(address, scope)) {
+                    scope.close();
+                    throw new IllegalStateException(String.format("zone handed out block 0x%X twice", address));
+                }
+                return MemorySegment.ofAddress(address).reinterpret(blockSize, scope, null);
             }
             // Blocks are scoped to the zone's arena: touching one after close() raises IllegalStateException
             // instead of reading freed memory (caller segments are the caller's to keep alive).
@@ -241,15 +252,44 @@ public final class Zone implements AutoCloseable {
         Objects.requireNonNull(block, "block");
         int c = enter();
         try {
-            if (outstanding != null) {
+            Arena scope = null;
+            if (outstanding != null && owner != null) {
+                scope = takeScoped(block);
+            } else if (outstanding != null) {
                 outstanding.take(block, blockSize, "this zone");
             }
             MemorySegment previous = lock != null ? exa_zone_free_interlocked(zone, block, lock.word())
                     : exa_zone_free(zone, block);
+            if (scope != null) {
+                scope.close();
+            }
             return previous.address() == 0;
         } finally {
             inFlight.exit(c);
         }
+    }
+
+    /* The checked free of a plain zone's block: validated and unrecorded; its scope is returned for the caller to end. */
+    private Arena takeScoped(MemorySegment block) {
+        if (!block.isNative()) {
+            throw new InvalidBlockException(InvalidBlockException.Reason.FOREIGN, "not native memory: " + block);
+        }
+        if (block.byteSize() != blockSize) {
+            throw new InvalidBlockException(InvalidBlockException.Reason.WRONG_SIZE,
+                    "a " + block.byteSize() + "-byte segment is not a block of this zone (" + blockSize + " bytes)");
+        }
+        Object v = outstanding.removeValue(block.address());
+        if (!(v instanceof Arena scope)) {
+            throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING, String.format(
+                    "0x%X was not handed out by this zone, or was freed already%s", block.address(),
+                    block.scope().isAlive() ? "" : " (its scope has ended)"));
+        }
+        if (scope.scope() != block.scope()) {
+            outstanding.put(block.address(), scope);
+            throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING,
+                    String.format("a segment over block 0x%X that this zone did not hand out", block.address()));
+        }
+        return scope;
     }
 
     /** ExExtendZone (ExInterlockedExtendZone): adds a segment of {@code bytes} that the zone allocates. */
@@ -354,6 +394,9 @@ public final class Zone implements AutoCloseable {
         }
         if (!inFlight.close()) {
             return;
+        }
+        if (outstanding != null && owner != null) {
+            outstanding.clear(v -> ((Arena) v).close()); // per-block scopes end with the zone too
         }
         arena.close(); // first: blocks handed out become inaccessible before their memory goes back
         freePoolSegments();

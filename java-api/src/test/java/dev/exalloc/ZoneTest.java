@@ -21,6 +21,25 @@ import org.junit.jupiter.api.Timeout;
 class ZoneTest {
 
     @Test
+    void plainZoneBlocksEndTheirScopeAtFree() {
+        MemorySegment kept;
+        try (Zone zone = Zone.builder(64).build()) {
+            MemorySegment b = zone.allocate();
+            b.set(java.lang.foreign.ValueLayout.JAVA_INT, 8, 3);
+            zone.free(b);
+            assertThrows(IllegalStateException.class, () -> b.get(java.lang.foreign.ValueLayout.JAVA_INT, 8));
+            InvalidBlockException twice = assertThrows(InvalidBlockException.class, () -> zone.free(b));
+            assertEquals(InvalidBlockException.Reason.NOT_OUTSTANDING, twice.reason());
+            MemorySegment again = zone.allocate(); // the same block (LIFO), a new live segment
+            assertEquals(b.address(), again.address());
+            assertEquals(3, again.get(java.lang.foreign.ValueLayout.JAVA_INT, 8));
+            kept = again;
+        }
+        // still handed out at the close: its scope ended with the zone
+        assertThrows(IllegalStateException.class, () -> kept.get(java.lang.foreign.ValueLayout.JAVA_INT, 8));
+    }
+
+    @Test
     void theWorkedExample() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment segment = arena.allocate(4096, 16);
