@@ -279,11 +279,13 @@ static void bad_frees_are_bug_checks(void) {
     CHECK_BUGCHECK(bc, 0xC2, 0x07, 0);
     CHECK_EQ(bc.parameter4, (uintptr_t)p);
 
-    int local = 0;
+    /* Never in any pool: 16 bytes into a static array, so never page-aligned (a stack local
+     * can be, under ASan's fake stacks, and a page-aligned pointer is a big-block free). */
+    static _Alignas(16) unsigned char not_pool[64];
     c = test_bugcheck_begin();
-    exa_pool_free(&local); /* never in any pool */
+    exa_pool_free(not_pool + 16);
     bc = test_bugcheck_end(c);
-    CHECK_BUGCHECK(bc, 0xC2, 0x42, (uintptr_t)&local);
+    CHECK_BUGCHECK(bc, 0xC2, 0x42, (uintptr_t)(not_pool + 16));
 
     void *big = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 3 * PAGE, tag_of("Dbl "));
     exa_pool_free(big);
