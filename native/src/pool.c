@@ -98,6 +98,7 @@
  * A descriptor lock is also dropped while a segment is mapped.
  */
 #include "internal/pool.h"
+#include "internal/verifier.h" /* verifier hooks (verifier.c, special_pool.c) */
 #include "internal/track.h"
 
 #include <string.h>
@@ -1090,8 +1091,21 @@ static exa_noinline void *exa_allocate_retry(const exa_pool_request_t *r, exa_st
     return exa_allocate_failed(r, status);
 }
 
+/* VERIFIER HOOK (verifier.c): special pool, low-resources simulation, fill patterns. */
+static exa_noinline void *exa_allocate_verified(const exa_pool_request_t *r) {
+    void *p;
+    if (_exa_verifier_allocate(r, &p)) return p;
+    exa_status_t status;
+    p = exa_allocate_try(r, &status);
+    if (p == NULL) p = exa_allocate_retry(r, status);
+    if (p != NULL) _exa_verifier_allocated(r, p);
+    return p;
+}
+
 void *_exa_pool_allocate_request(const exa_pool_request_t *r) {
     exa_pool_ready();
+    if (exa_unlikely((r->options & EXA_REQ_SPECIAL) | (_exa_verifier_state() & EXA_VBIT_VERIFIER)))
+        return exa_allocate_verified(r); /* VERIFIER HOOK */
     exa_status_t status;
     void *p = exa_allocate_try(r, &status);
     return exa_likely(p != NULL) ? p : exa_allocate_retry(r, status);
@@ -1209,7 +1223,7 @@ static exa_noinline int exa_find_unusual(const void *p, exa_pool_desc_t *d, exa_
         if (report) _exa_bugcheck(EXA_BUGCHECK_BAD_POOL_HEADER, EXA_BPH_SIZE_TOO_LARGE, (uintptr_t)h, exa_h_word(h), 0);
         return 0;
     }
-    if ((uintptr_t)next != end && exa_h_prev(next) != size) {
+    if ((uintptr_t)next != end && exa_h_prev(next) != size && !_exa_checks_off() /* VERIFIER HOOK: level off */) {
         if (report)
             _exa_bugcheck(EXA_BUGCHECK_BAD_POOL_HEADER, EXA_BPH_NEIGHBOURS_DISAGREE, (uintptr_t)h, 0, (uintptr_t)next);
         return 0;
@@ -1222,6 +1236,8 @@ static exa_noinline int exa_find_unusual(const void *p, exa_pool_desc_t *d, exa_
  * to compare). */
 static exa_noinline void exa_release_checked(void *block, uint32_t tag, int check_tag) {
     exa_pool_ready();
+    /* VERIFIER HOOK (special_pool.c): special pool blocks are recognised at every level. */
+    if (exa_unlikely(_exa_verifier_state() & EXA_VBIT_SPECIAL) && _exa_special_release(block, tag, check_tag)) return;
     exa_found_t f;
     if (!exa_find_block(block, &f, 1)) return;
     if (exa_unlikely(_exa_irql_too_high_for_pool(f.type))) {
@@ -1245,6 +1261,12 @@ static exa_noinline void exa_release_checked(void *block, uint32_t tag, int chec
                       (uintptr_t)f.account);
         return;
     }
+    /* VERIFIER HOOK (verifier.c): lookaside lists inside the block (0xC4/0xCC), free fill. */
+    if (exa_unlikely(_exa_verifier_state() & EXA_VBIT_VERIFIER) &&
+        !_exa_verifier_freeing(block, f.h != NULL ? (exa_u64)((uintptr_t)exa_hdr_at(f.h, (int32_t)exa_h_size(f.h)) -
+                                                             (uintptr_t)block)
+                                                  : f.charged))
+        return;
     /* Every check passed: now change things. */
     exa_pool_thread_t *t = exa_thread();
     exa_pool_desc_t *d = f.desc;
@@ -1313,6 +1335,9 @@ void _exa_pool_release(void *block, uint32_t tag, int check_tag) {
 
 exa_status_t _exa_pool_describe(const void *block, exa_pool_block_info_t *out) {
     exa_pool_ready();
+    exa_status_t special_status; /* VERIFIER HOOK (special_pool.c) */
+    if (exa_unlikely(_exa_verifier_state() & EXA_VBIT_SPECIAL) && _exa_special_describe(block, out, &special_status))
+        return special_status;
     exa_found_t f;
     if (!exa_find_block(block, &f, 0)) return EXA_STATUS_INVALID_PARAMETER;
     memset(out, 0, sizeof *out);
