@@ -4,6 +4,7 @@
  * NT lookaside lists (spec 1.9-1.11, 1.13, 2.10, 7). The special pool itself is in
  * special_pool.c. See exalloc.h, "Checking levels and the Driver Verifier emulation". */
 #include "internal/verifier.h"
+#include "internal/track.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -203,7 +204,10 @@ int _exa_verifier_freeing(void *block, exa_u64 bytes) {
         _exa_bugcheck(EXA_BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, EXA_VERIFIER_LOOKASIDE_FREED, list, a, bytes);
         return 0;
     }
-    if (!(flags & EXA_VERIFIER_NO_FILL) && !_exa_special_owns(block)) memset(block, EXA_FILL_FREED, (size_t)bytes);
+    if (!(flags & EXA_VERIFIER_NO_FILL) && !_exa_special_owns(block)) {
+        exa_track_unpoison(block, (size_t)bytes); /* ASan: the slack after the request; the free re-poisons */
+        memset(block, EXA_FILL_FREED, (size_t)bytes);
+    }
     return 1;
 }
 
