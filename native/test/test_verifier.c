@@ -14,6 +14,13 @@
 #pragma GCC diagnostic ignored "-Wmultichar"
 
 #if defined(__SANITIZE_ADDRESS__)
+#  include <sanitizer/asan_interface.h>
+#  define TEST_UNPOISON(p, n) __asan_unpoison_memory_region((p), (n))
+#else
+#  define TEST_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
 #  define TEST_ASAN 1
 #elif defined(__has_feature)
 #  if __has_feature(address_sanitizer)
@@ -493,6 +500,133 @@ static void startup_environment(void) {
     CHECK(strstr(out, "ok   verifier_env_probe") != NULL);
 }
 
+
+/* ---------------------------------------------------------------------------------------
+ * Integrity checks of the normal pool (spec 1.13) not covered by test_pool.c: the block's
+ * own header (0xC2/0x01, 0x19/0x08, 0x19/0x09) and the free lists (0x19/0x03, 0x19/0x0D).
+ * ------------------------------------------------------------------------------------- */
+
+static void own_header_checks(void) {
+    unsigned char *p = NULL;
+    void *keep[16];
+    int kept = 0;
+    /* A block not at the start of its page (so that a size of 255 units overruns it). */
+    while (kept < 16) {
+        p = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 40, vtag("Hdr0"));
+        if (((uintptr_t)(p - 16) & 4095) >= 64) break;
+        keep[kept++] = p;
+    }
+    CHECK(kept < 16);
+    unsigned char *h = p - 16, saved[4];
+    memcpy(saved, h, 4);
+    h[3] = 0x50; /* PoolType beyond every type */
+    exa_u64 c = test_bugcheck_begin();
+    exa_pool_free(p);
+    exa_bugcheck_info_t bc = test_bugcheck_end(c);
+    memcpy(h, saved, 4);
+    CHECK_BUGCHECK(bc, 0xC2, 0x01, (uintptr_t)h);
+    h[2] = 0; /* BlockSize 0 */
+    c = test_bugcheck_begin();
+    exa_pool_free(p);
+    bc = test_bugcheck_end(c);
+    memcpy(h, saved, 4);
+    CHECK_BUGCHECK(bc, 0x19, 0x08, (uintptr_t)h);
+    h[2] = 255; /* runs past the page */
+    c = test_bugcheck_begin();
+    exa_pool_free(p);
+    bc = test_bugcheck_end(c);
+    memcpy(h, saved, 4);
+    CHECK_BUGCHECK(bc, 0x19, 0x09, (uintptr_t)h);
+    c = test_bugcheck_begin();
+    exa_pool_free(p); /* repaired: quiet */
+    bc = test_bugcheck_end(c);
+    CHECK_EQ(bc.sequence, 0);
+    for (int i = 0; i < kept; i++) exa_pool_free(keep[i]);
+}
+
+/* Three adjacent blocks of a node-bound descriptor (no thread cache: frees reach the lists). */
+static int adjacent_three(unsigned char **a, unsigned char **b, unsigned char **cc, unsigned char **v, int n) {
+    exa_pool_parameter_t node0 = {EXA_POOL_PARAMETER_NUMA_NODE, 0, 0};
+    for (int i = 0; i < n; i++) v[i] = exa_pool_allocate_ex(EXA_POOL_FLAG_NON_PAGED, 184, vtag("Lnk0"), &node0, 1);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            for (int k = 0; k < n; k++)
+                if (v[j] == v[i] + 208 && v[k] == v[j] + 208) {
+                    *a = v[i], *b = v[j], *cc = v[k];
+                    return 1;
+                }
+    return 0;
+}
+
+static void free_list_link_damage(void) {
+    unsigned char *v[6], *a, *b, *c3;
+    CHECK(adjacent_three(&a, &b, &c3, v, 6));
+    exa_pool_free(b); /* b is listed, between two live blocks */
+    TEST_UNPOISON(b - 16, 32);
+    uintptr_t fake[4] = {0, 0, 0, 0};
+    uintptr_t saved;
+    memcpy(&saved, b, sizeof saved);
+    uintptr_t bad = (uintptr_t)&fake[0] | 1u; /* an encoded link to memory that does not point back */
+    memcpy(b, &bad, sizeof bad);
+    exa_u64 c = test_bugcheck_begin();
+    exa_pool_free(a); /* coalescing checks b's links first */
+    exa_bugcheck_info_t bc = test_bugcheck_end(c);
+    memcpy(b, &saved, sizeof saved);
+    CHECK_BUGCHECK(bc, 0x19, 0x03, (uintptr_t)b);
+    /* a stays out of the pool (NT's state after a report); the others go back. */
+    for (int i = 0; i < 6; i++)
+        if (v[i] != a && v[i] != b) exa_pool_free(v[i]);
+}
+
+static void free_header_modified_after_free(void) {
+    unsigned char *v[6], *a, *b, *c3;
+    CHECK(adjacent_three(&a, &b, &c3, v, 6));
+    exa_pool_free(b); /* listed first in its list */
+    TEST_UNPOISON(b - 16, 32);
+    unsigned char saved = b[-16 + 2];
+    b[-16 + 2] = (unsigned char)(saved + 1); /* BlockSize of a free block changed */
+    exa_pool_parameter_t node0 = {EXA_POOL_PARAMETER_NUMA_NODE, 0, 0};
+    exa_u64 c = test_bugcheck_begin();
+    void *again = exa_pool_allocate_ex(EXA_POOL_FLAG_NON_PAGED, 184, vtag("Lnk0"), &node0, 1);
+    exa_bugcheck_info_t bc = test_bugcheck_end(c);
+    b[-16 + 2] = saved;
+    CHECK(again == NULL);
+    CHECK_BUGCHECK(bc, 0x19, 0x0D, (uintptr_t)(b - 16));
+    CHECK_EQ(bc.parameter4, 13); /* the list (block units) it was taken from */
+    void *ok = exa_pool_allocate_ex(EXA_POOL_FLAG_NON_PAGED, 184, vtag("Lnk0"), &node0, 1);
+    CHECK(ok == b); /* repaired: handed out */
+    for (int i = 0; i < 6; i++) exa_pool_free(v[i]);
+}
+
+/* The default handler prints NT's STOP line with the code and parameters, then aborts. */
+static void child_header_damage(void) {
+    unsigned char *p = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 40, vtag("Kid1"));
+    p[-16 + 3] = 0x50;
+    exa_pool_free(p);
+}
+static void child_wrong_protected_tag(void) {
+    void *p = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 40, vtag("Kid2") | 0x80000000u);
+    exa_pool_free_with_tag(p, vtag("Kid2"));
+}
+static void child_special_underrun(void) {
+    verifier_on("Kid3", 0);
+    unsigned char *p = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 40, vtag("Kid3"));
+    p[-3] = 0;
+    exa_pool_free(p);
+}
+static void child_lookaside_reinit(void) {
+    static PAGED_LOOKASIDE_LIST l;
+    exa_set_check_level(EXA_CHECKS_VERIFIER);
+    ExInitializePagedLookasideList(&l, NULL, NULL, 0, 64, 'diK4', 0);
+    ExInitializePagedLookasideList(&l, NULL, NULL, 0, 64, 'diK4', 0);
+}
+static void default_handler_stop_lines(void) {
+    CHECK(test_child_stops(child_header_damage, "*** STOP: 0x000000C2 (0x0000000000000001, 0x"));
+    CHECK(test_child_stops(child_wrong_protected_tag, "*** STOP: 0x000000C2 (0x000000000000000A, 0x"));
+    CHECK(test_child_stops(child_special_underrun, "*** STOP: 0x000000C1 ("));
+    CHECK(test_child_stops(child_lookaside_reinit, "*** STOP: 0x000000C4 (0x00000000000000CA, 0x"));
+}
+
 const test_case_t verifier_cases[] = {
     {"verifier_levels_api", levels_api},
     {"verifier_level_off_skips_the_neighbour_check", level_off_skips_the_neighbour_check},
@@ -508,5 +642,9 @@ const test_case_t verifier_cases[] = {
     {"verifier_lookaside_misuse", lookaside_misuse},
     {"verifier_quiet_on_correct_use", verifier_quiet_on_correct_use},
     {"verifier_startup_environment", startup_environment},
+    {"verifier_integrity_own_header", own_header_checks},
+    {"verifier_integrity_free_list_links", free_list_link_damage},
+    {"verifier_integrity_free_header_modified", free_header_modified_after_free},
+    {"verifier_integrity_default_handler_stop_lines", default_handler_stop_lines},
     {"verifier_env_probe", env_probe},
     {NULL, NULL}};
