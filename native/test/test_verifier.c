@@ -5,6 +5,7 @@
 #include "exalloc_nt.h"
 #include "test.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -627,6 +628,66 @@ static void default_handler_stop_lines(void) {
     CHECK(test_child_stops(child_lookaside_reinit, "*** STOP: 0x000000C4 (0x00000000000000CA, 0x"));
 }
 
+
+/* Four threads allocate and free through the special pool and the verifier's normal path at
+ * once: no report, every special block back, the per-tag counts balanced. */
+static void *special_worker(void *arg) {
+    uint64_t rs = (uint64_t)(uintptr_t)arg * 7919u + 1u;
+    void *live[16] = {0};
+    unsigned rounds = test_scale(3000);
+    for (unsigned i = 0; i < rounds; i++) {
+        unsigned k = (unsigned)(test_rand(&rs) % 16);
+        if (live[k] != NULL) {
+            unsigned char *b = live[k];
+            if (b[0] != (unsigned char)k) return (void *)1; /* someone else's block */
+            exa_pool_free(b);
+            live[k] = NULL;
+        } else {
+            exa_u64 n = 1 + test_rand(&rs) % 3000;
+            unsigned char *b = exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_UNINITIALIZED, n, vtag("Thr?") + 0);
+            if (b == NULL) return (void *)2;
+            memset(b, (int)k, (size_t)n);
+            live[k] = b;
+        }
+    }
+    for (int k = 0; k < 16; k++) exa_pool_free(live[k]);
+    return NULL;
+}
+static void special_pool_threads(void) {
+    exa_verifier_config_t c;
+    memset(&c, 0, sizeof c);
+    c.special_size_min = 1;
+    c.special_size_max = 1500; /* about half the requests */
+    c.quarantine = 32;
+    exa_verifier_configure(&c);
+    exa_set_check_level(EXA_CHECKS_VERIFIER);
+    exa_verifier_stats_t s0, s1;
+    exa_verifier_query(&s0);
+    exa_u64 seq = test_bugcheck_begin();
+    pthread_t t[4];
+    for (uintptr_t i = 0; i < 4; i++) CHECK(pthread_create(&t[i], NULL, special_worker, (void *)i) == 0);
+    void *rv[4];
+    for (int i = 0; i < 4; i++) pthread_join(t[i], &rv[i]);
+    exa_bugcheck_info_t bc = test_bugcheck_end(seq);
+    exa_verifier_query(&s1);
+    verifier_off();
+    for (int i = 0; i < 4; i++) CHECK(rv[i] == NULL);
+    CHECK_EQ(bc.sequence, 0);
+    CHECK_EQ(s1.special_live, s0.special_live);
+    CHECK(s1.special_allocations > s0.special_allocations + 100);
+    CHECK(s1.quarantined <= 32);
+    exa_pool_tag_row_t rows[256];
+    uint32_t n = exa_pool_tag_snapshot(rows, 256);
+    int seen = 0;
+    for (uint32_t i = 0; i < n && i < 256; i++)
+        if (rows[i].tag == vtag("Thr?")) {
+            seen = 1;
+            CHECK_EQ(rows[i].diff, 0);
+            CHECK_EQ(rows[i].bytes, 0);
+        }
+    CHECK(seen);
+}
+
 const test_case_t verifier_cases[] = {
     {"verifier_levels_api", levels_api},
     {"verifier_level_off_skips_the_neighbour_check", level_off_skips_the_neighbour_check},
@@ -646,5 +707,6 @@ const test_case_t verifier_cases[] = {
     {"verifier_integrity_free_list_links", free_list_link_damage},
     {"verifier_integrity_free_header_modified", free_header_modified_after_free},
     {"verifier_integrity_default_handler_stop_lines", default_handler_stop_lines},
+    {"verifier_special_pool_threads", special_pool_threads},
     {"verifier_env_probe", env_probe},
     {NULL, NULL}};
