@@ -79,6 +79,18 @@ static void levels_api(void) {
     c.low_resources = 10001;
     CHECK_EQ(exa_verifier_configure(&c), EXA_STATUS_INVALID_PARAMETER);
     CHECK_EQ(exa_verifier_configure(NULL), EXA_STATUS_INVALID_PARAMETER);
+    ULONG vf = 123;
+    CHECK_EQ(MmIsVerifierEnabled(&vf), STATUS_NOT_SUPPORTED);
+    CHECK_EQ(vf, 0);
+    c.low_resources = 5;
+    c.special_tag = vtag("Ab?d");
+    CHECK_EQ(exa_verifier_configure(&c), EXA_STATUS_SUCCESS);
+    exa_set_check_level(EXA_CHECKS_VERIFIER);
+    NTSTATUS vs = MmIsVerifierEnabled(&vf);
+    verifier_off();
+    CHECK_EQ(vs, STATUS_SUCCESS);
+    CHECK_EQ(vf, DRIVER_VERIFIER_SPECIAL_POOLING | DRIVER_VERIFIER_FORCE_IRQL_CHECKING |
+                     DRIVER_VERIFIER_INJECT_ALLOCATION_FAILURES);
     CHECK_EQ(exa_struct_size(EXA_STRUCT_VERIFIER_CONFIG), sizeof(exa_verifier_config_t));
     CHECK_EQ(exa_struct_size(EXA_STRUCT_VERIFIER_STATS), sizeof(exa_verifier_stats_t));
 }
