@@ -880,6 +880,105 @@ EXA_API exa_status_t exa_publish_start(uint32_t period_ms);
 EXA_API exa_status_t exa_publish_stop(void);
 EXA_API exa_status_t exa_publish_now(void);
 
+/* ==========================================================================================
+ * Checking levels and the Driver Verifier emulation (spec 1.9-1.11, 1.13, 2.10, 7)
+ *
+ * Levels (EXALLOC_CHECKS=off|default|verifier at start-up, or exa_set_check_level):
+ *   off      skips the optional free-time check: a block whose next neighbour's header
+ *            disagrees (an overrun of the block being freed, 0x19/0x05) is freed without a
+ *            report (coalescing still checks it later). Every check that keeps the allocator
+ *            itself from writing through a damaged pointer stays on: the block's own header
+ *            (0xC2/0x01, 0x07, 0x42, 0x46, 0x99; 0x19/0x08, 0x09, 0x22), free-list links
+ *            (0x19/0x03, 0x0D), coalescing neighbours (0x19/0x05, 0x06), the quota owner
+ *            (0xC2/0x0D), protected tags (0xC2/0x0A) and IRQL.
+ *   default  every O(1) header and list check (the level before this section existed).
+ *   verifier default + EXA_POOL_OPTION_STRICT (zero-byte 0xC4/0x00, must-succeed 0xC2/0x9A,
+ *            tag rules, any mismatching tag 0xC2/0x0A) + fill patterns (uninitialised
+ *            blocks 0x5A at allocation, freed blocks 0x6B at free) + the special pool for
+ *            the requests exa_verifier_configure selects + low-resources simulation when
+ *            configured + lookaside misuse checks (0xC4/0xCA, 0xCB, 0xCC).
+ * The level may change at any time; it applies to the calls made after the change. Blocks
+ * from the special pool are recognised at every level, whenever they were allocated.
+ *
+ * Special pool: each selected request below one host page (and <= 4064 bytes) gets a page
+ * of its own next to a no-access guard page: EXA_VERIFIER_VERIFY_END (default) puts the block
+ * at the end of its page (16-byte aligned, 64 for cache-aligned types) with the guard page
+ * after it; EXA_VERIFIER_VERIFY_START at the start with the guard page before it. The rest
+ * of the page is filled with a pattern checked at free (0xC1, p4 0x23 before the block,
+ * 0x24 after it). Touching a guard page is bug check 0xCD PAGE_FAULT_BEYOND_END_OF_ALLOCATION
+ * and touching a freed special block (kept no-access in a FIFO quarantine) is 0xCC
+ * PAGE_FAULT_IN_FREED_SPECIAL_POOL, both with p1 the address touched, p2 1 write / 0 read
+ * (-1 unknown), p3 the block, p4 the block's size; the line before the STOP line names the
+ * tag. A fault that cannot return runs the bug-check handler, then aborts. Freeing a special
+ * block twice is 0xC1 p4 0x20 (p1 the address, p2 the size, p3 the tag); a pointer inside a
+ * special page that is not its block is 0xC1 p4 0x21. When the special pool is full the
+ * request falls back to the normal pool (NT's behaviour). POOL_FLAG_SPECIAL_POOL
+ * (ExAllocatePool2/3) asks for the special pool at every level.
+ *
+ * Start-up environment (read when the library loads):
+ *   EXALLOC_CHECKS=off|default|verifier
+ *   EXALLOC_SPECIAL_POOL=tag:Ab?d | size:LO-HI | all    (selects requests; implies nothing
+ *                                                       about the level)
+ *   EXALLOC_VERIFIER_FLAGS=end|start[,nofill][,quarantine=N]
+ *   EXALLOC_LOW_RESOURCES=PROB[,tag=Ab?d][,after=N][,ms=M]  (PROB per 10000)
+ * ======================================================================================== */
+
+enum exa_verifier_struct_id_e {
+    EXA_STRUCT_VERIFIER_CONFIG = 48,
+    EXA_STRUCT_VERIFIER_STATS = 49
+};
+
+enum exa_check_level_e {
+    EXA_CHECKS_OFF = 0,
+    EXA_CHECKS_DEFAULT = 1,
+    EXA_CHECKS_VERIFIER = 2
+};
+
+/* EXA_STATUS_INVALID_PARAMETER for an unknown level. */
+EXA_API exa_status_t exa_set_check_level(int32_t level);
+EXA_API int32_t exa_get_check_level(void);
+
+enum exa_verifier_flag_e {
+    EXA_VERIFIER_VERIFY_END = 0x0,     /* block at the page end, guard page after (default) */
+    EXA_VERIFIER_VERIFY_START = 0x1,   /* block at the page start, guard page before */
+    EXA_VERIFIER_NO_FILL = 0x2         /* no fill patterns at the verifier level */
+};
+
+typedef struct exa_verifier_config_s {
+    uint32_t special_tag;        /* tag selecting special pool requests; '?' (0x3F) bytes match
+                                  * any byte; 0 = by tag: none */
+    uint32_t flags;              /* exa_verifier_flag_e */
+    exa_u64 special_size_min;    /* size range selecting special pool requests (inclusive); */
+    exa_u64 special_size_max;    /* max 0 = by size: none */
+    uint32_t quarantine;         /* freed special pages kept no-access (FIFO), 0 = 64 */
+    uint32_t low_resources;      /* failure probability per 10000 at the verifier level; 0 = off */
+    uint32_t low_resources_tag;  /* only requests with this tag ('?' wildcards); 0 = all */
+    uint32_t reserved;
+    exa_u64 low_resources_after; /* requests to let through before failing any */
+    exa_u64 low_resources_ms;    /* milliseconds after configuration before failing any */
+} exa_verifier_config_t;
+
+/* Replace the configuration (selection applies to requests made afterwards at the
+ * verifier level; POOL_FLAG_SPECIAL_POOL requests use the placement flags at every level).
+ * EXA_STATUS_INVALID_PARAMETER: cfg NULL, unknown flag bits, min > max, probability > 10000. */
+EXA_API exa_status_t exa_verifier_configure(const exa_verifier_config_t *cfg);
+EXA_API exa_status_t exa_verifier_get_config(exa_verifier_config_t *out);
+
+typedef struct exa_verifier_stats_s {
+    exa_u64 special_allocations;   /* blocks handed out from the special pool so far */
+    exa_u64 special_live;          /* special blocks live now */
+    exa_u64 special_fallbacks;     /* selected requests served by the normal pool (full) */
+    exa_u64 injected_failures;     /* requests failed by the low-resources simulation */
+    uint32_t special_capacity;     /* special pages in all */
+    uint32_t quarantined;          /* freed special pages kept no-access now */
+} exa_verifier_stats_t;
+
+EXA_API exa_status_t exa_verifier_query(exa_verifier_stats_t *out);
+
+/* MmIsSpecialPoolAddress: 1 when address lies in a special pool page (live, free or
+ * guard), else 0. */
+EXA_API int32_t exa_is_special_pool_address(const void *address);
+
 #ifdef __cplusplus
 }
 #endif

@@ -485,6 +485,23 @@ typedef enum _MM_SYSTEM_SIZE { MmSmallSystem, MmMediumSystem, MmLargeSystem } MM
 EXA_API MM_SYSTEMSIZE MmQuerySystemSize(VOID);
 EXA_API BOOLEAN MmIsThisAnNtAsSystem(VOID);
 
+/* ==========================================================================================
+ * Driver Verifier (wdm.h): exalloc.h, "Checking levels and the Driver Verifier emulation"
+ * ======================================================================================== */
+
+#define DRIVER_VERIFIER_SPECIAL_POOLING 0x0001
+#define DRIVER_VERIFIER_FORCE_IRQL_CHECKING 0x0002
+#define DRIVER_VERIFIER_INJECT_ALLOCATION_FAILURES 0x0004
+#ifndef STATUS_NOT_SUPPORTED
+#define STATUS_NOT_SUPPORTED ((NTSTATUS)0xC00000BBL)
+#endif
+
+/* STATUS_SUCCESS at the verifier level, with *VerifierFlags: SPECIAL_POOLING when the
+ * configuration selects requests for the special pool, FORCE_IRQL_CHECKING (IRQL rules are
+ * always checked), INJECT_ALLOCATION_FAILURES when the low-resources simulation is on;
+ * STATUS_NOT_SUPPORTED (and 0) at the other levels. */
+EXA_API NTSTATUS MmIsVerifierEnabled(PULONG VerifierFlags);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,6 +2,7 @@
  * exalloc.c: versioning and ABI self-description, read by bindings at load time. */
 #include "internal/internal.h"
 #include "internal/pool.h"
+#include "internal/verifier.h"
 
 uint32_t exa_abi_version(void) { return EXA_ABI_VERSION; }
 
@@ -16,6 +17,7 @@ exa_u64 exa_struct_size(int32_t struct_id) {
     case EXA_STRUCT_ZONE: return sizeof(exa_zone_t);
     case EXA_STRUCT_ZONE_SEGMENT_HEADER: return sizeof(exa_zone_segment_header_t);
     case EXA_STRUCT_ZONE_INFO: return sizeof(exa_zone_info_t);
+    case EXA_STRUCT_VERIFIER_CONFIG: case EXA_STRUCT_VERIFIER_STATS: return _exa_verifier_struct_size(struct_id);
     default: return _exa_pool_struct_size(struct_id);
     }
 }

@@ -113,6 +113,7 @@
  * A descriptor lock is also dropped while a segment is mapped.
  */
 #include "internal/pool.h"
+#include "internal/verifier.h" /* verifier hooks (verifier.c, special_pool.c) */
 #include "internal/track.h"
 #include "internal/diag.h"
 
@@ -1084,9 +1085,15 @@ static exa_noinline void *exa_legacy_page_door(int32_t pool_type, exa_u64 size, 
 }
 
 /* The doors: three inlined copies of the fast core, one per pool, each with its constants. */
+/* The doors stand aside, sending every request through the full path, while allocation
+ * sites are recorded (diag.h) or the verifier level is on (verifier.h: special pool,
+ * low-resources simulation, fill patterns). */
+exa_inline int exa_doors_open(void) {
+    return (exa_atomic_load_relaxed(&_exa_diag_sites) | (_exa_verifier_state() & EXA_VBIT_VERIFIER)) == 0;
+}
+
 void *_exa_pool_flags_entry(exa_u64 flags, exa_u64 size, uint32_t tag) {
-    /* Recording allocation sites (diag.h) sends every request through the full path. */
-    if (exa_likely(tag != 0 && exa_atomic_load_relaxed(&_exa_diag_sites) == 0)) {
+    if (exa_likely(tag != 0 && exa_doors_open())) {
         if (exa_likely(exa_fast_size(size))) {
             exa_u64 pool = flags & ~(exa_u64)EXA_FLAGS_FAST_EXTRA;
             uint32_t zero = (flags & EXA_POOL_FLAG_UNINITIALIZED) == 0;
@@ -1103,8 +1110,7 @@ void *_exa_pool_flags_entry(exa_u64 flags, exa_u64 size, uint32_t tag) {
 }
 
 void *_exa_pool_legacy_entry(int32_t pool_type, exa_u64 size, uint32_t tag) {
-    if (exa_likely(tag != 0 && (exa_atomic_load_relaxed(&_exa_pool_option_bits) |
-                                exa_atomic_load_relaxed(&_exa_diag_sites)) == 0)) {
+    if (exa_likely(tag != 0 && exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0 && exa_doors_open())) {
         if (exa_likely(exa_fast_size(size))) {
             void *p = NULL;
             if (exa_likely(pool_type == EXA_PT_NX)) p = exa_allocate_fast(EXA_DESC_NX, EXA_PT_NX, size, tag, 0);
@@ -1312,11 +1318,27 @@ static exa_noinline void *exa_allocate_retry(const exa_pool_request_t *r, exa_st
     return exa_allocate_failed(r, status);
 }
 
+/* VERIFIER HOOK (verifier.c): special pool, low-resources simulation, fill patterns. */
+static exa_noinline void *exa_allocate_verified(const exa_pool_request_t *r) {
+    void *p;
+    if (_exa_verifier_allocate(r, &p)) return p;
+    exa_status_t status;
+    p = exa_allocate_try(r, &status);
+    if (p == NULL) p = exa_allocate_retry(r, status);
+    if (p != NULL) _exa_verifier_allocated(r, p);
+    return p;
+}
+
 void *_exa_pool_allocate_request(const exa_pool_request_t *r) {
     exa_pool_ready();
-    exa_status_t status;
-    void *p = exa_allocate_try(r, &status);
-    if (exa_unlikely(p == NULL)) p = exa_allocate_retry(r, status);
+    void *p;
+    if (exa_unlikely((r->options & EXA_REQ_SPECIAL) | (_exa_verifier_state() & EXA_VBIT_VERIFIER))) {
+        p = exa_allocate_verified(r); /* VERIFIER HOOK */
+    } else {
+        exa_status_t status;
+        p = exa_allocate_try(r, &status);
+        if (exa_unlikely(p == NULL)) p = exa_allocate_retry(r, status);
+    }
     if (exa_unlikely(exa_atomic_load_relaxed(&_exa_diag_sites) != 0)) _exa_diag_note_alloc(p);  /* diag.h */
     return p;
 }
@@ -1433,7 +1455,7 @@ static exa_noinline int exa_find_unusual(const void *p, exa_pool_desc_t *d, exa_
         if (report) _exa_bugcheck(EXA_BUGCHECK_BAD_POOL_HEADER, EXA_BPH_SIZE_TOO_LARGE, (uintptr_t)h, exa_h_word(h), 0);
         return 0;
     }
-    if ((uintptr_t)next != end && exa_h_prev(next) != size) {
+    if ((uintptr_t)next != end && exa_h_prev(next) != size && !_exa_checks_off() /* VERIFIER HOOK: level off */) {
         if (report)
             _exa_bugcheck(EXA_BUGCHECK_BAD_POOL_HEADER, EXA_BPH_NEIGHBOURS_DISAGREE, (uintptr_t)h, 0, (uintptr_t)next);
         return 0;
@@ -1465,6 +1487,8 @@ exa_inline int exa_big_page_keep(exa_pool_thread_t *t, exa_pool_desc_t *d, const
  * to compare). */
 static exa_noinline void exa_release_checked(void *block, uint32_t tag, int check_tag) {
     exa_pool_ready();
+    /* VERIFIER HOOK (special_pool.c): special pool blocks are recognised at every level. */
+    if (exa_unlikely(_exa_verifier_state() & EXA_VBIT_SPECIAL) && _exa_special_release(block, tag, check_tag)) return;
     exa_found_t f;
     if (!exa_find_block(block, &f, 1)) return;
     if (exa_unlikely(_exa_irql_too_high_for_pool(f.type))) {
@@ -1488,6 +1512,12 @@ static exa_noinline void exa_release_checked(void *block, uint32_t tag, int chec
                       (uintptr_t)f.account);
         return;
     }
+    /* VERIFIER HOOK (verifier.c): lookaside lists inside the block (0xC4/0xCC), free fill. */
+    if (exa_unlikely(_exa_verifier_state() & EXA_VBIT_VERIFIER) &&
+        !_exa_verifier_freeing(block, f.h != NULL ? (exa_u64)((uintptr_t)exa_hdr_at(f.h, (int32_t)exa_h_size(f.h)) -
+                                                             (uintptr_t)block)
+                                                  : f.charged))
+        return;
     /* Every check passed: now change things. */
     exa_pool_thread_t *t = exa_thread();
     exa_pool_desc_t *d = f.desc;
@@ -1631,6 +1661,8 @@ exa_inline void exa_release(void *block, uint32_t tag, int check_tag) {
             return;
         }
     }
+    /* VERIFIER HOOK (special_pool.c): special pool blocks (VERIFY_START ones are page-aligned). */
+    if (exa_unlikely(_exa_verifier_state() & EXA_VBIT_SPECIAL) && _exa_special_release(block, tag, check_tag)) return;
     if ((a & (EXA_PAGE_SIZE - 1)) == 0) {
         exa_release_big(block, tag, check_tag);
         return;
@@ -1646,6 +1678,9 @@ void _exa_pool_release_untagged(void *block) { exa_release(block, 0, 0); }
 
 exa_status_t _exa_pool_describe(const void *block, exa_pool_block_info_t *out) {
     exa_pool_ready();
+    exa_status_t special_status; /* VERIFIER HOOK (special_pool.c) */
+    if (exa_unlikely(_exa_verifier_state() & EXA_VBIT_SPECIAL) && _exa_special_describe(block, out, &special_status))
+        return special_status;
     exa_found_t f;
     if (!exa_find_block(block, &f, 0)) return EXA_STATUS_INVALID_PARAMETER;
     memset(out, 0, sizeof *out);

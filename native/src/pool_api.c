@@ -22,14 +22,19 @@
  * routines reject raises EXA_STATUS_INVALID_PARAMETER when RAISE_ON_FAILURE is set [OURS:
  * NT does not say which status]. */
 #include "internal/pool.h"
+#include "internal/verifier.h" /* verifier hooks */
 
 exa_atomic(uint32_t) _exa_pool_option_bits;
 
 void exa_pool_set_options(uint32_t options) {
-    exa_atomic_store_relaxed(&_exa_pool_option_bits, options & (uint32_t)EXA_POOL_OPTION_STRICT);
+    /* VERIFIER HOOK: keep the verifier level's internal bit. */
+    uint32_t keep = exa_atomic_load_relaxed(&_exa_pool_option_bits) & EXA_POOL_OPTION_VERIFIER_INTERNAL;
+    exa_atomic_store_relaxed(&_exa_pool_option_bits, (options & (uint32_t)EXA_POOL_OPTION_STRICT) | keep);
 }
 
-uint32_t exa_pool_get_options(void) { return exa_atomic_load_relaxed(&_exa_pool_option_bits); }
+uint32_t exa_pool_get_options(void) {
+    return exa_atomic_load_relaxed(&_exa_pool_option_bits) & (uint32_t)EXA_POOL_OPTION_STRICT;
+}
 
 /* ==========================================================================================
  * Legacy POOL_TYPE routines
@@ -249,6 +254,7 @@ void *_exa_pool_flags_full(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_
     }
     if (required & EXA_POOL_FLAG_USE_QUOTA) r.options |= EXA_REQ_QUOTA;
     if (!(required & EXA_POOL_FLAG_UNINITIALIZED)) r.options |= EXA_REQ_ZERO;
+    if (flags & ((exa_u64)1 << EXA_POOL_FLAG_SPECIAL_POOL_BIT)) r.options |= EXA_REQ_SPECIAL; /* VERIFIER HOOK */
     r.size = size;
     r.tag = tag;
     return _exa_pool_allocate_request(&r);

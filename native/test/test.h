@@ -104,5 +104,6 @@ extern const test_case_t pool_cases[];
 extern const test_case_t pool_nt_cases[];
 extern const test_case_t pool_stress_cases[];
 extern const test_case_t lookaside_bulk_cases[];
+extern const test_case_t verifier_cases[];
 
 #endif

@@ -115,4 +115,25 @@ int _exa_os_backtrace(void **frames, int max);
 /* "symbol+0xoff (module)" for a code address into buf (dladdr); 0 when nothing is known. */
 int _exa_os_symbolize(const void *address, char *buf, size_t capacity);
 
+/* ---------------------------------------------------------------------------------------
+ * Guard pages and fault reports (verifier special pool, special_pool.c)
+ * ------------------------------------------------------------------------------------- */
+
+/* Reserve `size` bytes (a multiple of the host page size) of address space with no access;
+ * NULL on failure. Release with _exa_os_pages_unmap. */
+void *_exa_os_pages_reserve(size_t size);
+
+/* Change the access of whole host pages: EXA_OS_ACCESS_NONE or _READ_WRITE. 0 on success,
+ * else the OS error number. */
+enum { EXA_OS_ACCESS_NONE = 0, EXA_OS_ACCESS_READ_WRITE = 3 };
+int _exa_os_pages_protect(void *p, size_t size, int access);
+
+/* Install, once per process, a handler for access faults (SIGSEGV and SIGBUS on POSIX)
+ * that calls `fn(address, write)` with the faulting data address (write: 1 write, 0 read,
+ * -1 unknown). `fn` returns 0 when the address is not its business: the fault then goes to
+ * the handler that was installed before (or the default action); `fn` does not return when
+ * it is. The handler runs on an alternate signal stack when the faulting thread has one.
+ * Returns 0 on success (or when already installed), else the OS error number. */
+int _exa_os_install_fault_handler(int (*fn)(void *address, int write));
+
 #endif /* EXA_INTERNAL_PLATFORM_H */

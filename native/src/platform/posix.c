@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -18,6 +19,7 @@
 #if defined(__linux__)
 #  include <linux/membarrier.h>
 #  include <sys/syscall.h>
+#  include <ucontext.h>
 #endif
 
 size_t _exa_os_page_size(void) {
@@ -237,7 +239,7 @@ int _exa_os_pages_bind_node(void *p, size_t size, uint32_t node) {
 #endif
 }
 
-/* ==========================================================================================
+/* ===================================================================================
  * Diagnostics: files, shared memory, a helper thread, backtraces (diag.c, publish.c)
  * ======================================================================================== */
 #include <dlfcn.h>
@@ -351,4 +353,64 @@ int _exa_os_symbolize(const void *address, char *buf, size_t capacity) {
     else
         snprintf(buf, capacity, "%s+0x%zx", module, (size_t)((const char *)address - (const char *)info.dli_fbase));
     return 1;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Guard pages and the access-fault handler (special pool)
+ * ------------------------------------------------------------------------------------- */
+
+void *_exa_os_pages_reserve(size_t size) {
+    void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+int _exa_os_pages_protect(void *p, size_t size, int access) {
+    int prot = access == EXA_OS_ACCESS_READ_WRITE ? PROT_READ | PROT_WRITE : PROT_NONE;
+    return mprotect(p, size, prot) == 0 ? 0 : errno;
+}
+
+static int (*exa_os_fault_fn)(void *address, int write);
+static struct sigaction exa_os_old_segv, exa_os_old_bus;
+static pthread_once_t exa_os_fault_once = PTHREAD_ONCE_INIT;
+static int exa_os_fault_error;
+
+static void exa_os_fault_chain(int sig, siginfo_t *info, void *uc) {
+    struct sigaction *old = sig == SIGBUS ? &exa_os_old_bus : &exa_os_old_segv;
+    if (old->sa_flags & SA_SIGINFO) {
+        if (old->sa_sigaction != NULL) {
+            old->sa_sigaction(sig, info, uc);
+            return;
+        }
+    } else if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN && old->sa_handler != NULL) {
+        old->sa_handler(sig);
+        return;
+    }
+    /* Default action: restore it and return; the faulting instruction faults again. */
+    sigaction(sig, old, NULL);
+}
+
+static void exa_os_fault_handler(int sig, siginfo_t *info, void *uc) {
+    int write = -1;
+#if defined(__linux__) && defined(__x86_64__) && defined(REG_ERR)
+    if (uc != NULL) write = (((ucontext_t *)uc)->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+#endif
+    int (*fn)(void *, int) = exa_os_fault_fn;
+    if (fn != NULL && info != NULL && fn(info->si_addr, write)) return;
+    exa_os_fault_chain(sig, info, uc);
+}
+
+static void exa_os_fault_install(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = exa_os_fault_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSEGV, &sa, &exa_os_old_segv) != 0 || sigaction(SIGBUS, &sa, &exa_os_old_bus) != 0)
+        exa_os_fault_error = errno;
+}
+
+int _exa_os_install_fault_handler(int (*fn)(void *address, int write)) {
+    exa_os_fault_fn = fn;
+    pthread_once(&exa_os_fault_once, exa_os_fault_install);
+    return exa_os_fault_error;
 }

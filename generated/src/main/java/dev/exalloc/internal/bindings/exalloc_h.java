@@ -6258,5 +6258,435 @@ public class exalloc_h extends exalloc_h$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+    private static final int EXA_STRUCT_VERIFIER_CONFIG = (int)48L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_verifier_struct_id_e.EXA_STRUCT_VERIFIER_CONFIG = 48
+     * }
+     */
+    public static int EXA_STRUCT_VERIFIER_CONFIG() {
+        return EXA_STRUCT_VERIFIER_CONFIG;
+    }
+    private static final int EXA_STRUCT_VERIFIER_STATS = (int)49L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_verifier_struct_id_e.EXA_STRUCT_VERIFIER_STATS = 49
+     * }
+     */
+    public static int EXA_STRUCT_VERIFIER_STATS() {
+        return EXA_STRUCT_VERIFIER_STATS;
+    }
+    private static final int EXA_CHECKS_OFF = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_check_level_e.EXA_CHECKS_OFF = 0
+     * }
+     */
+    public static int EXA_CHECKS_OFF() {
+        return EXA_CHECKS_OFF;
+    }
+    private static final int EXA_CHECKS_DEFAULT = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_check_level_e.EXA_CHECKS_DEFAULT = 1
+     * }
+     */
+    public static int EXA_CHECKS_DEFAULT() {
+        return EXA_CHECKS_DEFAULT;
+    }
+    private static final int EXA_CHECKS_VERIFIER = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_check_level_e.EXA_CHECKS_VERIFIER = 2
+     * }
+     */
+    public static int EXA_CHECKS_VERIFIER() {
+        return EXA_CHECKS_VERIFIER;
+    }
+
+    private static class exa_set_check_level {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_set_check_level");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_set_check_level(int32_t level)
+     * }
+     */
+    public static FunctionDescriptor exa_set_check_level$descriptor() {
+        return exa_set_check_level.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_set_check_level(int32_t level)
+     * }
+     */
+    public static MethodHandle exa_set_check_level$handle() {
+        return exa_set_check_level.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_set_check_level(int32_t level)
+     * }
+     */
+    public static MemorySegment exa_set_check_level$address() {
+        return exa_set_check_level.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_set_check_level(int32_t level)
+     * }
+     */
+    public static int exa_set_check_level(int level) {
+        var mh$ = exa_set_check_level.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_set_check_level", level);
+            }
+            return (int)mh$.invokeExact(level);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_get_check_level {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_get_check_level");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t exa_get_check_level()
+     * }
+     */
+    public static FunctionDescriptor exa_get_check_level$descriptor() {
+        return exa_get_check_level.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t exa_get_check_level()
+     * }
+     */
+    public static MethodHandle exa_get_check_level$handle() {
+        return exa_get_check_level.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t exa_get_check_level()
+     * }
+     */
+    public static MemorySegment exa_get_check_level$address() {
+        return exa_get_check_level.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t exa_get_check_level()
+     * }
+     */
+    public static int exa_get_check_level() {
+        var mh$ = exa_get_check_level.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_get_check_level");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final int EXA_VERIFIER_VERIFY_END = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_verifier_flag_e.EXA_VERIFIER_VERIFY_END = 0
+     * }
+     */
+    public static int EXA_VERIFIER_VERIFY_END() {
+        return EXA_VERIFIER_VERIFY_END;
+    }
+    private static final int EXA_VERIFIER_VERIFY_START = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_verifier_flag_e.EXA_VERIFIER_VERIFY_START = 1
+     * }
+     */
+    public static int EXA_VERIFIER_VERIFY_START() {
+        return EXA_VERIFIER_VERIFY_START;
+    }
+    private static final int EXA_VERIFIER_NO_FILL = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum exa_verifier_flag_e.EXA_VERIFIER_NO_FILL = 2
+     * }
+     */
+    public static int EXA_VERIFIER_NO_FILL() {
+        return EXA_VERIFIER_NO_FILL;
+    }
+
+    private static class exa_verifier_configure {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_verifier_configure");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_verifier_configure(const exa_verifier_config_t *cfg)
+     * }
+     */
+    public static FunctionDescriptor exa_verifier_configure$descriptor() {
+        return exa_verifier_configure.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_verifier_configure(const exa_verifier_config_t *cfg)
+     * }
+     */
+    public static MethodHandle exa_verifier_configure$handle() {
+        return exa_verifier_configure.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_verifier_configure(const exa_verifier_config_t *cfg)
+     * }
+     */
+    public static MemorySegment exa_verifier_configure$address() {
+        return exa_verifier_configure.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_verifier_configure(const exa_verifier_config_t *cfg)
+     * }
+     */
+    public static int exa_verifier_configure(MemorySegment cfg) {
+        var mh$ = exa_verifier_configure.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_verifier_configure", cfg);
+            }
+            return (int)mh$.invokeExact(cfg);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_verifier_get_config {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_verifier_get_config");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_verifier_get_config(exa_verifier_config_t *out)
+     * }
+     */
+    public static FunctionDescriptor exa_verifier_get_config$descriptor() {
+        return exa_verifier_get_config.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_verifier_get_config(exa_verifier_config_t *out)
+     * }
+     */
+    public static MethodHandle exa_verifier_get_config$handle() {
+        return exa_verifier_get_config.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_verifier_get_config(exa_verifier_config_t *out)
+     * }
+     */
+    public static MemorySegment exa_verifier_get_config$address() {
+        return exa_verifier_get_config.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_verifier_get_config(exa_verifier_config_t *out)
+     * }
+     */
+    public static int exa_verifier_get_config(MemorySegment out) {
+        var mh$ = exa_verifier_get_config.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_verifier_get_config", out);
+            }
+            return (int)mh$.invokeExact(out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_verifier_query {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_verifier_query");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_verifier_query(exa_verifier_stats_t *out)
+     * }
+     */
+    public static FunctionDescriptor exa_verifier_query$descriptor() {
+        return exa_verifier_query.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_verifier_query(exa_verifier_stats_t *out)
+     * }
+     */
+    public static MethodHandle exa_verifier_query$handle() {
+        return exa_verifier_query.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_verifier_query(exa_verifier_stats_t *out)
+     * }
+     */
+    public static MemorySegment exa_verifier_query$address() {
+        return exa_verifier_query.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_verifier_query(exa_verifier_stats_t *out)
+     * }
+     */
+    public static int exa_verifier_query(MemorySegment out) {
+        var mh$ = exa_verifier_query.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_verifier_query", out);
+            }
+            return (int)mh$.invokeExact(out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_is_special_pool_address {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_is_special_pool_address");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t exa_is_special_pool_address(const void *address)
+     * }
+     */
+    public static FunctionDescriptor exa_is_special_pool_address$descriptor() {
+        return exa_is_special_pool_address.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t exa_is_special_pool_address(const void *address)
+     * }
+     */
+    public static MethodHandle exa_is_special_pool_address$handle() {
+        return exa_is_special_pool_address.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t exa_is_special_pool_address(const void *address)
+     * }
+     */
+    public static MemorySegment exa_is_special_pool_address$address() {
+        return exa_is_special_pool_address.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t exa_is_special_pool_address(const void *address)
+     * }
+     */
+    public static int exa_is_special_pool_address(MemorySegment address) {
+        var mh$ = exa_is_special_pool_address.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_is_special_pool_address", address);
+            }
+            return (int)mh$.invokeExact(address);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
 }
 
