@@ -1761,6 +1761,8 @@ static int exa_walk_lock(exa_spinlock_t *lock, int fatal) {
 }
 
 static int exa_walk_page(exa_pool_desc_t *d, uintptr_t page, _exa_diag_block_fn fn, void *ctx) {
+    /* A free page is poisoned whole under ASan (headers never are): nothing to read there. */
+    if (exa_track_poisoned((const void *)page, EXA_POOL_BLOCK_SIZE)) return 1;
     /* First check that the page is a chain of headers, then report its live blocks. */
     uint32_t at = 0, prev = 0;
     while (at < EXA_POOL_PAGE_UNITS) {

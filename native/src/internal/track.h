@@ -15,6 +15,7 @@
 #include "internal/arch.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #if EXA_ASAN
 #  include <sanitizer/asan_interface.h>
@@ -24,7 +25,13 @@ exa_inline void exa_track_poison(const void *p, size_t n) {
 exa_inline void exa_track_unpoison(const void *p, size_t n) {
     if (n != 0) __asan_unpoison_memory_region(p, n);
 }
+/* 1 when some byte of [p, p+n) is poisoned (a walker's test for a page that holds no
+ * headers, before it reads one). */
+exa_inline int exa_track_poisoned(const void *p, size_t n) {
+    return n != 0 && __asan_region_is_poisoned((void *)(uintptr_t)p, n) != NULL;
+}
 #else
+exa_inline int exa_track_poisoned(const void *p, size_t n) { (void)p, (void)n; return 0; }
 exa_inline void exa_track_poison(const void *p, size_t n) { (void)p, (void)n; }
 exa_inline void exa_track_unpoison(const void *p, size_t n) { (void)p, (void)n; }
 #endif
