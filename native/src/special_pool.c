@@ -124,7 +124,16 @@ void *_exa_special_allocate(const exa_pool_request_t *r, uint32_t flags, uint32_
 
 /* First byte of [from, to) that is not the pattern, or 0. */
 static uintptr_t exa_sp_damage(uintptr_t from, uintptr_t to) {
-    for (uintptr_t a = from; a < to; a++)
+    static const uint64_t word = 0x0101010101010101ull * EXA_SPECIAL_PATTERN;
+    uintptr_t a = from;
+    for (; a < to && (a & 7u) != 0; a++)
+        if (*(const unsigned char *)a != EXA_SPECIAL_PATTERN) return a;
+    for (; a + 8 <= to; a += 8) {
+        uint64_t w;
+        memcpy(&w, (const void *)a, 8);
+        if (w != word) break; /* the byte loop below finds which */
+    }
+    for (; a < to; a++)
         if (*(const unsigned char *)a != EXA_SPECIAL_PATTERN) return a;
     return 0;
 }

@@ -332,11 +332,12 @@ static void guard_page_faults_are_reports(void) {
 
 /* The fault handler chains: a fault elsewhere goes to the handler installed before ours
  * (ASan's report under ASan), else to the default action (death by SIGSEGV). */
+static volatile uintptr_t wild_address = 16; /* volatile: the compiler cannot see it is bad */
 static void child_wild_fault(void) {
     verifier_on("Wild", 0);
     void *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 10, vtag("Wild"));
     (void)p;
-    sink = *(volatile unsigned char *)(uintptr_t)16;
+    sink = *(volatile unsigned char *)wild_address;
 }
 static void foreign_faults_chain(void) {
     char err[4096];
