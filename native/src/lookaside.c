@@ -32,14 +32,20 @@
  * counters; query folds them in under the lock, so counts are exact, not NT's racy ones.
  *
  * Flush and delete reach every thread's cache without slowing the fast path, with an
- * asymmetric Dekker handshake (as liburcu's membarrier flavour):
- *   owner:   busy = 1 (relaxed); compiler barrier; if list.gen != tc.gen -> slow path; op;
- *            busy = 0 (release)
- *   flusher: (under the list lock) list.gen++; process-wide barrier (membarrier);
- *            for each thread cache: wait until busy == 0 (acquire), then take its blocks.
+ * asymmetric Dekker handshake (as liburcu's membarrier flavour) on a per-cache `stale` flag:
+ *   owner:   busy = 1 (relaxed); compiler barrier; if tc.stale -> slow path; op; busy = 0
+ *            (release)
+ *   flusher: (under the list lock) tc.stale = 1 for every cache; process-wide barrier
+ *            (membarrier); for each thread cache: wait until busy == 0 (acquire), then take
+ *            its blocks.
  * After the process barrier, an owner either had busy = 1 visible (the flusher waits for it)
- * or sees the new gen and goes to the slow path, which needs the lock the flusher holds.
- * Without membarrier (or under TSan) the owner uses a seq_cst store and load instead.
+ * or sees stale and goes to the slow path, which needs the lock the flusher holds; only the
+ * owner clears stale, under the lock. Without membarrier (or under TSan) the owner uses a
+ * seq_cst store and load instead.
+ *
+ * The fast paths find the cache through a per-thread one-entry memo (the list used last and
+ * the thread's cache for it, see exa_memo_note) and check the IRQL against a byte the list
+ * precomputes; a memo miss takes the "medium" path through the thread's table of caches.
  *
  * Locks, in acquisition order: the registry lock, then a list's lock. Callbacks are always
  * called with no lock held.
@@ -61,12 +67,15 @@ typedef struct exa_theap_s exa_theap_t;
  * (and, under the list lock while the owner is not busy, written) by other threads. */
 typedef struct exa_tcache_s {
     exa_atomic(uint32_t) xbusy;        /* (x) 1 while the owner touches mag/n */
-    exa_atomic(uint32_t) xgen;         /* the list's flush generation the owner last synced to
-                                        * (written by the owner only, under the list lock) */
+    exa_atomic(uint32_t) xstale;       /* (x) 1 sends the owner to the slow path: set by a
+                                        * flusher (list lock held), cleared by the owner under
+                                        * the list lock */
     exa_atomic(uint32_t) xn;           /* (x) blocks in mag */
     uint32_t quota;                    /* slots claimed from the list's budget (list lock) */
     uint32_t slack;                    /* surplus slots tolerated before giving some back */
     uint32_t batch;                    /* blocks moved per transfer */
+    uint32_t low;                      /* max(quota - slack, 0): a pop leaving fewer blocks
+                                        * than this gives slots back (slow path) */
     exa_atomic(exa_u64) xlist_id;      /* (x) id of the list attached to, 0 when detached */
     exa_lookaside_t *list;             /* attached list (registry lock or list lock) */
     struct exa_tcache_s *next;         /* the list's chain of caches (list lock) */
@@ -89,7 +98,7 @@ struct exa_lookaside_s {
     exa_cache_aligned exa_u64 id;
     uint32_t slot;                     /* index into each thread's cache table */
     uint32_t magic;
-    exa_atomic(uint32_t) xgen;         /* flush generation */
+    uint8_t irql_limit;                /* highest IRQL the list may be used at */
     exa_atomic(uint32_t) xdepth;       /* NT Depth */
     uint32_t maximum_depth;            /* NT MaximumDepth */
     uint32_t tag;
@@ -130,6 +139,7 @@ static uint32_t *exa_free_slots;       /* stack of recycled slots */
 static uint32_t exa_free_slot_count, exa_free_slot_capacity, exa_next_slot;
 
 static exa_thread_local exa_theap_t *exa_tls_heap;
+static int exa_memo_enabled;  /* see exa_memo_note */
 
 int _exa_asymmetric_fences;
 static exa_atomic(uint32_t) exa_init_state;  /* 0 = not yet, 1 = running, 2 = done */
@@ -140,6 +150,7 @@ void _exa_init(void) {
     uint32_t expected = 0;
     if (exa_atomic_cas_strong_acq_rel(&exa_init_state, &expected, 1u)) {
         _exa_asymmetric_fences = EXA_TSAN ? 0 : _exa_os_process_barrier_init();
+        exa_memo_enabled = _exa_asymmetric_fences || EXA_TSAN;
         exa_atomic_store_release(&exa_init_state, 2u);
         return;
     }
@@ -181,6 +192,37 @@ exa_inline uint32_t exa_batch_for(uint32_t depth) {
     return b;
 }
 
+/* After quota or slack changed (list lock held, owner not in a fast path). */
+exa_inline void exa_tcache_limits(exa_tcache_t *tc) { tc->low = tc->quota > tc->slack ? tc->quota - tc->slack : 0; }
+
+/* The thread's one-entry memo: the list it used last and its cache there. Set only on the
+ * owner thread, only to an attached cache (every attach refreshes it), and only when the fast
+ * paths' fences suit the host (asymmetric fences, or a TSan build, where the memo path uses
+ * seq_cst); cleared when the thread's caches go. A deleted list leaves its cache stale, so a
+ * memo naming it (or a new list at the same address) always falls through to the slow path. */
+typedef struct exa_memo_s {
+    exa_lookaside_t *list;
+    exa_tcache_t *tc;
+} exa_memo_t;
+static exa_thread_local exa_memo_t exa_tls_memo;
+
+exa_inline void exa_memo_note(exa_lookaside_t *l, exa_tcache_t *tc) {
+    if (exa_memo_enabled) {
+        exa_tls_memo.list = l;
+        exa_tls_memo.tc = tc;
+    }
+}
+
+/* Busy on the memo path: its fence kind is fixed at compile time. */
+exa_inline void exa_memo_busy_enter(exa_tcache_t *tc) {
+    if (EXA_TSAN) {
+        exa_atomic_store_seq_cst(&tc->xbusy, 1u);
+    } else {
+        exa_atomic_store_relaxed(&tc->xbusy, 1u);
+        exa_atomic_compiler_fence();
+    }
+}
+
 /* Owner side of the handshake (see the theory block). */
 exa_inline void exa_busy_enter(exa_tcache_t *tc) {
     if (exa_likely(_exa_asymmetric_fences)) {
@@ -219,6 +261,7 @@ static void exa_tcache_spill(exa_lookaside_t *l, exa_tcache_t *tc) {
     l->count += n;
     l->claimed -= tc->quota;
     tc->quota = 0;
+    exa_tcache_limits(tc);
     exa_atomic_store_relaxed(&tc->xn, 0u);
 }
 
@@ -233,6 +276,7 @@ static uint32_t exa_tcache_take_all(exa_lookaside_t *l, exa_tcache_t *tc, void *
     }
     l->claimed -= tc->quota;
     tc->quota = 0;
+    exa_tcache_limits(tc);
     exa_atomic_store_relaxed(&tc->xn, 0u);
     return n;
 }
@@ -249,6 +293,7 @@ static void exa_tcache_unlink(exa_lookaside_t *l, exa_tcache_t *tc) {
     l->nattached--;
     tc->next = NULL;
     tc->list = NULL;
+    exa_atomic_store_relaxed(&tc->xstale, 1u);
     exa_atomic_store_relaxed(&tc->xlist_id, (exa_u64)0);
 }
 
@@ -289,7 +334,10 @@ static exa_cold exa_tcache_t *exa_tcache_attach(exa_lookaside_t *l) {
         h->capacity = cap;
     }
     exa_tcache_t *tc = h->caches[l->slot];
-    if (tc != NULL && exa_atomic_load_relaxed(&tc->xlist_id) == l->id) return tc;
+    if (tc != NULL && exa_atomic_load_relaxed(&tc->xlist_id) == l->id) {
+        exa_memo_note(l, tc);
+        return tc;
+    }
     if (tc == NULL) {
         /* A detached cache in this slot (its list was deleted) is reused as it is. */
         tc = _exa_os_alloc_aligned(sizeof *tc, EXA_CACHE_LINE);
@@ -305,18 +353,20 @@ static exa_cold exa_tcache_t *exa_tcache_attach(exa_lookaside_t *l) {
     uint32_t batch = exa_batch_for(exa_atomic_load_relaxed(&l->xdepth));
     tc->batch = batch;
     tc->slack = 2 * batch;
+    exa_tcache_limits(tc);
     exa_atomic_store_relaxed(&tc->xallocates, (exa_u64)0);
     exa_atomic_store_relaxed(&tc->xallocate_misses, (exa_u64)0);
     exa_atomic_store_relaxed(&tc->xfrees, (exa_u64)0);
     exa_atomic_store_relaxed(&tc->xfree_misses, (exa_u64)0);
     tc->folded_allocates = tc->folded_allocate_misses = tc->folded_frees = tc->folded_free_misses = 0;
-    exa_atomic_store_relaxed(&tc->xgen, exa_atomic_load_relaxed(&l->xgen));
+    exa_atomic_store_relaxed(&tc->xstale, 0u);
     tc->list = l;
     tc->next = l->caches;
     l->caches = tc;
     l->nattached++;
     exa_atomic_store_relaxed(&tc->xlist_id, l->id);
     _exa_unlock(&l->lock);
+    exa_memo_note(l, tc);
     return tc;
 }
 
@@ -337,7 +387,11 @@ static void exa_theap_destroy(void *value) {
         _exa_os_free_aligned(tc);
     }
     _exa_unlock(&exa_registry_lock);
-    if (exa_tls_heap == h) exa_tls_heap = NULL;
+    if (exa_tls_heap == h) {
+        exa_tls_heap = NULL;
+        exa_tls_memo.list = NULL;
+        exa_tls_memo.tc = NULL;
+    }
     _exa_os_free_aligned(h->caches);
     _exa_os_free_aligned(h);
 }
@@ -351,6 +405,8 @@ void exa_thread_cache_release(void) {
     exa_theap_t *h = exa_tls_heap;
     if (h == NULL) return;
     exa_tls_heap = NULL;
+    exa_tls_memo.list = NULL;
+    exa_tls_memo.tc = NULL;
     (void)_exa_os_at_thread_exit(exa_theap_destroy, NULL);
     exa_theap_destroy(h);
 }
@@ -410,6 +466,7 @@ static void exa_give_back_slots(exa_lookaside_t *l, exa_tcache_t *tc, uint32_t n
         l->claimed -= tc->quota - keep;
         tc->quota = keep;
     }
+    exa_tcache_limits(tc);
 }
 
 static exa_noinline void *exa_allocate_slow(exa_lookaside_t *l) {
@@ -417,7 +474,7 @@ static exa_noinline void *exa_allocate_slow(exa_lookaside_t *l) {
     _exa_lock(&l->lock);
     void *b = NULL;
     if (tc != NULL) {
-        exa_atomic_store_relaxed(&tc->xgen, exa_atomic_load_relaxed(&l->xgen));
+        exa_atomic_store_relaxed(&tc->xstale, 0u);
         exa_atomic_owner_inc(&tc->xallocates);
         uint32_t n = exa_atomic_load_relaxed(&tc->xn);
         if (n > 0) {
@@ -446,6 +503,7 @@ static exa_noinline void *exa_allocate_slow(exa_lookaside_t *l) {
         } else {
             exa_atomic_owner_inc(&tc->xallocate_misses);
         }
+        exa_tcache_limits(tc);
         exa_tcache_fold(l, tc);
     } else {
         l->allocates++;
@@ -471,6 +529,15 @@ exa_inline exa_tcache_t *exa_tcache_fast(exa_lookaside_t *l) {
     return tc;
 }
 
+static exa_cold void *exa_allocate_irql_violation(exa_lookaside_t *l) {
+    return _exa_irql_pool_violation(EXA_BAD_POOL_CALLER_ALLOCATE_IRQL, l->pool_type, l->size);
+}
+
+static exa_cold exa_status_t exa_free_irql_violation(exa_lookaside_t *l, void *block) {
+    (void)_exa_irql_pool_violation(EXA_BAD_POOL_CALLER_FREE_IRQL, l->pool_type, (uintptr_t)block);
+    return EXA_STATUS_BUGCHECK; /* the block stays with the caller */
+}
+
 /* Pop under the lock and give back idle slots beyond the batch (see the theory block). */
 static exa_noinline void *exa_allocate_surplus(exa_lookaside_t *l, exa_tcache_t *tc) {
     void *b = NULL;
@@ -486,13 +553,14 @@ static exa_noinline void *exa_allocate_surplus(exa_lookaside_t *l, exa_tcache_t 
     return b != NULL ? b : exa_allocate_slow(l);
 }
 
-void *exa_lookaside_allocate(exa_lookaside_t *l) {
-    if (exa_unlikely(_exa_irql_too_high_for_pool(l->pool_type)))
-        return _exa_irql_pool_violation(EXA_BAD_POOL_CALLER_ALLOCATE_IRQL, l->pool_type, l->size);
+/* The memo missed or its cache could not serve: find the cache through the thread's table
+ * (and memoise it), then the same fast path with the runtime-selected fences. */
+static exa_noinline void *exa_allocate_medium(exa_lookaside_t *l) {
     exa_tcache_t *tc = exa_tcache_fast(l);
     if (exa_likely(tc != NULL)) {
+        exa_memo_note(l, tc);
         exa_busy_enter(tc);
-        if (exa_likely(exa_atomic_load_seq_cst(&l->xgen) == exa_atomic_load_relaxed(&tc->xgen))) {
+        if (exa_likely(exa_atomic_load_seq_cst(&tc->xstale) == 0)) {
             uint32_t n = exa_atomic_load_relaxed(&tc->xn);
             if (exa_unlikely(n == 0)) {
                 exa_busy_exit(tc);
@@ -519,7 +587,7 @@ static exa_noinline void exa_free_slow(exa_lookaside_t *l, void *block) {
     _exa_lock(&l->lock);
     uint32_t depth = exa_atomic_load_relaxed(&l->xdepth);
     if (tc != NULL) {
-        exa_atomic_store_relaxed(&tc->xgen, exa_atomic_load_relaxed(&l->xgen));
+        exa_atomic_store_relaxed(&tc->xstale, 0u);
         exa_atomic_owner_inc(&tc->xfrees);
         uint32_t n = exa_atomic_load_relaxed(&tc->xn);
         if (n >= tc->quota) {
@@ -564,6 +632,7 @@ static exa_noinline void exa_free_slow(exa_lookaside_t *l, void *block) {
          * the list holds more than Depth, every pop gives its slot back (slack 0). */
         tc->batch = exa_batch_for(depth);
         tc->slack = l->count + l->claimed > depth ? 0 : 2 * tc->batch;
+        exa_tcache_limits(tc);
         exa_tcache_fold(l, tc);
     } else {
         l->frees++;
@@ -581,16 +650,12 @@ static exa_noinline void exa_free_slow(exa_lookaside_t *l, void *block) {
     if (!cached) exa_call_free(l, block);
 }
 
-exa_status_t exa_lookaside_free(exa_lookaside_t *l, void *block) {
-    if (exa_unlikely(_exa_irql_too_high_for_pool(l->pool_type))) {
-        (void)_exa_irql_pool_violation(EXA_BAD_POOL_CALLER_FREE_IRQL, l->pool_type, (uintptr_t)block);
-        return EXA_STATUS_BUGCHECK; /* the block stays with the caller */
-    }
-    if (exa_unlikely(block == NULL)) return EXA_STATUS_SUCCESS;
+static exa_noinline exa_status_t exa_free_medium(exa_lookaside_t *l, void *block) {
     exa_tcache_t *tc = exa_tcache_fast(l);
     if (exa_likely(tc != NULL)) {
+        exa_memo_note(l, tc);
         exa_busy_enter(tc);
-        if (exa_likely(exa_atomic_load_seq_cst(&l->xgen) == exa_atomic_load_relaxed(&tc->xgen))) {
+        if (exa_likely(exa_atomic_load_seq_cst(&tc->xstale) == 0)) {
             uint32_t n = exa_atomic_load_relaxed(&tc->xn);
             if (exa_likely(n < tc->quota)) {
                 *(void **)block = NULL; /* NT overwrites the first word with the SList link */
@@ -606,6 +671,46 @@ exa_status_t exa_lookaside_free(exa_lookaside_t *l, void *block) {
     *(void **)block = NULL;
     exa_free_slow(l, block);
     return EXA_STATUS_SUCCESS;
+}
+
+/* The fast paths proper: IRQL byte check, the thread's memo (last list -> its cache), the
+ * busy/stale handshake, one array access. Everything else is out of line. */
+void *exa_lookaside_allocate(exa_lookaside_t *l) {
+    if (exa_unlikely(_exa_irql() > l->irql_limit)) return exa_allocate_irql_violation(l);
+    exa_tcache_t *tc = exa_tls_memo.tc;
+    if (exa_likely(exa_tls_memo.list == l)) {
+        exa_memo_busy_enter(tc);
+        uint32_t n = exa_atomic_load_relaxed(&tc->xn);
+        if (exa_likely(exa_atomic_load_seq_cst(&tc->xstale) == 0 && n > tc->low)) {
+            void *b = tc->mag[n - 1];
+            exa_atomic_store_relaxed(&tc->xn, n - 1);
+            exa_atomic_owner_inc(&tc->xallocates);
+            exa_busy_exit(tc);
+            return b;
+        }
+        exa_busy_exit(tc);
+    }
+    return exa_allocate_medium(l);
+}
+
+exa_status_t exa_lookaside_free(exa_lookaside_t *l, void *block) {
+    if (exa_unlikely(_exa_irql() > l->irql_limit)) return exa_free_irql_violation(l, block);
+    if (exa_unlikely(block == NULL)) return EXA_STATUS_SUCCESS;
+    exa_tcache_t *tc = exa_tls_memo.tc;
+    if (exa_likely(exa_tls_memo.list == l)) {
+        exa_memo_busy_enter(tc);
+        uint32_t n = exa_atomic_load_relaxed(&tc->xn);
+        if (exa_likely(exa_atomic_load_seq_cst(&tc->xstale) == 0 && n < tc->quota)) {
+            *(void **)block = NULL; /* NT overwrites the first word with the SList link */
+            tc->mag[n] = block;
+            exa_atomic_store_relaxed(&tc->xn, n + 1);
+            exa_atomic_owner_inc(&tc->xfrees);
+            exa_busy_exit(tc);
+            return EXA_STATUS_SUCCESS;
+        }
+        exa_busy_exit(tc);
+    }
+    return exa_free_medium(l, block);
 }
 
 /* ==========================================================================================
@@ -629,7 +734,7 @@ uint32_t exa_lookaside_allocate_cached(exa_lookaside_t *l, void **out, uint32_t 
     _exa_lock(&l->lock);
     if (tc != NULL) {
         /* The owner, under the lock: the same footing as the slow paths. */
-        exa_atomic_store_relaxed(&tc->xgen, exa_atomic_load_relaxed(&l->xgen));
+        exa_atomic_store_relaxed(&tc->xstale, 0u);
         uint32_t m = exa_atomic_load_relaxed(&tc->xn);
         while (k < n && m > 0) out[k++] = tc->mag[--m];
         exa_atomic_store_relaxed(&tc->xn, m);
@@ -643,6 +748,7 @@ uint32_t exa_lookaside_allocate_cached(exa_lookaside_t *l, void **out, uint32_t 
     if (tc != NULL) {
         exa_atomic_store_relaxed(&tc->xallocates, exa_atomic_load_relaxed(&tc->xallocates) + k);
         exa_give_back_slots(l, tc, exa_atomic_load_relaxed(&tc->xn));
+        exa_tcache_limits(tc);
         exa_tcache_fold(l, tc);
     } else {
         l->allocates += k;
@@ -666,7 +772,7 @@ uint32_t exa_lookaside_free_cached(exa_lookaside_t *l, void *const *blocks, uint
     uint32_t used = l->count + l->claimed;
     uint32_t avail = depth > used ? depth - used : 0;  /* unclaimed slots */
     if (tc != NULL) {
-        exa_atomic_store_relaxed(&tc->xgen, exa_atomic_load_relaxed(&l->xgen));
+        exa_atomic_store_relaxed(&tc->xstale, 0u);
         uint32_t m = exa_atomic_load_relaxed(&tc->xn);
         uint32_t room = tc->quota - m + avail;            /* slots this thread may fill */
         k = n < room ? n : room;
@@ -694,6 +800,7 @@ uint32_t exa_lookaside_free_cached(exa_lookaside_t *l, void *const *blocks, uint
         exa_atomic_store_relaxed(&tc->xfrees, exa_atomic_load_relaxed(&tc->xfrees) + k);
         tc->batch = exa_batch_for(depth);
         tc->slack = l->count + l->claimed > depth ? 0 : 2 * tc->batch;
+        exa_tcache_limits(tc);
         exa_tcache_fold(l, tc);
     } else {
         k = n < avail ? n : avail;
@@ -721,8 +828,7 @@ uint32_t exa_lookaside_free_cached(exa_lookaside_t *l, void *const *blocks, uint
  * generation (if it did, an owner that had read `n` just before the flush could then see
  * matching generations and pop a block the flusher had already taken). */
 static void exa_new_generation(exa_lookaside_t *l) {
-    uint32_t gen = exa_atomic_load_relaxed(&l->xgen) + 1;
-    exa_atomic_store_seq_cst(&l->xgen, gen);
+    for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next) exa_atomic_store_seq_cst(&tc->xstale, 1u);
     if (_exa_asymmetric_fences) _exa_os_process_barrier();
     for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next)
         while (exa_atomic_load_seq_cst(&tc->xbusy) != 0) exa_cpu_pause();
@@ -805,6 +911,7 @@ exa_status_t exa_lookaside_set_depth(exa_lookaside_t *l, uint32_t depth) {
             l->claimed -= tc->quota - n;
             tc->quota = n;
             tc->slack = 0;
+            exa_tcache_limits(tc);
         }
     }
     exa_publish(l);
@@ -849,6 +956,7 @@ exa_status_t _exa_lookaside_create(const exa_lookaside_config_t *cfg, const exa_
     l->tag = cfg->tag;
     l->pool_type = cfg->pool_type;
     l->maximum_depth = maximum;
+    l->irql_limit = (uint8_t)(EXA_DISPATCH_LEVEL - (cfg->pool_type & EXA_PAGED_POOL));
     exa_atomic_store_relaxed(&l->xdepth, depth);
     l->allocate = cfg->allocate;
     l->free = cfg->free;
