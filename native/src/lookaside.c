@@ -62,6 +62,7 @@ enum {
 };
 
 typedef struct exa_theap_s exa_theap_t;
+typedef exa_tls_block_t exa_memo_t;
 
 /* A thread's cache for one list. Written by its owner thread; the fields marked (x) are read
  * (and, under the list lock while the owner is not busy, written) by other threads. */
@@ -80,8 +81,13 @@ typedef struct exa_tcache_s {
     exa_lookaside_t *list;             /* attached list (registry lock or list lock) */
     struct exa_tcache_s *next;         /* the list's chain of caches (list lock) */
     exa_theap_t *heap;
-    /* owner-only counters, read by query under the list lock */
+    exa_memo_t *memo;                  /* the owner's memo (see exa_tcache_resync) */
+    /* owner-only counters, read by query under the list lock. The fast paths count only their
+     * frees (xfast_frees); their allocates are derived: every other change of n adds its
+     * delta to xadj (exa_tcache_set_n), so fast allocates = xadj + xfast_frees - n. The
+     * others count every operation of the slower paths. */
     exa_atomic(exa_u64) xallocates, xallocate_misses, xfrees, xfree_misses;
+    exa_atomic(exa_u64) xfast_frees, xadj;
     /* the part of the counters already folded into the list's totals (list lock) */
     exa_u64 folded_allocates, folded_allocate_misses, folded_frees, folded_free_misses;
     void *mag[EXA_MAG_CAP];
@@ -195,33 +201,46 @@ exa_inline uint32_t exa_batch_for(uint32_t depth) {
 /* After quota or slack changed (list lock held, owner not in a fast path). */
 exa_inline void exa_tcache_limits(exa_tcache_t *tc) { tc->low = tc->quota > tc->slack ? tc->quota - tc->slack : 0; }
 
-/* The thread's one-entry memo: the list it used last and its cache there. Set only on the
- * owner thread, only to an attached cache (every attach refreshes it), and only when the fast
- * paths' fences suit the host (asymmetric fences, or a TSan build, where the memo path uses
- * seq_cst); cleared when the thread's caches go. A deleted list leaves its cache stale, so a
- * memo naming it (or a new list at the same address) always falls through to the slow path. */
-typedef struct exa_memo_s {
-    exa_lookaside_t *list;
-    exa_tcache_t *tc;
-} exa_memo_t;
-static exa_thread_local exa_memo_t exa_tls_memo;
+/* The thread's one-entry memo: the list it used last and its cache there, plus the thread's
+ * busy flag for the memo path. Written by the owner thread only under that list's lock (in a
+ * slow path, right after clearing the cache's stale flag), and only when the fast paths'
+ * fences suit the host (asymmetric fences, or a TSan build, where the memo path uses seq_cst);
+ * cleared by the owner when its caches go. A flusher makes `list` NULL (if it names the list
+ * being flushed) with the same handshake as `stale`:
+ *   owner:   memo.busy = 1; compiler barrier; if memo.list != l -> medium path; op; busy = 0
+ *   flusher: (list lock) CAS memo.list l -> NULL for every cache; process barrier; wait until
+ *            memo.busy == 0.
+ * So the fast path needs no load of the cache's stale flag; the medium path (a memo miss:
+ * another list, or after a flush) still checks it. */
+/* The memo lives in the library's shared TLS block (internal.h): la_busy, la_list, la_tc. */
+#define exa_tls_memo _exa_tls
 
-exa_inline void exa_memo_note(exa_lookaside_t *l, exa_tcache_t *tc) {
+/* List lock held, by the owner: the cache is in the current generation again. */
+exa_inline void exa_tcache_resync(exa_lookaside_t *l, exa_tcache_t *tc) {
+    exa_atomic_store_relaxed(&tc->xstale, 0u);
     if (exa_memo_enabled) {
-        exa_tls_memo.list = l;
-        exa_tls_memo.tc = tc;
+        exa_tls_memo.la_tc = tc;
+        exa_atomic_store_relaxed(&exa_tls_memo.la_list, (void *)l);
     }
+}
+
+/* The owner, when its caches go. */
+exa_inline void exa_memo_clear(void) {
+    exa_atomic_store_relaxed(&exa_tls_memo.la_list, (void *)NULL);
+    exa_tls_memo.la_tc = NULL;
 }
 
 /* Busy on the memo path: its fence kind is fixed at compile time. */
-exa_inline void exa_memo_busy_enter(exa_tcache_t *tc) {
+exa_inline void exa_memo_busy_enter(void) {
     if (EXA_TSAN) {
-        exa_atomic_store_seq_cst(&tc->xbusy, 1u);
+        exa_atomic_store_seq_cst(&exa_tls_memo.la_busy, 1u);
     } else {
-        exa_atomic_store_relaxed(&tc->xbusy, 1u);
+        exa_atomic_store_relaxed(&exa_tls_memo.la_busy, 1u);
         exa_atomic_compiler_fence();
     }
 }
+
+exa_inline void exa_memo_busy_exit(void) { exa_atomic_store_release(&exa_tls_memo.la_busy, 0u); }
 
 /* Owner side of the handshake (see the theory block). */
 exa_inline void exa_busy_enter(exa_tcache_t *tc) {
@@ -235,10 +254,23 @@ exa_inline void exa_busy_enter(exa_tcache_t *tc) {
 
 exa_inline void exa_busy_exit(exa_tcache_t *tc) { exa_atomic_store_release(&tc->xbusy, 0u); }
 
-/* List lock held. Fold the cache's counters into the list's totals. */
+/* Set n outside the fast paths (the owner, or anyone while the owner is not busy): keeps the
+ * derived count of fast allocates unchanged. */
+exa_inline void exa_tcache_set_n(exa_tcache_t *tc, uint32_t n) {
+    exa_u64 adj = exa_atomic_load_relaxed(&tc->xadj) + (exa_u64)n - exa_atomic_load_relaxed(&tc->xn);
+    exa_atomic_store_relaxed(&tc->xadj, adj);
+    exa_atomic_store_relaxed(&tc->xn, n);
+}
+
+/* List lock held. Fold the cache's counters into the list's totals. Exact when the owner is
+ * quiescent; while it runs a fast path the sums may be off by one operation for a moment
+ * (u64 arithmetic makes the next fold correct them). */
 static void exa_tcache_fold(exa_lookaside_t *l, exa_tcache_t *tc) {
-    exa_u64 a = exa_atomic_load_relaxed(&tc->xallocates), am = exa_atomic_load_relaxed(&tc->xallocate_misses);
-    exa_u64 f = exa_atomic_load_relaxed(&tc->xfrees), fm = exa_atomic_load_relaxed(&tc->xfree_misses);
+    exa_u64 n = exa_atomic_load_relaxed(&tc->xn);
+    exa_u64 ff = exa_atomic_load_relaxed(&tc->xfast_frees);
+    exa_u64 fa = exa_atomic_load_relaxed(&tc->xadj) + ff - n;
+    exa_u64 a = exa_atomic_load_relaxed(&tc->xallocates) + fa, am = exa_atomic_load_relaxed(&tc->xallocate_misses);
+    exa_u64 f = exa_atomic_load_relaxed(&tc->xfrees) + ff, fm = exa_atomic_load_relaxed(&tc->xfree_misses);
     l->allocates += a - tc->folded_allocates;
     l->allocate_misses += am - tc->folded_allocate_misses;
     l->frees += f - tc->folded_frees;
@@ -262,7 +294,7 @@ static void exa_tcache_spill(exa_lookaside_t *l, exa_tcache_t *tc) {
     l->claimed -= tc->quota;
     tc->quota = 0;
     exa_tcache_limits(tc);
-    exa_atomic_store_relaxed(&tc->xn, 0u);
+    exa_tcache_set_n(tc, 0u);
 }
 
 /* List lock held, owner not busy. Move the cache's blocks onto `chain` (for release through
@@ -277,7 +309,7 @@ static uint32_t exa_tcache_take_all(exa_lookaside_t *l, exa_tcache_t *tc, void *
     l->claimed -= tc->quota;
     tc->quota = 0;
     exa_tcache_limits(tc);
-    exa_atomic_store_relaxed(&tc->xn, 0u);
+    exa_tcache_set_n(tc, 0u);
     return n;
 }
 
@@ -334,10 +366,7 @@ static exa_cold exa_tcache_t *exa_tcache_attach(exa_lookaside_t *l) {
         h->capacity = cap;
     }
     exa_tcache_t *tc = h->caches[l->slot];
-    if (tc != NULL && exa_atomic_load_relaxed(&tc->xlist_id) == l->id) {
-        exa_memo_note(l, tc);
-        return tc;
-    }
+    if (tc != NULL && exa_atomic_load_relaxed(&tc->xlist_id) == l->id) return tc;
     if (tc == NULL) {
         /* A detached cache in this slot (its list was deleted) is reused as it is. */
         tc = _exa_os_alloc_aligned(sizeof *tc, EXA_CACHE_LINE);
@@ -358,21 +387,24 @@ static exa_cold exa_tcache_t *exa_tcache_attach(exa_lookaside_t *l) {
     exa_atomic_store_relaxed(&tc->xallocate_misses, (exa_u64)0);
     exa_atomic_store_relaxed(&tc->xfrees, (exa_u64)0);
     exa_atomic_store_relaxed(&tc->xfree_misses, (exa_u64)0);
+    exa_atomic_store_relaxed(&tc->xfast_frees, (exa_u64)0);
+    exa_atomic_store_relaxed(&tc->xadj, (exa_u64)0);
     tc->folded_allocates = tc->folded_allocate_misses = tc->folded_frees = tc->folded_free_misses = 0;
-    exa_atomic_store_relaxed(&tc->xstale, 0u);
+    tc->memo = &exa_tls_memo;
+    exa_tcache_resync(l, tc);
     tc->list = l;
     tc->next = l->caches;
     l->caches = tc;
     l->nattached++;
     exa_atomic_store_relaxed(&tc->xlist_id, l->id);
     _exa_unlock(&l->lock);
-    exa_memo_note(l, tc);
     return tc;
 }
 
 /* Thread exit: every attached cache goes back to its list's shared stack. */
 static void exa_theap_destroy(void *value) {
     exa_theap_t *h = value;
+    exa_memo_clear(); /* runs on the owner thread (thread exit or exa_thread_cache_release) */
     _exa_lock(&exa_registry_lock);
     for (uint32_t i = 0; i < h->capacity; i++) {
         exa_tcache_t *tc = h->caches[i];
@@ -387,11 +419,7 @@ static void exa_theap_destroy(void *value) {
         _exa_os_free_aligned(tc);
     }
     _exa_unlock(&exa_registry_lock);
-    if (exa_tls_heap == h) {
-        exa_tls_heap = NULL;
-        exa_tls_memo.list = NULL;
-        exa_tls_memo.tc = NULL;
-    }
+    if (exa_tls_heap == h) exa_tls_heap = NULL;
     _exa_os_free_aligned(h->caches);
     _exa_os_free_aligned(h);
 }
@@ -405,8 +433,6 @@ void exa_thread_cache_release(void) {
     exa_theap_t *h = exa_tls_heap;
     if (h == NULL) return;
     exa_tls_heap = NULL;
-    exa_tls_memo.list = NULL;
-    exa_tls_memo.tc = NULL;
     (void)_exa_os_at_thread_exit(exa_theap_destroy, NULL);
     exa_theap_destroy(h);
 }
@@ -474,14 +500,14 @@ static exa_noinline void *exa_allocate_slow(exa_lookaside_t *l) {
     _exa_lock(&l->lock);
     void *b = NULL;
     if (tc != NULL) {
-        exa_atomic_store_relaxed(&tc->xstale, 0u);
+        exa_tcache_resync(l, tc);
         exa_atomic_owner_inc(&tc->xallocates);
         uint32_t n = exa_atomic_load_relaxed(&tc->xn);
         if (n > 0) {
             /* The fast path stepped aside for a flush in progress; the cache may still hold
              * blocks if the flush has not reached it. */
             b = tc->mag[--n];
-            exa_atomic_store_relaxed(&tc->xn, n);
+            exa_tcache_set_n(tc, n);
             exa_give_back_slots(l, tc, n);
         } else if (l->count > 0) {
             /* Refill: the newest block is returned, the next ones go to mag so that they
@@ -499,7 +525,7 @@ static exa_noinline void *exa_allocate_slow(exa_lookaside_t *l) {
                 l->claimed += (k - 1) - tc->quota;
                 tc->quota = k - 1;
             }
-            exa_atomic_store_relaxed(&tc->xn, k - 1);
+            exa_tcache_set_n(tc, k - 1);
         } else {
             exa_atomic_owner_inc(&tc->xallocate_misses);
         }
@@ -545,7 +571,7 @@ static exa_noinline void *exa_allocate_surplus(exa_lookaside_t *l, exa_tcache_t 
     uint32_t n = exa_atomic_load_relaxed(&tc->xn);
     if (n > 0) {
         b = tc->mag[--n];
-        exa_atomic_store_relaxed(&tc->xn, n);
+        exa_tcache_set_n(tc, n);
         exa_atomic_owner_inc(&tc->xallocates);
         exa_give_back_slots(l, tc, n);
     }
@@ -558,7 +584,6 @@ static exa_noinline void *exa_allocate_surplus(exa_lookaside_t *l, exa_tcache_t 
 static exa_noinline void *exa_allocate_medium(exa_lookaside_t *l) {
     exa_tcache_t *tc = exa_tcache_fast(l);
     if (exa_likely(tc != NULL)) {
-        exa_memo_note(l, tc);
         exa_busy_enter(tc);
         if (exa_likely(exa_atomic_load_seq_cst(&tc->xstale) == 0)) {
             uint32_t n = exa_atomic_load_relaxed(&tc->xn);
@@ -568,7 +593,7 @@ static exa_noinline void *exa_allocate_medium(exa_lookaside_t *l) {
             }
             if (exa_likely(tc->quota - (n - 1) <= tc->slack)) {
                 void *b = tc->mag[n - 1];
-                exa_atomic_store_relaxed(&tc->xn, n - 1);
+                exa_tcache_set_n(tc, n - 1);
                 exa_atomic_owner_inc(&tc->xallocates);
                 exa_busy_exit(tc);
                 return b;
@@ -587,7 +612,7 @@ static exa_noinline void exa_free_slow(exa_lookaside_t *l, void *block) {
     _exa_lock(&l->lock);
     uint32_t depth = exa_atomic_load_relaxed(&l->xdepth);
     if (tc != NULL) {
-        exa_atomic_store_relaxed(&tc->xstale, 0u);
+        exa_tcache_resync(l, tc);
         exa_atomic_owner_inc(&tc->xfrees);
         uint32_t n = exa_atomic_load_relaxed(&tc->xn);
         if (n >= tc->quota) {
@@ -608,7 +633,7 @@ static exa_noinline void exa_free_slow(exa_lookaside_t *l, void *block) {
                 }
                 memmove(&tc->mag[0], &tc->mag[k], sizeof(void *) * (n - k));
                 n -= k;
-                exa_atomic_store_relaxed(&tc->xn, n);
+                exa_tcache_set_n(tc, n);
                 tc->quota -= k;
                 l->claimed -= k;
                 l->count += k;
@@ -623,7 +648,7 @@ static exa_noinline void exa_free_slow(exa_lookaside_t *l, void *block) {
         }
         if (n < tc->quota) {
             tc->mag[n] = block;
-            exa_atomic_store_relaxed(&tc->xn, n + 1);
+            exa_tcache_set_n(tc, n + 1);
             cached = 1;
         } else {
             exa_atomic_owner_inc(&tc->xfree_misses);
@@ -653,14 +678,13 @@ static exa_noinline void exa_free_slow(exa_lookaside_t *l, void *block) {
 static exa_noinline exa_status_t exa_free_medium(exa_lookaside_t *l, void *block) {
     exa_tcache_t *tc = exa_tcache_fast(l);
     if (exa_likely(tc != NULL)) {
-        exa_memo_note(l, tc);
         exa_busy_enter(tc);
         if (exa_likely(exa_atomic_load_seq_cst(&tc->xstale) == 0)) {
             uint32_t n = exa_atomic_load_relaxed(&tc->xn);
             if (exa_likely(n < tc->quota)) {
                 *(void **)block = NULL; /* NT overwrites the first word with the SList link */
                 tc->mag[n] = block;
-                exa_atomic_store_relaxed(&tc->xn, n + 1);
+                exa_tcache_set_n(tc, n + 1);
                 exa_atomic_owner_inc(&tc->xfrees);
                 exa_busy_exit(tc);
                 return EXA_STATUS_SUCCESS;
@@ -677,39 +701,38 @@ static exa_noinline exa_status_t exa_free_medium(exa_lookaside_t *l, void *block
  * busy/stale handshake, one array access. Everything else is out of line. */
 void *exa_lookaside_allocate(exa_lookaside_t *l) {
     if (exa_unlikely(_exa_irql() > l->irql_limit)) return exa_allocate_irql_violation(l);
-    exa_tcache_t *tc = exa_tls_memo.tc;
-    if (exa_likely(exa_tls_memo.list == l)) {
-        exa_memo_busy_enter(tc);
+    exa_memo_busy_enter();
+    if (exa_likely(exa_atomic_load_seq_cst(&exa_tls_memo.la_list) == (void *)l)) {
+        exa_tcache_t *tc = (exa_tcache_t *)exa_tls_memo.la_tc;
         uint32_t n = exa_atomic_load_relaxed(&tc->xn);
-        if (exa_likely(exa_atomic_load_seq_cst(&tc->xstale) == 0 && n > tc->low)) {
+        if (exa_likely(n > tc->low)) {
             void *b = tc->mag[n - 1];
-            exa_atomic_store_relaxed(&tc->xn, n - 1);
-            exa_atomic_owner_inc(&tc->xallocates);
-            exa_busy_exit(tc);
+            exa_atomic_store_relaxed(&tc->xn, n - 1); /* counted: see xfast_frees */
+            exa_memo_busy_exit();
             return b;
         }
-        exa_busy_exit(tc);
     }
+    exa_memo_busy_exit();
     return exa_allocate_medium(l);
 }
 
 exa_status_t exa_lookaside_free(exa_lookaside_t *l, void *block) {
     if (exa_unlikely(_exa_irql() > l->irql_limit)) return exa_free_irql_violation(l, block);
     if (exa_unlikely(block == NULL)) return EXA_STATUS_SUCCESS;
-    exa_tcache_t *tc = exa_tls_memo.tc;
-    if (exa_likely(exa_tls_memo.list == l)) {
-        exa_memo_busy_enter(tc);
+    exa_memo_busy_enter();
+    if (exa_likely(exa_atomic_load_seq_cst(&exa_tls_memo.la_list) == (void *)l)) {
+        exa_tcache_t *tc = (exa_tcache_t *)exa_tls_memo.la_tc;
         uint32_t n = exa_atomic_load_relaxed(&tc->xn);
-        if (exa_likely(exa_atomic_load_seq_cst(&tc->xstale) == 0 && n < tc->quota)) {
+        if (exa_likely(n < tc->quota)) {
             *(void **)block = NULL; /* NT overwrites the first word with the SList link */
             tc->mag[n] = block;
             exa_atomic_store_relaxed(&tc->xn, n + 1);
-            exa_atomic_owner_inc(&tc->xfrees);
-            exa_busy_exit(tc);
+            exa_atomic_owner_inc(&tc->xfast_frees);
+            exa_memo_busy_exit();
             return EXA_STATUS_SUCCESS;
         }
-        exa_busy_exit(tc);
     }
+    exa_memo_busy_exit();
     return exa_free_medium(l, block);
 }
 
@@ -734,10 +757,10 @@ uint32_t exa_lookaside_allocate_cached(exa_lookaside_t *l, void **out, uint32_t 
     _exa_lock(&l->lock);
     if (tc != NULL) {
         /* The owner, under the lock: the same footing as the slow paths. */
-        exa_atomic_store_relaxed(&tc->xstale, 0u);
+        exa_tcache_resync(l, tc);
         uint32_t m = exa_atomic_load_relaxed(&tc->xn);
         while (k < n && m > 0) out[k++] = tc->mag[--m];
-        exa_atomic_store_relaxed(&tc->xn, m);
+        exa_tcache_set_n(tc, m);
     }
     while (k < n && l->head != NULL) {
         void *b = l->head;
@@ -772,7 +795,7 @@ uint32_t exa_lookaside_free_cached(exa_lookaside_t *l, void *const *blocks, uint
     uint32_t used = l->count + l->claimed;
     uint32_t avail = depth > used ? depth - used : 0;  /* unclaimed slots */
     if (tc != NULL) {
-        exa_atomic_store_relaxed(&tc->xstale, 0u);
+        exa_tcache_resync(l, tc);
         uint32_t m = exa_atomic_load_relaxed(&tc->xn);
         uint32_t room = tc->quota - m + avail;            /* slots this thread may fill */
         k = n < room ? n : room;
@@ -786,7 +809,7 @@ uint32_t exa_lookaside_free_cached(exa_lookaside_t *l, void *const *blocks, uint
                 *(void **)blocks[i] = NULL; /* NT overwrites the first word with the link */
                 tc->mag[m + i] = blocks[i];
             }
-            exa_atomic_store_relaxed(&tc->xn, m + k);
+            exa_tcache_set_n(tc, m + k);
         } else {
             /* More than the private stack holds: move it under the new blocks on the shared
              * stack (its slots become shared entries, the budget is unchanged). */
@@ -828,10 +851,16 @@ uint32_t exa_lookaside_free_cached(exa_lookaside_t *l, void *const *blocks, uint
  * generation (if it did, an owner that had read `n` just before the flush could then see
  * matching generations and pop a block the flusher had already taken). */
 static void exa_new_generation(exa_lookaside_t *l) {
-    for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next) exa_atomic_store_seq_cst(&tc->xstale, 1u);
+    for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next) {
+        exa_atomic_store_seq_cst(&tc->xstale, 1u);
+        void *expected = l;
+        (void)exa_atomic_cas_strong_acq_rel(&tc->memo->la_list, &expected, (void *)NULL);
+    }
+    if (!_exa_asymmetric_fences) exa_atomic_fence_seq_cst();
     if (_exa_asymmetric_fences) _exa_os_process_barrier();
     for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next)
-        while (exa_atomic_load_seq_cst(&tc->xbusy) != 0) exa_cpu_pause();
+        while (exa_atomic_load_seq_cst(&tc->xbusy) != 0 || exa_atomic_load_seq_cst(&tc->memo->la_busy) != 0)
+            exa_cpu_pause();
 }
 
 static uint32_t exa_collect_all(exa_lookaside_t *l, void **chain) {

@@ -325,6 +325,65 @@ static void bulk_many_threads_invariants(void) {
     exa_lookaside_delete(l);
 }
 
+/* The fast paths' per-thread memo (last list used): switching lists, flushing, and deleting
+ * a list then creating one (often at the same address) never hands a block of one list to
+ * another, and the counters stay exact. */
+static void memo_follows_list_switches(void) {
+    bulk_cb_t ca, cb;
+    exa_lookaside_t *a = bulk_list(&ca, 8), *b = bulk_list(&cb, 8);
+    CHECK(a != NULL && b != NULL);
+    void *pa[4], *pb[4];
+    for (int i = 0; i < 4; i++) {
+        pa[i] = exa_lookaside_allocate(a);
+        pb[i] = exa_lookaside_allocate(b);
+    }
+    for (int round = 0; round < 100; round++) {
+        for (int i = 0; i < 4; i++) {
+            exa_lookaside_free(a, pa[i]);
+            exa_lookaside_free(b, pb[i]);
+        }
+        for (int i = 3; i >= 0; i--) {
+            CHECK(exa_lookaside_allocate(a) == pa[i]);
+            CHECK(exa_lookaside_allocate(b) == pb[i]);
+        }
+    }
+    exa_lookaside_stats_t s;
+    exa_lookaside_query(a, &s);
+    CHECK_EQ(s.total_allocates, 404);
+    CHECK_EQ(s.allocate_misses, 4);
+    CHECK_EQ(s.total_frees, 400);
+    CHECK_EQ(s.free_misses, 0);
+    /* A flush in the middle: the memo must not keep serving the flushed cache. */
+    for (int i = 0; i < 4; i++) exa_lookaside_free(a, pa[i]);
+    CHECK_EQ(exa_lookaside_flush(a), 4);
+    CHECK_EQ(atomic_load(&ca.frees), 4);
+    void *fresh = exa_lookaside_allocate(a); /* a miss, not a flushed block */
+    CHECK_EQ(atomic_load(&ca.allocs), 5);
+    exa_lookaside_query(a, &s);
+    CHECK_EQ(s.current_depth, 0);
+    CHECK_EQ(s.allocate_misses, 5);
+    exa_lookaside_free(a, fresh);
+    /* Delete a while it is the memoised list, then create c (maybe at a's address). */
+    exa_lookaside_delete(a);
+    CHECK_EQ(atomic_load(&ca.frees), 5);
+    bulk_cb_t cc;
+    exa_lookaside_t *c = bulk_list(&cc, 8);
+    CHECK(c != NULL);
+    void *pc = exa_lookaside_allocate(c);
+    CHECK(pc != NULL);
+    CHECK_EQ(atomic_load(&cc.allocs), 1);
+    exa_lookaside_query(c, &s);
+    CHECK_EQ(s.total_allocates, 1);
+    CHECK_EQ(s.allocate_misses, 1);
+    CHECK_EQ(s.current_depth, 0);
+    exa_lookaside_delete(c);
+    for (int i = 0; i < 4; i++) exa_lookaside_free(b, pb[i]);
+    exa_lookaside_delete(b);
+    CHECK_EQ(atomic_load(&cb.frees), 4);
+    CHECK_EQ(atomic_load(&cc.frees), 0);
+    free(pc);
+}
+
 const test_case_t lookaside_bulk_cases[] = {
     {"lookaside_bulk.allocate_cached_never_calls_the_callback", allocate_cached_never_calls_the_callback},
     {"lookaside_bulk.free_cached_depth_bound_counters_lifo", free_cached_depth_bound_counters_lifo},
@@ -332,4 +391,5 @@ const test_case_t lookaside_bulk_cases[] = {
     {"lookaside_bulk.a_thread_without_cache_uses_the_shared_stack", a_thread_without_cache_uses_the_shared_stack},
     {"lookaside_bulk.bugcheck_cases_at_high_irql", bugcheck_cases_at_high_irql},
     {"lookaside_bulk.bulk_many_threads_invariants", bulk_many_threads_invariants},
+    {"lookaside_bulk.memo_follows_list_switches", memo_follows_list_switches},
     {NULL, NULL}};
