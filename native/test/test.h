@@ -102,5 +102,6 @@ extern const test_case_t pool_cases[];
 extern const test_case_t pool_nt_cases[];
 extern const test_case_t pool_stress_cases[];
 extern const test_case_t lookaside_bulk_cases[];
+extern const test_case_t balance_cases[];
 
 #endif

@@ -55,7 +55,7 @@ int test_child_stops(void (*fn)(void), const char *stop) {
 int main(int argc, char **argv) {
     const test_case_t *suites[] = {lookaside_cases, lookaside_nt_cases, spinlock_cases, bugcheck_cases, stress_cases,
                                    irql_cases,      spinlock_nt_cases,  queued_cases,   zone_cases,
-                                   pool_cases,      pool_nt_cases,      pool_stress_cases, lookaside_bulk_cases};
+                                   pool_cases,      pool_nt_cases,      pool_stress_cases, lookaside_bulk_cases, balance_cases};
     const char *filter = argc > 1 ? argv[1] : NULL;
     int passed = 0, failed = 0;
     setvbuf(stdout, NULL, _IOLBF, 0);

@@ -38,6 +38,13 @@ uint64_t _exa_os_now_ns(void);
 /* Give up the CPU to another runnable thread. */
 void _exa_os_yield(void);
 
+/* A library-owned background thread (the balance-set thread, balance.c): start fn(arg) on a
+ * new thread, storing an opaque handle; 0 on success. Join waits for it to return. Sleep
+ * blocks the calling thread for about `ms` milliseconds. */
+int  _exa_os_thread_start(void **handle, void (*fn)(void *), void *arg);
+void _exa_os_thread_join(void *handle);
+void _exa_os_sleep_ms(uint32_t ms);
+
 /* Process-wide memory barrier: on return, every thread of the process has executed a full
  * memory barrier since the call began (Linux membarrier PRIVATE_EXPEDITED). Lets a rare
  * writer pair with frequent readers that use only compiler barriers (asymmetric Dekker).

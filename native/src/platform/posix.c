@@ -66,6 +66,43 @@ uint64_t _exa_os_now_ns(void) {
 
 void _exa_os_yield(void) { sched_yield(); }
 
+typedef struct exa_os_thread_s {
+    pthread_t thread;
+    void (*fn)(void *);
+    void *arg;
+} exa_os_thread_t;
+
+static void *exa_os_thread_main(void *p) {
+    exa_os_thread_t *t = p;
+    t->fn(t->arg);
+    return NULL;
+}
+
+int _exa_os_thread_start(void **handle, void (*fn)(void *), void *arg) {
+    exa_os_thread_t *t = malloc(sizeof *t);
+    if (t == NULL) return -1;
+    t->fn = fn;
+    t->arg = arg;
+    if (pthread_create(&t->thread, NULL, exa_os_thread_main, t) != 0) {
+        free(t);
+        return -1;
+    }
+    *handle = t;
+    return 0;
+}
+
+void _exa_os_thread_join(void *handle) {
+    exa_os_thread_t *t = handle;
+    pthread_join(t->thread, NULL);
+    free(t);
+}
+
+void _exa_os_sleep_ms(uint32_t ms) {
+    struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
 /* The membarrier commands are enumerators, not macros: test for the system call instead. */
 int _exa_os_process_barrier_init(void) {
 #if defined(__linux__) && defined(SYS_membarrier)
