@@ -52,6 +52,7 @@
  */
 #include "internal/internal.h"
 #include "internal/lookaside.h"
+#include "internal/track.h"
 
 #include <string.h>
 
@@ -203,6 +204,27 @@ exa_inline uint32_t exa_batch_for(uint32_t depth) {
     return b;
 }
 
+/* AddressSanitizer (track.h; all of this compiles to nothing without it): a cached block,
+ * in a thread cache or on the shared stack, is poisoned over the list's Size, its link word
+ * included; the link is unpoisoned only around its own reads and writes, and the whole block
+ * when it leaves the list (handed out, or passed to the free callback). */
+exa_inline void exa_block_cache(const exa_lookaside_t *l, void *b) { exa_track_poison(b, (size_t)l->size); }
+exa_inline void *exa_block_out(const exa_lookaside_t *l, void *b) {
+    exa_track_unpoison(b, (size_t)l->size);
+    return b;
+}
+exa_inline void *exa_link_read(void *b) {
+    exa_track_unpoison(b, sizeof(void *));
+    void *next = *(void **)b;
+    exa_track_poison(b, sizeof(void *));
+    return next;
+}
+exa_inline void exa_link_write(void *b, void *next) {
+    exa_track_unpoison(b, sizeof(void *));
+    *(void **)b = next;
+    exa_track_poison(b, sizeof(void *));
+}
+
 /* After quota or slack changed (list lock held, owner not in a fast path). */
 exa_inline void exa_tcache_limits(exa_tcache_t *tc) { tc->low = tc->quota > tc->slack ? tc->quota - tc->slack : 0; }
 
@@ -292,7 +314,7 @@ static void exa_tcache_spill(exa_lookaside_t *l, exa_tcache_t *tc) {
     uint32_t n = exa_atomic_load_relaxed(&tc->xn);
     for (uint32_t i = 0; i < n; i++) {
         void *b = tc->mag[i];
-        *(void **)b = l->head;
+        exa_link_write(b, l->head);
         l->head = b;
     }
     l->count += n;
@@ -308,7 +330,7 @@ static uint32_t exa_tcache_take_all(exa_lookaside_t *l, exa_tcache_t *tc, void *
     uint32_t n = exa_atomic_load_relaxed(&tc->xn);
     for (uint32_t i = 0; i < n; i++) {
         void *b = tc->mag[i];
-        *(void **)b = *chain;
+        exa_link_write(b, *chain);
         *chain = b;
     }
     l->claimed -= tc->quota;
@@ -460,8 +482,8 @@ static void exa_call_free(exa_lookaside_t *l, void *block) {
 
 static void exa_release_chain(exa_lookaside_t *l, void *chain) {
     while (chain != NULL) {
-        void *next = *(void **)chain;
-        exa_call_free(l, chain);
+        void *next = exa_link_read(chain);
+        exa_call_free(l, exa_block_out(l, chain));
         chain = next;
     }
 }
@@ -519,10 +541,10 @@ static exa_noinline void *exa_allocate_slow(exa_lookaside_t *l) {
              * come out newest first. */
             uint32_t k = l->count < tc->batch ? l->count : tc->batch;
             b = l->head;
-            void *p = *(void **)b;
+            void *p = exa_link_read(b);
             for (uint32_t i = k - 1; i > 0; i--) {
                 tc->mag[i - 1] = p;
-                p = *(void **)p;
+                p = exa_link_read(p);
             }
             l->head = p;
             l->count -= k;
@@ -540,7 +562,7 @@ static exa_noinline void *exa_allocate_slow(exa_lookaside_t *l) {
         l->allocates++;
         if (l->count > 0) {
             b = l->head;
-            l->head = *(void **)b;
+            l->head = exa_link_read(b);
             l->count--;
         } else {
             l->allocate_misses++;
@@ -548,7 +570,7 @@ static exa_noinline void *exa_allocate_slow(exa_lookaside_t *l) {
     }
     exa_publish(l);
     _exa_unlock(&l->lock);
-    return b != NULL ? b : exa_call_allocate(l);
+    return b != NULL ? exa_block_out(l, b) : exa_call_allocate(l);
 }
 
 /* Fast path: the calling thread's cache, attached and in the current flush generation. */
@@ -581,7 +603,7 @@ static exa_noinline void *exa_allocate_surplus(exa_lookaside_t *l, exa_tcache_t 
         exa_give_back_slots(l, tc, n);
     }
     _exa_unlock(&l->lock);
-    return b != NULL ? b : exa_allocate_slow(l);
+    return b != NULL ? exa_block_out(l, b) : exa_allocate_slow(l);
 }
 
 /* The memo missed or its cache could not serve: find the cache through the thread's table
@@ -601,7 +623,7 @@ static exa_noinline void *exa_allocate_medium(exa_lookaside_t *l) {
                 exa_tcache_set_n(tc, n - 1);
                 exa_atomic_owner_inc(&tc->xallocates);
                 exa_busy_exit(tc);
-                return b;
+                return exa_block_out(l, b);
             }
             exa_busy_exit(tc);
             return exa_allocate_surplus(l, tc);
@@ -633,7 +655,7 @@ static exa_noinline void exa_free_slow(exa_lookaside_t *l, void *block) {
                  * the shared stack (oldest first, so LIFO order holds across both). */
                 uint32_t k = EXA_MAG_CAP / 2;
                 for (uint32_t i = 0; i < k; i++) {
-                    *(void **)tc->mag[i] = l->head;
+                    exa_link_write(tc->mag[i], l->head);
                     l->head = tc->mag[i];
                 }
                 memmove(&tc->mag[0], &tc->mag[k], sizeof(void *) * (n - k));
@@ -652,6 +674,7 @@ static exa_noinline void exa_free_slow(exa_lookaside_t *l, void *block) {
             }
         }
         if (n < tc->quota) {
+            exa_block_cache(l, block);
             tc->mag[n] = block;
             exa_tcache_set_n(tc, n + 1);
             cached = 1;
@@ -668,6 +691,7 @@ static exa_noinline void exa_free_slow(exa_lookaside_t *l, void *block) {
         l->frees++;
         if (l->count + l->claimed < depth) {
             *(void **)block = l->head;
+            exa_block_cache(l, block);
             l->head = block;
             l->count++;
             cached = 1;
@@ -688,6 +712,7 @@ static exa_noinline exa_status_t exa_free_medium(exa_lookaside_t *l, void *block
             uint32_t n = exa_atomic_load_relaxed(&tc->xn);
             if (exa_likely(n < tc->quota)) {
                 *(void **)block = NULL; /* NT overwrites the first word with the SList link */
+                exa_block_cache(l, block);
                 tc->mag[n] = block;
                 exa_tcache_set_n(tc, n + 1);
                 exa_atomic_owner_inc(&tc->xfrees);
@@ -714,7 +739,7 @@ void *exa_lookaside_allocate(exa_lookaside_t *l) {
             void *b = tc->mag[n - 1];
             exa_atomic_store_relaxed(&tc->xn, n - 1); /* counted: see xfast_frees */
             exa_memo_busy_exit();
-            return b;
+            return exa_block_out(l, b);
         }
     }
     exa_memo_busy_exit();
@@ -730,6 +755,7 @@ exa_status_t exa_lookaside_free(exa_lookaside_t *l, void *block) {
         uint32_t n = exa_atomic_load_relaxed(&tc->xn);
         if (exa_likely(n < tc->quota)) {
             *(void **)block = NULL; /* NT overwrites the first word with the SList link */
+            exa_block_cache(l, block);
             tc->mag[n] = block;
             exa_atomic_store_relaxed(&tc->xn, n + 1);
             exa_atomic_owner_inc(&tc->xfast_frees);
@@ -769,7 +795,7 @@ uint32_t exa_lookaside_allocate_cached(exa_lookaside_t *l, void **out, uint32_t 
     }
     while (k < n && l->head != NULL) {
         void *b = l->head;
-        l->head = *(void **)b;
+        l->head = exa_link_read(b);
         l->count--;
         out[k++] = b;
     }
@@ -783,6 +809,7 @@ uint32_t exa_lookaside_allocate_cached(exa_lookaside_t *l, void **out, uint32_t 
     }
     if (k > 0) exa_publish(l);
     _exa_unlock(&l->lock);
+    for (uint32_t i = 0; i < k; i++) exa_block_out(l, out[i]);
     return k;
 }
 
@@ -812,6 +839,7 @@ uint32_t exa_lookaside_free_cached(exa_lookaside_t *l, void *const *blocks, uint
             }
             for (uint32_t i = 0; i < k; i++) {
                 *(void **)blocks[i] = NULL; /* NT overwrites the first word with the link */
+                exa_block_cache(l, blocks[i]);
                 tc->mag[m + i] = blocks[i];
             }
             exa_tcache_set_n(tc, m + k);
@@ -821,6 +849,7 @@ uint32_t exa_lookaside_free_cached(exa_lookaside_t *l, void *const *blocks, uint
             exa_tcache_spill(l, tc);
             for (uint32_t i = 0; i < k; i++) {
                 *(void **)blocks[i] = l->head;
+                exa_block_cache(l, blocks[i]);
                 l->head = blocks[i];
             }
             l->count += k;
@@ -834,6 +863,7 @@ uint32_t exa_lookaside_free_cached(exa_lookaside_t *l, void *const *blocks, uint
         k = n < avail ? n : avail;
         for (uint32_t i = 0; i < k; i++) {
             *(void **)blocks[i] = l->head;
+            exa_block_cache(l, blocks[i]);
             l->head = blocks[i];
         }
         l->count += k;
@@ -1093,9 +1123,9 @@ static uint32_t exa_trim_locked(exa_lookaside_t *l, void **chain) {
     for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next) cached += exa_atomic_load_relaxed(&tc->xn);
     while (cached > depth && l->head != NULL) {
         void *b = l->head;
-        l->head = *(void **)b;
+        l->head = exa_link_read(b);
         l->count--;
-        *(void **)b = *chain;
+        exa_link_write(b, *chain);
         *chain = b;
         cached--;
         k++;
@@ -1105,7 +1135,7 @@ static uint32_t exa_trim_locked(exa_lookaside_t *l, void **chain) {
         uint32_t t = n < cached - depth ? n : cached - depth;
         if (t == 0) continue;
         for (uint32_t i = 0; i < t; i++) {
-            *(void **)tc->mag[i] = *chain;
+            exa_link_write(tc->mag[i], *chain);
             *chain = tc->mag[i];
         }
         memmove(&tc->mag[0], &tc->mag[t], sizeof(void *) * (n - t));
