@@ -812,6 +812,33 @@ EXA_API uint32_t exa_lookaside_allocate_cached(exa_lookaside_t *list, void **out
  * callback). IRQL check as exa_lookaside_free (too high -> bug check path, returns 0). */
 EXA_API uint32_t exa_lookaside_free_cached(exa_lookaside_t *list, void *const *blocks, uint32_t n);
 
+/* Depth adjustment (spec 2.9). One pass over every live list, as the balance-set thread
+ * does each period. Per list, with A allocates and M allocate misses since the last pass:
+ * A < 32 (idle): Depth -= 8; M <= 0.5 % of A: Depth -= 1 (never below the list's initial
+ * depth); else Depth += clamp(ceil(M / 2), 1, MaximumDepth / 4), up to MaximumDepth. When
+ * Depth drops, the cached blocks beyond it go to the free callback (the shared stack's
+ * newest first, then each thread cache's oldest). Callbacks run on the calling thread with
+ * no lock held. */
+EXA_API void exa_lookaside_tick(void);
+
+/* Start the balance-set thread: exa_lookaside_tick every period_ms (0 = 1000, NT's one
+ * second). Already running: only the period changes. Also started at the first list
+ * creation when the environment has EXALLOC_BALANCE_SET=1 (default period) or =<ms>.
+ * EXA_STATUS_INSUFFICIENT_RESOURCES if no thread could be created. */
+EXA_API exa_status_t exa_balance_set_start(uint32_t period_ms);
+
+/* Stop the balance-set thread and wait for it (returns within one tick plus ~20 ms).
+ * Idempotent: EXA_STATUS_SUCCESS when it was not running. EXA_STATUS_UNSUCCESSFUL when
+ * called on the balance-set thread itself (from a free callback during a trim). */
+EXA_API exa_status_t exa_balance_set_stop(void);
+
+/* 1 while the balance-set thread runs, else 0. */
+EXA_API int32_t exa_balance_set_running(void);
+
+/* Exclude a list from depth adjustment (fixed != 0) or include it again (0; the default).
+ * A list created with initial_depth == maximum_depth cannot move either way. */
+EXA_API exa_status_t exa_lookaside_set_fixed_depth(exa_lookaside_t *list, int32_t fixed);
+
 /* ==========================================================================================
  * Diagnostics: leak report, allocation dump, PoolMon / !lookaside text, live view
  * (spec 1.6, 1.13, 7)

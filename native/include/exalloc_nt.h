@@ -351,12 +351,14 @@ static inline PVOID ExFreeToZone(PZONE_HEADER Zone, PVOID Block) { return exa_zo
 
 static inline BOOLEAN ExIsFullZone(PZONE_HEADER Zone) { return exa_zone_is_full(exa_nt_zone(Zone)) ? TRUE : FALSE; }
 
+/* NT's macros are ExInterlockedPop/PushEntryList on &Zone->FreeList; the zone routines do
+ * exactly that, and also know the block size (AddressSanitizer builds poison free blocks). */
 static inline PVOID ExInterlockedAllocateFromZone(PZONE_HEADER Zone, PKSPIN_LOCK Lock) {
-    return (PVOID)ExInterlockedPopEntryList(&Zone->FreeList, Lock);
+    return exa_zone_allocate_interlocked(exa_nt_zone(Zone), Lock);
 }
 
 static inline PVOID ExInterlockedFreeToZone(PZONE_HEADER Zone, PVOID Block, PKSPIN_LOCK Lock) {
-    return (PVOID)ExInterlockedPushEntryList(&Zone->FreeList, (PSINGLE_LIST_ENTRY)Block, Lock);
+    return exa_zone_free_interlocked(exa_nt_zone(Zone), Block, Lock);
 }
 
 /* NT's macro, literally: SegmentList.Next <= Object < SegmentList.Next + TotalSegmentSize. */

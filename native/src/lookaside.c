@@ -32,20 +32,27 @@
  * counters; query folds them in under the lock, so counts are exact, not NT's racy ones.
  *
  * Flush and delete reach every thread's cache without slowing the fast path, with an
- * asymmetric Dekker handshake (as liburcu's membarrier flavour):
- *   owner:   busy = 1 (relaxed); compiler barrier; if list.gen != tc.gen -> slow path; op;
- *            busy = 0 (release)
- *   flusher: (under the list lock) list.gen++; process-wide barrier (membarrier);
- *            for each thread cache: wait until busy == 0 (acquire), then take its blocks.
+ * asymmetric Dekker handshake (as liburcu's membarrier flavour) on a per-cache `stale` flag:
+ *   owner:   busy = 1 (relaxed); compiler barrier; if tc.stale -> slow path; op; busy = 0
+ *            (release)
+ *   flusher: (under the list lock) tc.stale = 1 for every cache; process-wide barrier
+ *            (membarrier); for each thread cache: wait until busy == 0 (acquire), then take
+ *            its blocks.
  * After the process barrier, an owner either had busy = 1 visible (the flusher waits for it)
- * or sees the new gen and goes to the slow path, which needs the lock the flusher holds.
- * Without membarrier (or under TSan) the owner uses a seq_cst store and load instead.
+ * or sees stale and goes to the slow path, which needs the lock the flusher holds; only the
+ * owner clears stale, under the lock. Without membarrier (or under TSan) the owner uses a
+ * seq_cst store and load instead.
+ *
+ * The fast paths find the cache through a per-thread one-entry memo (the list used last and
+ * the thread's cache for it, see exa_memo_note) and check the IRQL against a byte the list
+ * precomputes; a memo miss takes the "medium" path through the thread's table of caches.
  *
  * Locks, in acquisition order: the registry lock, then a list's lock. Callbacks are always
  * called with no lock held.
  */
 #include "internal/internal.h"
 #include "internal/lookaside.h"
+#include "internal/track.h"
 
 #include <string.h>
 
@@ -56,23 +63,32 @@ enum {
 };
 
 typedef struct exa_theap_s exa_theap_t;
+typedef exa_tls_block_t exa_memo_t;
 
 /* A thread's cache for one list. Written by its owner thread; the fields marked (x) are read
  * (and, under the list lock while the owner is not busy, written) by other threads. */
 typedef struct exa_tcache_s {
     exa_atomic(uint32_t) xbusy;        /* (x) 1 while the owner touches mag/n */
-    exa_atomic(uint32_t) xgen;         /* the list's flush generation the owner last synced to
-                                        * (written by the owner only, under the list lock) */
+    exa_atomic(uint32_t) xstale;       /* (x) 1 sends the owner to the slow path: set by a
+                                        * flusher (list lock held), cleared by the owner under
+                                        * the list lock */
     exa_atomic(uint32_t) xn;           /* (x) blocks in mag */
     uint32_t quota;                    /* slots claimed from the list's budget (list lock) */
     uint32_t slack;                    /* surplus slots tolerated before giving some back */
     uint32_t batch;                    /* blocks moved per transfer */
+    uint32_t low;                      /* max(quota - slack, 0): a pop leaving fewer blocks
+                                        * than this gives slots back (slow path) */
     exa_atomic(exa_u64) xlist_id;      /* (x) id of the list attached to, 0 when detached */
     exa_lookaside_t *list;             /* attached list (registry lock or list lock) */
     struct exa_tcache_s *next;         /* the list's chain of caches (list lock) */
     exa_theap_t *heap;
-    /* owner-only counters, read by query under the list lock */
+    exa_memo_t *memo;                  /* the owner's memo (see exa_tcache_resync) */
+    /* owner-only counters, read by query under the list lock. The fast paths count only their
+     * frees (xfast_frees); their allocates are derived: every other change of n adds its
+     * delta to xadj (exa_tcache_set_n), so fast allocates = xadj + xfast_frees - n. The
+     * others count every operation of the slower paths. */
     exa_atomic(exa_u64) xallocates, xallocate_misses, xfrees, xfree_misses;
+    exa_atomic(exa_u64) xfast_frees, xadj;
     /* the part of the counters already folded into the list's totals (list lock) */
     exa_u64 folded_allocates, folded_allocate_misses, folded_frees, folded_free_misses;
     void *mag[EXA_MAG_CAP];
@@ -89,7 +105,7 @@ struct exa_lookaside_s {
     exa_cache_aligned exa_u64 id;
     uint32_t slot;                     /* index into each thread's cache table */
     uint32_t magic;
-    exa_atomic(uint32_t) xgen;         /* flush generation */
+    uint8_t irql_limit;                /* highest IRQL the list may be used at */
     exa_atomic(uint32_t) xdepth;       /* NT Depth */
     uint32_t maximum_depth;            /* NT MaximumDepth */
     uint32_t tag;
@@ -104,6 +120,11 @@ struct exa_lookaside_s {
     uint32_t nattached;                /* thread caches in `caches` */
     exa_tcache_t *caches;
     exa_u64 allocates, allocate_misses, frees, free_misses;  /* folded totals */
+    /* depth adjustment (exa_lookaside_tick) */
+    exa_u64 last_allocates, last_allocate_misses;  /* NT LastTotalAllocates, LastAllocateMisses */
+    uint32_t minimum_depth;            /* the initial depth: the floor of the adjustment */
+    uint32_t fixed_depth;              /* 1: the tick leaves Depth alone */
+    uint32_t trimming;                 /* a tick is releasing blocks of this list */
 
     /* --- cold: used on misses and by management calls ---------------------------------- */
     exa_allocate_fn allocate;
@@ -130,6 +151,7 @@ static uint32_t *exa_free_slots;       /* stack of recycled slots */
 static uint32_t exa_free_slot_count, exa_free_slot_capacity, exa_next_slot;
 
 static exa_thread_local exa_theap_t *exa_tls_heap;
+static int exa_memo_enabled;  /* see exa_memo_note */
 
 int _exa_asymmetric_fences;
 static exa_atomic(uint32_t) exa_init_state;  /* 0 = not yet, 1 = running, 2 = done */
@@ -140,6 +162,7 @@ void _exa_init(void) {
     uint32_t expected = 0;
     if (exa_atomic_cas_strong_acq_rel(&exa_init_state, &expected, 1u)) {
         _exa_asymmetric_fences = EXA_TSAN ? 0 : _exa_os_process_barrier_init();
+        exa_memo_enabled = _exa_asymmetric_fences || EXA_TSAN;
         exa_atomic_store_release(&exa_init_state, 2u);
         return;
     }
@@ -181,6 +204,71 @@ exa_inline uint32_t exa_batch_for(uint32_t depth) {
     return b;
 }
 
+/* AddressSanitizer (track.h; all of this compiles to nothing without it): a cached block,
+ * in a thread cache or on the shared stack, is poisoned over the list's Size, its link word
+ * included; the link is unpoisoned only around its own reads and writes, and the whole block
+ * when it leaves the list (handed out, or passed to the free callback). */
+exa_inline void exa_block_cache(const exa_lookaside_t *l, void *b) { exa_track_poison(b, (size_t)l->size); }
+exa_inline void *exa_block_out(const exa_lookaside_t *l, void *b) {
+    exa_track_unpoison(b, (size_t)l->size);
+    return b;
+}
+exa_inline void *exa_link_read(void *b) {
+    exa_track_unpoison(b, sizeof(void *));
+    void *next = *(void **)b;
+    exa_track_poison(b, sizeof(void *));
+    return next;
+}
+exa_inline void exa_link_write(void *b, void *next) {
+    exa_track_unpoison(b, sizeof(void *));
+    *(void **)b = next;
+    exa_track_poison(b, sizeof(void *));
+}
+
+/* After quota or slack changed (list lock held, owner not in a fast path). */
+exa_inline void exa_tcache_limits(exa_tcache_t *tc) { tc->low = tc->quota > tc->slack ? tc->quota - tc->slack : 0; }
+
+/* The thread's one-entry memo: the list it used last and its cache there, plus the thread's
+ * busy flag for the memo path. Written by the owner thread only under that list's lock (in a
+ * slow path, right after clearing the cache's stale flag), and only when the fast paths'
+ * fences suit the host (asymmetric fences, or a TSan build, where the memo path uses seq_cst);
+ * cleared by the owner when its caches go. A flusher makes `list` NULL (if it names the list
+ * being flushed) with the same handshake as `stale`:
+ *   owner:   memo.busy = 1; compiler barrier; if memo.list != l -> medium path; op; busy = 0
+ *   flusher: (list lock) CAS memo.list l -> NULL for every cache; process barrier; wait until
+ *            memo.busy == 0.
+ * So the fast path needs no load of the cache's stale flag; the medium path (a memo miss:
+ * another list, or after a flush) still checks it. */
+/* The memo lives in the library's shared TLS block (internal.h): la_busy, la_list, la_tc. */
+#define exa_tls_memo _exa_tls
+
+/* List lock held, by the owner: the cache is in the current generation again. */
+exa_inline void exa_tcache_resync(exa_lookaside_t *l, exa_tcache_t *tc) {
+    exa_atomic_store_relaxed(&tc->xstale, 0u);
+    if (exa_memo_enabled) {
+        exa_tls_memo.la_tc = tc;
+        exa_atomic_store_relaxed(&exa_tls_memo.la_list, (void *)l);
+    }
+}
+
+/* The owner, when its caches go. */
+exa_inline void exa_memo_clear(void) {
+    exa_atomic_store_relaxed(&exa_tls_memo.la_list, (void *)NULL);
+    exa_tls_memo.la_tc = NULL;
+}
+
+/* Busy on the memo path: its fence kind is fixed at compile time. */
+exa_inline void exa_memo_busy_enter(void) {
+    if (EXA_TSAN) {
+        exa_atomic_store_seq_cst(&exa_tls_memo.la_busy, 1u);
+    } else {
+        exa_atomic_store_relaxed(&exa_tls_memo.la_busy, 1u);
+        exa_atomic_compiler_fence();
+    }
+}
+
+exa_inline void exa_memo_busy_exit(void) { exa_atomic_store_release(&exa_tls_memo.la_busy, 0u); }
+
 /* Owner side of the handshake (see the theory block). */
 exa_inline void exa_busy_enter(exa_tcache_t *tc) {
     if (exa_likely(_exa_asymmetric_fences)) {
@@ -193,10 +281,23 @@ exa_inline void exa_busy_enter(exa_tcache_t *tc) {
 
 exa_inline void exa_busy_exit(exa_tcache_t *tc) { exa_atomic_store_release(&tc->xbusy, 0u); }
 
-/* List lock held. Fold the cache's counters into the list's totals. */
+/* Set n outside the fast paths (the owner, or anyone while the owner is not busy): keeps the
+ * derived count of fast allocates unchanged. */
+exa_inline void exa_tcache_set_n(exa_tcache_t *tc, uint32_t n) {
+    exa_u64 adj = exa_atomic_load_relaxed(&tc->xadj) + (exa_u64)n - exa_atomic_load_relaxed(&tc->xn);
+    exa_atomic_store_relaxed(&tc->xadj, adj);
+    exa_atomic_store_relaxed(&tc->xn, n);
+}
+
+/* List lock held. Fold the cache's counters into the list's totals. Exact when the owner is
+ * quiescent; while it runs a fast path the sums may be off by one operation for a moment
+ * (u64 arithmetic makes the next fold correct them). */
 static void exa_tcache_fold(exa_lookaside_t *l, exa_tcache_t *tc) {
-    exa_u64 a = exa_atomic_load_relaxed(&tc->xallocates), am = exa_atomic_load_relaxed(&tc->xallocate_misses);
-    exa_u64 f = exa_atomic_load_relaxed(&tc->xfrees), fm = exa_atomic_load_relaxed(&tc->xfree_misses);
+    exa_u64 n = exa_atomic_load_relaxed(&tc->xn);
+    exa_u64 ff = exa_atomic_load_relaxed(&tc->xfast_frees);
+    exa_u64 fa = exa_atomic_load_relaxed(&tc->xadj) + ff - n;
+    exa_u64 a = exa_atomic_load_relaxed(&tc->xallocates) + fa, am = exa_atomic_load_relaxed(&tc->xallocate_misses);
+    exa_u64 f = exa_atomic_load_relaxed(&tc->xfrees) + ff, fm = exa_atomic_load_relaxed(&tc->xfree_misses);
     l->allocates += a - tc->folded_allocates;
     l->allocate_misses += am - tc->folded_allocate_misses;
     l->frees += f - tc->folded_frees;
@@ -213,13 +314,14 @@ static void exa_tcache_spill(exa_lookaside_t *l, exa_tcache_t *tc) {
     uint32_t n = exa_atomic_load_relaxed(&tc->xn);
     for (uint32_t i = 0; i < n; i++) {
         void *b = tc->mag[i];
-        *(void **)b = l->head;
+        exa_link_write(b, l->head);
         l->head = b;
     }
     l->count += n;
     l->claimed -= tc->quota;
     tc->quota = 0;
-    exa_atomic_store_relaxed(&tc->xn, 0u);
+    exa_tcache_limits(tc);
+    exa_tcache_set_n(tc, 0u);
 }
 
 /* List lock held, owner not busy. Move the cache's blocks onto `chain` (for release through
@@ -228,12 +330,13 @@ static uint32_t exa_tcache_take_all(exa_lookaside_t *l, exa_tcache_t *tc, void *
     uint32_t n = exa_atomic_load_relaxed(&tc->xn);
     for (uint32_t i = 0; i < n; i++) {
         void *b = tc->mag[i];
-        *(void **)b = *chain;
+        exa_link_write(b, *chain);
         *chain = b;
     }
     l->claimed -= tc->quota;
     tc->quota = 0;
-    exa_atomic_store_relaxed(&tc->xn, 0u);
+    exa_tcache_limits(tc);
+    exa_tcache_set_n(tc, 0u);
     return n;
 }
 
@@ -249,6 +352,7 @@ static void exa_tcache_unlink(exa_lookaside_t *l, exa_tcache_t *tc) {
     l->nattached--;
     tc->next = NULL;
     tc->list = NULL;
+    exa_atomic_store_relaxed(&tc->xstale, 1u);
     exa_atomic_store_relaxed(&tc->xlist_id, (exa_u64)0);
 }
 
@@ -305,12 +409,16 @@ static exa_cold exa_tcache_t *exa_tcache_attach(exa_lookaside_t *l) {
     uint32_t batch = exa_batch_for(exa_atomic_load_relaxed(&l->xdepth));
     tc->batch = batch;
     tc->slack = 2 * batch;
+    exa_tcache_limits(tc);
     exa_atomic_store_relaxed(&tc->xallocates, (exa_u64)0);
     exa_atomic_store_relaxed(&tc->xallocate_misses, (exa_u64)0);
     exa_atomic_store_relaxed(&tc->xfrees, (exa_u64)0);
     exa_atomic_store_relaxed(&tc->xfree_misses, (exa_u64)0);
+    exa_atomic_store_relaxed(&tc->xfast_frees, (exa_u64)0);
+    exa_atomic_store_relaxed(&tc->xadj, (exa_u64)0);
     tc->folded_allocates = tc->folded_allocate_misses = tc->folded_frees = tc->folded_free_misses = 0;
-    exa_atomic_store_relaxed(&tc->xgen, exa_atomic_load_relaxed(&l->xgen));
+    tc->memo = &exa_tls_memo;
+    exa_tcache_resync(l, tc);
     tc->list = l;
     tc->next = l->caches;
     l->caches = tc;
@@ -323,6 +431,7 @@ static exa_cold exa_tcache_t *exa_tcache_attach(exa_lookaside_t *l) {
 /* Thread exit: every attached cache goes back to its list's shared stack. */
 static void exa_theap_destroy(void *value) {
     exa_theap_t *h = value;
+    exa_memo_clear(); /* runs on the owner thread (thread exit or exa_thread_cache_release) */
     _exa_lock(&exa_registry_lock);
     for (uint32_t i = 0; i < h->capacity; i++) {
         exa_tcache_t *tc = h->caches[i];
@@ -373,8 +482,8 @@ static void exa_call_free(exa_lookaside_t *l, void *block) {
 
 static void exa_release_chain(exa_lookaside_t *l, void *chain) {
     while (chain != NULL) {
-        void *next = *(void **)chain;
-        exa_call_free(l, chain);
+        void *next = exa_link_read(chain);
+        exa_call_free(l, exa_block_out(l, chain));
         chain = next;
     }
 }
@@ -410,6 +519,7 @@ static void exa_give_back_slots(exa_lookaside_t *l, exa_tcache_t *tc, uint32_t n
         l->claimed -= tc->quota - keep;
         tc->quota = keep;
     }
+    exa_tcache_limits(tc);
 }
 
 static exa_noinline void *exa_allocate_slow(exa_lookaside_t *l) {
@@ -417,24 +527,24 @@ static exa_noinline void *exa_allocate_slow(exa_lookaside_t *l) {
     _exa_lock(&l->lock);
     void *b = NULL;
     if (tc != NULL) {
-        exa_atomic_store_relaxed(&tc->xgen, exa_atomic_load_relaxed(&l->xgen));
+        exa_tcache_resync(l, tc);
         exa_atomic_owner_inc(&tc->xallocates);
         uint32_t n = exa_atomic_load_relaxed(&tc->xn);
         if (n > 0) {
             /* The fast path stepped aside for a flush in progress; the cache may still hold
              * blocks if the flush has not reached it. */
             b = tc->mag[--n];
-            exa_atomic_store_relaxed(&tc->xn, n);
+            exa_tcache_set_n(tc, n);
             exa_give_back_slots(l, tc, n);
         } else if (l->count > 0) {
             /* Refill: the newest block is returned, the next ones go to mag so that they
              * come out newest first. */
             uint32_t k = l->count < tc->batch ? l->count : tc->batch;
             b = l->head;
-            void *p = *(void **)b;
+            void *p = exa_link_read(b);
             for (uint32_t i = k - 1; i > 0; i--) {
                 tc->mag[i - 1] = p;
-                p = *(void **)p;
+                p = exa_link_read(p);
             }
             l->head = p;
             l->count -= k;
@@ -442,16 +552,17 @@ static exa_noinline void *exa_allocate_slow(exa_lookaside_t *l) {
                 l->claimed += (k - 1) - tc->quota;
                 tc->quota = k - 1;
             }
-            exa_atomic_store_relaxed(&tc->xn, k - 1);
+            exa_tcache_set_n(tc, k - 1);
         } else {
             exa_atomic_owner_inc(&tc->xallocate_misses);
         }
+        exa_tcache_limits(tc);
         exa_tcache_fold(l, tc);
     } else {
         l->allocates++;
         if (l->count > 0) {
             b = l->head;
-            l->head = *(void **)b;
+            l->head = exa_link_read(b);
             l->count--;
         } else {
             l->allocate_misses++;
@@ -459,7 +570,7 @@ static exa_noinline void *exa_allocate_slow(exa_lookaside_t *l) {
     }
     exa_publish(l);
     _exa_unlock(&l->lock);
-    return b != NULL ? b : exa_call_allocate(l);
+    return b != NULL ? exa_block_out(l, b) : exa_call_allocate(l);
 }
 
 /* Fast path: the calling thread's cache, attached and in the current flush generation. */
@@ -471,6 +582,15 @@ exa_inline exa_tcache_t *exa_tcache_fast(exa_lookaside_t *l) {
     return tc;
 }
 
+static exa_cold void *exa_allocate_irql_violation(exa_lookaside_t *l) {
+    return _exa_irql_pool_violation(EXA_BAD_POOL_CALLER_ALLOCATE_IRQL, l->pool_type, l->size);
+}
+
+static exa_cold exa_status_t exa_free_irql_violation(exa_lookaside_t *l, void *block) {
+    (void)_exa_irql_pool_violation(EXA_BAD_POOL_CALLER_FREE_IRQL, l->pool_type, (uintptr_t)block);
+    return EXA_STATUS_BUGCHECK; /* the block stays with the caller */
+}
+
 /* Pop under the lock and give back idle slots beyond the batch (see the theory block). */
 static exa_noinline void *exa_allocate_surplus(exa_lookaside_t *l, exa_tcache_t *tc) {
     void *b = NULL;
@@ -478,21 +598,21 @@ static exa_noinline void *exa_allocate_surplus(exa_lookaside_t *l, exa_tcache_t 
     uint32_t n = exa_atomic_load_relaxed(&tc->xn);
     if (n > 0) {
         b = tc->mag[--n];
-        exa_atomic_store_relaxed(&tc->xn, n);
+        exa_tcache_set_n(tc, n);
         exa_atomic_owner_inc(&tc->xallocates);
         exa_give_back_slots(l, tc, n);
     }
     _exa_unlock(&l->lock);
-    return b != NULL ? b : exa_allocate_slow(l);
+    return b != NULL ? exa_block_out(l, b) : exa_allocate_slow(l);
 }
 
-void *exa_lookaside_allocate(exa_lookaside_t *l) {
-    if (exa_unlikely(_exa_irql_too_high_for_pool(l->pool_type)))
-        return _exa_irql_pool_violation(EXA_BAD_POOL_CALLER_ALLOCATE_IRQL, l->pool_type, l->size);
+/* The memo missed or its cache could not serve: find the cache through the thread's table
+ * (and memoise it), then the same fast path with the runtime-selected fences. */
+static exa_noinline void *exa_allocate_medium(exa_lookaside_t *l) {
     exa_tcache_t *tc = exa_tcache_fast(l);
     if (exa_likely(tc != NULL)) {
         exa_busy_enter(tc);
-        if (exa_likely(exa_atomic_load_seq_cst(&l->xgen) == exa_atomic_load_relaxed(&tc->xgen))) {
+        if (exa_likely(exa_atomic_load_seq_cst(&tc->xstale) == 0)) {
             uint32_t n = exa_atomic_load_relaxed(&tc->xn);
             if (exa_unlikely(n == 0)) {
                 exa_busy_exit(tc);
@@ -500,10 +620,10 @@ void *exa_lookaside_allocate(exa_lookaside_t *l) {
             }
             if (exa_likely(tc->quota - (n - 1) <= tc->slack)) {
                 void *b = tc->mag[n - 1];
-                exa_atomic_store_relaxed(&tc->xn, n - 1);
+                exa_tcache_set_n(tc, n - 1);
                 exa_atomic_owner_inc(&tc->xallocates);
                 exa_busy_exit(tc);
-                return b;
+                return exa_block_out(l, b);
             }
             exa_busy_exit(tc);
             return exa_allocate_surplus(l, tc);
@@ -519,7 +639,7 @@ static exa_noinline void exa_free_slow(exa_lookaside_t *l, void *block) {
     _exa_lock(&l->lock);
     uint32_t depth = exa_atomic_load_relaxed(&l->xdepth);
     if (tc != NULL) {
-        exa_atomic_store_relaxed(&tc->xgen, exa_atomic_load_relaxed(&l->xgen));
+        exa_tcache_resync(l, tc);
         exa_atomic_owner_inc(&tc->xfrees);
         uint32_t n = exa_atomic_load_relaxed(&tc->xn);
         if (n >= tc->quota) {
@@ -535,12 +655,12 @@ static exa_noinline void exa_free_slow(exa_lookaside_t *l, void *block) {
                  * the shared stack (oldest first, so LIFO order holds across both). */
                 uint32_t k = EXA_MAG_CAP / 2;
                 for (uint32_t i = 0; i < k; i++) {
-                    *(void **)tc->mag[i] = l->head;
+                    exa_link_write(tc->mag[i], l->head);
                     l->head = tc->mag[i];
                 }
                 memmove(&tc->mag[0], &tc->mag[k], sizeof(void *) * (n - k));
                 n -= k;
-                exa_atomic_store_relaxed(&tc->xn, n);
+                exa_tcache_set_n(tc, n);
                 tc->quota -= k;
                 l->claimed -= k;
                 l->count += k;
@@ -554,8 +674,9 @@ static exa_noinline void exa_free_slow(exa_lookaside_t *l, void *block) {
             }
         }
         if (n < tc->quota) {
+            exa_block_cache(l, block);
             tc->mag[n] = block;
-            exa_atomic_store_relaxed(&tc->xn, n + 1);
+            exa_tcache_set_n(tc, n + 1);
             cached = 1;
         } else {
             exa_atomic_owner_inc(&tc->xfree_misses);
@@ -564,11 +685,13 @@ static exa_noinline void exa_free_slow(exa_lookaside_t *l, void *block) {
          * the list holds more than Depth, every pop gives its slot back (slack 0). */
         tc->batch = exa_batch_for(depth);
         tc->slack = l->count + l->claimed > depth ? 0 : 2 * tc->batch;
+        exa_tcache_limits(tc);
         exa_tcache_fold(l, tc);
     } else {
         l->frees++;
         if (l->count + l->claimed < depth) {
             *(void **)block = l->head;
+            exa_block_cache(l, block);
             l->head = block;
             l->count++;
             cached = 1;
@@ -581,21 +704,17 @@ static exa_noinline void exa_free_slow(exa_lookaside_t *l, void *block) {
     if (!cached) exa_call_free(l, block);
 }
 
-exa_status_t exa_lookaside_free(exa_lookaside_t *l, void *block) {
-    if (exa_unlikely(_exa_irql_too_high_for_pool(l->pool_type))) {
-        (void)_exa_irql_pool_violation(EXA_BAD_POOL_CALLER_FREE_IRQL, l->pool_type, (uintptr_t)block);
-        return EXA_STATUS_BUGCHECK; /* the block stays with the caller */
-    }
-    if (exa_unlikely(block == NULL)) return EXA_STATUS_SUCCESS;
+static exa_noinline exa_status_t exa_free_medium(exa_lookaside_t *l, void *block) {
     exa_tcache_t *tc = exa_tcache_fast(l);
     if (exa_likely(tc != NULL)) {
         exa_busy_enter(tc);
-        if (exa_likely(exa_atomic_load_seq_cst(&l->xgen) == exa_atomic_load_relaxed(&tc->xgen))) {
+        if (exa_likely(exa_atomic_load_seq_cst(&tc->xstale) == 0)) {
             uint32_t n = exa_atomic_load_relaxed(&tc->xn);
             if (exa_likely(n < tc->quota)) {
                 *(void **)block = NULL; /* NT overwrites the first word with the SList link */
+                exa_block_cache(l, block);
                 tc->mag[n] = block;
-                exa_atomic_store_relaxed(&tc->xn, n + 1);
+                exa_tcache_set_n(tc, n + 1);
                 exa_atomic_owner_inc(&tc->xfrees);
                 exa_busy_exit(tc);
                 return EXA_STATUS_SUCCESS;
@@ -606,6 +725,46 @@ exa_status_t exa_lookaside_free(exa_lookaside_t *l, void *block) {
     *(void **)block = NULL;
     exa_free_slow(l, block);
     return EXA_STATUS_SUCCESS;
+}
+
+/* The fast paths proper: IRQL byte check, the thread's memo (last list -> its cache), the
+ * busy/stale handshake, one array access. Everything else is out of line. */
+void *exa_lookaside_allocate(exa_lookaside_t *l) {
+    if (exa_unlikely(_exa_irql() > l->irql_limit)) return exa_allocate_irql_violation(l);
+    exa_memo_busy_enter();
+    if (exa_likely(exa_atomic_load_seq_cst(&exa_tls_memo.la_list) == (void *)l)) {
+        exa_tcache_t *tc = (exa_tcache_t *)exa_tls_memo.la_tc;
+        uint32_t n = exa_atomic_load_relaxed(&tc->xn);
+        if (exa_likely(n > tc->low)) {
+            void *b = tc->mag[n - 1];
+            exa_atomic_store_relaxed(&tc->xn, n - 1); /* counted: see xfast_frees */
+            exa_memo_busy_exit();
+            return exa_block_out(l, b);
+        }
+    }
+    exa_memo_busy_exit();
+    return exa_allocate_medium(l);
+}
+
+exa_status_t exa_lookaside_free(exa_lookaside_t *l, void *block) {
+    if (exa_unlikely(_exa_irql() > l->irql_limit)) return exa_free_irql_violation(l, block);
+    if (exa_unlikely(block == NULL)) return EXA_STATUS_SUCCESS;
+    exa_memo_busy_enter();
+    if (exa_likely(exa_atomic_load_seq_cst(&exa_tls_memo.la_list) == (void *)l)) {
+        exa_tcache_t *tc = (exa_tcache_t *)exa_tls_memo.la_tc;
+        uint32_t n = exa_atomic_load_relaxed(&tc->xn);
+        if (exa_likely(n < tc->quota)) {
+            *(void **)block = NULL; /* NT overwrites the first word with the SList link */
+            exa_block_cache(l, block);
+            tc->mag[n] = block;
+            exa_atomic_store_relaxed(&tc->xn, n + 1);
+            exa_atomic_owner_inc(&tc->xfast_frees);
+            exa_memo_busy_exit();
+            return EXA_STATUS_SUCCESS;
+        }
+    }
+    exa_memo_busy_exit();
+    return exa_free_medium(l, block);
 }
 
 /* ==========================================================================================
@@ -629,26 +788,28 @@ uint32_t exa_lookaside_allocate_cached(exa_lookaside_t *l, void **out, uint32_t 
     _exa_lock(&l->lock);
     if (tc != NULL) {
         /* The owner, under the lock: the same footing as the slow paths. */
-        exa_atomic_store_relaxed(&tc->xgen, exa_atomic_load_relaxed(&l->xgen));
+        exa_tcache_resync(l, tc);
         uint32_t m = exa_atomic_load_relaxed(&tc->xn);
         while (k < n && m > 0) out[k++] = tc->mag[--m];
-        exa_atomic_store_relaxed(&tc->xn, m);
+        exa_tcache_set_n(tc, m);
     }
     while (k < n && l->head != NULL) {
         void *b = l->head;
-        l->head = *(void **)b;
+        l->head = exa_link_read(b);
         l->count--;
         out[k++] = b;
     }
     if (tc != NULL) {
         exa_atomic_store_relaxed(&tc->xallocates, exa_atomic_load_relaxed(&tc->xallocates) + k);
         exa_give_back_slots(l, tc, exa_atomic_load_relaxed(&tc->xn));
+        exa_tcache_limits(tc);
         exa_tcache_fold(l, tc);
     } else {
         l->allocates += k;
     }
     if (k > 0) exa_publish(l);
     _exa_unlock(&l->lock);
+    for (uint32_t i = 0; i < k; i++) exa_block_out(l, out[i]);
     return k;
 }
 
@@ -666,7 +827,7 @@ uint32_t exa_lookaside_free_cached(exa_lookaside_t *l, void *const *blocks, uint
     uint32_t used = l->count + l->claimed;
     uint32_t avail = depth > used ? depth - used : 0;  /* unclaimed slots */
     if (tc != NULL) {
-        exa_atomic_store_relaxed(&tc->xgen, exa_atomic_load_relaxed(&l->xgen));
+        exa_tcache_resync(l, tc);
         uint32_t m = exa_atomic_load_relaxed(&tc->xn);
         uint32_t room = tc->quota - m + avail;            /* slots this thread may fill */
         k = n < room ? n : room;
@@ -678,15 +839,17 @@ uint32_t exa_lookaside_free_cached(exa_lookaside_t *l, void *const *blocks, uint
             }
             for (uint32_t i = 0; i < k; i++) {
                 *(void **)blocks[i] = NULL; /* NT overwrites the first word with the link */
+                exa_block_cache(l, blocks[i]);
                 tc->mag[m + i] = blocks[i];
             }
-            exa_atomic_store_relaxed(&tc->xn, m + k);
+            exa_tcache_set_n(tc, m + k);
         } else {
             /* More than the private stack holds: move it under the new blocks on the shared
              * stack (its slots become shared entries, the budget is unchanged). */
             exa_tcache_spill(l, tc);
             for (uint32_t i = 0; i < k; i++) {
                 *(void **)blocks[i] = l->head;
+                exa_block_cache(l, blocks[i]);
                 l->head = blocks[i];
             }
             l->count += k;
@@ -694,11 +857,13 @@ uint32_t exa_lookaside_free_cached(exa_lookaside_t *l, void *const *blocks, uint
         exa_atomic_store_relaxed(&tc->xfrees, exa_atomic_load_relaxed(&tc->xfrees) + k);
         tc->batch = exa_batch_for(depth);
         tc->slack = l->count + l->claimed > depth ? 0 : 2 * tc->batch;
+        exa_tcache_limits(tc);
         exa_tcache_fold(l, tc);
     } else {
         k = n < avail ? n : avail;
         for (uint32_t i = 0; i < k; i++) {
             *(void **)blocks[i] = l->head;
+            exa_block_cache(l, blocks[i]);
             l->head = blocks[i];
         }
         l->count += k;
@@ -721,11 +886,17 @@ uint32_t exa_lookaside_free_cached(exa_lookaside_t *l, void *const *blocks, uint
  * generation (if it did, an owner that had read `n` just before the flush could then see
  * matching generations and pop a block the flusher had already taken). */
 static void exa_new_generation(exa_lookaside_t *l) {
-    uint32_t gen = exa_atomic_load_relaxed(&l->xgen) + 1;
-    exa_atomic_store_seq_cst(&l->xgen, gen);
+    if (l->caches == NULL) return; /* no owner to hand-shake with */
+    for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next) {
+        exa_atomic_store_seq_cst(&tc->xstale, 1u);
+        void *expected = l;
+        (void)exa_atomic_cas_strong_acq_rel(&tc->memo->la_list, &expected, (void *)NULL);
+    }
+    if (!_exa_asymmetric_fences) exa_atomic_fence_seq_cst();
     if (_exa_asymmetric_fences) _exa_os_process_barrier();
     for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next)
-        while (exa_atomic_load_seq_cst(&tc->xbusy) != 0) exa_cpu_pause();
+        while (exa_atomic_load_seq_cst(&tc->xbusy) != 0 || exa_atomic_load_seq_cst(&tc->memo->la_busy) != 0)
+            exa_cpu_pause();
 }
 
 static uint32_t exa_collect_all(exa_lookaside_t *l, void **chain) {
@@ -786,27 +957,35 @@ exa_status_t exa_lookaside_reset_counters(exa_lookaside_t *l) {
     _exa_lock(&l->lock);
     for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next) exa_tcache_fold(l, tc);
     l->allocates = l->allocate_misses = l->frees = l->free_misses = 0;
+    l->last_allocates = l->last_allocate_misses = 0;
     exa_publish(l);
     _exa_unlock(&l->lock);
     return EXA_STATUS_SUCCESS;
+}
+
+/* List lock held. Set Depth; when it drops, take back every idle slot (after the handshake),
+ * so that the next free anywhere sees the new bound. Returns 1 when it dropped (the caches
+ * are then stale and not busy until the lock is released). */
+static int exa_depth_store_locked(exa_lookaside_t *l, uint32_t depth) {
+    uint32_t old = exa_atomic_load_relaxed(&l->xdepth);
+    exa_atomic_store_relaxed(&l->xdepth, depth);
+    if (depth >= old) return 0;
+    exa_new_generation(l);
+    for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next) {
+        uint32_t n = exa_atomic_load_relaxed(&tc->xn);
+        l->claimed -= tc->quota - n;
+        tc->quota = n;
+        tc->slack = 0;
+        exa_tcache_limits(tc);
+    }
+    return 1;
 }
 
 exa_status_t exa_lookaside_set_depth(exa_lookaside_t *l, uint32_t depth) {
     if (l == NULL) return EXA_STATUS_INVALID_PARAMETER_1;
     if (depth < 1 || depth > l->maximum_depth) return EXA_STATUS_INVALID_PARAMETER_2;
     _exa_lock(&l->lock);
-    uint32_t old = exa_atomic_load_relaxed(&l->xdepth);
-    exa_atomic_store_relaxed(&l->xdepth, depth);
-    if (depth < old) {
-        /* Take back every idle slot, so that the next free anywhere sees the new bound. */
-        exa_new_generation(l);
-        for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next) {
-            uint32_t n = exa_atomic_load_relaxed(&tc->xn);
-            l->claimed -= tc->quota - n;
-            tc->quota = n;
-            tc->slack = 0;
-        }
-    }
+    exa_depth_store_locked(l, depth);
     exa_publish(l);
     _exa_unlock(&l->lock);
     return EXA_STATUS_SUCCESS;
@@ -849,7 +1028,9 @@ exa_status_t _exa_lookaside_create(const exa_lookaside_config_t *cfg, const exa_
     l->tag = cfg->tag;
     l->pool_type = cfg->pool_type;
     l->maximum_depth = maximum;
+    l->irql_limit = (uint8_t)(EXA_DISPATCH_LEVEL - (cfg->pool_type & EXA_PAGED_POOL));
     exa_atomic_store_relaxed(&l->xdepth, depth);
+    l->minimum_depth = depth;
     l->allocate = cfg->allocate;
     l->free = cfg->free;
     l->context = cfg->context;
@@ -875,6 +1056,7 @@ exa_status_t _exa_lookaside_create(const exa_lookaside_config_t *cfg, const exa_
     _exa_unlock(&l->lock);
     _exa_unlock(&exa_registry_lock);
     *out = l;
+    _exa_balance_autostart();
     return EXA_STATUS_SUCCESS;
 }
 
@@ -900,6 +1082,13 @@ exa_status_t exa_lookaside_delete(exa_lookaside_t *l) {
     l->magic = EXA_LOOKASIDE_DEAD;
     _exa_unlock(&exa_registry_lock);
     exa_release_chain(l, chain);
+    for (;;) { /* a tick may still be handing trimmed blocks to the free callback */
+        _exa_lock(&l->lock);
+        uint32_t trimming = l->trimming;
+        _exa_unlock(&l->lock);
+        if (trimming == 0) break;
+        _exa_os_yield();
+    }
     _exa_os_free_aligned(l);
     return EXA_STATUS_SUCCESS;
 }
@@ -923,4 +1112,121 @@ int _exa_lookaside_handle_of(exa_u64 id, void **handle, void **owner) {
     }
     _exa_unlock(&exa_registry_lock);
     return found;
+}
+
+/* ==========================================================================================
+ * Depth adjustment (spec 2.9): exa_lookaside_tick, run by the balance-set thread (balance.c)
+ *
+ * Control law (spec 2.9's recommended policy; NT's own constants are not public). Per list
+ * and period, from the exact folded counters:
+ *     A = TotalAllocates - LastTotalAllocates,  M = AllocateMisses - LastAllocateMisses
+ *     idle          A < 32                  Depth = max(MinimumDepth, Depth - 8)
+ *     hits enough   M <= 0.5 % of A         Depth = max(MinimumDepth, Depth - 1)
+ *     missing       otherwise               Depth = min(MaximumDepth,
+ *                                                       Depth + clamp(ceil(M / 2), 1, MaximumDepth / 4))
+ * MinimumDepth is the list's initial depth (NT's 4 unless configured); a Depth set below it
+ * by exa_lookaside_set_depth is never lowered further and is raised only on misses. The
+ * misses of the last period estimate how many more cached entries would have helped; a
+ * half step damps the oscillation of a list at its working-set size, and the slow -1 decay
+ * keeps a hot list just big enough. When Depth drops, the surplus cached entries (shared
+ * stack first, newest first, then the oldest of each thread's cache) are trimmed back
+ * through the free callback, with no lock held during the callbacks.
+ * ======================================================================================== */
+
+enum { EXA_ADJUST_IDLE_ALLOCATES = 32, EXA_ADJUST_IDLE_STEP = 8 };
+
+/* List lock held, after exa_depth_store_locked lowered Depth (caches stale, not busy):
+ * move cached blocks beyond Depth onto *chain. Returns how many. */
+static uint32_t exa_trim_locked(exa_lookaside_t *l, void **chain) {
+    uint32_t depth = exa_atomic_load_relaxed(&l->xdepth);
+    uint32_t cached = l->count, k = 0;
+    for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next) cached += exa_atomic_load_relaxed(&tc->xn);
+    while (cached > depth && l->head != NULL) {
+        void *b = l->head;
+        l->head = exa_link_read(b);
+        l->count--;
+        exa_link_write(b, *chain);
+        *chain = b;
+        cached--;
+        k++;
+    }
+    for (exa_tcache_t *tc = l->caches; tc != NULL && cached > depth; tc = tc->next) {
+        uint32_t n = exa_atomic_load_relaxed(&tc->xn);
+        uint32_t t = n < cached - depth ? n : cached - depth;
+        if (t == 0) continue;
+        for (uint32_t i = 0; i < t; i++) {
+            exa_link_write(tc->mag[i], *chain);
+            *chain = tc->mag[i];
+        }
+        memmove(&tc->mag[0], &tc->mag[t], sizeof(void *) * (n - t));
+        exa_tcache_set_n(tc, n - t);
+        tc->quota -= t; /* quota == n after exa_depth_store_locked */
+        l->claimed -= t;
+        exa_tcache_limits(tc);
+        cached -= t;
+        k += t;
+    }
+    return k;
+}
+
+/* List lock held. One adjustment of l; surplus blocks go onto *chain (returns how many). */
+static uint32_t exa_adjust_locked(exa_lookaside_t *l, void **chain) {
+    for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next) exa_tcache_fold(l, tc);
+    exa_u64 a = l->allocates - l->last_allocates, m = l->allocate_misses - l->last_allocate_misses;
+    l->last_allocates = l->allocates;
+    l->last_allocate_misses = l->allocate_misses;
+    if (l->fixed_depth) return 0;
+    uint32_t depth = exa_atomic_load_relaxed(&l->xdepth), floor = l->minimum_depth, max = l->maximum_depth;
+    uint32_t target = depth;
+    if (a < EXA_ADJUST_IDLE_ALLOCATES || m * 200 <= a) {
+        uint32_t step = a < EXA_ADJUST_IDLE_ALLOCATES ? EXA_ADJUST_IDLE_STEP : 1;
+        if (depth > floor) target = depth - floor > step ? depth - step : floor;
+    } else {
+        exa_u64 step = (m + 1) / 2;
+        exa_u64 cap = max / 4 > 0 ? max / 4 : 1;
+        if (step > cap) step = cap;
+        if (step < 1) step = 1;
+        target = depth + step > max ? max : depth + (uint32_t)step;
+        if (target < depth) target = depth; /* a Depth above MaximumDepth is impossible */
+    }
+    if (target == depth) return 0;
+    uint32_t trimmed = 0;
+    if (exa_depth_store_locked(l, target)) trimmed = exa_trim_locked(l, chain);
+    exa_publish(l);
+    return trimmed;
+}
+
+void exa_lookaside_tick(void) {
+    exa_u64 after = 0; /* lists are registered in id order: resume after the last one seen */
+    for (;;) {
+        void *chain = NULL;
+        exa_lookaside_t *trimmed = NULL;
+        _exa_lock(&exa_registry_lock);
+        for (exa_lookaside_t *l = exa_registry_head; l != NULL; l = l->reg_next) {
+            if (l->id <= after) continue;
+            after = l->id;
+            _exa_lock(&l->lock);
+            if (exa_adjust_locked(l, &chain) > 0) {
+                l->trimming++;
+                trimmed = l;
+            }
+            _exa_unlock(&l->lock);
+            if (trimmed != NULL) break;
+        }
+        _exa_unlock(&exa_registry_lock);
+        if (trimmed == NULL) return;
+        /* No lock held: delete waits for `trimming` to drop before it frees the list. */
+        exa_release_chain(trimmed, chain);
+        _exa_lock(&trimmed->lock);
+        trimmed->trimming--;
+        _exa_unlock(&trimmed->lock);
+    }
+}
+
+exa_status_t exa_lookaside_set_fixed_depth(exa_lookaside_t *l, int32_t fixed) {
+    if (l == NULL) return EXA_STATUS_INVALID_PARAMETER;
+    _exa_lock(&l->lock);
+    l->fixed_depth = fixed != 0;
+    _exa_unlock(&l->lock);
+    return EXA_STATUS_SUCCESS;
 }

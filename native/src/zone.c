@@ -37,6 +37,7 @@
  * PASSIVE_LEVEL, extend at most DISPATCH_LEVEL (else 0x0A). The non-interlocked allocate,
  * free and is_full are header macros in NT, which check nothing; neither do these. */
 #include "internal/internal.h"
+#include "internal/track.h"
 
 typedef exa_zone_segment_header_t exa_segment_t;
 
@@ -54,32 +55,44 @@ exa_inline exa_atomic(uintptr_t) *exa_segment_head(const exa_zone_t *z) {
  * Singly linked lists (the caller serialises)
  * ======================================================================================== */
 
-static void *exa_list_pop(exa_atomic(uintptr_t) *head) {
+/* `tracked`: the entries are zone blocks of that many bytes, poisoned for AddressSanitizer
+ * while free (track.h; nothing without ASan); 0 for plain SINGLE_LIST_ENTRY lists. A zone's
+ * free block is poisoned whole, link included: pop unpoisons it before reading the link and
+ * hands it out unpoisoned; push writes the link and poisons it. */
+static void *exa_list_pop(exa_atomic(uintptr_t) *head, size_t tracked) {
     void *entry = (void *)exa_atomic_load_relaxed(head);
-    if (entry != NULL) exa_atomic_store_relaxed(head, (uintptr_t)*(void **)entry);
+    if (entry != NULL) {
+        exa_track_unpoison(entry, tracked);
+        exa_atomic_store_relaxed(head, (uintptr_t)*(void **)entry);
+    }
     return entry;
 }
 
 /* Returns the previous first entry; a NULL entry is ignored. */
-static void *exa_list_push(exa_atomic(uintptr_t) *head, void *entry) {
+static void *exa_list_push(exa_atomic(uintptr_t) *head, void *entry, size_t tracked) {
     void *first = (void *)exa_atomic_load_relaxed(head);
     if (entry == NULL) return first;
     *(void **)entry = first;
+    exa_track_poison(entry, tracked);
     exa_atomic_store_relaxed(head, (uintptr_t)entry);
     return first;
 }
 
-void *_exa_list_locked(void *head, void *entry, int push, exa_spinlock_t *lock) {
+static void *exa_list_locked(void *head, void *entry, int push, exa_spinlock_t *lock, size_t tracked) {
     uint8_t irql = _exa_irql();
     void *result = NULL;
     _exa_irql_set(EXA_HIGH_LEVEL);
     if (exa_likely(_exa_spin_acquire(lock) == EXA_STATUS_SUCCESS)) {
         exa_atomic(uintptr_t) *word = exa_atomic_word(head);
-        result = push ? exa_list_push(word, entry) : exa_list_pop(word);
+        result = push ? exa_list_push(word, entry, tracked) : exa_list_pop(word, tracked);
         (void)_exa_spin_release(lock);
     }
     _exa_irql_set(irql);
     return result;
+}
+
+void *_exa_list_locked(void *head, void *entry, int push, exa_spinlock_t *lock) {
+    return exa_list_locked(head, entry, push, lock, 0);
 }
 
 /* ==========================================================================================
@@ -109,8 +122,10 @@ static uint32_t exa_zone_add(exa_zone_t *z, void *segment, uint32_t size, int fi
     exa_atomic(uintptr_t) *free_head = exa_free_head(z);
     void *top = (void *)exa_atomic_load_relaxed(free_head);
     unsigned char *block = (unsigned char *)segment + h;
+    exa_track_unpoison(block, (size_t)(n * b)); /* the caller's memory, maybe a zone's before */
     for (uint64_t k = 0; k < n; k++, block += b) {
         *(void **)block = top;
+        exa_track_poison(block, (size_t)b);
         top = block;
     }
     exa_atomic_store_relaxed(free_head, (uintptr_t)top);
@@ -155,16 +170,18 @@ exa_status_t exa_zone_extend_interlocked(exa_zone_t *zone, void *segment, uint32
  * Allocate and free
  * ======================================================================================== */
 
-void *exa_zone_allocate(exa_zone_t *zone) { return exa_list_pop(exa_free_head(zone)); }
+void *exa_zone_allocate(exa_zone_t *zone) { return exa_list_pop(exa_free_head(zone), zone->block_size); }
 
-void *exa_zone_free(exa_zone_t *zone, void *block) { return exa_list_push(exa_free_head(zone), block); }
+void *exa_zone_free(exa_zone_t *zone, void *block) {
+    return exa_list_push(exa_free_head(zone), block, zone->block_size);
+}
 
 void *exa_zone_allocate_interlocked(exa_zone_t *zone, exa_spinlock_t *lock) {
-    return _exa_list_locked(&zone->free_list, NULL, 0, lock);
+    return exa_list_locked(&zone->free_list, NULL, 0, lock, zone->block_size);
 }
 
 void *exa_zone_free_interlocked(exa_zone_t *zone, void *block, exa_spinlock_t *lock) {
-    return _exa_list_locked(&zone->free_list, block, 1, lock);
+    return exa_list_locked(&zone->free_list, block, 1, lock, zone->block_size);
 }
 
 int32_t exa_zone_is_full(const exa_zone_t *zone) { return exa_atomic_load_relaxed(exa_free_head(zone)) == 0; }

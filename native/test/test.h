@@ -105,5 +105,6 @@ extern const test_case_t pool_nt_cases[];
 extern const test_case_t pool_stress_cases[];
 extern const test_case_t lookaside_bulk_cases[];
 extern const test_case_t verifier_cases[];
+extern const test_case_t balance_cases[];
 
 #endif

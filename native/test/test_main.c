@@ -57,7 +57,7 @@ int main(int argc, char **argv) {
                                    irql_cases,      spinlock_nt_cases,  queued_cases,   zone_cases,
                                    pool_cases,      pool_nt_cases,      pool_stress_cases, lookaside_bulk_cases,
                                    pool_fast_cases, diag_cases,
-                                   verifier_cases};
+                                   verifier_cases, balance_cases};
     const char *filter = argc > 1 ? argv[1] : NULL;
     int passed = 0, failed = 0;
     setvbuf(stdout, NULL, _IOLBF, 0);

@@ -58,7 +58,16 @@ void _exa_raise(exa_status_t status);
  * the checks on hot paths are a %fs-relative byte load and a compare. Only irql.c and the
  * spin-lock routines change it.
  * ------------------------------------------------------------------------------------- */
-extern exa_thread_local uint8_t _exa_tls_irql;
+/* The library's hottest thread-locals share one initial-exec block, so that a lookaside fast
+ * path reaches the IRQL and its memo (lookaside.c, exa_tcache_resync) through one GOT load. */
+typedef struct exa_tls_block_s {
+    uint8_t irql;
+    exa_atomic(uint32_t) la_busy;   /* lookaside.c: 1 inside a memo fast path */
+    exa_atomic(void *) la_list;     /* lookaside.c: the memoised list, or NULL */
+    void *la_tc;                    /* lookaside.c: the thread's cache for it */
+} exa_tls_block_t;
+extern exa_thread_local exa_tls_block_t _exa_tls;
+#define _exa_tls_irql (_exa_tls.irql)
 
 exa_inline uint8_t _exa_irql(void) { return _exa_tls_irql; }
 exa_inline void _exa_irql_set(uint8_t irql) { _exa_tls_irql = irql; }

@@ -38,6 +38,7 @@ uint64_t _exa_os_now_ns(void);
 /* Give up the CPU to another runnable thread. */
 void _exa_os_yield(void);
 
+
 /* Process-wide memory barrier: on return, every thread of the process has executed a full
  * memory barrier since the call began (Linux membarrier PRIVATE_EXPEDITED). Lets a rare
  * writer pair with frequent readers that use only compiler barriers (asymmetric Dekker).

@@ -5551,6 +5551,300 @@ public class exalloc_h extends exalloc_h$shared {
         }
     }
 
+    private static class exa_lookaside_tick {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_lookaside_tick");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void exa_lookaside_tick()
+     * }
+     */
+    public static FunctionDescriptor exa_lookaside_tick$descriptor() {
+        return exa_lookaside_tick.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void exa_lookaside_tick()
+     * }
+     */
+    public static MethodHandle exa_lookaside_tick$handle() {
+        return exa_lookaside_tick.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void exa_lookaside_tick()
+     * }
+     */
+    public static MemorySegment exa_lookaside_tick$address() {
+        return exa_lookaside_tick.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void exa_lookaside_tick()
+     * }
+     */
+    public static void exa_lookaside_tick() {
+        var mh$ = exa_lookaside_tick.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_lookaside_tick");
+            }
+            mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_balance_set_start {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_balance_set_start");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_balance_set_start(uint32_t period_ms)
+     * }
+     */
+    public static FunctionDescriptor exa_balance_set_start$descriptor() {
+        return exa_balance_set_start.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_balance_set_start(uint32_t period_ms)
+     * }
+     */
+    public static MethodHandle exa_balance_set_start$handle() {
+        return exa_balance_set_start.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_balance_set_start(uint32_t period_ms)
+     * }
+     */
+    public static MemorySegment exa_balance_set_start$address() {
+        return exa_balance_set_start.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_balance_set_start(uint32_t period_ms)
+     * }
+     */
+    public static int exa_balance_set_start(int period_ms) {
+        var mh$ = exa_balance_set_start.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_balance_set_start", period_ms);
+            }
+            return (int)mh$.invokeExact(period_ms);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_balance_set_stop {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_balance_set_stop");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_balance_set_stop()
+     * }
+     */
+    public static FunctionDescriptor exa_balance_set_stop$descriptor() {
+        return exa_balance_set_stop.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_balance_set_stop()
+     * }
+     */
+    public static MethodHandle exa_balance_set_stop$handle() {
+        return exa_balance_set_stop.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_balance_set_stop()
+     * }
+     */
+    public static MemorySegment exa_balance_set_stop$address() {
+        return exa_balance_set_stop.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_balance_set_stop()
+     * }
+     */
+    public static int exa_balance_set_stop() {
+        var mh$ = exa_balance_set_stop.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_balance_set_stop");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_balance_set_running {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_balance_set_running");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t exa_balance_set_running()
+     * }
+     */
+    public static FunctionDescriptor exa_balance_set_running$descriptor() {
+        return exa_balance_set_running.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t exa_balance_set_running()
+     * }
+     */
+    public static MethodHandle exa_balance_set_running$handle() {
+        return exa_balance_set_running.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t exa_balance_set_running()
+     * }
+     */
+    public static MemorySegment exa_balance_set_running$address() {
+        return exa_balance_set_running.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t exa_balance_set_running()
+     * }
+     */
+    public static int exa_balance_set_running() {
+        var mh$ = exa_balance_set_running.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_balance_set_running");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_lookaside_set_fixed_depth {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_lookaside_set_fixed_depth");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_lookaside_set_fixed_depth(exa_lookaside_t *list, int32_t fixed)
+     * }
+     */
+    public static FunctionDescriptor exa_lookaside_set_fixed_depth$descriptor() {
+        return exa_lookaside_set_fixed_depth.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_lookaside_set_fixed_depth(exa_lookaside_t *list, int32_t fixed)
+     * }
+     */
+    public static MethodHandle exa_lookaside_set_fixed_depth$handle() {
+        return exa_lookaside_set_fixed_depth.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_lookaside_set_fixed_depth(exa_lookaside_t *list, int32_t fixed)
+     * }
+     */
+    public static MemorySegment exa_lookaside_set_fixed_depth$address() {
+        return exa_lookaside_set_fixed_depth.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_lookaside_set_fixed_depth(exa_lookaside_t *list, int32_t fixed)
+     * }
+     */
+    public static int exa_lookaside_set_fixed_depth(MemorySegment list, int fixed) {
+        var mh$ = exa_lookaside_set_fixed_depth.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_lookaside_set_fixed_depth", list, fixed);
+            }
+            return (int)mh$.invokeExact(list, fixed);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class exa_leak_report {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             exalloc_h.C_LONG_LONG,
