@@ -877,6 +877,54 @@ public final class Lookaside implements AutoCloseable {
         }
     }
 
+    /**
+     * Excludes this list from depth adjustment ({@code true}) or includes it again (the default): Depth then
+     * moves only through {@link #setDepth}.
+     */
+    public void fixDepth(boolean fixed) {
+        int c = enter();
+        try {
+            Native.check(exa_lookaside_set_fixed_depth(handle, fixed ? 1 : 0));
+        } finally {
+            inFlight.exit(c);
+        }
+    }
+
+    /**
+     * One depth-adjustment pass over every live list (what the balance-set thread does each period): a list that
+     * missed grows toward MaximumDepth by half its misses (at most a quarter of MaximumDepth a step), a list that
+     * hit well shrinks by one, an idle one by eight, never below its initial depth; blocks cached beyond a lowered
+     * Depth go back through the releaser. Deterministic: tests and programs that drive time themselves call it.
+     * Releasers of trimmed blocks run on the calling thread.
+     */
+    public static void adjustDepths() {
+        Native.ensure();
+        exa_lookaside_tick();
+    }
+
+    /**
+     * Starts the balance-set thread (NT's: it adjusts every list's Depth once a {@code period}, one second by
+     * default; {@code EXALLOC_BALANCE_SET=1} or {@code =<ms>} starts it when the first list is created). Running
+     * already: only the period changes. Releasers of trimmed blocks then run on that thread.
+     */
+    public static void startBalanceSet(java.time.Duration period) {
+        Native.ensure();
+        long ms = Math.max(1, Math.min(period.toMillis(), Integer.MAX_VALUE));
+        Native.check(exa_balance_set_start((int) ms));
+    }
+
+    /** Stops the balance-set thread and waits for it; idempotent. */
+    public static void stopBalanceSet() {
+        Native.ensure();
+        Native.check(exa_balance_set_stop());
+    }
+
+    /** Whether the balance-set thread runs. */
+    public static boolean balanceSetRunning() {
+        Native.ensure();
+        return exa_balance_set_running() != 0;
+    }
+
     public long blockSize() {
         return size;
     }
