@@ -537,7 +537,14 @@ static int exa_fatal_collect(const exa_diag_block_t *b, void *ctx) {
 
 /* The parameters that name a block or header, per code (spec 1.13). */
 static int exa_culprit(uint32_t code, exa_u64 p1, exa_u64 p2, exa_u64 p3, exa_u64 p4, uintptr_t *out) {
-    (void)p3;
+    if (code == 0xCC || code == 0xCD) {  /* special pool faults (verifier.h): p3 the block */
+        *out = (uintptr_t)p3;
+        return p3 != 0;
+    }
+    if (code == 0xC1) {  /* SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION: p1 the block */
+        *out = (uintptr_t)p1;
+        return p1 != 0;
+    }
     if (code == 0x19) {  /* BAD_POOL_HEADER: p2 the entry (a header) */
         *out = (uintptr_t)p2 + 16;
         return p2 != 0;

@@ -1842,12 +1842,14 @@ int _exa_pool_walk(_exa_diag_block_fn fn, void *ctx, int fatal) {
             _exa_unlock(&d->lock);
         }
     }
+    if (!_exa_special_walk(fn, ctx, fatal)) complete = 0; /* special pool blocks (special_pool.c) */
     return complete;
 }
 
 /* The tag and size of the block that contains `address` (a live small block's header, a
  * big allocation's record), without locks beyond a tried stripe lock. 0 when unknown. */
 int _exa_pool_block_of(uintptr_t address, exa_diag_block_t *out) {
+    if (_exa_special_block_of(address, out)) return 1;
     if (exa_atomic_load_acquire(&exa_pool_state) != 2) return 0;
     exa_pool_segment_t *s = exa_segmap_find(address);
     if (s != NULL && (address & (EXA_PAGE_SIZE - 1)) != 0) {

@@ -10,6 +10,7 @@
  * quarantined page -> 0xCC. The unused part of a data page holds EXA_SPECIAL_PATTERN, checked
  * at free (0xC1, p4 0x23 before the block, 0x24 after it). */
 #include "internal/verifier.h"
+#include "internal/diag.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -269,4 +270,51 @@ static int exa_special_fault(void *address, int write) {
     _exa_bugcheck(code, a, (exa_u64)(int64_t)write, s.block, s.size);
     /* The faulting access cannot be resumed: a handler that returns still ends the process. */
     _exa_os_abort();
+}
+
+/* ==========================================================================================
+ * Diagnostics walkers (diag.c through pool.c's walk): live special pool blocks
+ * ======================================================================================== */
+
+static void exa_sp_describe_slot(const exa_special_slot_t *s, exa_diag_block_t *out) {
+    out->address = s->block;
+    out->size = s->size;
+    out->charged = EXA_PAGE_SIZE;
+    out->tag = s->tag;
+    out->pool_type = s->type & ~(int32_t)EXA_PT_QUOTA;
+    out->pool = (s->type & EXA_PT_PAGED) ? EXA_POOL_KIND_PAGED : EXA_POOL_KIND_NON_PAGED;
+    out->big = 0;
+}
+
+int _exa_special_walk(_exa_diag_block_fn fn, void *ctx, int fatal) {
+    if (exa_atomic_load_acquire(&exa_sp_base) == 0) return 1;
+    if (fatal) {
+        uintptr_t expected = 0;
+        if (!exa_atomic_cas_strong_acquire(exa_atomic_word(&exa_sp_lock), &expected, _exa_os_thread_token() | 1u))
+            return 0;
+    } else {
+        _exa_lock(&exa_sp_lock);
+    }
+    int go = 1;
+    for (uint32_t i = 0; go && i < EXA_SPECIAL_SLOTS; i++) {
+        if (exa_sp_slots[i].state != EXA_SLOT_LIVE) continue;
+        exa_diag_block_t b;
+        exa_sp_describe_slot(&exa_sp_slots[i], &b);
+        go = fn(&b, ctx);
+    }
+    _exa_unlock(&exa_sp_lock);
+    return go;
+}
+
+int _exa_special_block_of(uintptr_t address, exa_diag_block_t *out) {
+    if (!_exa_special_owns((const void *)address)) return 0;
+    uintptr_t base = exa_atomic_load_acquire(&exa_sp_base);
+    size_t i = (address - base) / (2 * exa_sp_page());
+    if (i >= EXA_SPECIAL_SLOTS) return 0;
+    /* Read without the lock: the fatal path may hold it; a slot's fields change only while
+     * its page is being handed out or freed. */
+    const exa_special_slot_t *s = &exa_sp_slots[i];
+    if (s->state == EXA_SLOT_FREE) return 0;
+    exa_sp_describe_slot(s, out);
+    return 1;
 }

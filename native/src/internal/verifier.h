@@ -51,6 +51,10 @@ int _exa_special_describe(const void *block, exa_pool_block_info_t *out, exa_sta
 /* Special pool internals for verifier.c. */
 void *_exa_special_allocate(const exa_pool_request_t *r, uint32_t flags, uint32_t quarantine);
 int _exa_special_owns(const void *p);
+/* Diagnostics (pool.c's walk and block lookup): live special blocks as exa_diag_block_t. */
+struct exa_diag_block_s;
+int _exa_special_walk(int (*fn)(const struct exa_diag_block_s *, void *), void *ctx, int fatal);
+int _exa_special_block_of(uintptr_t address, struct exa_diag_block_s *out);
 void _exa_special_counts(exa_u64 *allocations, exa_u64 *live, uint32_t *capacity, uint32_t *quarantined);
 
 /* Lookaside registry (lookaside_nt.c hooks, verifier level): init of a live list 0xC4/0xCA,
