@@ -7,7 +7,10 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct {
     atomic_ullong allocs, frees;
@@ -296,10 +299,49 @@ static void ticks_race_with_workers(void) {
     CHECK_EQ(atomic_load(&cb.frees), atomic_load(&cb.allocs));
 }
 
+/* EXALLOC_BALANCE_SET starts the thread at the first list creation. The process that checks
+ * this must start with the variable set: the test re-executes this binary, filtered to this
+ * case, with EXALLOC_BALANCE_SET=7 and a marker; that child checks the thread runs and that
+ * it adjusts a list, and reports through its exit status. */
+static void environment_variable_starts_the_thread(void) {
+    if (getenv("EXA_TEST_BALANCE_CHILD") != NULL) {
+        bal_cb_t cb;
+        exa_lookaside_t *l = bal_list(&cb, 0, 0);
+        CHECK(l != NULL);
+        CHECK_EQ(exa_balance_set_running(), 1);
+        CHECK_EQ(exa_lookaside_set_depth(l, 20), EXA_STATUS_SUCCESS);
+        for (int i = 0; i < 500 && depth_of(l) != 4; i++) {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        CHECK_EQ(depth_of(l), 4);
+        CHECK_EQ(exa_balance_set_stop(), EXA_STATUS_SUCCESS);
+        exa_lookaside_delete(l);
+        return;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        setenv("EXALLOC_BALANCE_SET", "7", 1);
+        setenv("EXA_TEST_BALANCE_CHILD", "1", 1);
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0) dup2(devnull, 1);
+        execl("/proc/self/exe", "exalloc_tests", "balance.environment_variable_starts_the_thread", (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    CHECK_EQ(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status));
+    CHECK_EQ(WEXITSTATUS(status), 0); /* the child's runner: 1 passed, 0 failed */
+    CHECK_EQ(exa_balance_set_running(), 0); /* not set here */
+}
+
 const test_case_t balance_cases[] = {
     {"balance.depth_rises_on_misses_and_falls_when_idle", depth_rises_on_misses_and_falls_when_idle},
     {"balance.low_miss_decay_maximum_and_fixed", low_miss_decay_maximum_and_fixed},
     {"balance.trim_reaches_other_threads_oldest_first", trim_reaches_other_threads_oldest_first},
     {"balance.balance_set_thread_start_stop", balance_set_thread_start_stop},
     {"balance.ticks_race_with_workers", ticks_race_with_workers},
+    {"balance.environment_variable_starts_the_thread", environment_variable_starts_the_thread},
     {NULL, NULL}};
