@@ -617,6 +617,9 @@ public final class Pool {
                 // Lookaside lists stop calling the pool through critical downcalls first: an upcall inside one
                 // aborts the JVM.
                 CriticalGate.closeForUpcalls();
+                for (PoolKind kind : PoolKind.values()) {
+                    DELIVERED[kind.ordinal()] = exa_pool_condition(kind.code()); // the JFR event's first old value
+                }
                 MemorySegment stub = exa_pool_condition_fn.allocate(Pool::conditionUpcall, Arena.global());
                 try (Arena a = Arena.ofConfined()) {
                     Native.check(exa_pool_register_condition(stub, MemorySegment.NULL, a.allocate(ValueLayout.JAVA_INT)));
