@@ -7,6 +7,9 @@
  */
 module dev.exalloc {
     requires dev.exalloc.bindings;
+    requires transitive java.management;
+    requires jdk.jfr;
 
     exports dev.exalloc;
+    exports dev.exalloc.management;
 }

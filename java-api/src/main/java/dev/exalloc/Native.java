@@ -137,9 +137,11 @@ final class Native {
 
     private static BugCheckError toError(PerThread t, MemorySegment info) {
         t.seen = exa_bugcheck_info_s.sequence(info);
-        return new BugCheckError(exa_bugcheck_info_s.code(info), exa_bugcheck_info_s.parameter1(info),
+        BugCheckError e = new BugCheckError(exa_bugcheck_info_s.code(info), exa_bugcheck_info_s.parameter1(info),
                 exa_bugcheck_info_s.parameter2(info), exa_bugcheck_info_s.parameter3(info),
                 exa_bugcheck_info_s.parameter4(info));
+        FatalReportEvent.emit(e); // JFR dev.exalloc.FatalReport
+        return e;
     }
 
     /** The calling thread's latest bug check as an error. */

@@ -33,8 +33,12 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Blocks follow NT's x64 rules: a request of up to 4064 bytes is a small block, 16-byte aligned behind a 16-byte
  * header and never crossing a 4096-byte page; a larger one is a big allocation, page-aligned, in whole pages;
- * cache-aligned types align to the cache line. The segment returned is exactly the requested size and has the global
- * scope: as with C's pointers, touching it after it is freed is the caller's bug.
+ * cache-aligned types align to the cache line. The segment returned is exactly the requested size. By default
+ * ({@link PoolScope#SHARED}, checked) it has a scope of its own that the free closes, so touching it after the free
+ * throws {@link IllegalStateException}, and freeing it twice through it is an {@link InvalidBlockException}; with
+ * {@link #setScope}({@link PoolScope#GLOBAL}) it has the global scope and, as with C's pointers, touching it after
+ * it is freed is the caller's bug. The address routines ({@link #allocateAddress}, {@link #freeAddress(long, Tag)})
+ * are the unchecked fast path: no segment, no Java allocation per call.
  *
  * <p>Failure follows the routine: NT returns NULL where {@link #tryAllocate} returns null and {@link #allocate}
  * throws {@link InsufficientResourcesException}; the quota routine raises ({@link QuotaExceededException} or
@@ -60,6 +64,9 @@ public final class Pool {
 
     static {
         Native.ensure();
+        if (Boolean.getBoolean(dev.exalloc.management.ExallocManagement.PROPERTY)) {
+            dev.exalloc.management.ExallocManagement.register();
+        }
     }
 
     /** exa_pool_modifier_e bits. */
@@ -248,9 +255,22 @@ public final class Pool {
         checkSize(size);
     }
 
-    @SuppressWarnings("restricted") // reinterpret: the pool handed out at least `size` bytes at this address
     private static MemorySegment block(MemorySegment raw, long size) {
-        return raw.reinterpret(size);
+        return PoolScopes.wrap(raw, size);
+    }
+
+    /**
+     * Sets what the segments of blocks allocated from now on are tied to (process-wide; blocks already out keep
+     * theirs). Default {@link PoolScope#SHARED} (checked: a use after free throws {@link IllegalStateException}),
+     * or the system property {@code exalloc.pool.scope}.
+     */
+    public static void setScope(PoolScope scope) {
+        PoolScopes.mode = Objects.requireNonNull(scope, "scope");
+    }
+
+    /** What new blocks' segments are tied to ({@link #setScope}). */
+    public static PoolScope scope() {
+        return PoolScopes.mode;
     }
 
     private static void throwIfBugCheck(long mark) {
@@ -298,6 +318,7 @@ public final class Pool {
         long mark = Native.mark();
         exa_pool_free(block);
         throwIfBugCheck(mark);
+        PoolScopes.freed(block.address());
     }
 
     /**
@@ -312,6 +333,68 @@ public final class Pool {
         long mark = Native.mark();
         exa_pool_free_with_tag(block, tag.value());
         throwIfBugCheck(mark);
+        PoolScopes.freed(block.address());
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Address-based fast path
+    // ---------------------------------------------------------------------------------------------
+
+    /**
+     * ExAllocatePoolWithTag, as an address: the fast path for callers that keep raw addresses (no
+     * {@link MemorySegment} and no Java allocation per call). Returns 0 where NT returns NULL (as
+     * {@link #tryAllocate(PoolType, long, Tag)}); the block is {@code size} bytes at the returned address, with NT's
+     * alignment. Free it with {@link #freeAddress(long, Tag)} or {@link #freeAddress(long)}; to touch it, wrap it
+     * ({@code MemorySegment.ofAddress(a).reinterpret(size)}) or use it from native code. Ordinary downcalls unless
+     * the system property {@code exalloc.pool.critical} is true at startup (then critical, and no condition
+     * listeners: see {@link #onCondition}).
+     *
+     * @throws BugCheckError when a native check failed (strict-mode tag or size rules, IRQL, must-succeed)
+     */
+    public static long allocateAddress(PoolType type, long size, Tag tag) {
+        checkArguments(type, size, tag);
+        long mark = Native.mark();
+        long address = PoolFast.allocate(type.code(), size, tag.value(), PRIORITY_HIGH);
+        if (address == 0) {
+            throwIfBugCheck(mark);
+        }
+        return address;
+    }
+
+    /**
+     * ExFreePoolWithTag for an address from {@link #allocateAddress} (or any pool block). Checked as
+     * {@link #free(MemorySegment, Tag)}: anything that is not a live pool block, a double free, a wrong tag on a
+     * protected block, is a {@link BugCheckError} with the block left as it was; the JVM is never at risk (the native
+     * pool looks an address up in its segment map before it reads anything). Costs one more (critical) native call
+     * than the free itself, to read the thread's bug-check record. Java-side scopes are not looked at: freeing by
+     * address a block allocated through the segment routines leaves its segment's scope open (free it with
+     * {@link #free(MemorySegment, Tag)} instead).
+     *
+     * @throws InvalidBlockException for address 0
+     */
+    public static void freeAddress(long address, Tag tag) {
+        Objects.requireNonNull(tag, "tag");
+        freeAddress(address, tag.value());
+    }
+
+    /** ExFreePool for an address (as {@link #freeAddress(long, Tag)} without the tag check). */
+    public static void freeAddress(long address) {
+        freeAddress(address, 0);
+    }
+
+    private static void freeAddress(long address, int tag) {
+        if (address == 0) {
+            throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING,
+                    "NULL is not a pool block (ExFreePool(NULL) is bug check 0xC2/0x46 on NT)");
+        }
+        long mark = Native.mark();
+        PoolFast.free(address, tag);
+        throwIfBugCheck(mark);
+    }
+
+    /** True when the address fast path uses critical downcalls (system property {@code exalloc.pool.critical}). */
+    public static boolean criticalFastPath() {
+        return PoolFast.CRITICAL;
     }
 
     private static void checkFreeable(MemorySegment block) {
@@ -324,6 +407,7 @@ public final class Pool {
             throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING,
                     "NULL is not a pool block (ExFreePool(NULL) is bug check 0xC2/0x46 on NT)");
         }
+        PoolScopes.checkFree(block);
     }
 
     /**
@@ -344,7 +428,7 @@ public final class Pool {
     /** True when {@code block} is the address of a live pool block (a silent check: never a bug check). */
     public static boolean isLive(MemorySegment block) {
         Objects.requireNonNull(block, "block");
-        return block.isNative() && tryQuery(block) != null;
+        return block.isNative() && block.scope().isAlive() && tryQuery(block) != null;
     }
 
     private static BlockInfo tryQuery(MemorySegment block) {
@@ -352,6 +436,9 @@ public final class Pool {
         if (!block.isNative()) {
             throw new InvalidBlockException(InvalidBlockException.Reason.FOREIGN,
                     "not native memory, so not a pool block: " + block);
+        }
+        if (!block.scope().isAlive()) {
+            return null; // a checked segment after its free
         }
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(exa_pool_block_info_s.layout());
@@ -516,14 +603,23 @@ public final class Pool {
      * Adds a listener for both pools' condition changes; {@link AutoCloseable#close()} removes it (after close
      * returns, outside the listener itself, it is not called again). The first listener links one upcall into the
      * native pool, for the life of the process.
+     *
+     * @throws IllegalStateException when the pool's fast path is critical ({@link #criticalFastPath()})
      */
     public static AutoCloseable onCondition(PoolConditionListener listener) {
         Objects.requireNonNull(listener, "listener");
+        if (PoolFast.CRITICAL) {
+            throw new IllegalStateException("pool condition listeners are upcalls, which critical downcalls forbid: "
+                    + "the system property " + PoolFast.CRITICAL_PROPERTY + " is true");
+        }
         synchronized (REGISTER_LOCK) {
             if (!upcallRegistered) {
                 // Lookaside lists stop calling the pool through critical downcalls first: an upcall inside one
                 // aborts the JVM.
                 CriticalGate.closeForUpcalls();
+                for (PoolKind kind : PoolKind.values()) {
+                    DELIVERED[kind.ordinal()] = exa_pool_condition(kind.code()); // the JFR event's first old value
+                }
                 MemorySegment stub = exa_pool_condition_fn.allocate(Pool::conditionUpcall, Arena.global());
                 try (Arena a = Arena.ofConfined()) {
                     Native.check(exa_pool_register_condition(stub, MemorySegment.NULL, a.allocate(ValueLayout.JAVA_INT)));
@@ -541,12 +637,32 @@ public final class Pool {
         try {
             PoolKind kind = PoolKind.fromCode(pool);
             Set<PoolCondition> set = PoolCondition.fromBits(condition);
+            int old = DELIVERED[kind.ordinal()];
+            DELIVERED[kind.ordinal()] = condition; // delivery is serialised per pool by the native side
+            conditionEvent(kind, old, condition);
             for (Registration r : LISTENERS) {
                 r.deliver(kind, set);
             }
         } catch (Throwable t) {
             park(t);
         }
+    }
+
+    /** The condition bits last delivered per pool (PoolKind ordinal), for the JFR event's old value. */
+    private static final int[] DELIVERED = new int[PoolKind.values().length];
+
+    private static void conditionEvent(PoolKind kind, int old, int condition) {
+        PoolConditionChangeEvent event = new PoolConditionChangeEvent();
+        if (!event.isEnabled()) {
+            return;
+        }
+        event.pool = kind.name();
+        event.oldCondition = PoolCondition.fromBits(old).toString();
+        event.newCondition = PoolCondition.fromBits(condition).toString();
+        PoolStats stats = stats(kind);
+        event.inUse = stats.inUse();
+        event.capacity = stats.capacity();
+        event.commit();
     }
 
     private static void park(Throwable t) {

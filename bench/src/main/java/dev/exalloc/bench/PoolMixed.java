@@ -1,6 +1,7 @@
 package dev.exalloc.bench;
 
 import dev.exalloc.Pool;
+import dev.exalloc.PoolScope;
 import dev.exalloc.PoolType;
 import dev.exalloc.Tag;
 import io.netty.buffer.ByteBuf;
@@ -9,6 +10,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -29,16 +31,23 @@ public class PoolMixed extends AllocBench {
     private static final Tag BENCH_TAG = Tag.of(TAG);
 
     private final MemorySegment[] pool = new MemorySegment[MixedSizes.WINDOW];
+    private final long[] address = new long[MixedSizes.WINDOW];
     private final MemorySegment[] raw = new MemorySegment[MixedSizes.WINDOW];
     private final MemorySegment[] malloc = new MemorySegment[MixedSizes.WINDOW];
     private final Arena[] arenas = new Arena[MixedSizes.WINDOW];
     private final ByteBuf[] netty = new ByteBuf[MixedSizes.WINDOW];
     private int at;
 
+    /** The {@code pool} row's segment scope, as in {@link PoolPair#scope}. */
+    @Param({"GLOBAL"})
+    public String scope;
+
     @Setup(Level.Trial)
     public void setUp() throws Throwable {
+        Pool.setScope(PoolScope.valueOf(scope));
         for (int k = 0; k < MixedSizes.WINDOW; k++) {
             int s = MixedSizes.initialSize(k);
+            address[k] = Pool.allocateAddress(PoolType.NON_PAGED_NX, s, BENCH_TAG);
             pool[k] = Pool.allocate(PoolType.NON_PAGED_NX, s, BENCH_TAG);
             raw[k] = RawPool.allocate(s);
             malloc[k] = (MemorySegment) Libc.MALLOC.invokeExact((long) s);
@@ -53,11 +62,13 @@ public class PoolMixed extends AllocBench {
     public void tearDown() throws Throwable {
         for (int k = 0; k < MixedSizes.WINDOW; k++) {
             Pool.free(pool[k]);
+            Pool.freeAddress(address[k], BENCH_TAG);
             RawPool.FREE.invokeExact(raw[k]);
             Libc.FREE.invokeExact(malloc[k]);
             arenas[k].close();
             netty[k].release();
         }
+        Pool.setScope(PoolScope.SHARED);
     }
 
     /** The next operation's index into MixedSizes (wraps after 65536 operations). */
@@ -73,6 +84,15 @@ public class PoolMixed extends AllocBench {
         int k = MixedSizes.SLOT[i];
         Pool.free(pool[k]);
         pool[k] = Pool.allocate(PoolType.NON_PAGED_NX, MixedSizes.SIZE[i], BENCH_TAG);
+    }
+
+    /** The address fast path ({@link PoolPair#poolAddress}). */
+    @Benchmark
+    public void poolAddress() {
+        int i = next();
+        int k = MixedSizes.SLOT[i];
+        Pool.freeAddress(address[k], BENCH_TAG);
+        address[k] = Pool.allocateAddress(PoolType.NON_PAGED_NX, MixedSizes.SIZE[i], BENCH_TAG);
     }
 
     /** Diagnostic: the pool's native allocate and free through bare critical downcalls (see {@link RawPool}). */

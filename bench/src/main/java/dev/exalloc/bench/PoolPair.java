@@ -2,6 +2,7 @@ package dev.exalloc.bench;
 
 import dev.exalloc.Lookaside;
 import dev.exalloc.Pool;
+import dev.exalloc.PoolScope;
 import dev.exalloc.PoolType;
 import dev.exalloc.Tag;
 import io.netty.buffer.ByteBuf;
@@ -36,8 +37,17 @@ public class PoolPair extends AllocBench {
     private Lookaside lookaside;
     private int nettySize;
 
+    /**
+     * What the {@code pool} row's segments are tied to ({@link PoolScope}): GLOBAL (unchecked, as before checked
+     * scopes existed) by default; {@code -p scope=SHARED,CONFINED} measures the checked ones (the library's default
+     * is SHARED). The address rows have no segment and ignore it.
+     */
+    @Param({"GLOBAL"})
+    public String scope;
+
     @Setup
     public void setUp() {
+        Pool.setScope(PoolScope.valueOf(scope));
         lookaside = Lookaside.builder(size).tag(BENCH_TAG).build();
         nettySize = Math.toIntExact(size);
     }
@@ -45,11 +55,29 @@ public class PoolPair extends AllocBench {
     @TearDown
     public void tearDown() {
         lookaside.close();
+        Pool.setScope(PoolScope.SHARED);
     }
 
     @Benchmark
     public void pool() {
         Pool.free(Pool.allocate(PoolType.NON_PAGED_NX, size, BENCH_TAG));
+    }
+
+    /**
+     * The address fast path: {@code Pool.allocateAddress} and {@code Pool.freeAddress(address, tag)} (checked by the
+     * native pool, no segment, no Java allocation). Ordinary downcalls; {@code -jvmArgsAppend
+     * -Dexalloc.pool.critical=true} makes them critical.
+     */
+    @Benchmark
+    public void poolAddress() {
+        Pool.freeAddress(Pool.allocateAddress(PoolType.NON_PAGED_NX, size, BENCH_TAG), BENCH_TAG);
+    }
+
+    /** Diagnostic floor of {@link #poolAddress}: the same two native calls, bare critical, no bug-check read. */
+    @Benchmark
+    public void poolRawAddress() throws Throwable {
+        RawPool.FREE_ADDRESS.invokeExact((long) RawPool.ALLOCATE_ADDRESS.invokeExact(RawPool.TYPE_NO_RAISE, size,
+                RawPool.TAG, RawPool.PRIORITY), RawPool.TAG);
     }
 
     /** Diagnostic: the pool's native allocate and free through bare critical downcalls (see {@link RawPool}). */

@@ -44,10 +44,21 @@ final class RawPool {
     /** {@code void exa_pool_free(void *block)}: (MemorySegment) void. */
     static final MethodHandle FREE;
 
+    /** As {@link #ALLOCATE} with the pointer as a long: (long) (int, long, int, int). */
+    static final MethodHandle ALLOCATE_ADDRESS;
+
+    /** {@code void exa_pool_free_with_tag(void *block, uint32_t tag)} with the pointer as a long: (long, int) void. */
+    static final MethodHandle FREE_ADDRESS;
+
+    /** TYPE without the raise bit, as Pool.allocateAddress passes it. */
+    static final int TYPE_NO_RAISE = 0x200;
+
     static {
         MethodHandle[] h = link();
         ALLOCATE = h[0];
         FREE = h[1];
+        ALLOCATE_ADDRESS = h[2];
+        FREE_ADDRESS = h[3];
     }
 
     @SuppressWarnings("restricted") // libraryLookup and downcallHandle; signatures as in native/include/exalloc.h
@@ -62,6 +73,11 @@ final class RawPool {
                             ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), critical),
             linker.downcallHandle(lib.findOrThrow("exa_pool_free"),
                     FunctionDescriptor.ofVoid(ValueLayout.ADDRESS), critical),
+            linker.downcallHandle(lib.findOrThrow("exa_pool_allocate_typed"),
+                    FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
+                            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), critical),
+            linker.downcallHandle(lib.findOrThrow("exa_pool_free_with_tag"),
+                    FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT), critical),
         };
     }
 

@@ -1,0 +1,77 @@
+package dev.exalloc;
+
+import static dev.exalloc.internal.bindings.exalloc_h.*;
+
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * The address-based fast path of {@link Pool}: {@code exa_pool_allocate_typed} and {@code exa_pool_free_with_tag}
+ * linked a second time from the generated {@code $address()}, with the pointer as a {@code long} (no
+ * {@link MemorySegment} per call).
+ *
+ * <p>Ordinary or critical downcalls, chosen once per process by the system property {@code exalloc.pool.critical}
+ * (default false). Why not critical by default: a pool allocate or free may cross a watermark and call the pool
+ * condition listeners, and a Java listener is an upcall, which aborts the JVM inside a critical downcall; guarding
+ * every call against a listener being registered concurrently (as {@link CriticalGate} does for lookaside lists)
+ * costs a full fence per call, about what the ordinary downcall's thread-state transition costs. A miss may also map
+ * memory from the host (mmap, short; never a long wait). So with the property set the pool's fast path is critical
+ * and {@link Pool#onCondition} is refused ({@link IllegalStateException}); without it, ordinary downcalls and
+ * listeners as usual.
+ */
+final class PoolFast {
+
+    private PoolFast() {
+    }
+
+    /** System property that makes the pool's fast path critical and forbids condition listeners. */
+    static final String CRITICAL_PROPERTY = "exalloc.pool.critical";
+
+    static final boolean CRITICAL = Boolean.getBoolean(CRITICAL_PROPERTY);
+
+    /** (int type, long size, int tag, int priority) long. */
+    static final MethodHandle ALLOCATE = link(exa_pool_allocate_typed$address(),
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+
+    /** (long block, int tag) void. */
+    static final MethodHandle FREE = link(exa_pool_free_with_tag$address(),
+            FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+
+    @SuppressWarnings("restricted") // the signatures of exalloc.h, a pointer passed as a 64-bit integer
+    private static MethodHandle link(MemorySegment address, FunctionDescriptor descriptor) {
+        Native.ensure();
+        Linker linker = Linker.nativeLinker();
+        return CRITICAL ? linker.downcallHandle(address, descriptor, Linker.Option.critical(false))
+                : linker.downcallHandle(address, descriptor);
+    }
+
+    static long allocate(int type, long size, int tag, int priority) {
+        try {
+            return (long) ALLOCATE.invokeExact(type, size, tag, priority);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static void free(long block, int tag) {
+        try {
+            FREE.invokeExact(block, tag);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) {
+            return r;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException(t);
+    }
+}

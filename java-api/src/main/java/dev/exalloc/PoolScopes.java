@@ -1,0 +1,80 @@
+package dev.exalloc;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The open arenas of checked pool segments ({@link PoolScope#SHARED}, {@link PoolScope#CONFINED}), by block address:
+ * made at allocation, closed after the native free succeeded (never before: a refused free leaves the block, and so
+ * its segment, alive).
+ */
+final class PoolScopes {
+
+    private PoolScopes() {
+    }
+
+    private record Open(Arena arena, Thread owner) {
+    }
+
+    private static final ConcurrentHashMap<Long, Open> OPEN = new ConcurrentHashMap<>();
+
+    static volatile PoolScope mode = initial();
+
+    private static PoolScope initial() {
+        String p = System.getProperty("exalloc.pool.scope");
+        return p == null ? PoolScope.SHARED : PoolScope.valueOf(p.trim().toUpperCase(java.util.Locale.ROOT));
+    }
+
+    /** The segment for a block just allocated. */
+    @SuppressWarnings("restricted") // reinterpret: the pool handed out at least `size` bytes at this address
+    static MemorySegment wrap(MemorySegment raw, long size) {
+        PoolScope m = mode;
+        if (m == PoolScope.GLOBAL) {
+            return raw.reinterpret(size);
+        }
+        Arena arena = m == PoolScope.SHARED ? Arena.ofShared() : Arena.ofConfined();
+        OPEN.put(raw.address(), new Open(arena, m == PoolScope.CONFINED ? Thread.currentThread() : null));
+        return raw.reinterpret(size, arena, null);
+    }
+
+    /**
+     * Before a free through a segment: refuses (nothing changed) a segment whose scope is closed already (a second
+     * free through the same segment, {@link InvalidBlockException} NOT_OUTSTANDING) or a confined block freed from
+     * another thread ({@link WrongThreadException}).
+     */
+    static void checkFree(MemorySegment block) {
+        if (!block.scope().isAlive()) {
+            throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING,
+                    String.format("0x%X was freed already (its segment's scope is closed)", block.address()));
+        }
+        if (OPEN.isEmpty()) {
+            return;
+        }
+        Open o = OPEN.get(block.address());
+        if (o != null && o.owner() != null && o.owner() != Thread.currentThread()) {
+            throw new WrongThreadException("a confined pool block is freed by the thread that allocated it ("
+                    + o.owner() + "), not " + Thread.currentThread());
+        }
+    }
+
+    /** After a successful native free of {@code address}: ends its segment's scope, if it has one. */
+    static void freed(long address) {
+        if (OPEN.isEmpty()) {
+            return;
+        }
+        Open o = OPEN.remove(address);
+        if (o != null) {
+            if (o.owner() == null || o.owner() == Thread.currentThread()) {
+                o.arena().close();
+            }
+            // else: a confined block freed by address from another thread: its arena cannot be closed here and is
+            // left to the garbage collector (the segment stays usable by its owner: that use is the caller's bug)
+        }
+    }
+
+    /** Scoped blocks not yet freed. */
+    static int open() {
+        return OPEN.size();
+    }
+}

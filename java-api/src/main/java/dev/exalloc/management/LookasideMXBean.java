@@ -1,0 +1,39 @@
+package dev.exalloc.management;
+
+/**
+ * One live lookaside list ({@code dev.exalloc:type=Lookaside,name=<tag>#<id>}): its row of
+ * {@link dev.exalloc.Lookaside#all()} (exa_lookaside_enumerate). After the list is deleted the attributes read
+ * {@code live == false} and zeroes until {@link ExallocManagement#refresh()} unregisters the bean.
+ */
+public interface LookasideMXBean {
+
+    long getId();
+
+    String getTag();
+
+    boolean isLive();
+
+    long getSize();
+
+    String getPoolType();
+
+    long getTotalAllocates();
+
+    long getAllocateMisses();
+
+    long getTotalFrees();
+
+    long getFreeMisses();
+
+    int getCurrentDepth();
+
+    int getDepth();
+
+    int getMaximumDepth();
+
+    int getThreadCaches();
+
+    double getAllocateHitRate();
+
+    double getFreeHitRate();
+}

@@ -1,0 +1,15 @@
+package dev.exalloc.management;
+
+/**
+ * One PoolMon row as an MXBean composite (a {@link dev.exalloc.PoolTagStats} with the tag and pool as text).
+ *
+ * @param tag           the tag's four characters
+ * @param pool          PoolMon's pool column ("Nonp" / "Paged")
+ * @param allocs        allocations so far
+ * @param frees         frees so far
+ * @param diff          allocs - frees
+ * @param bytes         bytes outstanding
+ * @param bytesPerAlloc bytes / diff
+ */
+public record TagRow(String tag, String pool, long allocs, long frees, long diff, long bytes, long bytesPerAlloc) {
+}
