@@ -617,6 +617,12 @@ EXA_API void *exa_pool_allocate_typed(int32_t pool_type, exa_u64 size, uint32_t 
 EXA_API void *exa_pool_allocate_quota(int32_t pool_type, exa_u64 size, uint32_t tag);
 /* ExFreePoolWithTag (exa_pool_free, declared above, is ExFreePool). */
 EXA_API void exa_pool_free_with_tag(void *block, uint32_t tag);
+/* The same, reporting the outcome, for bindings that cannot afford a second call to learn it
+ * (Java's address path): tag 0 frees as ExFreePool (no tag check), any other tag as
+ * ExFreePoolWithTag. EXA_STATUS_SUCCESS, or EXA_STATUS_BUGCHECK when a check refused the
+ * free (the bug-check handler ran and returned; exa_last_bugcheck has the details; the block
+ * is as it was). */
+EXA_API exa_status_t exa_pool_free_checked(void *block, uint32_t tag);
 
 typedef struct exa_quota_account_s exa_quota_account_t;
 

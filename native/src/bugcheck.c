@@ -48,6 +48,7 @@ void _exa_bugcheck(uint32_t code, uint64_t p1, uint64_t p2, uint64_t p3, uint64_
     r->parameter3 = p3;
     r->parameter4 = p4;
     r->sequence++;
+    _exa_tls.bugchecks++;
     exa_bugcheck_fn fn = (exa_bugcheck_fn)exa_atomic_load_acquire(&exa_bugcheck_handler_fn);
     void *ctx = (void *)exa_atomic_load_acquire(&exa_bugcheck_handler_ctx);
     if (fn == NULL) fn = exa_bugcheck_abort;

@@ -298,3 +298,11 @@ exa_u64 _exa_pool_struct_size(int32_t struct_id) {
     default: return 0;
     }
 }
+
+/* ExFreePool / ExFreePoolWithTag with the outcome returned (exalloc.h). */
+exa_status_t exa_pool_free_checked(void *block, uint32_t tag) {
+    uint32_t before = _exa_tls.bugchecks;
+    if (tag == 0) _exa_pool_release_untagged(block);
+    else _exa_pool_release(block, tag, 1);
+    return _exa_tls.bugchecks == before ? EXA_STATUS_SUCCESS : EXA_STATUS_BUGCHECK;
+}

@@ -269,6 +269,22 @@ static void protected_tags_and_tag_checks(void) {
 }
 
 /* Spec 1.13 / 7.16-7.18: bad frees are bug checks with NT's parameters, nothing changed. */
+static void free_checked_reports_the_outcome(void) {
+    void *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 72, tag_of("FrCk"));
+    CHECK(p != NULL);
+    CHECK_EQ(exa_pool_free_checked(p, tag_of("FrCk")), EXA_STATUS_SUCCESS);
+    exa_u64 c = test_bugcheck_begin();
+    CHECK_EQ(exa_pool_free_checked(p, 0), EXA_STATUS_BUGCHECK); /* double free, refused */
+    exa_bugcheck_info_t bc = test_bugcheck_end(c);
+    CHECK_BUGCHECK(bc, 0xC2, 0x07, 0);
+    void *q = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 72, tag_of("FrCk") | EXA_POOL_TAG_PROTECTED);
+    c = test_bugcheck_begin();
+    CHECK_EQ(exa_pool_free_checked(q, 0), EXA_STATUS_BUGCHECK); /* a protected tag needs its tag */
+    bc = test_bugcheck_end(c);
+    CHECK_BUGCHECK(bc, 0xC2, 0x0A, (uintptr_t)q);
+    CHECK_EQ(exa_pool_free_checked(q, tag_of("FrCk") | EXA_POOL_TAG_PROTECTED), EXA_STATUS_SUCCESS);
+}
+
 static void bad_frees_are_bug_checks(void) {
     void *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 80, tag_of("Dbl "));
     CHECK(p != NULL);
@@ -1061,6 +1077,7 @@ const test_case_t pool_cases[] = {
     {"pool.tag_rows_have_poolmon_columns", tag_rows_have_poolmon_columns},
     {"pool.protected_tags_and_tag_checks", protected_tags_and_tag_checks},
     {"pool.bad_frees_are_bug_checks", bad_frees_are_bug_checks},
+    {"pool.free_checked_reports_the_outcome", free_checked_reports_the_outcome},
     {"pool.double_free_after_merge", double_free_after_merge},
     {"pool.default_handler_stops_on_double_free", default_handler_stops_on_double_free},
     {"pool.cache_aligned_blocks_and_shadow_headers", cache_aligned_blocks_and_shadow_headers},

@@ -65,6 +65,7 @@ typedef struct exa_tls_block_s {
     exa_atomic(uint32_t) la_busy;   /* lookaside.c: 1 inside a memo fast path */
     exa_atomic(void *) la_list;     /* lookaside.c: the memoised list, or NULL */
     void *la_tc;                    /* lookaside.c: the thread's cache for it */
+    uint32_t bugchecks;             /* bugcheck.c: bug checks raised on this thread so far */
 } exa_tls_block_t;
 extern exa_thread_local exa_tls_block_t _exa_tls;
 #define _exa_tls_irql (_exa_tls.irql)

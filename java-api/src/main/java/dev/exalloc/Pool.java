@@ -365,8 +365,9 @@ public final class Pool {
      * ExFreePoolWithTag for an address from {@link #allocateAddress} (or any pool block). Checked as
      * {@link #free(MemorySegment, Tag)}: anything that is not a live pool block, a double free, a wrong tag on a
      * protected block, is a {@link BugCheckError} with the block left as it was; the JVM is never at risk (the native
-     * pool looks an address up in its segment map before it reads anything). Costs one more (critical) native call
-     * than the free itself, to read the thread's bug-check record. Java-side scopes are not looked at: freeing by
+     * pool looks an address up in its segment map before it reads anything). One downcall: {@code
+     * exa_pool_free_checked} returns the outcome, and the bug-check record is read only on a refusal. Java-side
+     * scopes are not looked at: freeing by
      * address a block allocated through the segment routines leaves its segment's scope open (free it with
      * {@link #free(MemorySegment, Tag)} instead).
      *
@@ -388,8 +389,9 @@ public final class Pool {
                     "NULL is not a pool block (ExFreePool(NULL) is bug check 0xC2/0x46 on NT)");
         }
         long mark = Native.mark();
-        PoolFast.free(address, tag);
-        throwIfBugCheck(mark);
+        if (PoolFast.free(address, tag) != NtStatus.SUCCESS) {
+            throwIfBugCheck(mark);
+        }
     }
 
     /** True when the address fast path uses critical downcalls (system property {@code exalloc.pool.critical}). */

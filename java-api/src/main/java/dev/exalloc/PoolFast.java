@@ -37,9 +37,9 @@ final class PoolFast {
             FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
                     ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
 
-    /** (long block, int tag) void. */
-    static final MethodHandle FREE = link(exa_pool_free_with_tag$address(),
-            FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+    /** (long block, int tag) int: exa_pool_free_checked, the outcome returned (no second call to learn it). */
+    static final MethodHandle FREE = link(exa_pool_free_checked$address(),
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
 
     @SuppressWarnings("restricted") // the signatures of exalloc.h, a pointer passed as a 64-bit integer
     private static MethodHandle link(MemorySegment address, FunctionDescriptor descriptor) {
@@ -57,9 +57,10 @@ final class PoolFast {
         }
     }
 
-    static void free(long block, int tag) {
+    /** EXA_STATUS_SUCCESS, or EXA_STATUS_BUGCHECK when a check refused the free (tag 0: ExFreePool). */
+    static int free(long block, int tag) {
         try {
-            FREE.invokeExact(block, tag);
+            return (int) FREE.invokeExact(block, tag);
         } catch (Throwable t) {
             throw rethrow(t);
         }

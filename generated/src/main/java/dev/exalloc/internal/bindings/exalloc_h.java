@@ -4060,6 +4060,67 @@ public class exalloc_h extends exalloc_h$shared {
         }
     }
 
+    private static class exa_pool_free_checked {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_free_checked");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_free_checked(void *block, uint32_t tag)
+     * }
+     */
+    public static FunctionDescriptor exa_pool_free_checked$descriptor() {
+        return exa_pool_free_checked.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_free_checked(void *block, uint32_t tag)
+     * }
+     */
+    public static MethodHandle exa_pool_free_checked$handle() {
+        return exa_pool_free_checked.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_free_checked(void *block, uint32_t tag)
+     * }
+     */
+    public static MemorySegment exa_pool_free_checked$address() {
+        return exa_pool_free_checked.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * exa_status_t exa_pool_free_checked(void *block, uint32_t tag)
+     * }
+     */
+    public static int exa_pool_free_checked(MemorySegment block, int tag) {
+        var mh$ = exa_pool_free_checked.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_pool_free_checked", block, tag);
+            }
+            return (int)mh$.invokeExact(block, tag);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class exa_pool_query_block {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             exalloc_h.C_INT,
