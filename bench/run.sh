@@ -427,7 +427,11 @@ if do_java:
     w("")
     w("| pattern | size | peer | ns/op | ratio vs exalloc Pool |")
     w("|---|---:|---|---:|---:|")
-    P_PEERS = [("pool", "exalloc Pool (NON_PAGED_NX)"),
+    P_PEERS = [("pool", "exalloc Pool, unchecked segments (PoolScope.GLOBAL)"),
+               ("poolShared", "exalloc Pool, checked (PoolScope.SHARED, the default: a free closes a shared arena)"),
+               ("poolConfined", "exalloc Pool, checked, confined (PoolScope.CONFINED)"),
+               ("poolAddress", "exalloc Pool.allocateAddress / freeAddress (fast path)"),
+               ("poolRawAddress", "exalloc pool, address, bare critical downcalls (diagnostic floor)"),
                ("poolRawFfm", "exalloc pool, raw FFM downcalls (diagnostic)"),
                ("lookaside", "exalloc Lookaside of that size (checked; reference)"),
                ("arenaConfined", "Arena.ofConfined"),
@@ -436,7 +440,7 @@ if do_java:
     for pat, cls, size in [("pool pair", "PoolPair", z) for z in POOL_SIZES] + [("pool mixed", "PoolMixed", "mixed")]:
         base = res.get((cls, size, "pool"))
         for meth, label in P_PEERS:
-            if cls == "PoolMixed" and meth == "lookaside":
+            if cls == "PoolMixed" and meth in ("lookaside", "poolShared", "poolConfined", "poolRawAddress"):
                 continue
             if cls == "PoolMixed" and meth == "arenaConfined":
                 label = "Arena.ofConfined (one per block)"

@@ -63,6 +63,20 @@ public class PoolPair extends AllocBench {
         Pool.free(Pool.allocate(PoolType.NON_PAGED_NX, size, BENCH_TAG));
     }
 
+    /** The library's default, checked: each block's segment has a shared scope its free closes (a handshake). */
+    @Benchmark
+    public void poolShared() {
+        Pool.setScope(PoolScope.SHARED);
+        Pool.free(Pool.allocate(PoolType.NON_PAGED_NX, size, BENCH_TAG));
+    }
+
+    /** Checked, confined to the allocating thread: each block's segment has a confined scope its free closes. */
+    @Benchmark
+    public void poolConfined() {
+        Pool.setScope(PoolScope.CONFINED);
+        Pool.free(Pool.allocate(PoolType.NON_PAGED_NX, size, BENCH_TAG));
+    }
+
     /**
      * The address fast path: {@code Pool.allocateAddress} and {@code Pool.freeAddress(address, tag)} (checked by the
      * native pool, no segment, no Java allocation). Ordinary downcalls; {@code -jvmArgsAppend
