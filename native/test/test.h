@@ -89,6 +89,14 @@ int test_in_child(void (*fn)(void), char *err, size_t cap);
  * child's stderr is printed). */
 int test_child_stops(void (*fn)(void), const char *stop);
 
+/* Pool test helpers (test_main.c). test_tag("abcd"): the tag whose stored bytes are "abcd"
+ * (PoolMon's display order). test_tag_row: the row for (tag, pool) in a fresh snapshot,
+ * zeroes when there is none. test_block_info: exa_pool_query_block's answer, zeroes when the
+ * pointer is no live block. */
+uint32_t test_tag(const char *s);
+exa_pool_tag_row_t test_tag_row(uint32_t tag, int32_t pool);
+exa_pool_block_info_t test_block_info(const void *p);
+
 extern const test_case_t lookaside_cases[];
 extern const test_case_t lookaside_nt_cases[];
 extern const test_case_t spinlock_cases[];

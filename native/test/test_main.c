@@ -52,6 +52,35 @@ int test_child_stops(void (*fn)(void), const char *stop) {
     return 0;
 }
 
+uint32_t test_tag(const char *s) {
+    return (uint32_t)(unsigned char)s[0] | (uint32_t)(unsigned char)s[1] << 8 | (uint32_t)(unsigned char)s[2] << 16 |
+           (uint32_t)(unsigned char)s[3] << 24;
+}
+
+exa_pool_tag_row_t test_tag_row(uint32_t tag, int32_t pool) {
+    exa_pool_tag_row_t none;
+    memset(&none, 0, sizeof none);
+    uint32_t n = exa_pool_tag_snapshot(NULL, 0);
+    exa_pool_tag_row_t *rows = calloc(n + 64, sizeof *rows);
+    if (rows == NULL) return none;
+    n = exa_pool_tag_snapshot(rows, n + 64);
+    for (uint32_t i = 0; i < n; i++) {
+        if (rows[i].tag == (tag & 0x7FFFFFFFu) && rows[i].pool == pool) {
+            none = rows[i];
+            break;
+        }
+    }
+    free(rows);
+    return none;
+}
+
+exa_pool_block_info_t test_block_info(const void *p) {
+    exa_pool_block_info_t bi;
+    memset(&bi, 0, sizeof bi);
+    if (exa_pool_query_block(p, &bi) != EXA_STATUS_SUCCESS) memset(&bi, 0, sizeof bi);
+    return bi;
+}
+
 int main(int argc, char **argv) {
     const test_case_t *suites[] = {lookaside_cases, lookaside_nt_cases, spinlock_cases, bugcheck_cases, stress_cases,
                                    irql_cases,      spinlock_nt_cases,  queued_cases,   zone_cases,

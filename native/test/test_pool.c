@@ -16,36 +16,6 @@
 
 enum { PAGE = 4096, MAX_SMALL = 4064 };
 
-/* 'abcd' as stored bytes "abcd" (PoolMon's display order). */
-static uint32_t tag_of(const char *s) {
-    return (uint32_t)(unsigned char)s[0] | (uint32_t)(unsigned char)s[1] << 8 | (uint32_t)(unsigned char)s[2] << 16 |
-           (uint32_t)(unsigned char)s[3] << 24;
-}
-
-/* The row for (tag, pool) in a fresh snapshot; zeroes when there is none. */
-static exa_pool_tag_row_t tag_row(uint32_t tag, int32_t pool) {
-    exa_pool_tag_row_t none;
-    memset(&none, 0, sizeof none);
-    uint32_t n = exa_pool_tag_snapshot(NULL, 0);
-    exa_pool_tag_row_t *rows = calloc(n + 16, sizeof *rows);
-    n = exa_pool_tag_snapshot(rows, n + 16);
-    for (uint32_t i = 0; i < n; i++) {
-        if (rows[i].tag == (tag & 0x7FFFFFFFu) && rows[i].pool == pool) {
-            none = rows[i];
-            break;
-        }
-    }
-    free(rows);
-    return none;
-}
-
-static exa_pool_block_info_t info_of(const void *p) {
-    exa_pool_block_info_t bi;
-    memset(&bi, 0xEE, sizeof bi);
-    if (exa_pool_query_block(p, &bi) != EXA_STATUS_SUCCESS) memset(&bi, 0, sizeof bi);
-    return bi;
-}
-
 static const int32_t all_types[] = {
     EXA_NON_PAGED_POOL, EXA_PAGED_POOL, EXA_NON_PAGED_POOL_CACHE_ALIGNED, EXA_PAGED_POOL_CACHE_ALIGNED,
     EXA_NON_PAGED_POOL_SESSION, EXA_PAGED_POOL_SESSION, EXA_NON_PAGED_POOL_CACHE_ALIGNED_SESSION,
@@ -56,7 +26,7 @@ static const int32_t all_types[] = {
  * cache line for cache-aligned types) and inside one page; larger requests page-aligned with
  * whole pages; the query reports tag, type, pool and a usable size >= the request. */
 static void alignment_and_page_rules_every_size(void) {
-    uint32_t tag = tag_of("Alig");
+    uint32_t tag = test_tag("Alig");
     for (size_t t = 0; t < sizeof all_types / sizeof all_types[0]; t++) {
         int32_t type = all_types[t];
         int aligned = (type & 4) != 0;
@@ -66,7 +36,7 @@ static void alignment_and_page_rules_every_size(void) {
             unsigned char *p = exa_pool_allocate_typed(type, n, tag, EXA_POOL_PRIORITY_HIGH);
             CHECK(p != NULL);
             uintptr_t a = (uintptr_t)p;
-            exa_pool_block_info_t bi = info_of(p);
+            exa_pool_block_info_t bi = test_block_info(p);
             CHECK_EQ(bi.tag, tag);
             CHECK_EQ(bi.pool_type, type);
             CHECK_EQ(bi.pool, type & 1);
@@ -88,7 +58,7 @@ static void alignment_and_page_rules_every_size(void) {
             exa_pool_free_with_tag(p, tag);
         }
     }
-    exa_pool_tag_row_t r = tag_row(tag, EXA_POOL_KIND_PAGED);
+    exa_pool_tag_row_t r = test_tag_row(tag, EXA_POOL_KIND_PAGED);
     CHECK_EQ(r.allocs, 4u * 3 * PAGE);
     CHECK_EQ(r.diff, 0);
     CHECK_EQ(r.bytes, 0);
@@ -103,9 +73,9 @@ static void small_big_boundary(void) {
                  {4065, 4096, 1},   {4095, 4096, 1},   {4096, 4096, 1},   {4097, 8192, 1}, {65536, 65536, 1},
                  {64 * PAGE + 1, 65 * PAGE, 1},        {300000, 74 * PAGE, 1}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        void *p = exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_UNINITIALIZED, cases[i].n, tag_of("Bndy"));
+        void *p = exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_UNINITIALIZED, cases[i].n, test_tag("Bndy"));
         CHECK(p != NULL);
-        exa_pool_block_info_t bi = info_of(p);
+        exa_pool_block_info_t bi = test_block_info(p);
         CHECK_EQ(bi.size, cases[i].size);
         CHECK_EQ(bi.big, cases[i].big);
         CHECK_EQ(bi.charged, cases[i].big ? cases[i].size : cases[i].size + 16);
@@ -123,7 +93,7 @@ static void header_layout_and_tag_read_back(void) {
                  {EXA_PAGED_POOL_SESSION, 48}, {EXA_NON_PAGED_POOL_SESSION_NX, 200}};
     const char *tags[] = {"Hdr1", "Hdr2", "Hdr3", "Hdr4", "Hdr5"};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        uint32_t tag = tag_of(tags[i]);
+        uint32_t tag = test_tag(tags[i]);
         unsigned char *p = exa_pool_allocate_typed(cases[i].type, cases[i].n, tag, EXA_POOL_PRIORITY_HIGH);
         CHECK(p != NULL);
         const unsigned char *h = p - 16;
@@ -136,7 +106,7 @@ static void header_layout_and_tag_read_back(void) {
         CHECK_EQ(billed, 0);                                 /* ProcessBilled: not charged */
         CHECK(h[0] < 255);                                   /* PreviousSize: 0 = first in page */
         CHECK_EQ(((uintptr_t)h % PAGE == 0), h[0] == 0);
-        exa_pool_block_info_t bi = info_of(p);
+        exa_pool_block_info_t bi = test_block_info(p);
         CHECK_EQ(bi.tag, tag);
         CHECK_EQ(bi.size, units * 16 - 16);
         exa_pool_free(p);
@@ -152,7 +122,7 @@ static void split_coalesce_and_page_return(void) {
     enum { N = 300 };
     void *v[N];
     for (int i = 0; i < N; i++) {
-        v[i] = exa_pool_allocate_typed(EXA_PAGED_POOL, 40 + (i % 7) * 24, tag_of("Coal"), EXA_POOL_PRIORITY_HIGH);
+        v[i] = exa_pool_allocate_typed(EXA_PAGED_POOL, 40 + (i % 7) * 24, test_tag("Coal"), EXA_POOL_PRIORITY_HIGH);
         CHECK(v[i] != NULL);
     }
     /* Every block's successor in its page agrees: next PreviousSize == this BlockSize. */
@@ -180,8 +150,8 @@ static void big_allocations_are_tracked(void) {
     exa_pool_trim();
     exa_pool_stats_t s0, s1, s2;
     exa_pool_query(EXA_POOL_KIND_NON_PAGED, &s0);
-    void *a = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 10 * PAGE, tag_of("BigA"));
-    void *b = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 100 * PAGE + 5, tag_of("BigB"));
+    void *a = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 10 * PAGE, test_tag("BigA"));
+    void *b = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 100 * PAGE + 5, test_tag("BigB"));
     CHECK(a != NULL && b != NULL);
     exa_pool_query(EXA_POOL_KIND_NON_PAGED, &s1);
     CHECK_EQ(s1.big_allocations, s0.big_allocations + 2);
@@ -189,7 +159,7 @@ static void big_allocations_are_tracked(void) {
     CHECK_EQ(s1.big_pages, s0.big_pages + 111);
     CHECK(s1.mapped >= s0.mapped + 101 * PAGE);
     for (size_t i = 0; i < 10 * PAGE; i++) CHECK_EQ(((unsigned char *)a)[i], 0); /* Pool2 zeroes */
-    exa_pool_tag_row_t r = tag_row(tag_of("BigB"), EXA_POOL_KIND_NON_PAGED);
+    exa_pool_tag_row_t r = test_tag_row(test_tag("BigB"), EXA_POOL_KIND_NON_PAGED);
     CHECK_EQ(r.bytes, 101 * PAGE);
     CHECK_EQ(r.per_alloc, 101 * PAGE);
     exa_pool_free(a);
@@ -202,12 +172,12 @@ static void big_allocations_are_tracked(void) {
 
 /* PoolMon's columns per tag and pool; the protection bit is not part of the row's tag. */
 static void tag_rows_have_poolmon_columns(void) {
-    uint32_t tag = tag_of("Pmon");
+    uint32_t tag = test_tag("Pmon");
     void *np[3], *pg[2];
     for (int i = 0; i < 3; i++) np[i] = exa_pool_allocate_typed(EXA_NON_PAGED_POOL_NX, 100, tag, EXA_POOL_PRIORITY_HIGH);
     for (int i = 0; i < 2; i++) pg[i] = exa_pool_allocate_typed(EXA_PAGED_POOL, 300, tag | 0x80000000u, 32);
     exa_pool_free(np[0]);
-    exa_pool_tag_row_t n = tag_row(tag, EXA_POOL_KIND_NON_PAGED), p = tag_row(tag, EXA_POOL_KIND_PAGED);
+    exa_pool_tag_row_t n = test_tag_row(tag, EXA_POOL_KIND_NON_PAGED), p = test_tag_row(tag, EXA_POOL_KIND_PAGED);
     CHECK_EQ(n.allocs, 3);
     CHECK_EQ(n.frees, 1);
     CHECK_EQ(n.diff, 2);
@@ -218,7 +188,7 @@ static void tag_rows_have_poolmon_columns(void) {
     exa_pool_free(np[1]);
     exa_pool_free(np[2]);
     for (int i = 0; i < 2; i++) exa_pool_free_with_tag(pg[i], tag | 0x80000000u);
-    n = tag_row(tag, EXA_POOL_KIND_NON_PAGED);
+    n = test_tag_row(tag, EXA_POOL_KIND_NON_PAGED);
     CHECK_EQ(n.diff, 0);
     CHECK_EQ(n.per_alloc, 0);
     /* Sorted by tag bytes, then pool. */
@@ -235,7 +205,7 @@ static void tag_rows_have_poolmon_columns(void) {
 /* Spec 1.6: a protected tag must be passed exactly on free; unprotected mismatches are
  * ignored, except in strict mode. */
 static void protected_tags_and_tag_checks(void) {
-    uint32_t tag = tag_of("Prot") | 0x80000000u;
+    uint32_t tag = test_tag("Prot") | 0x80000000u;
     void *p = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 64, tag);
     CHECK(p != NULL);
     exa_u64 c = test_bugcheck_begin();
@@ -244,7 +214,7 @@ static void protected_tags_and_tag_checks(void) {
     CHECK_BUGCHECK(bc, 0xC2, 0x0A, (uintptr_t)p);
     CHECK_EQ(bc.parameter3, tag);
     CHECK_EQ(bc.parameter4, 0);
-    CHECK_EQ(info_of(p).tag, tag); /* still live */
+    CHECK_EQ(test_block_info(p).tag, tag); /* still live */
     c = test_bugcheck_begin();
     exa_pool_free_with_tag(p, tag & 0x7FFFFFFFu); /* the protection bit is part of the tag */
     bc = test_bugcheck_end(c);
@@ -253,40 +223,40 @@ static void protected_tags_and_tag_checks(void) {
     exa_pool_free_with_tag(p, tag);
     bc = test_bugcheck_end(c);
     CHECK_EQ(bc.sequence, 0);
-    CHECK_EQ(tag_row(tag, EXA_POOL_KIND_PAGED).diff, 0); /* gone */
+    CHECK_EQ(test_tag_row(tag, EXA_POOL_KIND_PAGED).diff, 0); /* gone */
 
-    void *q = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 64, tag_of("Unpr"));
-    exa_pool_free_with_tag(q, tag_of("Else")); /* compat: ignored */
-    q = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 64, tag_of("Unpr"));
+    void *q = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 64, test_tag("Unpr"));
+    exa_pool_free_with_tag(q, test_tag("Else")); /* compat: ignored */
+    q = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 64, test_tag("Unpr"));
     exa_pool_set_options(EXA_POOL_OPTION_STRICT);
     c = test_bugcheck_begin();
-    exa_pool_free_with_tag(q, tag_of("Else"));
+    exa_pool_free_with_tag(q, test_tag("Else"));
     bc = test_bugcheck_end(c);
-    exa_pool_free_with_tag(q, tag_of("Unpr"));
+    exa_pool_free_with_tag(q, test_tag("Unpr"));
     exa_pool_set_options(0);
     CHECK_BUGCHECK(bc, 0xC2, 0x0A, (uintptr_t)q);
-    CHECK_EQ(bc.parameter4, tag_of("Else"));
+    CHECK_EQ(bc.parameter4, test_tag("Else"));
 }
 
 /* Spec 1.13 / 7.16-7.18: bad frees are bug checks with NT's parameters, nothing changed. */
 static void free_checked_reports_the_outcome(void) {
-    void *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 72, tag_of("FrCk"));
+    void *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 72, test_tag("FrCk"));
     CHECK(p != NULL);
-    CHECK_EQ(exa_pool_free_checked(p, tag_of("FrCk")), EXA_STATUS_SUCCESS);
+    CHECK_EQ(exa_pool_free_checked(p, test_tag("FrCk")), EXA_STATUS_SUCCESS);
     exa_u64 c = test_bugcheck_begin();
     CHECK_EQ(exa_pool_free_checked(p, 0), EXA_STATUS_BUGCHECK); /* double free, refused */
     exa_bugcheck_info_t bc = test_bugcheck_end(c);
     CHECK_BUGCHECK(bc, 0xC2, 0x07, 0);
-    void *q = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 72, tag_of("FrCk") | EXA_POOL_TAG_PROTECTED);
+    void *q = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 72, test_tag("FrCk") | EXA_POOL_TAG_PROTECTED);
     c = test_bugcheck_begin();
     CHECK_EQ(exa_pool_free_checked(q, 0), EXA_STATUS_BUGCHECK); /* a protected tag needs its tag */
     bc = test_bugcheck_end(c);
     CHECK_BUGCHECK(bc, 0xC2, 0x0A, (uintptr_t)q);
-    CHECK_EQ(exa_pool_free_checked(q, tag_of("FrCk") | EXA_POOL_TAG_PROTECTED), EXA_STATUS_SUCCESS);
+    CHECK_EQ(exa_pool_free_checked(q, test_tag("FrCk") | EXA_POOL_TAG_PROTECTED), EXA_STATUS_SUCCESS);
 }
 
 static void bad_frees_are_bug_checks(void) {
-    void *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 80, tag_of("Dbl "));
+    void *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 80, test_tag("Dbl "));
     CHECK(p != NULL);
     exa_pool_free(p);
     exa_u64 c = test_bugcheck_begin();
@@ -303,14 +273,14 @@ static void bad_frees_are_bug_checks(void) {
     bc = test_bugcheck_end(c);
     CHECK_BUGCHECK(bc, 0xC2, 0x42, (uintptr_t)(not_pool + 16));
 
-    void *big = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 3 * PAGE, tag_of("Dbl "));
+    void *big = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 3 * PAGE, test_tag("Dbl "));
     exa_pool_free(big);
     c = test_bugcheck_begin();
     exa_pool_free(big); /* page-aligned, no big-table entry */
     bc = test_bugcheck_end(c);
     CHECK_BUGCHECK(bc, 0x19, 0x22, (uintptr_t)big);
 
-    unsigned char *q = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 200, tag_of("Dbl "));
+    unsigned char *q = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 200, test_tag("Dbl "));
     c = test_bugcheck_begin();
     exa_pool_free(q + 8); /* inside a block, not 16-aligned */
     bc = test_bugcheck_end(c);
@@ -318,7 +288,7 @@ static void bad_frees_are_bug_checks(void) {
 
     /* An overrun into the next block's header is caught at the free (0x19/0x05). */
     unsigned char *w[8], *r = NULL, *s = NULL;
-    for (int i = 0; i < 8; i++) w[i] = exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_UNINITIALIZED, 32, tag_of("Ovrn"));
+    for (int i = 0; i < 8; i++) w[i] = exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_UNINITIALIZED, 32, test_tag("Ovrn"));
     for (int i = 0; i < 8 && r == NULL; i++)
         for (int j = 0; j < 8; j++)
             if (w[j] == w[i] + 48) { /* w[j]'s header follows w[i]'s 48-byte block */
@@ -344,7 +314,7 @@ static void bad_frees_are_bug_checks(void) {
 static void double_free_after_merge(void) {
     exa_pool_parameter_t node0 = {EXA_POOL_PARAMETER_NUMA_NODE, 0, 0};
     unsigned char *v[3];
-    for (int i = 0; i < 3; i++) v[i] = exa_pool_allocate_ex(EXA_POOL_FLAG_NON_PAGED, 200, tag_of("Mrge"), &node0, 1);
+    for (int i = 0; i < 3; i++) v[i] = exa_pool_allocate_ex(EXA_POOL_FLAG_NON_PAGED, 200, test_tag("Mrge"), &node0, 1);
     CHECK(v[0] && v[1] && v[2]);
     /* Find b right after a (same 224-byte block size). */
     unsigned char *a = NULL, *b = NULL;
@@ -372,7 +342,7 @@ static void double_free_after_merge(void) {
 }
 
 static void child_double_free(void) {
-    void *p = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 10, tag_of("Kid "));
+    void *p = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 10, test_tag("Kid "));
     exa_pool_free(p);
     exa_pool_free(p);
 }
@@ -387,7 +357,7 @@ static void cache_aligned_blocks_and_shadow_headers(void) {
     int shadows = 0;
     void *v[64];
     for (int i = 0; i < 64; i++) {
-        v[i] = exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_CACHE_ALIGNED, 24 + i * 8, tag_of("CaAl"));
+        v[i] = exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_CACHE_ALIGNED, 24 + i * 8, test_tag("CaAl"));
         CHECK(v[i] != NULL);
         CHECK_EQ((uintptr_t)v[i] % line, 0);
         unsigned char *h = (unsigned char *)v[i] - 16;
@@ -396,13 +366,13 @@ static void cache_aligned_blocks_and_shadow_headers(void) {
             CHECK(h[0] >= 1 && h[0] < line / 16);
             CHECK(memcmp(h + 4, "CaAl", 4) == 0);
         }
-        exa_pool_block_info_t bi = info_of(v[i]);
+        exa_pool_block_info_t bi = test_block_info(v[i]);
         CHECK_EQ(bi.pool_type, EXA_PAGED_POOL_CACHE_ALIGNED);
         CHECK(bi.size >= (exa_u64)(24 + i * 8));
     }
     CHECK(shadows > 0);
     for (int i = 0; i < 64; i++) exa_pool_free(v[i]);
-    exa_pool_tag_row_t r = tag_row(tag_of("CaAl"), EXA_POOL_KIND_PAGED);
+    exa_pool_tag_row_t r = test_tag_row(test_tag("CaAl"), EXA_POOL_KIND_PAGED);
     CHECK_EQ(r.allocs, 64);
     CHECK_EQ(r.diff, 0);
 }
@@ -429,9 +399,9 @@ static void pool_flags_map_to_types(void) {
                  {EXA_POOL_FLAG_PAGED | ((exa_u64)1 << EXA_POOL_FLAG_SPECIAL_POOL_BIT), 1},
                  {EXA_POOL_FLAG_PAGED | ((exa_u64)1 << 47), 1}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        unsigned char *p = exa_pool_allocate(cases[i].flags, 333, tag_of("Flag"));
+        unsigned char *p = exa_pool_allocate(cases[i].flags, 333, test_tag("Flag"));
         CHECK(p != NULL);
-        CHECK_EQ(info_of(p).pool_type, cases[i].type);
+        CHECK_EQ(test_block_info(p).pool_type, cases[i].type);
         for (int k = 0; k < 333; k++) CHECK_EQ(p[k], 0); /* zeroed unless UNINITIALIZED */
         memset(p, 0xCD, 333);
         exa_pool_free(p);
@@ -460,8 +430,8 @@ static void pool_flags_validation(void) {
     exa_set_raise_handler(count_raise, NULL);
     raised_count = 0;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        CHECK(exa_pool_allocate(bad[i], 64, tag_of("Vald")) == NULL);
-        CHECK(exa_pool_allocate(bad[i] | EXA_POOL_FLAG_RAISE_ON_FAILURE, 64, tag_of("Vald")) == NULL);
+        CHECK(exa_pool_allocate(bad[i], 64, test_tag("Vald")) == NULL);
+        CHECK(exa_pool_allocate(bad[i] | EXA_POOL_FLAG_RAISE_ON_FAILURE, 64, test_tag("Vald")) == NULL);
     }
     CHECK(exa_pool_allocate(EXA_POOL_FLAG_PAGED, 64, 0) == NULL); /* tag must be non-zero */
     CHECK_EQ(raised_count, sizeof bad / sizeof bad[0]);
@@ -470,12 +440,12 @@ static void pool_flags_validation(void) {
     exa_clear_last_status();
 
     /* Zero bytes: a minimal block (16 usable bytes); NULL in strict mode. */
-    void *z = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 0, tag_of("Zero"));
+    void *z = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 0, test_tag("Zero"));
     CHECK(z != NULL);
-    CHECK_EQ(info_of(z).size, 16);
+    CHECK_EQ(test_block_info(z).size, 16);
     exa_pool_free(z);
     exa_pool_set_options(EXA_POOL_OPTION_STRICT);
-    z = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 0, tag_of("Zero"));
+    z = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 0, test_tag("Zero"));
     exa_pool_set_options(0);
     CHECK(z == NULL);
 }
@@ -504,22 +474,22 @@ static void pool3_extended_parameters(void) {
         {EXA_POOL_FLAG_PAGED, {EXA_POOL_PARAMETER_NUMA_NODE, 0, 0}, 0},             /* paged: no node */
         {EXA_POOL_FLAG_PAGED, {EXA_POOL_PARAMETER_NUMA_NODE, 1, 0}, 1}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        void *p = exa_pool_allocate_ex(cases[i].flags, 128, tag_of("Ext3"), &cases[i].p, 1);
+        void *p = exa_pool_allocate_ex(cases[i].flags, 128, test_tag("Ext3"), &cases[i].p, 1);
         CHECK_EQ(p != NULL, cases[i].ok);
         if (p != NULL) {
-            exa_pool_block_info_t bi = info_of(p);
+            exa_pool_block_info_t bi = test_block_info(p);
             CHECK_EQ(bi.pool_type, (cases[i].flags & EXA_POOL_FLAG_PAGED) ? 1 : 512);
             exa_pool_free(p);
         }
     }
-    CHECK(exa_pool_allocate_ex(np, 128, tag_of("Ext3"), NULL, 1) == NULL);
+    CHECK(exa_pool_allocate_ex(np, 128, test_tag("Ext3"), NULL, 1) == NULL);
     /* A node-bound block: its own descriptor, same type; big ones too. */
     exa_pool_parameter_t node0 = {EXA_POOL_PARAMETER_NUMA_NODE, 0, 0};
-    void *small = exa_pool_allocate_ex(np, 100, tag_of("Numa"), &node0, 1);
-    void *big = exa_pool_allocate_ex(np, 5 * PAGE, tag_of("Numa"), &node0, 1);
+    void *small = exa_pool_allocate_ex(np, 100, test_tag("Numa"), &node0, 1);
+    void *big = exa_pool_allocate_ex(np, 5 * PAGE, test_tag("Numa"), &node0, 1);
     CHECK(small != NULL && big != NULL);
     CHECK(((unsigned char *)small)[-15] >= 3); /* PoolIndex: a node descriptor */
-    CHECK_EQ(info_of(big).pool_type, 512);
+    CHECK_EQ(test_block_info(big).pool_type, 512);
     exa_pool_free(small);
     exa_pool_free(big);
 }
@@ -529,24 +499,24 @@ static void pool3_extended_parameters(void) {
  * ======================================================================================== */
 
 static void legacy_zero_length_and_tags(void) {
-    void *p = exa_pool_allocate_typed(EXA_PAGED_POOL, 0, tag_of("Len0"), EXA_POOL_PRIORITY_HIGH);
+    void *p = exa_pool_allocate_typed(EXA_PAGED_POOL, 0, test_tag("Len0"), EXA_POOL_PRIORITY_HIGH);
     CHECK(p != NULL);
-    CHECK_EQ(info_of(p).size, 16);
+    CHECK_EQ(test_block_info(p).size, 16);
     exa_pool_free(p);
     p = exa_pool_allocate_typed(EXA_PAGED_POOL, 10, 0, EXA_POOL_PRIORITY_HIGH); /* tag 0: "None" */
-    CHECK_EQ(info_of(p).tag, (uint32_t)EXA_POOL_TAG_NONE);
+    CHECK_EQ(test_block_info(p).tag, (uint32_t)EXA_POOL_TAG_NONE);
     exa_pool_free(p);
     /* Zero modifier zeroes; NX modifier on paged pool means nothing. */
     unsigned char *z = exa_pool_allocate_typed(EXA_PAGED_POOL | EXA_POOL_ZERO_ALLOCATION | EXA_POOL_NX_ALLOCATION, 500,
-                                               tag_of("Zmod"), EXA_POOL_PRIORITY_HIGH);
+                                               test_tag("Zmod"), EXA_POOL_PRIORITY_HIGH);
     CHECK(z != NULL);
     for (int i = 0; i < 500; i++) CHECK_EQ(z[i], 0);
-    CHECK_EQ(info_of(z).pool_type, 1);
+    CHECK_EQ(test_block_info(z).pool_type, 1);
     exa_pool_free(z);
     /* Invalid types fail (DontUseThisType, MaxPoolType, unknown bits). */
-    CHECK(exa_pool_allocate_typed(3, 10, tag_of("Bad "), 32) == NULL);
-    CHECK(exa_pool_allocate_typed(7, 10, tag_of("Bad "), 32) == NULL);
-    CHECK(exa_pool_allocate_typed(0x1000, 10, tag_of("Bad "), 32) == NULL);
+    CHECK(exa_pool_allocate_typed(3, 10, test_tag("Bad "), 32) == NULL);
+    CHECK(exa_pool_allocate_typed(7, 10, test_tag("Bad "), 32) == NULL);
+    CHECK(exa_pool_allocate_typed(0x1000, 10, test_tag("Bad "), 32) == NULL);
 
     /* Strict mode: zero bytes 0xC4/0x00, tag 0 0x9B, "BIG " 0x9C, no letter or digit 0x9D. */
     exa_pool_set_options(EXA_POOL_OPTION_STRICT);
@@ -580,7 +550,7 @@ static void quota_charge_and_back_out(void) {
     void *v[8];
     /* 100 bytes -> a 128-byte block, header included, is what is charged. */
     for (int i = 0; i < 7; i++) {
-        v[i] = exa_pool_allocate_quota(EXA_NON_PAGED_POOL_NX | EXA_POOL_QUOTA_FAIL_INSTEAD_OF_RAISE, 100, tag_of("Quot"));
+        v[i] = exa_pool_allocate_quota(EXA_NON_PAGED_POOL_NX | EXA_POOL_QUOTA_FAIL_INSTEAD_OF_RAISE, 100, test_tag("Quot"));
         CHECK(v[i] != NULL);
     }
     exa_quota_stats_t s;
@@ -588,41 +558,41 @@ static void quota_charge_and_back_out(void) {
     CHECK_EQ(s.non_paged_usage, 7 * 128);
     CHECK_EQ(s.non_paged_peak, 7 * 128);
     CHECK_EQ(s.charged_blocks, 7);
-    exa_pool_block_info_t bi = info_of(v[0]);
+    exa_pool_block_info_t bi = test_block_info(v[0]);
     CHECK_EQ(bi.quota_charged, 1);
     CHECK(bi.account == a);
     CHECK_EQ(((unsigned char *)v[0])[-13], ((EXA_NON_PAGED_POOL_NX & 0x2F) | 0x8) + 1); /* QUOTA bit in PoolType */
     /* The 8th would reach 1024 > 1000: NULL with FAIL_INSTEAD_OF_RAISE, nothing charged, and
      * the block it took is back in the pool (the tag's counts do not see it). */
-    exa_pool_tag_row_t before = tag_row(tag_of("Quot"), EXA_POOL_KIND_NON_PAGED);
+    exa_pool_tag_row_t before = test_tag_row(test_tag("Quot"), EXA_POOL_KIND_NON_PAGED);
     exa_clear_last_status();
-    CHECK(exa_pool_allocate_quota(EXA_NON_PAGED_POOL_NX | EXA_POOL_QUOTA_FAIL_INSTEAD_OF_RAISE, 100, tag_of("Quot")) == NULL);
+    CHECK(exa_pool_allocate_quota(EXA_NON_PAGED_POOL_NX | EXA_POOL_QUOTA_FAIL_INSTEAD_OF_RAISE, 100, test_tag("Quot")) == NULL);
     CHECK_EQ(exa_last_status(), EXA_STATUS_SUCCESS);
     /* Without the flag the quota routine raises STATUS_QUOTA_EXCEEDED. */
-    CHECK(exa_pool_allocate_quota(EXA_NON_PAGED_POOL_NX, 100, tag_of("Quot")) == NULL);
+    CHECK(exa_pool_allocate_quota(EXA_NON_PAGED_POOL_NX, 100, test_tag("Quot")) == NULL);
     CHECK_EQ(exa_last_status(), EXA_STATUS_QUOTA_EXCEEDED);
     exa_clear_last_status();
-    exa_pool_tag_row_t after = tag_row(tag_of("Quot"), EXA_POOL_KIND_NON_PAGED);
+    exa_pool_tag_row_t after = test_tag_row(test_tag("Quot"), EXA_POOL_KIND_NON_PAGED);
     CHECK_EQ(after.allocs, before.allocs);
     exa_quota_query(a, &s);
     CHECK_EQ(s.non_paged_usage, 7 * 128);
     /* Paged pool has no limit here; big blocks and the system account are never charged. */
-    void *pg = exa_pool_allocate_quota(EXA_PAGED_POOL, 2000, tag_of("Quot"));
-    void *big = exa_pool_allocate_quota(EXA_NON_PAGED_POOL_NX, 5000, tag_of("Quot"));
+    void *pg = exa_pool_allocate_quota(EXA_PAGED_POOL, 2000, test_tag("Quot"));
+    void *big = exa_pool_allocate_quota(EXA_NON_PAGED_POOL_NX, 5000, test_tag("Quot"));
     CHECK(pg != NULL && big != NULL);
-    CHECK_EQ(info_of(big).quota_charged, 0);
+    CHECK_EQ(test_block_info(big).quota_charged, 0);
     exa_quota_query(a, &s);
     CHECK_EQ(s.paged_usage, 2016); /* 2000 + 16, a multiple of 16 */
     CHECK_EQ(s.non_paged_usage, 7 * 128);
     exa_quota_attach(exa_quota_system());
-    void *sys = exa_pool_allocate_quota(EXA_NON_PAGED_POOL_NX, 100, tag_of("Quot"));
-    CHECK_EQ(info_of(sys).quota_charged, 0);
+    void *sys = exa_pool_allocate_quota(EXA_NON_PAGED_POOL_NX, 100, test_tag("Quot"));
+    CHECK_EQ(test_block_info(sys).quota_charged, 0);
     exa_quota_attach(a);
     /* Pool2 with USE_QUOTA: NULL on quota failure unless RAISE_ON_FAILURE. */
-    CHECK(exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED | EXA_POOL_FLAG_USE_QUOTA, 200, tag_of("Quot")) == NULL);
+    CHECK(exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED | EXA_POOL_FLAG_USE_QUOTA, 200, test_tag("Quot")) == NULL);
     CHECK_EQ(exa_last_status(), EXA_STATUS_SUCCESS);
     CHECK(exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED | EXA_POOL_FLAG_USE_QUOTA | EXA_POOL_FLAG_RAISE_ON_FAILURE, 200,
-                            tag_of("Quot")) == NULL);
+                            test_tag("Quot")) == NULL);
     CHECK_EQ(exa_last_status(), EXA_STATUS_QUOTA_EXCEEDED);
     exa_clear_last_status();
     /* Frees return the charge; the peak stays. Closing with charges outstanding keeps the
@@ -642,15 +612,15 @@ static void quota_charge_and_back_out(void) {
     exa_pool_free(sys);
     CHECK_EQ(exa_quota_close(exa_quota_process()), EXA_STATUS_INVALID_PARAMETER);
     /* The process account is charged by default (ExQueryPoolBlockSize reports it). */
-    void *pr = exa_pool_allocate_quota(EXA_PAGED_POOL, 10, tag_of("Quot"));
-    CHECK_EQ(info_of(pr).quota_charged, 1);
-    CHECK(info_of(pr).account == exa_quota_process());
+    void *pr = exa_pool_allocate_quota(EXA_PAGED_POOL, 10, test_tag("Quot"));
+    CHECK_EQ(test_block_info(pr).quota_charged, 1);
+    CHECK(test_block_info(pr).account == exa_quota_process());
     exa_pool_free(pr);
 }
 
 /* A corrupted ProcessBilled word is bug check 0xC2/0x0D at the free. */
 static void quota_owner_is_checked(void) {
-    unsigned char *p = exa_pool_allocate_quota(EXA_PAGED_POOL, 40, tag_of("Qown"));
+    unsigned char *p = exa_pool_allocate_quota(EXA_PAGED_POOL, 40, test_tag("Qown"));
     CHECK(p != NULL);
     uint64_t owner, bad = 0x1000;
     memcpy(&owner, p - 8, 8);
@@ -712,10 +682,10 @@ static void limits_priorities_and_conditions_with_hysteresis(void) {
     void *v[16];
     int n = 0;
     /* free: 1024K -> 960 ... 704K: High holds down to high_clear (640K). */
-    for (; n < 6; n++) v[n] = exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_UNINITIALIZED, CHUNK, tag_of("Cond"));
+    for (; n < 6; n++) v[n] = exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_UNINITIALIZED, CHUNK, test_tag("Cond"));
     CHECK_EQ(exa_pool_condition(EXA_POOL_KIND_PAGED), EXA_POOL_CONDITION_HIGH); /* 640K: not below */
     CHECK_EQ(seen.calls, 0);
-    v[n++] = exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_UNINITIALIZED, CHUNK, tag_of("Cond")); /* 576K */
+    v[n++] = exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_UNINITIALIZED, CHUNK, test_tag("Cond")); /* 576K */
     CHECK_EQ(exa_pool_condition(EXA_POOL_KIND_PAGED), 0);
     CHECK_EQ(seen.calls, 1);
     CHECK_EQ(seen.bits[0], 0);
@@ -724,36 +694,36 @@ static void limits_priorities_and_conditions_with_hysteresis(void) {
     exa_pool_free(v[--n]);
     CHECK_EQ(exa_pool_condition(EXA_POOL_KIND_PAGED), 0);
     for (; n < 13; n++) {
-        v[n] = exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_UNINITIALIZED, CHUNK, tag_of("Cond"));
+        v[n] = exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_UNINITIALIZED, CHUNK, test_tag("Cond"));
         CHECK(v[n] != NULL);
     }
     /* 192K free: Low. A Low-priority request fails, Normal and High succeed. */
     CHECK_EQ(exa_pool_condition(EXA_POOL_KIND_PAGED), EXA_POOL_CONDITION_LOW);
     CHECK_EQ(seen.calls, 2);
     CHECK_EQ(seen.bits[1], EXA_POOL_CONDITION_LOW);
-    CHECK(exa_pool_allocate_typed(EXA_PAGED_POOL, 100, tag_of("Prio"), EXA_POOL_PRIORITY_LOW) == NULL);
+    CHECK(exa_pool_allocate_typed(EXA_PAGED_POOL, 100, test_tag("Prio"), EXA_POOL_PRIORITY_LOW) == NULL);
     exa_pool_parameter_t low = {EXA_POOL_PARAMETER_PRIORITY, 0, EXA_POOL_PRIORITY_LOW};
-    CHECK(exa_pool_allocate_ex(EXA_POOL_FLAG_PAGED, 100, tag_of("Prio"), &low, 1) == NULL);
-    void *normal = exa_pool_allocate_typed(EXA_PAGED_POOL, 100, tag_of("Prio"), EXA_POOL_PRIORITY_NORMAL);
+    CHECK(exa_pool_allocate_ex(EXA_POOL_FLAG_PAGED, 100, test_tag("Prio"), &low, 1) == NULL);
+    void *normal = exa_pool_allocate_typed(EXA_PAGED_POOL, 100, test_tag("Prio"), EXA_POOL_PRIORITY_NORMAL);
     CHECK(normal != NULL);
     /* The Normal block took a page (188K free); down to 56K: Normal fails below the
      * critical watermark (64K), High goes on (from the thread's cache). */
-    v[n++] = exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_UNINITIALIZED, 2 * CHUNK + PAGE, tag_of("Cond"));
+    v[n++] = exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_UNINITIALIZED, 2 * CHUNK + PAGE, test_tag("Cond"));
     CHECK(v[n - 1] != NULL);
-    CHECK(exa_pool_allocate_typed(EXA_PAGED_POOL, 100, tag_of("Prio"), EXA_POOL_PRIORITY_NORMAL) == NULL);
-    void *high = exa_pool_allocate_typed(EXA_PAGED_POOL, 100, tag_of("Prio"), EXA_POOL_PRIORITY_HIGH);
+    CHECK(exa_pool_allocate_typed(EXA_PAGED_POOL, 100, test_tag("Prio"), EXA_POOL_PRIORITY_NORMAL) == NULL);
+    void *high = exa_pool_allocate_typed(EXA_PAGED_POOL, 100, test_tag("Prio"), EXA_POOL_PRIORITY_HIGH);
     CHECK(high != NULL);
     /* Exhaustion: NULL, or a raise of STATUS_INSUFFICIENT_RESOURCES when asked. */
     exa_clear_last_status();
-    CHECK(exa_pool_allocate(EXA_POOL_FLAG_PAGED, CHUNK, tag_of("Cond")) == NULL);
+    CHECK(exa_pool_allocate(EXA_POOL_FLAG_PAGED, CHUNK, test_tag("Cond")) == NULL);
     CHECK_EQ(exa_last_status(), EXA_STATUS_SUCCESS);
-    CHECK(exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_RAISE_ON_FAILURE, CHUNK, tag_of("Cond")) == NULL);
+    CHECK(exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_RAISE_ON_FAILURE, CHUNK, test_tag("Cond")) == NULL);
     CHECK_EQ(exa_last_status(), EXA_STATUS_INSUFFICIENT_RESOURCES);
     exa_clear_last_status();
-    CHECK(exa_pool_allocate_typed(EXA_PAGED_POOL | EXA_POOL_RAISE_IF_ALLOCATION_FAILURE, CHUNK, tag_of("Cond"), 32) == NULL);
+    CHECK(exa_pool_allocate_typed(EXA_PAGED_POOL | EXA_POOL_RAISE_IF_ALLOCATION_FAILURE, CHUNK, test_tag("Cond"), 32) == NULL);
     CHECK_EQ(exa_last_status(), EXA_STATUS_INSUFFICIENT_RESOURCES);
     exa_clear_last_status();
-    CHECK(exa_pool_allocate_quota(EXA_PAGED_POOL, CHUNK, tag_of("Cond")) == NULL); /* quota routine: raises */
+    CHECK(exa_pool_allocate_quota(EXA_PAGED_POOL, CHUNK, test_tag("Cond")) == NULL); /* quota routine: raises */
     CHECK_EQ(exa_last_status(), EXA_STATUS_INSUFFICIENT_RESOURCES);
     exa_clear_last_status();
     exa_pool_stats_t st;
@@ -824,14 +794,14 @@ static void must_succeed_reserve_then_0x41(void) {
     l.lock_policy = saved.lock_policy;
     l.cached_segments = saved.cached_segments;
     CHECK_EQ(exa_pool_set_limits(EXA_POOL_KIND_NON_PAGED, &l), EXA_STATUS_SUCCESS);
-    void *fill = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 8 * PAGE, tag_of("MSuc"));
+    void *fill = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 8 * PAGE, test_tag("MSuc"));
     CHECK(fill != NULL);
-    CHECK(exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, PAGE, tag_of("MSuc")) == NULL);
-    void *ms = exa_pool_allocate_typed(EXA_NON_PAGED_POOL_MUST_SUCCEED, 3 * PAGE, tag_of("MSuc"), 32);
+    CHECK(exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, PAGE, test_tag("MSuc")) == NULL);
+    void *ms = exa_pool_allocate_typed(EXA_NON_PAGED_POOL_MUST_SUCCEED, 3 * PAGE, test_tag("MSuc"), 32);
     CHECK(ms != NULL);
-    CHECK_EQ(info_of(ms).pool_type, EXA_NON_PAGED_POOL_MUST_SUCCEED);
+    CHECK_EQ(test_block_info(ms).pool_type, EXA_NON_PAGED_POOL_MUST_SUCCEED);
     exa_u64 c = test_bugcheck_begin();
-    void *none = exa_pool_allocate_typed(EXA_NON_PAGED_POOL_MUST_SUCCEED, 2 * PAGE, tag_of("MSuc"), 32);
+    void *none = exa_pool_allocate_typed(EXA_NON_PAGED_POOL_MUST_SUCCEED, 2 * PAGE, test_tag("MSuc"), 32);
     exa_bugcheck_info_t bc = test_bugcheck_end(c);
     CHECK(none == NULL);
     CHECK_BUGCHECK(bc, 0x41, 2 * PAGE, s.in_use / PAGE + 11);
@@ -840,7 +810,7 @@ static void must_succeed_reserve_then_0x41(void) {
     exa_pool_free(fill);
     exa_pool_set_options(EXA_POOL_OPTION_STRICT);
     c = test_bugcheck_begin();
-    none = exa_pool_allocate_typed(EXA_NON_PAGED_POOL_MUST_SUCCEED, 10, tag_of("MSuc"), 32);
+    none = exa_pool_allocate_typed(EXA_NON_PAGED_POOL_MUST_SUCCEED, 10, test_tag("MSuc"), 32);
     bc = test_bugcheck_end(c);
     exa_pool_set_options(0);
     CHECK(none == NULL);
@@ -860,7 +830,7 @@ static void child_memlock_refused(void) {
     exa_pool_stats_t s0, s1;
     exa_pool_query(EXA_POOL_KIND_NON_PAGED, &s0);
     /* A big allocation always maps fresh memory, so a lock is always attempted. */
-    void *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 80 * PAGE, tag_of("Lock"));
+    void *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 80 * PAGE, test_tag("Lock"));
     if (p == NULL) _exit(11);  /* best effort: the allocation still succeeds */
     exa_pool_query(EXA_POOL_KIND_NON_PAGED, &s1);
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -877,9 +847,9 @@ static void child_memlock_refused(void) {
     exa_pool_get_limits(EXA_POOL_KIND_NON_PAGED, &l);
     l.lock_policy = EXA_POOL_LOCK_REQUIRED;
     exa_pool_set_limits(EXA_POOL_KIND_NON_PAGED, &l);
-    if (exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 80 * PAGE, tag_of("Lock")) != NULL) _exit(15);
+    if (exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 80 * PAGE, test_tag("Lock")) != NULL) _exit(15);
     /* Paged pool is never locked. */
-    p = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 80 * PAGE, tag_of("Lock"));
+    p = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 80 * PAGE, test_tag("Lock"));
     if (p == NULL) _exit(16);
     exa_pool_free(p);
     _exit(0);
@@ -888,7 +858,7 @@ static void child_memlock_refused(void) {
 static void nonpaged_memory_is_locked_or_says_why(void) {
     exa_pool_stats_t s0, s1;
     exa_pool_query(EXA_POOL_KIND_NON_PAGED, &s0);
-    void *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 70 * PAGE, tag_of("Lock"));
+    void *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 70 * PAGE, test_tag("Lock"));
     CHECK(p != NULL);
     exa_pool_query(EXA_POOL_KIND_NON_PAGED, &s1);
     CHECK(s1.locked == s0.locked + 70 * PAGE || s1.lock_failures == s0.lock_failures + 1);
@@ -902,9 +872,9 @@ static void nonpaged_memory_is_locked_or_says_why(void) {
 static void cold_hint_never_fails(void) {
     exa_pool_stats_t s0, s1;
     exa_pool_query(EXA_POOL_KIND_PAGED, &s0);
-    void *big = exa_pool_allocate_typed(EXA_PAGED_POOL | EXA_POOL_COLD_ALLOCATION, 8 * PAGE, tag_of("Cold"), 32);
-    void *small = exa_pool_allocate_typed(EXA_PAGED_POOL | EXA_POOL_COLD_ALLOCATION, 100, tag_of("Cold"), 32);
-    void *np = exa_pool_allocate_typed(EXA_NON_PAGED_POOL_NX | EXA_POOL_COLD_ALLOCATION, 8 * PAGE, tag_of("Cold"), 32);
+    void *big = exa_pool_allocate_typed(EXA_PAGED_POOL | EXA_POOL_COLD_ALLOCATION, 8 * PAGE, test_tag("Cold"), 32);
+    void *small = exa_pool_allocate_typed(EXA_PAGED_POOL | EXA_POOL_COLD_ALLOCATION, 100, test_tag("Cold"), 32);
+    void *np = exa_pool_allocate_typed(EXA_NON_PAGED_POOL_NX | EXA_POOL_COLD_ALLOCATION, 8 * PAGE, test_tag("Cold"), 32);
     CHECK(big != NULL && small != NULL && np != NULL);
     exa_pool_query(EXA_POOL_KIND_PAGED, &s1);
     CHECK(s1.cold_hints == s0.cold_hints || s1.cold_hints == s0.cold_hints + 1);
@@ -916,12 +886,12 @@ static void cold_hint_never_fails(void) {
 /* Spec 1.1: paged pool only up to APC_LEVEL, any pool up to DISPATCH_LEVEL (0xC2/0x08 on
  * allocate, 0x09 on free). */
 static void irql_rules(void) {
-    void *paged = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 64, tag_of("Irql"));
+    void *paged = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 64, test_tag("Irql"));
     uint8_t old;
     CHECK_EQ(exa_irql_raise(EXA_DISPATCH_LEVEL, &old), EXA_STATUS_SUCCESS);
-    void *np = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 64, tag_of("Irql"));
+    void *np = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 64, test_tag("Irql"));
     exa_u64 c = test_bugcheck_begin();
-    void *bad = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 64, tag_of("Irql"));
+    void *bad = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 64, test_tag("Irql"));
     exa_bugcheck_info_t alloc_bc = test_bugcheck_end(c);
     c = test_bugcheck_begin();
     exa_pool_free(paged);
@@ -962,7 +932,7 @@ static void mm_system_size_thresholds(void) {
 static void lookaside_default_allocator_is_the_pool(void) {
     exa_lookaside_config_t cfg = {0};
     cfg.size = 72;
-    cfg.tag = tag_of("LkPl") | 0x80000000u; /* protected: the list frees with its own tag */
+    cfg.tag = test_tag("LkPl") | 0x80000000u; /* protected: the list frees with its own tag */
     cfg.pool_type = EXA_PAGED_POOL_CACHE_ALIGNED;
     exa_lookaside_t *l;
     CHECK_EQ(exa_lookaside_create(&cfg, &l), EXA_STATUS_SUCCESS);
@@ -970,16 +940,16 @@ static void lookaside_default_allocator_is_the_pool(void) {
     for (int i = 0; i < 12; i++) {
         v[i] = exa_lookaside_allocate(l);
         CHECK(v[i] != NULL);
-        exa_pool_block_info_t bi = info_of(v[i]);
+        exa_pool_block_info_t bi = test_block_info(v[i]);
         CHECK_EQ(bi.tag, cfg.tag);
         CHECK_EQ(bi.pool_type, EXA_PAGED_POOL_CACHE_ALIGNED);
         CHECK_EQ((uintptr_t)v[i] % exa_cache_line_size(), 0);
     }
-    exa_pool_tag_row_t r = tag_row(cfg.tag, EXA_POOL_KIND_PAGED);
+    exa_pool_tag_row_t r = test_tag_row(cfg.tag, EXA_POOL_KIND_PAGED);
     CHECK_EQ(r.diff, 12);
     for (int i = 0; i < 12; i++) exa_lookaside_free(l, v[i]);
     exa_lookaside_delete(l); /* flushes the cached ones through the pool: no bug check */
-    r = tag_row(cfg.tag, EXA_POOL_KIND_PAGED);
+    r = test_tag_row(cfg.tag, EXA_POOL_KIND_PAGED);
     CHECK_EQ(r.diff, 0);
 }
 
@@ -1042,7 +1012,7 @@ static void random_walk_fill_bytes(void) {
         /* Mostly small, some around the page cut-over, a few multi-page. */
         uint64_t k = (r >> 16) % 100;
         exa_u64 n = k < 80 ? 1 + (r >> 24) % 512 : k < 95 ? 3900 + (r >> 24) % 400 : 1 + (r >> 24) % 40000;
-        b->tag = tag_of("Wlk0") + (uint32_t)((r >> 40) % 4 << 24);
+        b->tag = test_tag("Wlk0") + (uint32_t)((r >> 40) % 4 << 24);
         b->fill = (unsigned char)(r >> 48);
         b->n = n;
         b->p = exa_pool_allocate_typed(types[(r >> 56) % 5], n, b->tag, 32);
@@ -1059,7 +1029,7 @@ static void random_walk_fill_bytes(void) {
     exa_u64 total = 0;
     for (uint32_t t = 0; t < 4; t++) {
         for (int32_t pool = 0; pool < 2; pool++) {
-            exa_pool_tag_row_t row = tag_row(tag_of("Wlk0") + (t << 24), pool);
+            exa_pool_tag_row_t row = test_tag_row(test_tag("Wlk0") + (t << 24), pool);
             CHECK_EQ(row.diff, 0);
             CHECK_EQ(row.bytes, 0);
             total += row.allocs;

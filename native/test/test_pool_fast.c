@@ -16,34 +16,6 @@
 
 enum { PAGE = 4096 };
 
-static uint32_t tag_of(const char *s) {
-    return (uint32_t)(unsigned char)s[0] | (uint32_t)(unsigned char)s[1] << 8 | (uint32_t)(unsigned char)s[2] << 16 |
-           (uint32_t)(unsigned char)s[3] << 24;
-}
-
-static exa_pool_tag_row_t row_of(uint32_t tag, int32_t pool) {
-    exa_pool_tag_row_t none;
-    memset(&none, 0, sizeof none);
-    uint32_t n = exa_pool_tag_snapshot(NULL, 0);
-    exa_pool_tag_row_t *rows = calloc(n + 64, sizeof *rows);
-    n = exa_pool_tag_snapshot(rows, n + 64);
-    for (uint32_t i = 0; i < n; i++) {
-        if (rows[i].tag == (tag & 0x7FFFFFFFu) && rows[i].pool == pool) {
-            none = rows[i];
-            break;
-        }
-    }
-    free(rows);
-    return none;
-}
-
-static exa_pool_block_info_t info_of(const void *p) {
-    exa_pool_block_info_t bi;
-    memset(&bi, 0, sizeof bi);
-    if (exa_pool_query_block(p, &bi) != EXA_STATUS_SUCCESS) memset(&bi, 0, sizeof bi);
-    return bi;
-}
-
 /* Every door and every small size: the header the query reads back (tag, type, pool, usable
  * size, charged bytes), LIFO reuse of the same block (the cache served it), zeroing for
  * ExAllocatePool2 without UNINITIALIZED. */
@@ -60,14 +32,14 @@ static void doors_format_blocks_like_the_full_path(void) {
         {0, NonPagedPool, 0, EXA_POOL_KIND_NON_PAGED},
         {0, PagedPool, 1, EXA_POOL_KIND_PAGED},
     };
-    uint32_t tag = tag_of("FstA");
+    uint32_t tag = test_tag("FstA");
     for (size_t d = 0; d < sizeof doors / sizeof doors[0]; d++) {
         for (exa_u64 n = 1; n <= 4064; n += (n < 64 ? 1 : 37)) {
             unsigned char *p = doors[d].flags ? exa_pool_allocate(doors[d].flags, n, tag)
                                               : ExAllocatePoolWithTag((POOL_TYPE)doors[d].legacy, n, tag);
             CHECK(p != NULL);
             CHECK_EQ((uintptr_t)p % 16, 0);
-            exa_pool_block_info_t bi = info_of(p);
+            exa_pool_block_info_t bi = test_block_info(p);
             exa_u64 units = (n + 31) / 16;
             CHECK_EQ(bi.tag, tag);
             CHECK_EQ(bi.pool_type, doors[d].type);
@@ -88,7 +60,7 @@ static void doors_format_blocks_like_the_full_path(void) {
         }
     }
     exa_pool_trim();
-    exa_pool_tag_row_t r = row_of(tag, EXA_POOL_KIND_NON_PAGED);
+    exa_pool_tag_row_t r = test_tag_row(tag, EXA_POOL_KIND_NON_PAGED);
     CHECK(r.allocs > 0);
     CHECK_EQ(r.allocs, r.frees);
     CHECK_EQ(r.bytes, 0);
@@ -102,17 +74,17 @@ static void poolmon_rows_exact_under_tag_churn(void) {
     static void *blocks[TAGS][PER];
     for (int k = 0; k < PER; k++) {
         for (int t = 0; t < TAGS; t++) {
-            uint32_t tag = tag_of("Ch00") + (uint32_t)(t % 26) * 0x10000u + (uint32_t)(t / 26) * 0x1000000u;
+            uint32_t tag = test_tag("Ch00") + (uint32_t)(t % 26) * 0x10000u + (uint32_t)(t / 26) * 0x1000000u;
             blocks[t][k] = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED | EXA_POOL_FLAG_UNINITIALIZED,
                                              (exa_u64)(16 + 16 * ((t + k) % 8)), tag);
             CHECK(blocks[t][k] != NULL);
         }
     }
     for (int t = 0; t < TAGS; t++) {
-        uint32_t tag = tag_of("Ch00") + (uint32_t)(t % 26) * 0x10000u + (uint32_t)(t / 26) * 0x1000000u;
+        uint32_t tag = test_tag("Ch00") + (uint32_t)(t % 26) * 0x10000u + (uint32_t)(t / 26) * 0x1000000u;
         exa_u64 bytes = 0;
         for (int k = 0; k < PER; k++) bytes += (exa_u64)(16 + 16 * ((t + k) % 8)) + 16;
-        exa_pool_tag_row_t r = row_of(tag, EXA_POOL_KIND_NON_PAGED);
+        exa_pool_tag_row_t r = test_tag_row(tag, EXA_POOL_KIND_NON_PAGED);
         CHECK_EQ(r.allocs, PER);
         CHECK_EQ(r.frees, 0);
         CHECK_EQ(r.diff, PER);
@@ -121,8 +93,8 @@ static void poolmon_rows_exact_under_tag_churn(void) {
     for (int t = TAGS - 1; t >= 0; t--)
         for (int k = 0; k < PER; k++) exa_pool_free(blocks[t][k]);
     for (int t = 0; t < TAGS; t++) {
-        uint32_t tag = tag_of("Ch00") + (uint32_t)(t % 26) * 0x10000u + (uint32_t)(t / 26) * 0x1000000u;
-        exa_pool_tag_row_t r = row_of(tag, EXA_POOL_KIND_NON_PAGED);
+        uint32_t tag = test_tag("Ch00") + (uint32_t)(t % 26) * 0x10000u + (uint32_t)(t / 26) * 0x1000000u;
+        exa_pool_tag_row_t r = test_tag_row(tag, EXA_POOL_KIND_NON_PAGED);
         CHECK_EQ(r.allocs, PER);
         CHECK_EQ(r.frees, PER);
         CHECK_EQ(r.bytes, 0);
@@ -134,10 +106,10 @@ static void poolmon_rows_exact_under_tag_churn(void) {
  * every row must still be exact. */
 static void memo_follows_slot_changes(void) {
     enum { BS = 200 };
-    uint32_t a = tag_of("MemA");
+    uint32_t a = test_tag("MemA");
     static void *v[BS][4];
     for (int i = 0; i < BS; i++) {
-        uint32_t b = tag_of("Mb00") + (uint32_t)(i % 26) * 0x10000u + (uint32_t)(i / 26) * 0x1000000u;
+        uint32_t b = test_tag("Mb00") + (uint32_t)(i % 26) * 0x10000u + (uint32_t)(i / 26) * 0x1000000u;
         v[i][0] = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED | EXA_POOL_FLAG_UNINITIALIZED, 32, a);
         v[i][1] = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED | EXA_POOL_FLAG_UNINITIALIZED, 32, a);
         v[i][2] = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED | EXA_POOL_FLAG_UNINITIALIZED, 32, b);
@@ -145,20 +117,20 @@ static void memo_follows_slot_changes(void) {
         exa_pool_free(v[i][2]); /* B freed: the free may take the slot back as well */
         exa_pool_free(v[i][0]);
     }
-    exa_pool_tag_row_t r = row_of(a, EXA_POOL_KIND_NON_PAGED);
+    exa_pool_tag_row_t r = test_tag_row(a, EXA_POOL_KIND_NON_PAGED);
     CHECK_EQ(r.allocs, 3 * BS);
     CHECK_EQ(r.frees, BS);
     CHECK_EQ(r.bytes, 2 * BS * 48);
     for (int i = 0; i < BS; i++) {
-        uint32_t b = tag_of("Mb00") + (uint32_t)(i % 26) * 0x10000u + (uint32_t)(i / 26) * 0x1000000u;
-        exa_pool_tag_row_t rb = row_of(b, EXA_POOL_KIND_NON_PAGED);
+        uint32_t b = test_tag("Mb00") + (uint32_t)(i % 26) * 0x10000u + (uint32_t)(i / 26) * 0x1000000u;
+        exa_pool_tag_row_t rb = test_tag_row(b, EXA_POOL_KIND_NON_PAGED);
         CHECK_EQ(rb.allocs, 1);
         CHECK_EQ(rb.frees, 1);
         CHECK_EQ(rb.bytes, 0);
         exa_pool_free(v[i][1]);
         exa_pool_free(v[i][3]);
     }
-    r = row_of(a, EXA_POOL_KIND_NON_PAGED);
+    r = test_tag_row(a, EXA_POOL_KIND_NON_PAGED);
     CHECK_EQ(r.frees, 3 * BS);
     CHECK_EQ(r.bytes, 0);
 }
@@ -167,7 +139,7 @@ static void memo_follows_slot_changes(void) {
  * page comes back, the record is exact, a second free is still 0x19/0x22, and after a trim the
  * statistics are back where they were. */
 static void one_page_cache(void) {
-    uint32_t tag = tag_of("FstP");
+    uint32_t tag = test_tag("FstP");
     exa_pool_trim();
     exa_pool_stats_t s0, s1, s2;
     exa_pool_query(EXA_POOL_KIND_NON_PAGED, &s0);
@@ -179,20 +151,20 @@ static void one_page_cache(void) {
     unsigned char *b = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 4065, tag); /* zeroed */
     CHECK(b == a);
     for (int i = 0; i < 4065; i++) CHECK_EQ(b[i], 0);
-    exa_pool_block_info_t bi = info_of(b);
+    exa_pool_block_info_t bi = test_block_info(b);
     CHECK_EQ(bi.big, 1);
     CHECK_EQ(bi.charged, PAGE);
     CHECK_EQ(bi.tag, tag);
     CHECK_EQ(bi.pool_type, 512);
     exa_pool_query(EXA_POOL_KIND_NON_PAGED, &s1);
     CHECK_EQ(s1.big_allocations, s0.big_allocations + 1);
-    exa_pool_tag_row_t r = row_of(tag, EXA_POOL_KIND_NON_PAGED);
+    exa_pool_tag_row_t r = test_tag_row(tag, EXA_POOL_KIND_NON_PAGED);
     CHECK_EQ(r.allocs, 2);
     CHECK_EQ(r.frees, 1);
     CHECK_EQ(r.bytes, PAGE);
     void *c = ExAllocatePoolWithTag(PagedPool, PAGE, tag); /* another descriptor's cache */
     CHECK(c != NULL && c != b);
-    CHECK_EQ(info_of(c).pool, EXA_POOL_KIND_PAGED);
+    CHECK_EQ(test_block_info(c).pool, EXA_POOL_KIND_PAGED);
     ExFreePoolWithTag(c, tag);
     ExFreePoolWithTag(b, tag);
     exa_u64 cnt = test_bugcheck_begin();
@@ -203,7 +175,7 @@ static void one_page_cache(void) {
     exa_pool_query(EXA_POOL_KIND_NON_PAGED, &s2);
     CHECK_EQ(s2.big_allocations, s0.big_allocations);
     CHECK_EQ(s2.in_use, s0.in_use);
-    r = row_of(tag, EXA_POOL_KIND_NON_PAGED);
+    r = test_tag_row(tag, EXA_POOL_KIND_NON_PAGED);
     CHECK_EQ(r.frees, 2);
     CHECK_EQ(r.bytes, 0);
 }
@@ -213,11 +185,11 @@ static void one_page_cache(void) {
  * DISPATCH_LEVEL (0xC2/0x08 allocate, 0x09 free), a double free (0xC2/0x07), a zero tag
  * for ExAllocatePool2 (NULL). */
 static void unusual_requests_reach_the_full_path(void) {
-    uint32_t tag = tag_of("FstU");
+    uint32_t tag = test_tag("FstU");
     uint32_t prot = tag | EXA_POOL_TAG_PROTECTED;
     void *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 100, prot);
     CHECK(p != NULL);
-    CHECK_EQ(info_of(p).tag, prot);
+    CHECK_EQ(test_block_info(p).tag, prot);
     exa_u64 c = test_bugcheck_begin();
     exa_pool_free(p);
     exa_bugcheck_info_t bc = test_bugcheck_end(c);
@@ -265,7 +237,7 @@ static void unusual_requests_reach_the_full_path(void) {
     CHECK_BUGCHECK(bbc, 0xC2, 0x08, EXA_DISPATCH_LEVEL);
     CHECK_BUGCHECK(fbc, 0xC2, 0x09, EXA_DISPATCH_LEVEL);
     CHECK_BUGCHECK(gbc, 0xC2, 0x09, EXA_DISPATCH_LEVEL);
-    CHECK_EQ(info_of(paged).tag, tag); /* still live: the handler returned */
+    CHECK_EQ(test_block_info(paged).tag, tag); /* still live: the handler returned */
     ExFreePoolWithTag(paged, tag);
     exa_pool_free(paged_big);
 
@@ -312,7 +284,7 @@ static void two_threads_cross_free_exact_rows(void) {
     void **x = calloc(n, sizeof *x), **y = calloc(n, sizeof *y);
     pthread_barrier_t bar;
     pthread_barrier_init(&bar, NULL, 2);
-    churn_arg_t a = {tag_of("FsX1"), x, y, (int)n, &bar}, b = {tag_of("FsX2"), y, x, (int)n, &bar};
+    churn_arg_t a = {test_tag("FsX1"), x, y, (int)n, &bar}, b = {test_tag("FsX2"), y, x, (int)n, &bar};
     pthread_t ta, tb;
     pthread_create(&ta, NULL, churn_thread, &a);
     pthread_create(&tb, NULL, churn_thread, &b);
@@ -320,7 +292,7 @@ static void two_threads_cross_free_exact_rows(void) {
     pthread_join(tb, NULL);
     pthread_barrier_destroy(&bar);
     for (int k = 0; k < 2; k++) {
-        exa_pool_tag_row_t r = row_of(k ? b.tag : a.tag, EXA_POOL_KIND_NON_PAGED);
+        exa_pool_tag_row_t r = test_tag_row(k ? b.tag : a.tag, EXA_POOL_KIND_NON_PAGED);
         CHECK_EQ(r.allocs, n);
         CHECK_EQ(r.frees, n);
         CHECK_EQ(r.bytes, 0);

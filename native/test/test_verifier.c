@@ -29,18 +29,13 @@
 #  endif
 #endif
 
-static uint32_t vtag(const char *s) {
-    return (uint32_t)(unsigned char)s[0] | (uint32_t)(unsigned char)s[1] << 8 | (uint32_t)(unsigned char)s[2] << 16 |
-           (uint32_t)(unsigned char)s[3] << 24;
-}
-
 static size_t host_page(void) { return (size_t)sysconf(_SC_PAGESIZE); }
 
 /* The verifier level with the special pool selecting `tag` (0: none) and `flags`. */
 static void verifier_on(const char *tag, uint32_t flags) {
     exa_verifier_config_t c;
     memset(&c, 0, sizeof c);
-    c.special_tag = tag ? vtag(tag) : 0;
+    c.special_tag = tag ? test_tag(tag) : 0;
     c.flags = flags;
     exa_verifier_configure(&c);
     exa_set_check_level(EXA_CHECKS_VERIFIER);
@@ -83,7 +78,7 @@ static void levels_api(void) {
     CHECK_EQ(MmIsVerifierEnabled(&vf), STATUS_NOT_SUPPORTED);
     CHECK_EQ(vf, 0);
     c.low_resources = 5;
-    c.special_tag = vtag("Ab?d");
+    c.special_tag = test_tag("Ab?d");
     CHECK_EQ(exa_verifier_configure(&c), EXA_STATUS_SUCCESS);
     exa_set_check_level(EXA_CHECKS_VERIFIER);
     NTSTATUS vs = MmIsVerifierEnabled(&vf);
@@ -98,7 +93,7 @@ static void levels_api(void) {
 /* An overrun into the next header: reported at default (0x19/0x05), not at off. */
 static void level_off_skips_the_neighbour_check(void) {
     unsigned char *w[8], *r = NULL, *s = NULL;
-    for (int i = 0; i < 8; i++) w[i] = exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_UNINITIALIZED, 32, vtag("Lvl0"));
+    for (int i = 0; i < 8; i++) w[i] = exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_UNINITIALIZED, 32, test_tag("Lvl0"));
     for (int i = 0; i < 8 && r == NULL; i++)
         for (int j = 0; j < 8; j++)
             if (w[j] == w[i] + 48) {
@@ -132,8 +127,8 @@ static void level_off_skips_the_neighbour_check(void) {
 
 static void verifier_fills_patterns(void) {
     verifier_on(NULL, 0);
-    unsigned char *p = exa_pool_allocate_typed(EXA_PAGED_POOL, 200, vtag("Fill"), EXA_POOL_PRIORITY_NORMAL);
-    unsigned char *z = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 200, vtag("Fill"));
+    unsigned char *p = exa_pool_allocate_typed(EXA_PAGED_POOL, 200, test_tag("Fill"), EXA_POOL_PRIORITY_NORMAL);
+    unsigned char *z = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 200, test_tag("Fill"));
     verifier_off();
     CHECK(p != NULL && z != NULL);
     for (int i = 0; i < 200; i++) CHECK(p[i] == 0x5A && z[i] == 0);
@@ -146,11 +141,11 @@ static void verifier_fills_patterns(void) {
 #endif
     exa_pool_free(z);
     /* Default level: no fill (a dirty block stays dirty). */
-    unsigned char *d = exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_UNINITIALIZED, 200, vtag("Fil2"));
+    unsigned char *d = exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_UNINITIALIZED, 200, test_tag("Fil2"));
     CHECK(d != NULL);
     memset(d, 0x11, 200);
     exa_pool_free(d);
-    unsigned char *e = exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_UNINITIALIZED, 200, vtag("Fil2"));
+    unsigned char *e = exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_UNINITIALIZED, 200, test_tag("Fil2"));
     CHECK(e == d);
     CHECK(e[100] == 0x11);
     exa_pool_free(e);
@@ -175,7 +170,7 @@ static void special_pool_end_placement(void) {
     memset(p, 0x33, 100);
     exa_pool_block_info_t bi;
     CHECK_EQ(exa_pool_query_block(p, &bi), EXA_STATUS_SUCCESS);
-    CHECK_EQ(bi.tag, vtag("Spxl"));
+    CHECK_EQ(bi.tag, test_tag("Spxl"));
     CHECK_EQ(bi.size, 112);
     CHECK_EQ(bi.pool_type, NonPagedPoolNx);
     CHECK_EQ(mid.special_allocations, before.special_allocations + 1);
@@ -197,8 +192,8 @@ static void special_pool_start_placement_and_flag(void) {
     memset(&c, 0, sizeof c);
     c.flags = EXA_VERIFIER_VERIFY_START;
     exa_verifier_configure(&c);
-    unsigned char *p = exa_pool_allocate(EXA_POOL_FLAG_PAGED | ((exa_u64)1 << EXA_POOL_FLAG_SPECIAL_POOL_BIT), 64, vtag("Strt"));
-    unsigned char *big = exa_pool_allocate(EXA_POOL_FLAG_PAGED | ((exa_u64)1 << EXA_POOL_FLAG_SPECIAL_POOL_BIT), 5000, vtag("Strt"));
+    unsigned char *p = exa_pool_allocate(EXA_POOL_FLAG_PAGED | ((exa_u64)1 << EXA_POOL_FLAG_SPECIAL_POOL_BIT), 64, test_tag("Strt"));
+    unsigned char *big = exa_pool_allocate(EXA_POOL_FLAG_PAGED | ((exa_u64)1 << EXA_POOL_FLAG_SPECIAL_POOL_BIT), 5000, test_tag("Strt"));
     verifier_off();
     CHECK(p != NULL && big != NULL);
     CHECK_EQ((uintptr_t)p % host_page(), 0);
@@ -217,8 +212,8 @@ static void special_pool_by_size_and_priority(void) {
     c.special_size_max = 310;
     exa_verifier_configure(&c);
     exa_set_check_level(EXA_CHECKS_VERIFIER);
-    void *in = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 305, vtag("Size"));
-    void *out = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 311, vtag("Size"));
+    void *in = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 305, test_tag("Size"));
+    void *out = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 311, test_tag("Size"));
     void *pr = ExAllocatePoolWithTagPriority(PagedPool, 40, 'irPS', NormalPoolPrioritySpecialPoolUnderrun);
     verifier_off();
     CHECK(in && out && pr);
@@ -233,7 +228,7 @@ static void special_pool_by_size_and_priority(void) {
 
 static void special_pool_underrun_and_tail_checked_at_free(void) {
     verifier_on("Undr", 0);
-    unsigned char *p = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 100, vtag("Undr"));
+    unsigned char *p = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 100, test_tag("Undr"));
     exa_set_check_level(EXA_CHECKS_DEFAULT);
     CHECK(p != NULL && exa_is_special_pool_address(p));
     p[-1] = 0;
@@ -260,7 +255,7 @@ static void special_pool_underrun_and_tail_checked_at_free(void) {
     CHECK_BUGCHECK(bc, 0xC1, (uintptr_t)p, 100);
     CHECK_EQ(bc.parameter4, 0x20);
     exa_set_check_level(EXA_CHECKS_VERIFIER);
-    unsigned char *q = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 100, vtag("Undr"));
+    unsigned char *q = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 100, test_tag("Undr"));
     verifier_off();
     c = test_bugcheck_begin();
     exa_pool_free(q + 16);
@@ -269,36 +264,36 @@ static void special_pool_underrun_and_tail_checked_at_free(void) {
     CHECK_EQ(bc.parameter4, 0x21);
     /* A protected tag must be passed exactly. */
     c = test_bugcheck_begin();
-    exa_pool_free_with_tag(q, vtag("Undx"));
+    exa_pool_free_with_tag(q, test_tag("Undx"));
     bc = test_bugcheck_end(c);
     CHECK_EQ(bc.sequence, 0); /* unprotected, default level: ignored */
     CHECK_EQ(exa_is_special_pool_address(q), 1);
     verifier_on("Prot", 0);
-    unsigned char *r = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 30, vtag("Prot") | 0x80000000u);
+    unsigned char *r = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 30, test_tag("Prot") | 0x80000000u);
     verifier_off();
     CHECK(exa_is_special_pool_address(r));
     c = test_bugcheck_begin();
     exa_pool_free(r);
     bc = test_bugcheck_end(c);
     CHECK_BUGCHECK(bc, 0xC2, 0x0A, (uintptr_t)r);
-    exa_pool_free_with_tag(r, vtag("Prot") | 0x80000000u);
+    exa_pool_free_with_tag(r, test_tag("Prot") | 0x80000000u);
 }
 
 /* Children: each ends in a fault the special pool turns into a STOP. */
 static volatile unsigned char sink;
 static void child_overrun(void) {
     verifier_on("Ovr1", 0);
-    unsigned char *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 100, vtag("Ovr1"));
+    unsigned char *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 100, test_tag("Ovr1"));
     for (int i = 0; i < 200; i++) p[i] = 7; /* the 113th byte is on the guard page */
 }
 static void child_underrun_start(void) {
     verifier_on("Ovr2", EXA_VERIFIER_VERIFY_START);
-    unsigned char *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 100, vtag("Ovr2"));
+    unsigned char *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 100, test_tag("Ovr2"));
     sink = p[-1];
 }
 static void child_use_after_free(void) {
     verifier_on("UaFr", 0);
-    unsigned char *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 48, vtag("UaFr"));
+    unsigned char *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 48, test_tag("UaFr"));
     exa_pool_free(p);
     sink = p[0];
 }
@@ -335,7 +330,7 @@ static void guard_page_faults_are_reports(void) {
 static volatile uintptr_t wild_address = 16; /* volatile: the compiler cannot see it is bad */
 static void child_wild_fault(void) {
     verifier_on("Wild", 0);
-    void *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 10, vtag("Wild"));
+    void *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 10, test_tag("Wild"));
     (void)p;
     sink = *(volatile unsigned char *)wild_address;
 }
@@ -374,22 +369,22 @@ static void low_resources_simulation(void) {
     exa_verifier_config_t c;
     memset(&c, 0, sizeof c);
     c.low_resources = 10000; /* every eligible request once the delay is over */
-    c.low_resources_tag = vtag("Lo?R");
+    c.low_resources_tag = test_tag("Lo?R");
     c.low_resources_after = 2;
     exa_verifier_configure(&c);
     exa_set_check_level(EXA_CHECKS_VERIFIER);
     exa_verifier_stats_t s0, s1;
     exa_verifier_query(&s0);
-    void *a = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 32, vtag("LowR"));
-    void *b = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 32, vtag("LowR"));
-    void *f = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 32, vtag("LowR"));
-    void *o = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 32, vtag("Othr"));
+    void *a = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 32, test_tag("LowR"));
+    void *b = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 32, test_tag("LowR"));
+    void *f = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 32, test_tag("LowR"));
+    void *o = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 32, test_tag("Othr"));
     exa_verifier_query(&s1);
     c.low_resources_ms = 60000; /* a delay not over yet */
     exa_verifier_configure(&c);
-    void *g = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 32, vtag("LowR"));
+    void *g = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 32, test_tag("LowR"));
     exa_set_check_level(EXA_CHECKS_DEFAULT);
-    void *h = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 32, vtag("LowR")); /* default level: never */
+    void *h = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 32, test_tag("LowR")); /* default level: never */
     verifier_off();
     CHECK(a && b && o && g && h);
     CHECK(f == NULL);
@@ -449,11 +444,11 @@ static void verifier_quiet_on_correct_use(void) {
     for (int i = 0; i < 2000; i++) {
         unsigned k = (unsigned)(test_rand(&rs) % 64);
         if (live[k] != NULL) {
-            exa_pool_free_with_tag(live[k], vtag("Qiet"));
+            exa_pool_free_with_tag(live[k], test_tag("Qiet"));
             live[k] = NULL;
         } else {
             exa_u64 n = 1 + test_rand(&rs) % 6000;
-            live[k] = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED | EXA_POOL_FLAG_UNINITIALIZED, n, vtag("Qiet"));
+            live[k] = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED | EXA_POOL_FLAG_UNINITIALIZED, n, test_tag("Qiet"));
             if (live[k] != NULL) memset(live[k], 0xC3, (size_t)n);
         }
     }
@@ -473,13 +468,13 @@ static void env_probe(void) {
     CHECK_EQ(exa_get_check_level(), EXA_CHECKS_VERIFIER);
     exa_verifier_config_t c;
     exa_verifier_get_config(&c);
-    CHECK_EQ(c.special_tag, vtag("En?v"));
+    CHECK_EQ(c.special_tag, test_tag("En?v"));
     CHECK_EQ(c.flags, EXA_VERIFIER_VERIFY_START);
     CHECK_EQ(c.quarantine, 5);
     CHECK_EQ(c.low_resources, 600);
-    CHECK_EQ(c.low_resources_tag, vtag("LoRs"));
+    CHECK_EQ(c.low_resources_tag, test_tag("LoRs"));
     CHECK_EQ(c.low_resources_after, 7);
-    void *p = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 20, vtag("Enxv"));
+    void *p = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 20, test_tag("Enxv"));
     CHECK(exa_is_special_pool_address(p));
     CHECK_EQ((uintptr_t)p % host_page(), 0);
     exa_pool_free(p);
@@ -526,7 +521,7 @@ static void own_header_checks(void) {
     int kept = 0;
     /* A block not at the start of its page (so that a size of 255 units overruns it). */
     while (kept < 16) {
-        p = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 40, vtag("Hdr0"));
+        p = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 40, test_tag("Hdr0"));
         if (((uintptr_t)(p - 16) & 4095) >= 64) break;
         keep[kept++] = p;
     }
@@ -561,7 +556,7 @@ static void own_header_checks(void) {
 /* Three adjacent blocks of a node-bound descriptor (no thread cache: frees reach the lists). */
 static int adjacent_three(unsigned char **a, unsigned char **b, unsigned char **cc, unsigned char **v, int n) {
     exa_pool_parameter_t node0 = {EXA_POOL_PARAMETER_NUMA_NODE, 0, 0};
-    for (int i = 0; i < n; i++) v[i] = exa_pool_allocate_ex(EXA_POOL_FLAG_NON_PAGED, 184, vtag("Lnk0"), &node0, 1);
+    for (int i = 0; i < n; i++) v[i] = exa_pool_allocate_ex(EXA_POOL_FLAG_NON_PAGED, 184, test_tag("Lnk0"), &node0, 1);
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++)
             for (int k = 0; k < n; k++)
@@ -601,30 +596,30 @@ static void free_header_modified_after_free(void) {
     b[-16 + 2] = (unsigned char)(saved + 1); /* BlockSize of a free block changed */
     exa_pool_parameter_t node0 = {EXA_POOL_PARAMETER_NUMA_NODE, 0, 0};
     exa_u64 c = test_bugcheck_begin();
-    void *again = exa_pool_allocate_ex(EXA_POOL_FLAG_NON_PAGED, 184, vtag("Lnk0"), &node0, 1);
+    void *again = exa_pool_allocate_ex(EXA_POOL_FLAG_NON_PAGED, 184, test_tag("Lnk0"), &node0, 1);
     exa_bugcheck_info_t bc = test_bugcheck_end(c);
     b[-16 + 2] = saved;
     CHECK(again == NULL);
     CHECK_BUGCHECK(bc, 0x19, 0x0D, (uintptr_t)(b - 16));
     CHECK_EQ(bc.parameter4, 13); /* the list (block units) it was taken from */
-    void *ok = exa_pool_allocate_ex(EXA_POOL_FLAG_NON_PAGED, 184, vtag("Lnk0"), &node0, 1);
+    void *ok = exa_pool_allocate_ex(EXA_POOL_FLAG_NON_PAGED, 184, test_tag("Lnk0"), &node0, 1);
     CHECK(ok == b); /* repaired: handed out */
     for (int i = 0; i < 6; i++) exa_pool_free(v[i]);
 }
 
 /* The default handler prints NT's STOP line with the code and parameters, then aborts. */
 static void child_header_damage(void) {
-    unsigned char *p = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 40, vtag("Kid1"));
+    unsigned char *p = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 40, test_tag("Kid1"));
     p[-16 + 3] = 0x50;
     exa_pool_free(p);
 }
 static void child_wrong_protected_tag(void) {
-    void *p = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 40, vtag("Kid2") | 0x80000000u);
-    exa_pool_free_with_tag(p, vtag("Kid2"));
+    void *p = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 40, test_tag("Kid2") | 0x80000000u);
+    exa_pool_free_with_tag(p, test_tag("Kid2"));
 }
 static void child_special_underrun(void) {
     verifier_on("Kid3", 0);
-    unsigned char *p = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 40, vtag("Kid3"));
+    unsigned char *p = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 40, test_tag("Kid3"));
     p[-3] = 0;
     exa_pool_free(p);
 }
@@ -657,7 +652,7 @@ static void *special_worker(void *arg) {
             live[k] = NULL;
         } else {
             exa_u64 n = 1 + test_rand(&rs) % 3000;
-            unsigned char *b = exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_UNINITIALIZED, n, vtag("Thr?") + 0);
+            unsigned char *b = exa_pool_allocate(EXA_POOL_FLAG_PAGED | EXA_POOL_FLAG_UNINITIALIZED, n, test_tag("Thr?") + 0);
             if (b == NULL) return (void *)2;
             memset(b, (int)k, (size_t)n);
             live[k] = b;
@@ -694,7 +689,7 @@ static void special_pool_threads(void) {
     CHECK(n <= 4096);
     int seen = 0;
     for (uint32_t i = 0; i < n && i < 4096; i++)
-        if (rows[i].tag == vtag("Thr?")) {
+        if (rows[i].tag == test_tag("Thr?")) {
             seen = 1;
             CHECK_EQ(rows[i].diff, 0);
             CHECK_EQ(rows[i].bytes, 0);
