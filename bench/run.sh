@@ -428,8 +428,8 @@ if do_java:
     w("| pattern | size | peer | ns/op | ratio vs exalloc Pool |")
     w("|---|---:|---|---:|---:|")
     P_PEERS = [("pool", "exalloc Pool, unchecked segments (PoolScope.GLOBAL)"),
-               ("poolShared", "exalloc Pool, checked (PoolScope.SHARED, the default: a free closes a shared arena)"),
-               ("poolConfined", "exalloc Pool, checked, confined (PoolScope.CONFINED)"),
+               ("poolShared", "exalloc Pool, checked, shared (PoolScope.SHARED: a free closes a shared arena)"),
+               ("poolConfined", "exalloc Pool, checked, confined (PoolScope.CONFINED, the default)"),
                ("poolAddress", "exalloc Pool.allocateAddress / freeAddress (fast path)"),
                ("poolRawAddress", "exalloc pool, address, bare critical downcalls (diagnostic floor)"),
                ("poolRawFfm", "exalloc pool, raw FFM downcalls (diagnostic)"),

@@ -261,8 +261,8 @@ public final class Pool {
 
     /**
      * Sets what the segments of blocks allocated from now on are tied to (process-wide; blocks already out keep
-     * theirs). Default {@link PoolScope#SHARED} (checked: a use after free throws {@link IllegalStateException}),
-     * or the system property {@code exalloc.pool.scope}.
+     * theirs). Default {@link PoolScope#CONFINED} (checked: a use after free throws {@link IllegalStateException};
+     * the allocating thread owns the block), or the system property {@code exalloc.pool.scope}.
      */
     public static void setScope(PoolScope scope) {
         PoolScopes.mode = Objects.requireNonNull(scope, "scope");
@@ -316,7 +316,7 @@ public final class Pool {
     public static void free(MemorySegment block) {
         checkFreeable(block);
         long mark = Native.mark();
-        exa_pool_free(block);
+        exa_pool_free(MemorySegment.ofAddress(block.address())); // the address: no scope check at the call
         throwIfBugCheck(mark);
         PoolScopes.freed(block.address());
     }
@@ -331,7 +331,7 @@ public final class Pool {
         Objects.requireNonNull(tag, "tag");
         checkFreeable(block);
         long mark = Native.mark();
-        exa_pool_free_with_tag(block, tag.value());
+        exa_pool_free_with_tag(MemorySegment.ofAddress(block.address()), tag.value());
         throwIfBugCheck(mark);
         PoolScopes.freed(block.address());
     }
@@ -444,7 +444,7 @@ public final class Pool {
         }
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(exa_pool_block_info_s.layout());
-            if (exa_pool_query_block(block, out) != NtStatus.SUCCESS) {
+            if (exa_pool_query_block(MemorySegment.ofAddress(block.address()), out) != NtStatus.SUCCESS) {
                 return null;
             }
             int type = exa_pool_block_info_s.pool_type(out);

@@ -23,7 +23,7 @@ final class PoolScopes {
 
     private static PoolScope initial() {
         String p = System.getProperty("exalloc.pool.scope");
-        return p == null ? PoolScope.SHARED : PoolScope.valueOf(p.trim().toUpperCase(java.util.Locale.ROOT));
+        return p == null ? PoolScope.CONFINED : PoolScope.valueOf(p.trim().toUpperCase(java.util.Locale.ROOT));
     }
 
     /** The segment for a block just allocated. */
@@ -41,7 +41,7 @@ final class PoolScopes {
     /**
      * Before a free through a segment: refuses (nothing changed) a segment whose scope is closed already (a second
      * free through the same segment, {@link InvalidBlockException} NOT_OUTSTANDING) or a confined block freed from
-     * another thread ({@link WrongThreadException}).
+     * another thread while the allocating thread lives ({@link WrongThreadException}).
      */
     static void checkFree(MemorySegment block) {
         if (!block.scope().isAlive()) {
@@ -52,7 +52,8 @@ final class PoolScopes {
             return;
         }
         Open o = OPEN.get(block.address());
-        if (o != null && o.owner() != null && o.owner() != Thread.currentThread()) {
+        // A confined block of a thread that has ended: nobody can reach its segment any more, so anyone may free it.
+        if (o != null && o.owner() != null && o.owner() != Thread.currentThread() && o.owner().isAlive()) {
             throw new WrongThreadException("a confined pool block is freed by the thread that allocated it ("
                     + o.owner() + "), not " + Thread.currentThread());
         }

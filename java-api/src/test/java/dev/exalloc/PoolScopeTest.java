@@ -18,12 +18,12 @@ class PoolScopeTest {
 
     @AfterEach
     void restore() {
-        Pool.setScope(PoolScope.SHARED);
+        Pool.setScope(PoolScope.CONFINED);
     }
 
     @Test
-    void sharedIsTheDefault() {
-        assertEquals(PoolScope.SHARED, Pool.scope());
+    void confinedIsTheDefault() {
+        assertEquals(PoolScope.CONFINED, Pool.scope());
     }
 
     @Test
@@ -66,6 +66,7 @@ class PoolScopeTest {
 
     @Test
     void sharedSegmentsMayBeUsedAndFreedOnAnotherThread() throws Exception {
+        Pool.setScope(PoolScope.SHARED);
         MemorySegment b = Pool.allocate(PoolType.NON_PAGED_NX, 128, TAG);
         AtomicReference<Throwable> failure = new AtomicReference<>();
         Thread t = Thread.ofPlatform().start(() -> {

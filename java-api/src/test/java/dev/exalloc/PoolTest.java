@@ -873,6 +873,16 @@ class PoolTest {
      */
     @Test
     void concurrentStressKeepsExactPerTagAccounting() throws Exception {
+        PoolScope scope = Pool.scope();
+        Pool.setScope(PoolScope.SHARED); // blocks travel between the threads (the default scope is confined)
+        try {
+            concurrentStress();
+        } finally {
+            Pool.setScope(scope);
+        }
+    }
+
+    private void concurrentStress() throws Exception {
         final int threads = 4;
         final int ops = 20_000;
         Tag[] tags = {Tag.of("Sx0A"), Tag.of("Sx1A"), Tag.of("Sx2A"), Tag.of("Sx3A").asProtected()};

@@ -68,7 +68,7 @@ public class PoolMixed extends AllocBench {
             arenas[k].close();
             netty[k].release();
         }
-        Pool.setScope(PoolScope.SHARED);
+        Pool.setScope(PoolScope.CONFINED);
     }
 
     /** The next operation's index into MixedSizes (wraps after 65536 operations). */

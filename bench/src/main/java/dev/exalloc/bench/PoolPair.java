@@ -40,7 +40,7 @@ public class PoolPair extends AllocBench {
     /**
      * What the {@code pool} row's segments are tied to ({@link PoolScope}): GLOBAL (unchecked, as before checked
      * scopes existed) by default; {@code -p scope=SHARED,CONFINED} measures the checked ones (the library's default
-     * is SHARED). The address rows have no segment and ignore it.
+     * is CONFINED). The address rows have no segment and ignore it.
      */
     @Param({"GLOBAL"})
     public String scope;
@@ -55,7 +55,7 @@ public class PoolPair extends AllocBench {
     @TearDown
     public void tearDown() {
         lookaside.close();
-        Pool.setScope(PoolScope.SHARED);
+        Pool.setScope(PoolScope.CONFINED);
     }
 
     @Benchmark
@@ -63,14 +63,14 @@ public class PoolPair extends AllocBench {
         Pool.free(Pool.allocate(PoolType.NON_PAGED_NX, size, BENCH_TAG));
     }
 
-    /** The library's default, checked: each block's segment has a shared scope its free closes (a handshake). */
+    /** Checked, for blocks that travel between threads: each block's segment has a shared scope its free closes (a handshake). */
     @Benchmark
     public void poolShared() {
         Pool.setScope(PoolScope.SHARED);
         Pool.free(Pool.allocate(PoolType.NON_PAGED_NX, size, BENCH_TAG));
     }
 
-    /** Checked, confined to the allocating thread: each block's segment has a confined scope its free closes. */
+    /** The library's default, checked: each block's segment has a scope confined to the allocating thread, closed by its free. */
     @Benchmark
     public void poolConfined() {
         Pool.setScope(PoolScope.CONFINED);
