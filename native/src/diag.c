@@ -164,13 +164,7 @@ void _exa_diag_note_free(const void *block) {
 
 /* A copy of the site of `address`; fatal: the lock is only tried. */
 static int exa_site_lookup(uintptr_t address, exa_site_t *out, int fatal) {
-    if (fatal) {
-        uintptr_t expected = 0;
-        if (!exa_atomic_cas_strong_acquire(exa_atomic_word(&exa_site_lock), &expected, _exa_os_thread_token() | 1u))
-            return 0;
-    } else {
-        _exa_lock(&exa_site_lock);
-    }
+    if (!_exa_lock_or_try(&exa_site_lock, fatal)) return 0;
     exa_site_t *e = exa_site_find(address);
     if (e != NULL) *out = *e;
     _exa_unlock(&exa_site_lock);

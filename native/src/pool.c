@@ -1751,14 +1751,6 @@ uint32_t _exa_pool_executable_ok(void) { return exa_atomic_load_relaxed(&exa_exe
  * descriptor or stripe lock and must not call the pool.
  * ======================================================================================== */
 
-static int exa_walk_lock(exa_spinlock_t *lock, int fatal) {
-    if (!fatal) {
-        _exa_lock(lock);
-        return 1;
-    }
-    uintptr_t expected = 0;
-    return exa_atomic_cas_strong_acquire(exa_atomic_word(lock), &expected, _exa_os_thread_token() | 1u);
-}
 
 static int exa_walk_page(exa_pool_desc_t *d, uintptr_t page, _exa_diag_block_fn fn, void *ctx) {
     /* A free page is poisoned whole under ASan (headers never are): nothing to read there. */
@@ -1801,7 +1793,7 @@ int _exa_pool_walk(_exa_diag_block_fn fn, void *ctx, int fatal) {
     int complete = 1;
     for (uint32_t i = 0; i < EXA_BIG_STRIPES; i++) {
         exa_big_stripe_t *st = &exa_big_table[i];
-        if (!exa_walk_lock(&st->lock, fatal)) {
+        if (!_exa_lock_or_try(&st->lock, fatal)) {
             complete = 0;
             continue;
         }
@@ -1826,7 +1818,7 @@ int _exa_pool_walk(_exa_diag_block_fn fn, void *ctx, int fatal) {
             exa_pool_segment_t *s = (exa_pool_segment_t *)exa_atomic_load_acquire(&leaf[k]);
             if (s == NULL) continue;
             exa_pool_desc_t *d = s->desc;
-            if (!exa_walk_lock(&d->lock, fatal)) {
+            if (!_exa_lock_or_try(&d->lock, fatal)) {
                 complete = 0;
                 continue;
             }
@@ -1879,7 +1871,7 @@ int _exa_pool_block_of(uintptr_t address, exa_diag_block_t *out) {
     }
     uintptr_t va = address & ~(uintptr_t)(EXA_PAGE_SIZE - 1);
     exa_big_stripe_t *st = exa_big_stripe(va);
-    if (!exa_walk_lock(&st->lock, 1)) return 0;
+    if (!_exa_lock_or_try(&st->lock, 1)) return 0;
     exa_big_t *e = exa_big_find(st, va);
     int found = e != NULL;
     if (found) {

@@ -288,13 +288,7 @@ static void exa_sp_describe_slot(const exa_special_slot_t *s, exa_diag_block_t *
 
 int _exa_special_walk(_exa_diag_block_fn fn, void *ctx, int fatal) {
     if (exa_atomic_load_acquire(&exa_sp_base) == 0) return 1;
-    if (fatal) {
-        uintptr_t expected = 0;
-        if (!exa_atomic_cas_strong_acquire(exa_atomic_word(&exa_sp_lock), &expected, _exa_os_thread_token() | 1u))
-            return 0;
-    } else {
-        _exa_lock(&exa_sp_lock);
-    }
+    if (!_exa_lock_or_try(&exa_sp_lock, fatal)) return 0;
     int go = 1;
     for (uint32_t i = 0; go && i < EXA_SPECIAL_SLOTS; i++) {
         if (exa_sp_slots[i].state != EXA_SLOT_LIVE) continue;

@@ -140,6 +140,17 @@ exa_inline void _exa_unlock(exa_spinlock_t *lock) {
     exa_atomic_store_release(exa_atomic_word(lock), (uintptr_t)0);
 }
 
+/* The diagnostics walkers' lock: taken (1), or on a fatal path (fatal != 0) only tried, since
+ * the failing thread may hold it already: 1 when taken, 0 when held elsewhere. */
+exa_inline int _exa_lock_or_try(exa_spinlock_t *lock, int fatal) {
+    if (!fatal) {
+        _exa_lock(lock);
+        return 1;
+    }
+    uintptr_t expected = 0;
+    return exa_atomic_cas_strong_acquire(exa_atomic_word(lock), &expected, _exa_os_thread_token() | 1u);
+}
+
 /* ExInterlockedPopEntryList / ExInterlockedPushEntryList (zone.c): pop (push == 0) or push
  * `entry` (push != 0, NULL ignored) on the singly linked list whose head word is at `head`,
  * under the caller's lock (checked acquire), at HIGH_LEVEL for the duration. Returns the
