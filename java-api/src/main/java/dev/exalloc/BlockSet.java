@@ -128,12 +128,13 @@ final class BlockSet {
 
     /**
      * The checked-mode gate for a free: {@code block} must be native, {@code blockSize} bytes, and an outstanding
-     * block of this set; it is then removed. Otherwise {@link InvalidBlockException}, nothing changed.
+     * block of this set; it is then removed and its value returned ({@link #PRESENT} for an entry without one).
+     * Otherwise {@link InvalidBlockException}, nothing changed.
      *
      * @param owner the list or zone, named in messages through its toString (called only on failure: this is on
      *              every checked free)
      */
-    void take(java.lang.foreign.MemorySegment block, long blockSize, Object owner) {
+    Object take(java.lang.foreign.MemorySegment block, long blockSize, Object owner) {
         if (!block.isNative()) {
             throw new InvalidBlockException(InvalidBlockException.Reason.FOREIGN,
                     "not native memory, so not a block of " + owner + ": " + block);
@@ -142,10 +143,13 @@ final class BlockSet {
             throw new InvalidBlockException(InvalidBlockException.Reason.WRONG_SIZE, "a " + block.byteSize()
                     + "-byte segment is not a block of " + owner + " (" + blockSize + " bytes)");
         }
-        if (!remove(block.address())) {
+        Object v = removeValue(block.address());
+        if (v == null) {
             throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING,
-                    String.format("0x%X was not handed out by %s, or was freed already", block.address(), owner));
+                    String.format("0x%X was not handed out by %s, or was freed already%s", block.address(), owner,
+                            block.scope().isAlive() ? "" : " (its scope has ended)"));
         }
+        return v;
     }
 
     /** Calls {@code action} with the value of every entry that has one, and removes every entry. */

@@ -420,21 +420,8 @@ public final class Lookaside implements AutoCloseable {
      * see restore). Throws InvalidBlockException with nothing changed.
      */
     private Object takeBack(MemorySegment block) {
-        if (!block.isNative()) {
-            throw new InvalidBlockException(InvalidBlockException.Reason.FOREIGN,
-                    "not native memory, so not a block of " + this + ": " + block);
-        }
-        if (block.byteSize() != size) {
-            throw new InvalidBlockException(InvalidBlockException.Reason.WRONG_SIZE, "a " + block.byteSize()
-                    + "-byte segment is not a block of " + this + " (" + size + " bytes)");
-        }
         long address = block.address();
-        Object v = outstanding.removeValue(address);
-        if (v == null) {
-            throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING,
-                    String.format("0x%X was not handed out by %s, or was freed already%s", address, this,
-                            scoped && !block.scope().isAlive() ? " (its scope has ended)" : ""));
-        }
+        Object v = outstanding.take(block, size, this);
         if (!(v instanceof Handed h)) {
             return NOW; // handed out bare (shared segments) or by a Local's address API
         }

@@ -271,18 +271,9 @@ public final class Zone implements AutoCloseable {
 
     /* The checked free of a plain zone's block: validated and unrecorded; its scope is returned for the caller to end. */
     private Arena takeScoped(MemorySegment block) {
-        if (!block.isNative()) {
-            throw new InvalidBlockException(InvalidBlockException.Reason.FOREIGN, "not native memory: " + block);
-        }
-        if (block.byteSize() != blockSize) {
-            throw new InvalidBlockException(InvalidBlockException.Reason.WRONG_SIZE,
-                    "a " + block.byteSize() + "-byte segment is not a block of this zone (" + blockSize + " bytes)");
-        }
-        Object v = outstanding.removeValue(block.address());
+        Object v = outstanding.take(block, blockSize, "this zone");
         if (!(v instanceof Arena scope)) {
-            throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING, String.format(
-                    "0x%X was not handed out by this zone, or was freed already%s", block.address(),
-                    block.scope().isAlive() ? "" : " (its scope has ended)"));
+            throw new IllegalStateException(String.format("zone block 0x%X had no scope", block.address()));
         }
         if (scope.scope() != block.scope()) {
             outstanding.put(block.address(), scope);
