@@ -314,11 +314,7 @@ public final class Pool {
      *                               changed
      */
     public static void free(MemorySegment block) {
-        checkFreeable(block);
-        long mark = Native.mark();
-        exa_pool_free(MemorySegment.ofAddress(block.address())); // the address: no scope check at the call
-        throwIfBugCheck(mark);
-        PoolScopes.freed(block.address());
+        freeSegment(block, 0);
     }
 
     /**
@@ -329,11 +325,24 @@ public final class Pool {
      */
     public static void free(MemorySegment block, Tag tag) {
         Objects.requireNonNull(tag, "tag");
+        freeSegment(block, tag.value());
+    }
+
+    /*
+     * A free through a segment (tag 0: ExFreePool). The segment's scope record is taken out before the native free,
+     * so that a thread that gets the same address from the pool right after it cannot have its new record removed,
+     * put back if the free is refused, and its scope ended once the block is gone.
+     */
+    private static void freeSegment(MemorySegment block, int tag) {
         checkFreeable(block);
+        Object scope = PoolScopes.detach(block);
         long mark = Native.mark();
-        exa_pool_free_with_tag(MemorySegment.ofAddress(block.address()), tag.value());
-        throwIfBugCheck(mark);
-        PoolScopes.freed(block.address());
+        // the address, not the segment: no scope check at the call
+        if (exa_pool_free_checked(MemorySegment.ofAddress(block.address()), tag) != NtStatus.SUCCESS) {
+            PoolScopes.reattach(block.address(), scope);
+            throwIfBugCheck(mark);
+        }
+        PoolScopes.end(scope);
     }
 
     // ---------------------------------------------------------------------------------------------

@@ -59,19 +59,32 @@ final class PoolScopes {
         }
     }
 
-    /** After a successful native free of {@code address}: ends its segment's scope, if it has one. */
-    static void freed(long address) {
+    /**
+     * Before the native free through {@code block}: takes out its scope record (only the record of this very
+     * segment: a newer block at the same address keeps its own), or returns null when it has none.
+     */
+    static Object detach(MemorySegment block) {
         if (OPEN.isEmpty()) {
-            return;
+            return null;
         }
-        Open o = OPEN.remove(address);
-        if (o != null) {
-            if (o.owner() == null || o.owner() == Thread.currentThread()) {
-                o.arena().close();
-            }
-            // else: a confined block freed by address from another thread: its arena cannot be closed here and is
-            // left to the garbage collector (the segment stays usable by its owner: that use is the caller's bug)
+        Open o = OPEN.get(block.address());
+        return o != null && o.arena().scope() == block.scope() && OPEN.remove(block.address(), o) ? o : null;
+    }
+
+    /** A free that native code refused: the record goes back, the segment stays usable. */
+    static void reattach(long address, Object record) {
+        if (record instanceof Open o) {
+            OPEN.put(address, o);
         }
+    }
+
+    /** After a successful native free: ends the segment's scope, where this thread can. */
+    static void end(Object record) {
+        if (record instanceof Open o && (o.owner() == null || o.owner() == Thread.currentThread())) {
+            o.arena().close();
+        }
+        // else: a confined block of a thread that has ended: its arena cannot be closed here and is left to the
+        // garbage collector (nobody can reach its segment any more)
     }
 
     /** Scoped blocks not yet freed. */
