@@ -7,6 +7,18 @@
 
 #include "exalloc.h"
 
+/* 1 in an AddressSanitizer build (gcc's __SANITIZE_ADDRESS__, clang's __has_feature), else 0. */
+#if defined(__SANITIZE_ADDRESS__)
+#  define TEST_ASAN 1
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer)
+#    define TEST_ASAN 1
+#  endif
+#endif
+#ifndef TEST_ASAN
+#  define TEST_ASAN 0
+#endif
+
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -10,16 +10,6 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#  define TEST_ASAN 1
-#elif defined(__has_feature)
-#  if __has_feature(address_sanitizer)
-#    define TEST_ASAN 1
-#  endif
-#endif
-#ifndef TEST_ASAN
-#  define TEST_ASAN 0
-#endif
 
 typedef struct {
     atomic_ullong allocs, frees;

@@ -21,13 +21,6 @@
 #  define TEST_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-#if defined(__SANITIZE_ADDRESS__)
-#  define TEST_ASAN 1
-#elif defined(__has_feature)
-#  if __has_feature(address_sanitizer)
-#    define TEST_ASAN 1
-#  endif
-#endif
 
 static size_t host_page(void) { return (size_t)sysconf(_SC_PAGESIZE); }
 
@@ -135,7 +128,7 @@ static void verifier_fills_patterns(void) {
     exa_set_check_level(EXA_CHECKS_VERIFIER);
     exa_pool_free(p);
     exa_set_check_level(EXA_CHECKS_DEFAULT);
-#if !defined(TEST_ASAN)
+#if !TEST_ASAN
     /* Freed memory is filled beyond the free-list link (first 16 bytes). */
     for (int i = 16; i < 200; i++) CHECK(p[i] == 0x6B);
 #endif
@@ -338,7 +331,7 @@ static void foreign_faults_chain(void) {
     char err[4096];
     int status = test_in_child(child_wild_fault, err, sizeof err);
     CHECK(strstr(err, "exalloc verifier") == NULL);
-#if defined(TEST_ASAN) || defined(__SANITIZE_THREAD__)
+#if TEST_ASAN || defined(__SANITIZE_THREAD__)
     /* The sanitizer's own SEGV handler was there first: its report, a failing exit. */
     CHECK(strstr(err, "Sanitizer: SEGV") != NULL);
     CHECK(!(WIFEXITED(status) && WEXITSTATUS(status) == 0));
