@@ -63,9 +63,13 @@ find_java() {
 # Build
 # ---------------------------------------------------------------------------------------------
 jar="$root/bench/target/benchmarks.jar"
-lib="$root/native/target/nar/exalloc-native-0.1.0-SNAPSHOT-amd64-Linux-gpp-shared/lib/amd64-Linux-gpp/shared/libexalloc.so"
+# the library the Maven build produced (bench/lib.sh: any version, any NAR platform directory)
+. "$here/lib.sh"
+lib_rc=0
+lib=$(exalloc_native_lib "$root" 2> "$work/find-lib.log") || lib_rc=$?
+if [ $lib_rc = 2 ]; then cat "$work/find-lib.log" >&2; fail "more than one libexalloc.so built"; fi
 need_build=0
-if [ ! -f "$jar" ] || [ ! -f "$lib" ]; then
+if [ ! -f "$jar" ] || [ $lib_rc != 0 ]; then
   need_build=1
 else
   newer=$(cd "$root" && find pom.xml bench/pom.xml bench/src java-api/pom.xml java-api/src generated/pom.xml generated/src \
@@ -75,6 +79,7 @@ fi
 if [ $need_build = 1 ]; then
   log "building: ./mvnw -B -q package -DskipTests"
   (cd "$root" && ./mvnw -B -q package -DskipTests) || fail "./mvnw package"
+  lib=$(exalloc_native_lib "$root") || fail "the build left no single libexalloc.so (see above)"
 fi
 
 # ---------------------------------------------------------------------------------------------
