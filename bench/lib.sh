@@ -23,3 +23,25 @@ exalloc_native_lib() {
        return 2 ;;
   esac
 }
+
+# callgrind_per_op N PREFIX COMMAND...
+#   Runs `COMMAND... N` and `COMMAND... 2N` under valgrind --tool=callgrind (output files
+#   PREFIX.N and PREFIX.2N, valgrind's log beside them as .log) and prints the instructions one
+#   operation costs, (Ir(2N) - Ir(N)) / N with one decimal: start-up, set-up and first misses are
+#   the same in both runs and cancel out. Returns 1, saying why on stderr, if a run fails.
+callgrind_per_op() {
+  local n=$1 prefix=$2 m f ir irs=()
+  shift 2
+  for m in "$n" $((2 * n)); do
+    f="$prefix.$m"
+    if ! valgrind --tool=callgrind --callgrind-out-file="$f" "$@" "$m" > "$f.log" 2>&1; then
+      cat "$f.log" >&2
+      echo "callgrind failed: $* $m" >&2
+      return 1
+    fi
+    ir=$(awk '/^totals:/ {print $2}' "$f")
+    if [ -z "$ir" ]; then echo "no totals line in $f" >&2; return 1; fi
+    irs+=("$ir")
+  done
+  python3 -c "import sys; print('%.1f' % ((int(sys.argv[2]) - int(sys.argv[1])) / int(sys.argv[3])))" "${irs[0]}" "${irs[1]}" "$n"
+}

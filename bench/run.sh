@@ -133,17 +133,10 @@ if [ $native = 1 ]; then
     fi
     # cg_row <binary> <kind> <size|mixed> <n> <pattern:label>...: one measurement, one tsv row per pattern
     cg_row() {
-      local bin=$1 kind=$2 size=$3 n=$4 m f ir irs=() per
+      local bin=$1 kind=$2 size=$3 n=$4 per
       shift 4
-      for m in "$n" $((2 * n)); do
-        f="$work/callgrind.$(basename "$bin").$kind.$size.$m"
-        valgrind --tool=callgrind --callgrind-out-file="$f" "$bin" callgrind "$kind" "$size" "$m" \
-          > "$f.log" 2>&1 || { cat "$f.log" >&2; fail "callgrind $(basename "$bin") $kind $size $m"; }
-        ir=$(awk '/^totals:/ {print $2}' "$f")
-        [ -n "$ir" ] || fail "no totals line in $f"
-        irs+=("$ir")
-      done
-      per=$(python3 -c "import sys; print('%.1f' % ((int(sys.argv[2]) - int(sys.argv[1])) / int(sys.argv[3])))" "${irs[0]}" "${irs[1]}" "$n")
+      per=$(callgrind_per_op "$n" "$work/callgrind.$(basename "$bin").$kind.$size" "$bin" callgrind "$kind" "$size") \
+        || fail "callgrind $(basename "$bin") $kind $size"
       for pl in "$@"; do printf '%s\t%s\t%s\t%s\n' "${pl%%:*}" "$size" "${pl#*:}" "$per" >> "$callgrind_tsv"; done
     }
     in_list() { local x=$1; shift; for y in "$@"; do [ "$x" = "$y" ] && return 0; done; return 1; }
