@@ -76,22 +76,26 @@ if do_native:
       "xfree; per pair per thread for pair2t. ratio = peer ns / exalloc ns (> 1: exalloc faster). "
       "instr/pair: callgrind, (Ir(2N pairs) - Ir(N pairs)) / N.")
     w("")
+    def crows(pat, size, row_peers, base_peer, names):
+        """One C table row per peer: ns/op, the ratio to base_peer's ns/op, callgrind's count."""
+        base = res.get((pat, size, base_peer))
+        for peer in row_peers:
+            r = res.get((pat, size, peer))
+            if r is None:
+                errors.append("native: missing %s %s %s" % (pat, size, peer))
+                continue
+            if not ok(r[0]):
+                errors.append("native: bad value %s %s %s: %s" % (pat, size, peer, r[0]))
+            ratio = "%.2f" % (r[0] / base[0]) if base else "?"
+            ir = cg.get((pat, size, peer))
+            w("| %s | %s | %s | %s | %s | %s |" % (pat, "16..1024" if size == "mixed" else size, names.get(peer, peer),
+                                                 fmt(r[0]), ratio, "%.0f" % ir if ir is not None else ""))
+
     w("| pattern | size | peer | ns/op | ratio vs exalloc | instr/pair |")
     w("|---|---:|---|---:|---:|---:|")
     for pat in C_PATTERNS:
         for size in SIZES:
-            base = res.get((pat, size, "lookaside"))
-            for peer in peers:
-                r = res.get((pat, size, peer))
-                if r is None:
-                    errors.append("native: missing %s %s %s" % (pat, size, peer))
-                    continue
-                if not ok(r[0]):
-                    errors.append("native: bad value %s %s %s: %s" % (pat, size, peer, r[0]))
-                ratio = "%.2f" % (r[0] / base[0]) if base else "?"
-                ir = cg.get((pat, size, peer))
-                name = {"lookaside": "exalloc lookaside", "zone": "exalloc zone (interlocked)"}.get(peer, peer)
-                w("| %s | %s | %s | %s | %s | %s |" % (pat, size, name, fmt(r[0]), ratio, "%.0f" % ir if ir is not None else ""))
+            crows(pat, size, peers, "lookaside", {"lookaside": "exalloc lookaside", "zone": "exalloc zone (interlocked)"})
     w("")
     w("Patterns: pair = allocate + free, one thread; batch1024 = allocate 1024 then free them in allocation "
       "order; pair2t = pair on 2 threads at once, own blocks (exalloc: one shared list); xfree = thread A "
@@ -133,19 +137,7 @@ if do_native:
     pool_rows += [("poolpair2t", s, ["pool"] + mallocs) for s in POOL_SIZES]
     pool_rows += [("poolmixed", "mixed", ["pool"] + mallocs)]
     for pat, size, row_peers in pool_rows:
-        base = res.get((pat, size, "pool"))
-        for peer in row_peers:
-            r = res.get((pat, size, peer))
-            if r is None:
-                errors.append("native: missing %s %s %s" % (pat, size, peer))
-                continue
-            if not ok(r[0]):
-                errors.append("native: bad value %s %s %s: %s" % (pat, size, peer, r[0]))
-            ratio = "%.2f" % (r[0] / base[0]) if base else "?"
-            ir = cg.get((pat, size, peer))
-            name = {"pool": "exalloc pool", "poolzero": "exalloc pool, zeroed (ExAllocatePool2 default)"}.get(peer, peer)
-            w("| %s | %s | %s | %s | %s | %s |" % (pat, "16..1024" if size == "mixed" else size, name, fmt(r[0]), ratio,
-                                                 "%.0f" % ir if ir is not None else ""))
+        crows(pat, size, row_peers, "pool", {"pool": "exalloc pool", "poolzero": "exalloc pool, zeroed (ExAllocatePool2 default)"})
     w("")
     w("Patterns: poolpair = allocate + free of one size, one thread; poolpair2t = poolpair on 2 threads at once, "
       "own blocks; poolmixed = a window of 64 live blocks, each operation frees the block in a pseudo-random slot "
