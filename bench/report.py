@@ -275,7 +275,7 @@ if do_java:
     w("")
 
 
-# Issue 6's targets, computed from this run's numbers (ratios within the run)
+# The performance targets, computed from this run's numbers (ratios within the run)
 T = []
 def target(name, value, limit, unit, better="lower", note=""):
     if value is None:
@@ -311,7 +311,8 @@ if do_native:
     POOL_GAP = ("limit: 175 instructions a pair against tcmalloc's 79: NT's 16-byte header is written on "
                 "allocate (tag, type) and checked on free (type, index, size, the next header's PreviousSize), the "
                 "segment map is consulted before any read of a freed pointer, and PoolMon's per-tag counters are "
-                "exact; tcmalloc keeps no header and no tag. The checks are the product (issue 5), so this gap stays")
+                "exact; tcmalloc keeps no header and no tag. The checks are NT's pool-integrity rules, kept on "
+                "purpose, so this gap stays")
     for size in POOL_SIZES[:-1]:
         target("C pool pair %s B / tcmalloc" % size, ratio(c("poolpair", size, "pool"), c("poolpair", size, "tcmalloc")), 1.0, "x",
                note=POOL_GAP)
@@ -332,7 +333,7 @@ if do_java:
     target("Java Netty pooled / Lookaside fast path (256 B)", ratio(j("Pair", "256", "nettyPooled"), fast), 7, "x", "higher")
     target("Java Arena.ofConfined / Lookaside fast path (256 B)", ratio(j("Pair", "256", "arenaConfined"), fast), 6, "x", "higher")
     target("Java Lookaside default (checked, scoped) pair 256 B", j("Pair", "256", "lookasideChecked"), 10, " ns",
-           note="not a target of the issue, shown for its cost: a confined arena per block (its scope ends at the "
+           note="not a target, shown for its cost: a confined arena per block (its scope ends at the "
            "free) and the cross-thread ownership set; Lookaside.Local on a checked list: see localChecked")
     pool_fast = [v for v in (j("PoolPair", "256", m) for m in ("poolAddress", "pool")) if v is not None]
     target("Java Pool pair 256 B (fastest API path)", min(pool_fast) if pool_fast else None, 15, " ns",
@@ -340,7 +341,7 @@ if do_java:
            "memory, so not critical by default: -Dexalloc.pool.critical=true makes them critical) around the C "
            "pool's 175-instruction pair; the bare critical floor is the poolRawAddress row")
 if T:
-    tl = ["## Issue 6 targets, from this run", "", "| target | measured | limit | | note |", "|---|---:|---:|---|---|"]
+    tl = ["## Performance targets, from this run", "", "| target | measured | limit | | note |", "|---|---:|---:|---|---|"]
     tl += ["| %s | %s | %s | %s | %s |" % row for row in T]
     tl.append("")
     first = next((i for i, l in enumerate(lines) if l.startswith("## ")), len(lines))
