@@ -82,6 +82,7 @@ if [ $need_build = 1 ]; then
   (cd "$root" && ./mvnw -B -q package -DskipTests) || fail "./mvnw package"
   lib=$(exalloc_native_lib "$root") || fail "the build left no single libexalloc.so (see above)"
 fi
+log "library: ${lib#$root/}"
 
 # ---------------------------------------------------------------------------------------------
 # Native benchmark
