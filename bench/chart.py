@@ -26,8 +26,8 @@ def fmt(x):
 
 
 def main(src, dst):
-    spec = json.load(open(src))
-    panels = [p for p in spec["panels"] if p["bars"]]
+    chart = json.load(open(src))
+    panels = [p for p in chart["panels"] if p["bars"]]
     out = []
     y = 58
     for p in panels:
@@ -57,8 +57,8 @@ def main(src, dst):
             '.sub{font-size:12px;fill:#495057}.panel{font-size:14px;font-weight:bold}.label{font-size:12px}'
             '.value{font-size:11px;fill:#495057}</style>',
             '<rect width="100%" height="100%" fill="white"/>',
-            '<text x="10" y="22" class="title">%s</text>' % escape(spec["title"]),
-            '<text x="10" y="40" class="sub">%s</text>' % escape(spec.get("subtitle", ""))]
+            '<text x="10" y="22" class="title">%s</text>' % escape(chart["title"]),
+            '<text x="10" y="40" class="sub">%s</text>' % escape(chart.get("subtitle", ""))]
     with open(dst, "w") as f:
         f.write("\n".join(head + out + ["</svg>"]) + "\n")
 

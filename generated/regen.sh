@@ -17,7 +17,9 @@ pkgdir=${pkg//.//}
 jextract=${JEXTRACT:-$(command -v jextract || true)}
 if [[ -z "$jextract" || ! -x "$jextract" ]]; then
   echo "regen.sh: no jextract found (set JEXTRACT=/path/to/bin/jextract or put it on PATH)." >&2
-  echo "regen.sh: jextract is not in any package registry; see ../shared/guide/toolchain.md." >&2
+  echo "regen.sh: jextract is not in any package registry the build can reach: install it yourself," >&2
+  echo "regen.sh: built from the openjdk/jextract sources (https://github.com/openjdk/jextract, its README" >&2
+  echo "regen.sh: says how; it needs a JDK and LLVM/libclang), then put its bin/ on PATH or set JEXTRACT." >&2
   exit 2
 fi
 

@@ -6,8 +6,9 @@
 #   bench_mimalloc   > only if the Debian package is installed (libjemalloc-dev,
 #   bench_tcmalloc  /   libmimalloc-dev, libgoogle-perftools-dev); skipped with a note otherwise
 #
-# libexalloc.so: the Maven/NAR build's (native/target/nar/...), or, when that is missing,
-# one built here from native/src/*.c with the NAR build's flags.
+# libexalloc.so: the one the Maven/NAR build produced (found by bench/lib.sh under
+# native/target/nar), or, when there is none, one built here from native/src with the NAR build's
+# flags. Fails if several NAR builds are left over.
 # Prints the built binaries' names, one a line, on stdout; notes go to stderr.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,15 +18,23 @@ mkdir -p "$out"
 cc=${CC:-gcc}
 cflags=(-std=c11 -O2 -g -Wall -Wextra -Werror -pthread)
 
-nar_lib="$root/native/target/nar/exalloc-native-0.1.0-SNAPSHOT-amd64-Linux-gpp-shared/lib/amd64-Linux-gpp/shared/libexalloc.so"
-if [ -f "$nar_lib" ]; then
+. "$here/../lib.sh"
+lib_rc=0
+nar_lib=$(exalloc_native_lib "$root" 2> "$out/find-lib.log") || lib_rc=$?
+sed 's/^/build.sh: /' "$out/find-lib.log" >&2
+if [ $lib_rc = 0 ]; then
   libdir=$(dirname "$nar_lib")
-else
-  echo "build.sh: $nar_lib not found; building libexalloc.so from native/src" >&2
+  echo "build.sh: using $nar_lib" >&2
+elif [ $lib_rc = 1 ]; then
+  echo "build.sh: building libexalloc.so from native/src instead" >&2
   libdir="$out/lib"
   mkdir -p "$libdir"
+  # the NAR build's sources: every .c under native/src but platform/ (platform.c #includes those)
+  mapfile -t srcs < <(find "$root/native/src" -name '*.c' -not -path '*/platform/*' | sort)
   "$cc" -std=c11 -O2 -g -Wall -Wextra -Werror -fvisibility=hidden -fPIC -shared -pthread \
-    -I"$root/native/include" -I"$root/native/src" -o "$libdir/libexalloc.so" "$root"/native/src/*.c
+    -I"$root/native/include" -I"$root/native/src" -o "$libdir/libexalloc.so" "${srcs[@]}"
+else
+  exit 1
 fi
 
 "$cc" "${cflags[@]}" -DBENCH_WITH_EXALLOC -DBENCH_PEER='"glibc"' -I"$root/native/include" \
