@@ -2,6 +2,9 @@ package dev.exalloc;
 
 import static dev.exalloc.internal.bindings.exalloc_h.*;
 
+import dev.exalloc.internal.Native;
+import dev.exalloc.internal.InFlight;
+import dev.exalloc.internal.CriticalGate;
 import dev.exalloc.internal.bindings.exa_allocate_fn;
 import dev.exalloc.internal.bindings.exa_free_fn;
 import dev.exalloc.internal.bindings.exa_lookaside_config_s;
@@ -199,7 +202,7 @@ public final class Lookaside implements AutoCloseable {
     private final Arena arena;
     private final Allocator allocator;
     private final Releaser releaser;
-    private final BlockSet outstanding;
+    private final BlockLedger outstanding;
     /** Checked mode with per-block scopes (not {@link Builder#sharedSegments()}). */
     private final boolean scoped;
     /** Per-thread state of scoped mode: where other threads leave this thread's blocks they free. */
@@ -216,7 +219,7 @@ public final class Lookaside implements AutoCloseable {
         this.poolType = b.poolType;
         this.allocator = b.allocator;
         this.releaser = b.releaser;
-        this.outstanding = b.checked ? new BlockSet() : null;
+        this.outstanding = b.checked ? new BlockLedger("lookaside list") : null;
         this.scoped = b.checked && !b.sharedSegments;
         this.allOwners = scoped ? java.util.concurrent.ConcurrentHashMap.newKeySet() : null;
         this.owners = scoped ? ThreadLocal.withInitial(this::newOwner) : null;
@@ -234,7 +237,7 @@ public final class Lookaside implements AutoCloseable {
                 exa_lookaside_config_s.free(cfg, exa_free_fn.allocate(this::upcallFree, arena));
             }
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Native.check(exa_lookaside_create(cfg, out));
+            Failures.check(exa_lookaside_create(cfg, out));
             this.handle = out.get(ValueLayout.ADDRESS, 0);
             if (allocator == null) {
                 CriticalGate.register(inFlight);
@@ -353,7 +356,7 @@ public final class Lookaside implements AutoCloseable {
             rethrowCallbackFailure();
         }
         if (address == 0) {
-            BugCheckError bugCheck = Native.newBugCheck(); // e.g. a paged list used at DISPATCH_LEVEL
+            BugCheckError bugCheck = Failures.newBugCheck(); // e.g. a paged list used at DISPATCH_LEVEL
             if (bugCheck != null) {
                 throw bugCheck;
             }
@@ -387,7 +390,7 @@ public final class Lookaside implements AutoCloseable {
             throw new IllegalStateException(t);
         }
         if (status != NtStatus.SUCCESS) {
-            throw Native.failure(status);
+            throw Failures.failure(status);
         }
     }
 
@@ -395,17 +398,12 @@ public final class Lookaside implements AutoCloseable {
     @SuppressWarnings("restricted") // reinterpret: the block is exactly `size` bytes the list handed out
     private MemorySegment handOut(long address, Owner owner) {
         if (!scoped) {
-            if (outstanding != null && !outstanding.add(address)) {
-                throw new IllegalStateException(String.format("lookaside list handed out block 0x%X twice", address));
+            if (outstanding != null) {
+                outstanding.record(address);
             }
             return MemorySegment.ofAddress(address).reinterpret(size);
         }
-        Arena scope = Arena.ofConfined();
-        if (!outstanding.put(address, new Handed(scope, owner))) {
-            scope.close();
-            throw new IllegalStateException(String.format("lookaside list handed out block 0x%X twice", address));
-        }
-        return MemorySegment.ofAddress(address).reinterpret(size, scope, null);
+        return outstanding.handOutScoped(address, size, owner);
     }
 
     /** takeBack: the caller recycles the block now; there is no scope to end. */
@@ -415,43 +413,36 @@ public final class Lookaside implements AutoCloseable {
 
     /*
      * The checked-mode gate of a free: validates and unrecords the block. Returns NOW, DEFERRED (handed to its
-     * allocating thread, which ends its scope and recycles it at its next call), or the Handed record whose scope
+     * allocating thread, which ends its scope and recycles it at its next call), or the Scoped record whose scope
      * the caller ends once the block is back in the list (after, so that a refused native free loses nothing:
      * see restore). Throws InvalidBlockException with nothing changed.
      */
     private Object takeBack(MemorySegment block) {
-        long address = block.address();
         Object v = outstanding.take(block, size, this);
-        if (!(v instanceof Handed h)) {
+        if (!(v instanceof BlockLedger.Scoped h)) {
             return NOW; // handed out bare (shared segments) or by a Local's address API
         }
-        if (h.scope.scope() != block.scope()) {
-            outstanding.put(address, h);
-            throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING, String.format(
-                    "a segment over block 0x%X that %s did not hand out (a copy made with reinterpret?)", address, this));
-        }
-        if (h.owner.thread == Thread.currentThread()) {
+        Owner owner = (Owner) h.owner();
+        if (owner.thread == Thread.currentThread()) {
             return h;
         }
-        if (!h.owner.thread.isAlive()) {
+        if (!owner.thread.isAlive()) {
             return NOW; // a dead thread's confined segments are out of everyone's reach
         }
-        h.owner.remote.add(new Deferred(address, h.scope));
+        owner.remote.add(new Deferred(block.address(), h.scope()));
         return DEFERRED;
     }
 
     /* A free that native code refused (an IRQL check): the block is the caller's again, as it was. */
     private void restore(long address, Object taken) {
-        if (taken instanceof Handed h) {
-            outstanding.put(address, h);
-        } else if (taken == NOW) {
-            outstanding.add(address);
+        if (taken != DEFERRED) {
+            outstanding.restore(address, taken);
         }
     }
 
     private static void endScope(Object taken) {
-        if (taken instanceof Handed h) {
-            h.scope.close();
+        if (taken instanceof BlockLedger.Scoped h) {
+            h.scope().close();
         }
     }
 
@@ -522,10 +513,6 @@ public final class Lookaside implements AutoCloseable {
     // ---------------------------------------------------------------------------------------------
     // Scoped mode: per-thread owners and frees from other threads
     // ---------------------------------------------------------------------------------------------
-
-    /** A block handed out in scoped mode: the scope its segment lives in and the thread that can end it. */
-    private record Handed(Arena scope, Owner owner) {
-    }
 
     /** A block another thread freed: recycled by its owner, which ends the scope first. */
     private record Deferred(long address, Arena scope) {
@@ -650,8 +637,8 @@ public final class Lookaside implements AutoCloseable {
         public long allocateAddress() {
             check();
             long address = n > 0 ? cache[--n] : refill();
-            if (outstanding != null && !outstanding.add(address)) {
-                throw new IllegalStateException(String.format("lookaside list handed out block 0x%X twice", address));
+            if (outstanding != null) {
+                outstanding.record(address);
             }
             allocations++;
             return address;
@@ -676,16 +663,7 @@ public final class Lookaside implements AutoCloseable {
         public void freeAddress(long address) {
             checkThread();
             if (outstanding != null) {
-                Object v = outstanding.removeValue(address);
-                if (v == null) {
-                    throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING, String.format(
-                            "0x%X was not handed out by %s, or was freed already", address, Lookaside.this));
-                }
-                if (v instanceof Handed h) {
-                    outstanding.put(address, h);
-                    throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING, String.format(
-                            "0x%X was handed out as a scoped segment: free the segment", address));
-                }
+                outstanding.takeAddress(address, Lookaside.this);
             }
             frees++;
             push(address);
@@ -834,7 +812,7 @@ public final class Lookaside implements AutoCloseable {
                 owners.get().reclaim();
             }
             MemorySegment s = a.allocate(exa_lookaside_stats_s.layout());
-            Native.check(exa_lookaside_query(handle, s));
+            Failures.check(exa_lookaside_query(handle, s));
             return toStats(s);
         } finally {
             inFlight.exit(c);
@@ -845,7 +823,7 @@ public final class Lookaside implements AutoCloseable {
     public void resetCounters() {
         int c = enter();
         try {
-            Native.check(exa_lookaside_reset_counters(handle));
+            Failures.check(exa_lookaside_reset_counters(handle));
         } finally {
             inFlight.exit(c);
         }
@@ -858,7 +836,7 @@ public final class Lookaside implements AutoCloseable {
     public void setDepth(int depth) {
         int c = enter();
         try {
-            Native.check(exa_lookaside_set_depth(handle, depth));
+            Failures.check(exa_lookaside_set_depth(handle, depth));
         } finally {
             inFlight.exit(c);
         }
@@ -871,7 +849,7 @@ public final class Lookaside implements AutoCloseable {
     public void fixDepth(boolean fixed) {
         int c = enter();
         try {
-            Native.check(exa_lookaside_set_fixed_depth(handle, fixed ? 1 : 0));
+            Failures.check(exa_lookaside_set_fixed_depth(handle, fixed ? 1 : 0));
         } finally {
             inFlight.exit(c);
         }
@@ -897,13 +875,13 @@ public final class Lookaside implements AutoCloseable {
     public static void startBalanceSet(java.time.Duration period) {
         Native.ensure();
         long ms = Math.max(1, Math.min(period.toMillis(), Integer.MAX_VALUE));
-        Native.check(exa_balance_set_start((int) ms));
+        Failures.check(exa_balance_set_start((int) ms));
     }
 
     /** Stops the balance-set thread and waits for it; idempotent. */
     public static void stopBalanceSet() {
         Native.ensure();
-        Native.check(exa_balance_set_stop());
+        Failures.check(exa_balance_set_stop());
     }
 
     /** Whether the balance-set thread runs. */
@@ -958,7 +936,7 @@ public final class Lookaside implements AutoCloseable {
                     }
                 }
             }
-            Native.check(exa_lookaside_delete(handle));
+            Failures.check(exa_lookaside_delete(handle));
         } finally {
             arena.close(); /* the upcall stubs: native code no longer calls them */
         }

@@ -2,6 +2,10 @@ package dev.exalloc;
 
 import static dev.exalloc.internal.bindings.exalloc_h.*;
 
+import dev.exalloc.internal.Native;
+import dev.exalloc.internal.CriticalGate;
+import dev.exalloc.internal.PoolFast;
+import dev.exalloc.internal.PoolScopes;
 import dev.exalloc.internal.bindings.exa_pool_block_info_s;
 import dev.exalloc.internal.bindings.exa_pool_condition_fn;
 import dev.exalloc.internal.bindings.exa_pool_limits_s;
@@ -255,8 +259,21 @@ public final class Pool {
         checkSize(size);
     }
 
+    /** What new blocks' segments are tied to: {@link #setScope}, else the system property, else CONFINED. */
+    private static volatile PoolScope scope = initialScope();
+
+    private static PoolScope initialScope() {
+        String p = System.getProperty(SCOPE_PROPERTY);
+        return p == null ? PoolScope.CONFINED : PoolScope.valueOf(p.trim().toUpperCase(java.util.Locale.ROOT));
+    }
+
+    /** System property: the initial {@link #scope()} (global | shared | confined). */
+    public static final String SCOPE_PROPERTY = "exalloc.pool.scope";
+
+    @SuppressWarnings("restricted") // reinterpret: the pool handed out at least `size` bytes at this address
     private static MemorySegment block(MemorySegment raw, long size) {
-        return PoolScopes.wrap(raw, size);
+        PoolScope m = scope;
+        return m == PoolScope.GLOBAL ? raw.reinterpret(size) : PoolScopes.wrap(raw, size, m == PoolScope.CONFINED);
     }
 
     /**
@@ -265,16 +282,16 @@ public final class Pool {
      * the allocating thread owns the block), or the system property {@code exalloc.pool.scope}.
      */
     public static void setScope(PoolScope scope) {
-        PoolScopes.mode = Objects.requireNonNull(scope, "scope");
+        Pool.scope = Objects.requireNonNull(scope, "scope");
     }
 
     /** What new blocks' segments are tied to ({@link #setScope}). */
     public static PoolScope scope() {
-        return PoolScopes.mode;
+        return scope;
     }
 
     private static void throwIfBugCheck(long mark) {
-        BugCheckError e = Native.bugCheckSince(mark);
+        BugCheckError e = Failures.bugCheckSince(mark);
         if (e != null) {
             throw e;
         }
@@ -418,7 +435,11 @@ public final class Pool {
             throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING,
                     "NULL is not a pool block (ExFreePool(NULL) is bug check 0xC2/0x46 on NT)");
         }
-        PoolScopes.checkFree(block);
+        if (!block.scope().isAlive()) {
+            throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING,
+                    String.format("0x%X was freed already (its segment's scope is closed)", block.address()));
+        }
+        PoolScopes.checkOwner(block);
     }
 
     /**
@@ -521,7 +542,7 @@ public final class Pool {
     public static PoolStats stats(PoolKind pool) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(exa_pool_stats_s.layout());
-            Native.check(exa_pool_query(pool.code(), s));
+            Failures.check(exa_pool_query(pool.code(), s));
             return new PoolStats(pool, PoolCondition.fromBits(exa_pool_stats_s.condition(s)),
                     exa_pool_stats_s.capacity(s), exa_pool_stats_s.in_use(s), exa_pool_stats_s.peak(s),
                     exa_pool_stats_s.available(s), exa_pool_stats_s.small_pages(s), exa_pool_stats_s.big_pages(s),
@@ -540,7 +561,7 @@ public final class Pool {
     public static PoolLimits limits(PoolKind pool) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment l = a.allocate(exa_pool_limits_s.layout());
-            Native.check(exa_pool_get_limits(pool.code(), l));
+            Failures.check(exa_pool_get_limits(pool.code(), l));
             int policy = exa_pool_limits_s.lock_policy(l);
             return new PoolLimits(exa_pool_limits_s.capacity(l), exa_pool_limits_s.low_watermark(l),
                     exa_pool_limits_s.low_clear(l), exa_pool_limits_s.high_clear(l),
@@ -570,7 +591,7 @@ public final class Pool {
             exa_pool_limits_s.must_succeed_reserve(l, limits.mustSucceedReserve());
             exa_pool_limits_s.lock_policy(l, limits.lockPolicy().ordinal());
             exa_pool_limits_s.cached_segments(l, limits.cachedSegments());
-            Native.check(exa_pool_set_limits(pool.code(), l));
+            Failures.check(exa_pool_set_limits(pool.code(), l));
         }
     }
 
@@ -633,7 +654,7 @@ public final class Pool {
                 }
                 MemorySegment stub = exa_pool_condition_fn.allocate(Pool::conditionUpcall, Arena.global());
                 try (Arena a = Arena.ofConfined()) {
-                    Native.check(exa_pool_register_condition(stub, MemorySegment.NULL, a.allocate(ValueLayout.JAVA_INT)));
+                    Failures.check(exa_pool_register_condition(stub, MemorySegment.NULL, a.allocate(ValueLayout.JAVA_INT)));
                 }
                 upcallRegistered = true;
             }
@@ -663,7 +684,7 @@ public final class Pool {
     private static final int[] DELIVERED = new int[PoolKind.values().length];
 
     private static void conditionEvent(PoolKind kind, int old, int condition) {
-        PoolConditionChangeEvent event = new PoolConditionChangeEvent();
+        var event = new dev.exalloc.internal.PoolConditionChangeEvent();
         if (!event.isEnabled()) {
             return;
         }
@@ -759,7 +780,7 @@ public final class Pool {
             throw new IllegalArgumentException("physical memory must be >= 0 bytes: " + physicalBytes);
         }
         try (Arena a = Arena.ofConfined()) {
-            Native.check(exa_mm_configure(physicalBytes,
+            Failures.check(exa_mm_configure(physicalBytes,
                     productType == null ? MemorySegment.NULL : a.allocateFrom(productType)));
         }
     }

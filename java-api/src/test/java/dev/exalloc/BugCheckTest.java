@@ -15,20 +15,20 @@ class BugCheckTest {
 
     @Test
     void releasingAFreeSpinLockIsBugCheck0x10() {
-        Native.ensure();
+        dev.exalloc.internal.Native.ensure();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment lock = arena.allocate(ValueLayout.ADDRESS);
             exalloc_h.exa_spinlock_init(lock);
             int status = exalloc_h.exa_spinlock_release(lock);
             assertEquals(NtStatus.BUGCHECK, status);
-            BugCheckError e = assertThrows(BugCheckError.class, () -> Native.check(status));
+            BugCheckError e = assertThrows(BugCheckError.class, () -> Failures.check(status));
             assertEquals(0x10, e.code());
             assertEquals(lock.address(), e.parameter1());
             assertTrue(e.getMessage().startsWith("*** STOP: 0x00000010 (0x"), e.getMessage());
             // and the lock is still usable
             assertEquals(NtStatus.SUCCESS, exalloc_h.exa_spinlock_acquire(lock));
             assertEquals(NtStatus.BUGCHECK, exalloc_h.exa_spinlock_acquire(lock));
-            assertEquals(0x0F, Native.lastBugCheck().code());
+            assertEquals(0x0F, Failures.lastBugCheck().code());
             assertEquals(NtStatus.SUCCESS, exalloc_h.exa_spinlock_release(lock));
         }
     }

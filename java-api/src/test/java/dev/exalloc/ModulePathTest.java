@@ -14,7 +14,7 @@ class ModulePathTest {
 
     @Test
     void runsInTheNamedModuleAndCallsNativeCode() {
-        Module module = NativeLoader.class.getModule();
+        Module module = Pool.class.getModule();
         assertTrue(module.isNamed(), "expected to run on the module path");
         assertEquals("dev.exalloc", module.getName());
         assertTrue(module.isNativeAccessEnabled());
