@@ -3,6 +3,7 @@ package dev.exalloc;
 import static dev.exalloc.internal.bindings.exalloc_h.*;
 
 import dev.exalloc.internal.Native;
+import dev.exalloc.internal.StartupExtension;
 import dev.exalloc.internal.InFlight;
 import dev.exalloc.internal.CriticalGate;
 import dev.exalloc.internal.bindings.exa_allocate_fn;
@@ -168,6 +169,7 @@ public final class Lookaside implements AutoCloseable {
      */
     static {
         Native.ensure(); // load the library before the bindings look up symbols
+        StartupExtension.runAll(); // e.g. the MXBeans under -Dexalloc.management=true
     }
 
     private static final MethodHandle ALLOCATE_CRITICAL = critical(exa_lookaside_allocate$address(),

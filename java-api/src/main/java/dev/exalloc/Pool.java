@@ -6,6 +6,7 @@ import dev.exalloc.internal.Native;
 import dev.exalloc.internal.CriticalGate;
 import dev.exalloc.internal.PoolFast;
 import dev.exalloc.internal.PoolScopes;
+import dev.exalloc.internal.StartupExtension;
 import dev.exalloc.internal.bindings.exa_pool_block_info_s;
 import dev.exalloc.internal.bindings.exa_pool_condition_fn;
 import dev.exalloc.internal.bindings.exa_pool_limits_s;
@@ -68,9 +69,7 @@ public final class Pool {
 
     static {
         Native.ensure();
-        if (Boolean.getBoolean(dev.exalloc.management.ExallocManagement.PROPERTY)) {
-            dev.exalloc.management.ExallocManagement.register();
-        }
+        StartupExtension.runAll(); // e.g. the MXBeans under -Dexalloc.management=true
     }
 
     /** exa_pool_modifier_e bits. */

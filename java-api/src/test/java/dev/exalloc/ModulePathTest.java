@@ -19,6 +19,13 @@ class ModulePathTest {
         assertEquals("dev.exalloc", module.getName());
         assertTrue(module.isNativeAccessEnabled());
         assertEquals(1, Exalloc.abiVersion());
+        // java.management only for the management package: required statically, not passed on to readers
+        var management = module.getDescriptor().requires().stream()
+                .filter(r -> r.name().equals("java.management")).findFirst().orElseThrow();
+        assertEquals(java.util.Set.of(java.lang.module.ModuleDescriptor.Requires.Modifier.STATIC),
+                management.modifiers());
+        assertTrue(!module.getDescriptor().exports().stream().anyMatch(e -> e.source().startsWith("dev.exalloc.internal")
+                || e.source().endsWith(".internal")), "internal packages are not exported");
         try (Lookaside list = Lookaside.builder(64).tag(Tag.of("Modp")).build()) {
             java.lang.foreign.MemorySegment b = list.allocate();
             assertEquals(64, b.byteSize());
