@@ -40,9 +40,9 @@ import java.util.Objects;
  * check but the use-after-free one. Unchecked mode ({@link Builder#unchecked()}) skips the bookkeeping behind
  * all checks; misuse then corrupts native memory as it would in C.
  *
- * <p>The fastest path is a {@link Local}: a cache of blocks confined to one thread, in Java, refilled from and
+ * <p>The fastest path is a {@link LookasideLocal}: a cache of blocks confined to one thread, in Java, refilled from and
  * drained to the list in batches by one downcall ({@link #local()}); with an unchecked list its
- * {@link Local#allocateAddress()} / {@link Local#freeAddress(long)} pair allocates nothing on the Java heap.
+ * {@link LookasideLocal#allocateAddress()} / {@link LookasideLocal#freeAddress(long)} pair allocates nothing on the Java heap.
  *
  * <pre>{@code
  * try (Lookaside list = Lookaside.builder(256).tag(Tag.of("Msgs")).build()) {
@@ -182,9 +182,9 @@ public final class Lookaside implements AutoCloseable {
      * only move cached blocks, so they are critical whatever the list's callbacks, and they take the Local's
      * long[] itself (heap access), with no copy.
      */
-    private static final MethodHandle ALLOCATE_CACHED = criticalHeap(exa_lookaside_allocate_cached$address(),
+    static final MethodHandle ALLOCATE_CACHED = criticalHeap(exa_lookaside_allocate_cached$address(),
             exa_lookaside_allocate_cached$descriptor());
-    private static final MethodHandle FREE_CACHED = criticalHeap(exa_lookaside_free_cached$address(),
+    static final MethodHandle FREE_CACHED = criticalHeap(exa_lookaside_free_cached$address(),
             exa_lookaside_free_cached$descriptor());
 
     @SuppressWarnings("restricted") // a second, critical handle for a function the bindings already link
@@ -197,20 +197,20 @@ public final class Lookaside implements AutoCloseable {
         return Linker.nativeLinker().downcallHandle(address, descriptor, Linker.Option.critical(true));
     }
 
-    private final MemorySegment handle;
-    private final long size;
-    private final Tag tag;
+    final MemorySegment handle;
+    final long size;
+    final Tag tag;
     private final PoolType poolType;
     private final Arena arena;
     private final Allocator allocator;
     private final Releaser releaser;
-    private final BlockLedger outstanding;
+    final BlockLedger outstanding;
     /** Checked mode with per-block scopes (not {@link Builder#sharedSegments()}). */
-    private final boolean scoped;
+    final boolean scoped;
     /** Per-thread state of scoped mode: where other threads leave this thread's blocks they free. */
-    private final ThreadLocal<Owner> owners;
+    final ThreadLocal<Owner> owners;
     private final java.util.Set<Owner> allOwners;
-    private final InFlight inFlight = new InFlight();
+    final InFlight inFlight = new InFlight();
     /** A callback's exception, parked while native code unwinds, rethrown by the Java caller. */
     private final ThreadLocal<Throwable> callbackFailure = new ThreadLocal<>();
 
@@ -302,7 +302,7 @@ public final class Lookaside implements AutoCloseable {
     // Operations
     // ---------------------------------------------------------------------------------------------
 
-    private int enter() {
+    int enter() {
         int c = inFlight.enter();
         if (c < 0) {
             if (scoped) {
@@ -313,7 +313,7 @@ public final class Lookaside implements AutoCloseable {
         return c;
     }
 
-    private LookasideClosedException closedException() {
+    LookasideClosedException closedException() {
         return new LookasideClosedException("lookaside list " + tag + " (" + size + " bytes) is closed");
     }
 
@@ -348,7 +348,7 @@ public final class Lookaside implements AutoCloseable {
     }
 
     /* One block from the native list (which calls the allocator on a miss), 0 for NULL; inside enter/exit. */
-    private long nativeAllocate() {
+    long nativeAllocate() {
         long address;
         if (allocator == null) {
             // Critical only while no pool condition upcall can run inside it (see CriticalGate).
@@ -375,7 +375,7 @@ public final class Lookaside implements AutoCloseable {
     }
 
     /* A block to the native list (which calls the releaser on a free miss); inside enter/exit. */
-    private void nativeFree(long address) {
+    void nativeFree(long address) {
         int status;
         try {
             if (releaser == null) {
@@ -398,7 +398,7 @@ public final class Lookaside implements AutoCloseable {
 
     /* The segment for a block the list just produced: scoped, recorded or bare by mode. */
     @SuppressWarnings("restricted") // reinterpret: the block is exactly `size` bytes the list handed out
-    private MemorySegment handOut(long address, Owner owner) {
+    MemorySegment handOut(long address, Owner owner) {
         if (!scoped) {
             if (outstanding != null) {
                 outstanding.record(address);
@@ -411,7 +411,7 @@ public final class Lookaside implements AutoCloseable {
     /** takeBack: the caller recycles the block now; there is no scope to end. */
     private static final Object NOW = new Object();
     /** takeBack: the block went to its allocating thread, which recycles it. */
-    private static final Object DEFERRED = new Object();
+    static final Object DEFERRED = new Object();
 
     /*
      * The checked-mode gate of a free: validates and unrecords the block. Returns NOW, DEFERRED (handed to its
@@ -419,7 +419,7 @@ public final class Lookaside implements AutoCloseable {
      * the caller ends once the block is back in the list (after, so that a refused native free loses nothing:
      * see restore). Throws InvalidBlockException with nothing changed.
      */
-    private Object takeBack(MemorySegment block) {
+    Object takeBack(MemorySegment block) {
         Object v = outstanding.take(block, size, this);
         if (!(v instanceof BlockLedger.Scoped h)) {
             return NOW; // handed out bare (shared segments) or by a Local's address API
@@ -442,7 +442,7 @@ public final class Lookaside implements AutoCloseable {
         }
     }
 
-    private static void endScope(Object taken) {
+    static void endScope(Object taken) {
         if (taken instanceof BlockLedger.Scoped h) {
             h.scope().close();
         }
@@ -504,7 +504,7 @@ public final class Lookaside implements AutoCloseable {
     }
 
     @SuppressWarnings("restricted") // reinterpret: a block of this list, passed to the releaser
-    private void releaseAfterClose(long address) {
+    void releaseAfterClose(long address) {
         if (releaser != null) {
             releaser.free(MemorySegment.ofAddress(address).reinterpret(size));
         } else {
@@ -527,7 +527,7 @@ public final class Lookaside implements AutoCloseable {
     }
 
     /** A thread's part of a scoped list. */
-    private final class Owner {
+    final class Owner {
         final Thread thread;
         final java.util.concurrent.ConcurrentLinkedQueue<Deferred> remote = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
@@ -551,7 +551,7 @@ public final class Lookaside implements AutoCloseable {
         }
 
         /* As reclaim, into a Local of the owner's thread. */
-        void reclaimInto(Local local) {
+        void reclaimInto(LookasideLocal local) {
             if (remote.isEmpty()) {
                 return;
             }
@@ -571,223 +571,20 @@ public final class Lookaside implements AutoCloseable {
 
 
     // ---------------------------------------------------------------------------------------------
-    // Local: a thread's own cache in Java
+    // LookasideLocal: a thread's own cache in Java
     // ---------------------------------------------------------------------------------------------
-
-    /** Blocks a {@link Local} holds at most. */
-    public static final int LOCAL_CAPACITY = 64;
-    private static final int LOCAL_BATCH = LOCAL_CAPACITY / 2;
 
     /**
      * A cache of this list's blocks confined to the calling thread, in front of the list: allocate pops a
      * {@code long[]}, free pushes onto it, and only an empty or full cache calls native code, moving up to
-     * {@value #LOCAL_CAPACITY}/2 blocks in one critical downcall ({@code exa_lookaside_allocate_cached} /
+     * {@value LookasideLocal#CAPACITY}/2 blocks in one critical downcall ({@code exa_lookaside_allocate_cached} /
      * {@code exa_lookaside_free_cached}, which never call the allocator or the releaser); a miss then falls to
      * the list's own allocate or free. Close it to give its blocks back; the list's {@link #close()} does not
      * reach into it (an unclosed Local keeps its blocks, as an unclosed confined arena keeps its memory).
      */
-    public Local local() {
+    public LookasideLocal local() {
         inFlight.exit(enter());
-        return new Local();
-    }
-
-    /**
-     * A thread's cache of blocks of one list (see {@link Lookaside#local()}). Its blocks are outstanding blocks of
-     * the list as NT counts them: TotalAllocates counts a block when the Local takes it from the list, not each
-     * {@code allocate} the Local serves ({@link #allocations()} counts those); Depth bounds the list's own cache,
-     * not the Local's. Confined to the thread that made it ({@link WrongThreadException} elsewhere).
-     *
-     * <p>The list's mode applies: checked lists check every free (double free, foreign and wrong-size segments,
-     * also for {@link #freeAddress(long)}), and {@link #allocate()} segments are scoped unless the list was built
-     * with {@link Builder#sharedSegments()}; an unchecked list's address pair is a pop and a push.
-     */
-    public final class Local implements AutoCloseable {
-        private final long[] cache = new long[LOCAL_CAPACITY];
-        private final MemorySegment cacheSegment = MemorySegment.ofArray(cache);
-        private final Thread thread = Thread.currentThread();
-        private final Owner owner = scoped ? owners.get() : null;
-        private int n;
-        private boolean closed;
-        private long allocations;
-        private long frees;
-
-        private Local() {
-        }
-
-        private void check() {
-            checkThread();
-            if (inFlight.isClosedOpaque()) { // a hit touches no native state; refills enter() properly
-                throw closedException();
-            }
-        }
-
-        private void checkThread() {
-            if (Thread.currentThread() != thread) {
-                throw new WrongThreadException("this Local belongs to " + thread);
-            }
-            if (closed) {
-                throw new IllegalStateException("this Local is closed");
-            }
-        }
-
-        /**
-         * A block's address: the most recently freed one. Checked lists record it, so that
-         * {@link #freeAddress(long)} can check it.
-         *
-         * @throws InsufficientResourcesException when nothing is cached and the allocator has no memory
-         */
-        public long allocateAddress() {
-            check();
-            long address = n > 0 ? cache[--n] : refill();
-            if (outstanding != null) {
-                outstanding.record(address);
-            }
-            allocations++;
-            return address;
-        }
-
-        /** A block of exactly {@link Lookaside#blockSize()} bytes (scoped in checked mode, see the class). */
-        public MemorySegment allocate() {
-            check();
-            if (owner != null) {
-                owner.reclaimInto(this);
-            }
-            long address = n > 0 ? cache[--n] : refill();
-            allocations++;
-            return handOut(address, owner);
-        }
-
-        /**
-         * Takes back a block by address (one from {@link #allocateAddress()}, or a segment's address).
-         *
-         * @throws InvalidBlockException in checked mode, for anything but an outstanding block of the list
-         */
-        public void freeAddress(long address) {
-            checkThread();
-            if (outstanding != null) {
-                outstanding.takeAddress(address, Lookaside.this);
-            }
-            frees++;
-            push(address);
-        }
-
-        /**
-         * Takes back a block.
-         *
-         * @throws InvalidBlockException in checked mode, for anything but an outstanding block of the list
-         */
-        public void free(MemorySegment block) {
-            Objects.requireNonNull(block, "block");
-            checkThread();
-            frees++;
-            if (outstanding != null) {
-                if (owner != null) {
-                    owner.reclaimInto(this);
-                }
-                Object taken = takeBack(block);
-                if (taken == DEFERRED) {
-                    return;
-                }
-                endScope(taken); // the block goes into this Local's cache, which cannot refuse it
-            }
-            push(block.address());
-        }
-
-        /*
-         * Into the cache. After the list's close the cache still takes blocks (it only holds them): its next drain
-         * or its close hands them to the releaser (NT: ExFreePool), so the hit path reads no shared state.
-         */
-        private void push(long address) {
-            if (n == LOCAL_CAPACITY) {
-                drain(LOCAL_BATCH);
-            }
-            cache[n++] = address;
-        }
-
-        /* The cache is empty: up to a batch of cached blocks in one critical call, else one from the list. */
-        private long refill() {
-            int c = enter();
-            try {
-                int k = (int) ALLOCATE_CACHED.invokeExact(handle, cacheSegment, LOCAL_BATCH);
-                if (k > 0) {
-                    // out[0] is the newest: reverse, so that the newest is on top of the stack
-                    for (int i = 0, j = k - 1; i < j; i++, j--) {
-                        long t = cache[i];
-                        cache[i] = cache[j];
-                        cache[j] = t;
-                    }
-                    n = k - 1;
-                    return cache[n];
-                }
-                long address = nativeAllocate();
-                if (address == 0) {
-                    throw new InsufficientResourcesException(NtStatus.INSUFFICIENT_RESOURCES,
-                            "lookaside list " + tag + " could not get a " + size + "-byte block");
-                }
-                return address;
-            } catch (RuntimeException | Error e) {
-                throw e;
-            } catch (Throwable t) {
-                throw new IllegalStateException(t);
-            } finally {
-                inFlight.exit(c);
-            }
-        }
-
-        /* Gives the oldest `count` blocks back: as many as the list caches in one critical call, the rest freed. */
-        private void drain(int count) {
-            if (inFlight.isClosed()) {
-                for (int i = 0; i < count; i++) {
-                    releaseAfterClose(cache[i]);
-                }
-            } else {
-                int c = enter();
-                try {
-                    int k = (int) FREE_CACHED.invokeExact(handle, cacheSegment, count);
-                    for (int i = k; i < count; i++) {
-                        nativeFree(cache[i]);
-                    }
-                } catch (RuntimeException | Error e) {
-                    throw e;
-                } catch (Throwable t) {
-                    throw new IllegalStateException(t);
-                } finally {
-                    inFlight.exit(c);
-                }
-            }
-            System.arraycopy(cache, count, cache, 0, n - count);
-            n -= count;
-        }
-
-        /** Blocks this Local holds now. */
-        public int cached() {
-            return n;
-        }
-
-        /** Allocations this Local served (from its cache or the list). */
-        public long allocations() {
-            return allocations;
-        }
-
-        /** Frees this Local took. */
-        public long frees() {
-            return frees;
-        }
-
-        /** Gives every cached block back to the list (or, if the list is closed, to its releaser). Idempotent. */
-        @Override
-        public void close() {
-            if (closed) {
-                return;
-            }
-            if (Thread.currentThread() != thread) {
-                throw new WrongThreadException("this Local belongs to " + thread);
-            }
-            if (n > 0) {
-                drain(n);
-            }
-            closed = true;
-        }
+        return new LookasideLocal(this);
     }
 
     /** Passes every cached block (every thread's) to the releaser; the list stays usable. Returns how many. */
@@ -845,8 +642,8 @@ public final class Lookaside implements AutoCloseable {
     }
 
     /**
-     * Excludes this list from depth adjustment ({@code true}) or includes it again (the default): Depth then
-     * moves only through {@link #setDepth}.
+     * Excludes this list from depth adjustment ({@link BalanceSet}) ({@code true}) or includes it again (the
+     * default): Depth then moves only through {@link #setDepth}.
      */
     public void fixDepth(boolean fixed) {
         int c = enter();
@@ -855,41 +652,6 @@ public final class Lookaside implements AutoCloseable {
         } finally {
             inFlight.exit(c);
         }
-    }
-
-    /**
-     * One depth-adjustment pass over every live list (what the balance-set thread does each period): a list that
-     * missed grows toward MaximumDepth by half its misses (at most a quarter of MaximumDepth a step), a list that
-     * hit well shrinks by one, an idle one by eight, never below its initial depth; blocks cached beyond a lowered
-     * Depth go back through the releaser. Deterministic: tests and programs that drive time themselves call it.
-     * Releasers of trimmed blocks run on the calling thread.
-     */
-    public static void adjustDepths() {
-        Native.ensure();
-        exa_lookaside_tick();
-    }
-
-    /**
-     * Starts the balance-set thread (NT's: it adjusts every list's Depth once a {@code period}, one second by
-     * default; {@code EXALLOC_BALANCE_SET=1} or {@code =<ms>} starts it when the first list is created). Running
-     * already: only the period changes. Releasers of trimmed blocks then run on that thread.
-     */
-    public static void startBalanceSet(java.time.Duration period) {
-        Native.ensure();
-        long ms = Math.max(1, Math.min(period.toMillis(), Integer.MAX_VALUE));
-        Failures.check(exa_balance_set_start((int) ms));
-    }
-
-    /** Stops the balance-set thread and waits for it; idempotent. */
-    public static void stopBalanceSet() {
-        Native.ensure();
-        Failures.check(exa_balance_set_stop());
-    }
-
-    /** Whether the balance-set thread runs. */
-    public static boolean balanceSetRunning() {
-        Native.ensure();
-        return exa_balance_set_running() != 0;
     }
 
     public long blockSize() {
