@@ -150,7 +150,7 @@ public final class Lookaside implements AutoCloseable {
         /**
          * Creates the list.
          *
-         * @throws InvalidParameterException for a depth out of range (STATUS_INVALID_PARAMETER_8 and the like)
+         * @throws InvalidArgumentException for a depth out of range (STATUS_INVALID_PARAMETER_8 and the like)
          */
         public Lookaside build() {
             if ((allocator == null) != (releaser == null)) {

@@ -186,7 +186,7 @@ public final class Pool {
      * ExAllocatePool2: {@code size} bytes, zeroed unless {@link PoolFlags#uninitialized()}; the tag must not be 0.
      * Returns null where NT returns NULL (no room, quota exceeded, flags or tag rejected) unless the flags include
      * {@link PoolFlags#raiseOnFailure()}, which throws instead: {@link InsufficientResourcesException},
-     * {@link QuotaExceededException}, or {@link InvalidParameterException} for a rejected request.
+     * {@link QuotaExceededException}, or {@link InvalidArgumentException} for a rejected request.
      *
      * @throws BugCheckError when a native check failed (IRQL)
      */
@@ -312,7 +312,7 @@ public final class Pool {
             case NtStatus.INSUFFICIENT_RESOURCES -> new InsufficientResourcesException(status, "no pool for a " + what);
             case NtStatus.WORKING_SET_QUOTA ->
                 new InsufficientResourcesException(status, "the host refused to lock a " + what + " in RAM");
-            case NtStatus.INVALID_PARAMETER -> new InvalidParameterException(status, "the pool rejected a " + what);
+            case NtStatus.INVALID_PARAMETER -> new InvalidArgumentException(status, "the pool rejected a " + what);
             default -> ExallocException.of(status);
         };
     }
@@ -574,7 +574,7 @@ public final class Pool {
      * Sets a pool's limits (process-wide, at once). Lowering the capacity below what is in use is allowed: requests
      * then fail until blocks are freed. The new marks are evaluated at once, so condition listeners may be called.
      *
-     * @throws InvalidParameterException STATUS_INVALID_PARAMETER_2 when the marks are out of order (after rounding to
+     * @throws InvalidArgumentException STATUS_INVALID_PARAMETER_2 when the marks are out of order (after rounding to
      *                                   pages) or a value is out of range
      */
     public static void setLimits(PoolKind pool, PoolLimits limits) {

@@ -13,7 +13,7 @@ import java.util.List;
  * }</pre>
  *
  * The low 32 bits are required attributes: an unknown or reserved one, none or two of the three pool bits, or
- * session + non-paged + cache-aligned (no such pool type) fail the request (NULL, or {@link InvalidParameterException}
+ * session + non-paged + cache-aligned (no such pool type) fail the request (NULL, or {@link InvalidArgumentException}
  * with {@link #raiseOnFailure()}). The high 32 bits are optional and ignored when not understood. Blocks are zeroed
  * unless {@link #uninitialized()}.
  *

@@ -105,7 +105,7 @@ public final class Verifier {
     /**
      * Replaces the configuration.
      *
-     * @throws InvalidParameterException for min > max or a probability above 10,000
+     * @throws InvalidArgumentException for min > max or a probability above 10,000
      */
     public static void configure(Config c) {
         try (Arena a = Arena.ofConfined()) {

@@ -38,7 +38,13 @@ class BugCheckTest {
         assertEquals("STATUS_INVALID_PARAMETER_4", NtStatus.name(0xC00000F2));
         assertEquals("0x12345678", NtStatus.name(0x12345678));
         assertTrue(ExallocException.of(NtStatus.INSUFFICIENT_RESOURCES) instanceof InsufficientResourcesException);
-        assertTrue(ExallocException.of(NtStatus.INVALID_PARAMETER_5) instanceof InvalidParameterException);
+        assertTrue(ExallocException.of(NtStatus.INVALID_PARAMETER_5) instanceof InvalidArgumentException);
+        for (int n = 1; n <= 8; n++) {
+            var e = (InvalidArgumentException) ExallocException.of(NtStatus.INVALID_PARAMETER_1 + n - 1);
+            assertEquals(java.util.OptionalInt.of(n), e.parameterIndex(), NtStatus.name(e.status()));
+        }
+        assertEquals(java.util.OptionalInt.empty(),
+                ((InvalidArgumentException) ExallocException.of(NtStatus.INVALID_PARAMETER)).parameterIndex());
         assertEquals(NtStatus.QUOTA_EXCEEDED, ExallocException.of(NtStatus.QUOTA_EXCEEDED).status());
         assertTrue(NtStatus.isSuccess(0) && !NtStatus.isSuccess(NtStatus.UNSUCCESSFUL));
     }

@@ -215,12 +215,12 @@ class PoolTest {
                 PoolFlags.of(PoolFlags.PAGED | 0x800)};
             for (PoolFlags f : invalid) {
                 assertNull(Pool.allocate(100, tag, f), f.toString());
-                InvalidParameterException e = assertThrows(InvalidParameterException.class,
+                InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
                         () -> Pool.allocate(100, tag, f.raiseOnFailure()), f.toString());
                 assertEquals(NtStatus.INVALID_PARAMETER, e.status());
             }
             assertNull(Pool.allocate(100, new Tag(0), PoolFlags.paged()), "tag 0");
-            assertThrows(InvalidParameterException.class, () -> Pool.allocate(100, new Tag(0), PoolFlags.paged().raiseOnFailure()));
+            assertThrows(InvalidArgumentException.class, () -> Pool.allocate(100, new Tag(0), PoolFlags.paged().raiseOnFailure()));
             // Zero bytes: a minimal block (null in strict mode).
             MemorySegment zero = Pool.allocate(0, tag, PoolFlags.paged());
             assertEquals(0, zero.byteSize());
@@ -262,7 +262,7 @@ class PoolTest {
                 assertNotNull(s, "optional type " + type);
                 Pool.free(s);
             }
-            assertThrows(InvalidParameterException.class, () -> Pool.allocate(64, tag, PoolFlags.paged().raiseOnFailure(),
+            assertThrows(InvalidArgumentException.class, () -> Pool.allocate(64, tag, PoolFlags.paged().raiseOnFailure(),
                     PoolParameters.none().raw(PoolParameters.TYPE_PRIORITY, false, 5))); // not an EX_POOL_PRIORITY
             MemorySegment t = Pool.allocate(64, tag, PoolFlags.paged(), PoolParameters.none().priority(PoolPriority.NORMAL));
             assertNotNull(t);
@@ -479,13 +479,13 @@ class PoolTest {
             assertTrue(l.criticalWatermark() <= l.lowWatermark() && l.lowWatermark() <= l.lowClear()
                     && l.lowClear() <= l.highClear() && l.highClear() <= l.highWatermark()
                     && l.highWatermark() <= l.capacity(), l.toString());
-            InvalidParameterException e = assertThrows(InvalidParameterException.class, () -> Pool.setLimits(
+            InvalidArgumentException e = assertThrows(InvalidArgumentException.class, () -> Pool.setLimits(
                     PoolKind.NON_PAGED, l.withWatermarks(l.criticalWatermark(), l.lowWatermark(), l.lowWatermark() - PAGE,
                             l.highClear(), l.highWatermark())));
             assertEquals(NtStatus.INVALID_PARAMETER_2, e.status());
-            assertThrows(InvalidParameterException.class,
+            assertThrows(InvalidArgumentException.class,
                     () -> Pool.setLimits(PoolKind.NON_PAGED, l.withCapacity(l.highWatermark() - PAGE)));
-            assertThrows(InvalidParameterException.class, () -> Pool.setLimits(PoolKind.NON_PAGED, l.withCachedSegments(65)));
+            assertThrows(InvalidArgumentException.class, () -> Pool.setLimits(PoolKind.NON_PAGED, l.withCachedSegments(65)));
             assertEquals(l, Pool.limits(PoolKind.NON_PAGED), "a refused change changes nothing");
             PoolLimits changed = l.withCachedSegments(5).withLockPolicy(PoolLimits.LockPolicy.NONE);
             Pool.setLimits(PoolKind.NON_PAGED, changed);
