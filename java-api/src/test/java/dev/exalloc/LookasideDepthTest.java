@@ -9,8 +9,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /** Depth adjustment (spec 2.9) from Java: the deterministic pass and the balance-set thread. */
+@Isolated // adjusts every live list's depth and runs the balance-set thread
 class LookasideDepthTest {
 
     private static void burst(Lookaside list, int n) {

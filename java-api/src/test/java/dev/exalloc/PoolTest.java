@@ -23,12 +23,14 @@ import java.util.concurrent.CyclicBarrier;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * The pool through {@link Pool}: NT's block rules, headers and tags, PoolMon rows, ExAllocatePool2/3, raise versus
  * NULL, limits, priorities and condition events with hysteresis, must-succeed, misuse (every bad free a typed error,
  * the JVM alive), a concurrent stress with exact per-tag accounting, and the Mm queries.
  */
+@Isolated // changes process-wide pool settings: scope, strict mode, limits, condition listeners, Mm inputs
 class PoolTest {
 
     static final long PAGE = 4096;
