@@ -39,8 +39,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Blocks follow NT's x64 rules: a request of up to 4064 bytes is a small block, 16-byte aligned behind a 16-byte
  * header and never crossing a 4096-byte page; a larger one is a big allocation, page-aligned, in whole pages;
  * cache-aligned types align to the cache line. The segment returned is exactly the requested size. By default
- * ({@link PoolScope#SHARED}, checked) it has a scope of its own that the free closes, so touching it after the free
- * throws {@link IllegalStateException}, and freeing it twice through it is an {@link InvalidBlockException}; with
+ * ({@link PoolScope#CONFINED}, checked) it has a scope of its own, confined to the allocating thread, that the free
+ * closes, so touching it after the free throws {@link IllegalStateException}, and freeing it twice through it is an
+ * {@link InvalidBlockException}; blocks that travel between threads use {@link PoolScope#SHARED} (also checked); with
  * {@link #setScope}({@link PoolScope#GLOBAL}) it has the global scope and, as with C's pointers, touching it after
  * it is freed is the caller's bug. The address routines ({@link #allocateAddress}, {@link #freeAddress(long, Tag)})
  * are the unchecked fast path: no segment, no Java allocation per call.

@@ -32,7 +32,11 @@ public record PoolFlags(long bits) {
     public static final long PAGED = 0x100L;
     public static final long RESERVED2 = 0x200L;
     public static final long RESERVED3 = 0x400L;
-    /** The one optional flag NT defines: honoured as "not available" (special pool is not implemented). */
+    /**
+     * The one optional flag NT defines: the block comes from the special pool (a page of its own before a guard page,
+     * see docs/diagnostics.md#special-pool) at any check level; from the normal pool, as on NT, when the special pool
+     * is full or cannot take the request (more than 4064 bytes, or charged to a quota).
+     */
     public static final long SPECIAL_POOL = 0x1_0000_0000L;
 
     /** POOL_FLAG_NON_PAGED: non-paged, no-execute (NonPagedPoolNx). */
@@ -84,7 +88,10 @@ public record PoolFlags(long bits) {
         return with(SESSION);
     }
 
-    /** POOL_FLAG_SPECIAL_POOL (optional): accepted, and served from the normal pool as NT does when none is left. */
+    /**
+     * POOL_FLAG_SPECIAL_POOL (optional): the block comes from the special pool ({@link #SPECIAL_POOL}), or from the
+     * normal pool as NT does when none is left.
+     */
     public PoolFlags specialPool() {
         return with(SPECIAL_POOL);
     }

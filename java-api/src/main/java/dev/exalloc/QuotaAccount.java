@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * <pre>{@code
  * try (QuotaAccount client = QuotaAccount.create(64 * 1024, 16 * 1024)) {   // paged, non-paged limits
  *     MemorySegment buf = client.callCharged(() -> Pool.allocateWithQuota(PoolType.NON_PAGED_NX, 512, tag));
- *     ... // client.usage().nonPaged() == 544: the 512-byte block with its 16-byte header, rounded to 16
+ *     ... // client.usage().nonPaged() == 528: the 512-byte block and its 16-byte header, in 16-byte units
  *     Pool.free(buf);                                       // the charge goes back
  * }
  * }</pre>

@@ -64,6 +64,10 @@ class LookasideTest {
             assertEquals(PoolType.NON_PAGED, s.poolType());
             assertEquals(0, s.totalAllocates() + s.allocateMisses() + s.totalFrees() + s.freeMisses());
             assertEquals(100, list.blockSize());
+            MemorySegment b = list.allocate();
+            list.free(b);
+            String line = list.stats().toString();
+            assertTrue(line.contains("cached 1, depth 4/256"), line); // blocks cached now, then Depth/MaximumDepth
         }
     }
 
