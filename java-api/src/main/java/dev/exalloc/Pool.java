@@ -596,7 +596,7 @@ public final class Pool {
     }
 
     /**
-     * Strict mode (the spec's "verifier" column, process-wide; default off): zero-byte and must-succeed legacy
+     * Strict mode (process-wide; default off; the rules NT applies under Driver Verifier, docs/diagnostics.md#check-levels): zero-byte and must-succeed legacy
      * requests and legacy tags 0, "BIG " or without a letter or digit are bug checks; zero-byte ExAllocatePool2/3
      * requests return null; any non-zero tag passed to {@link #free(MemorySegment, Tag)} must match.
      */

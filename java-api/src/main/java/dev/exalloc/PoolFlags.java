@@ -117,7 +117,7 @@ public record PoolFlags(long bits) {
     }
 
     /**
-     * The POOL_TYPE these flags select, per the spec's mapping (NON_PAGED -> NonPagedPoolNx, NON_PAGED_EXECUTE ->
+     * The POOL_TYPE these flags select, per docs/pool.md#pool-flags (NON_PAGED -> NonPagedPoolNx, NON_PAGED_EXECUTE ->
      * NonPagedPool, PAGED -> PagedPool, plus cache-aligned and session), or null when they name no single pool or no
      * such type exists.
      */

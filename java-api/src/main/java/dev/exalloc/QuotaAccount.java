@@ -13,7 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * An NT process's pool quota (spec 1.7): a paged and a non-paged limit (0 = unlimited), the usage and its peak. Quota
+ * An NT process's pool quota (docs/pool.md#quota): a paged and a non-paged limit (0 = unlimited), the usage and its peak. Quota
  * allocations ({@link Pool#allocateWithQuota}, {@link PoolFlags#useQuota()}) charge the thread's current account: the
  * whole block, header included; nothing for blocks of more than 4064 bytes (NT: "PAGE_SIZE or greater") and nothing
  * to the {@link #system()} account. The charge returns when the block is freed. By default every thread's current

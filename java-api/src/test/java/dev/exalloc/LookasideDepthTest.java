@@ -11,7 +11,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.parallel.Isolated;
 
-/** Depth adjustment (spec 2.9) from Java: the deterministic pass and the balance-set thread. */
+/** Depth adjustment (docs/lookaside.md#depth) from Java: the deterministic pass and the balance-set thread. */
 @Isolated // adjusts every live list's depth and runs the balance-set thread
 class LookasideDepthTest {
 

@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
-/** NT process pool quota (spec 1.7) through {@link QuotaAccount} and the pool's quota routines. */
+/** NT process pool quota (docs/pool.md#quota) through {@link QuotaAccount} and the pool's quota routines. */
 class QuotaAccountTest {
 
     static final Tag TAG = Tag.of("Quot");
