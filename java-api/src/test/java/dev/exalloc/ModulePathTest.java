@@ -33,4 +33,28 @@ class ModulePathTest {
             assertEquals(1, list.stats().currentDepth());
         }
     }
+
+    /** The JFR event classes live in the non-exported dev.exalloc.internal: JFR still records them. */
+    @Test
+    void jfrRecordsEventsOfTheInternalPackage() throws Exception {
+        assertTrue(Pool.class.getModule().isNamed(), "expected to run on the module path");
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("exalloc-modp", ".jfr");
+        try (jdk.jfr.Recording r = new jdk.jfr.Recording()) {
+            r.enable("dev.exalloc.FatalReport");
+            r.start();
+            long a = Pool.allocateAddress(PoolType.NON_PAGED_NX, 48, Tag.of("JfrM"));
+            Pool.freeAddress(a);
+            Pool.trim();
+            BugCheckError e = org.junit.jupiter.api.Assertions.assertThrows(BugCheckError.class,
+                    () -> Pool.freeAddress(a)); // double free
+            r.stop();
+            r.dump(file);
+            var events = jdk.jfr.consumer.RecordingFile.readAllEvents(file).stream()
+                    .filter(x -> x.getEventType().getName().equals("dev.exalloc.FatalReport")).toList();
+            assertEquals(1, events.size());
+            assertEquals(e.code(), events.get(0).getInt("code"));
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
+    }
 }
