@@ -178,8 +178,8 @@ public final class Lookaside implements AutoCloseable {
             exa_lookaside_free$descriptor());
 
     /*
-     * The bulk transfers behind Local never call the allocate or free callback (nor the pool, nor the OS): they
-     * only move cached blocks, so they are critical whatever the list's callbacks, and they take the Local's
+     * The bulk transfers behind LookasideLocal never call the allocate or free callback (nor the pool, nor the OS): they
+     * only move cached blocks, so they are critical whatever the list's callbacks, and they take the LookasideLocal's
      * long[] itself (heap access), with no copy.
      */
     static final MethodHandle ALLOCATE_CACHED = criticalHeap(exa_lookaside_allocate_cached$address(),
@@ -422,7 +422,7 @@ public final class Lookaside implements AutoCloseable {
     Object takeBack(MemorySegment block) {
         Object v = outstanding.take(block, size, this);
         if (!(v instanceof BlockLedger.Scoped h)) {
-            return NOW; // handed out bare (shared segments) or by a Local's address API
+            return NOW; // handed out bare (shared segments) or by a LookasideLocal's address API
         }
         Owner owner = (Owner) h.owner();
         if (owner.thread == Thread.currentThread()) {
@@ -550,7 +550,7 @@ public final class Lookaside implements AutoCloseable {
             }
         }
 
-        /* As reclaim, into a Local of the owner's thread. */
+        /* As reclaim, into a LookasideLocal of the owner's thread. */
         void reclaimInto(LookasideLocal local) {
             if (remote.isEmpty()) {
                 return;
