@@ -5,17 +5,26 @@
  * access must be enabled: {@code --enable-native-access=dev.exalloc,dev.exalloc.bindings} on the
  * module path, {@code --enable-native-access=ALL-UNNAMED} on the class path.
  *
- * <p>System properties read at startup: {@code exalloc.pool.scope} (global | shared | confined: what pool
- * segments are tied to, default shared), {@code exalloc.pool.critical} (true: the pool's address fast path
- * uses critical downcalls and condition listeners are refused), {@code exalloc.management} (true: register
- * the MXBeans of {@code dev.exalloc.management} when the pool is first used). JFR events:
- * {@code dev.exalloc.PoolConditionChange}, {@code dev.exalloc.FatalReport}.
+ * <p>Packages: {@code dev.exalloc} is the API; {@code dev.exalloc.management} its MXBeans, which
+ * need java.management (required here only statically: a module that uses the MXBeans reads
+ * java.management itself, or the launcher adds it with {@code --add-modules java.management});
+ * {@code dev.exalloc.internal} is not exported.
+ *
+ * <p>System properties read at startup: {@code exalloc.pool.scope} (global | shared | confined: what
+ * pool segments are tied to, default confined), {@code exalloc.pool.critical} (true: the pool's
+ * address fast path uses critical downcalls and condition listeners are refused),
+ * {@code exalloc.management} (true: register the MXBeans of {@code dev.exalloc.management} when the
+ * pool or a lookaside list is first used; {@code ExallocManagement.register()} does it on demand).
+ * JFR events: {@code dev.exalloc.PoolConditionChange}, {@code dev.exalloc.FatalReport}.
  */
 module dev.exalloc {
     requires dev.exalloc.bindings;
-    requires transitive java.management;
+    requires static java.management;
     requires jdk.jfr;
 
     exports dev.exalloc;
     exports dev.exalloc.management;
+
+    uses dev.exalloc.internal.StartupExtension;
+    provides dev.exalloc.internal.StartupExtension with dev.exalloc.management.internal.ManagementStartup;
 }

@@ -2,6 +2,7 @@ package dev.exalloc;
 
 import static dev.exalloc.internal.bindings.exalloc_h.*;
 
+import dev.exalloc.internal.Native;
 import dev.exalloc.internal.bindings.exa_allocation_info_s;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -76,14 +77,14 @@ public final class Diagnostics {
     /** Writes the leak report to {@code path} (null: standard error). */
     public static void writeLeakReport(String path) {
         try (Arena a = Arena.ofConfined()) {
-            Native.check(exa_leak_report_write(path == null ? MemorySegment.NULL : a.allocateFrom(path)));
+            Failures.check(exa_leak_report_write(path == null ? MemorySegment.NULL : a.allocateFrom(path)));
         }
     }
 
     /** Writes the leak report when the process exits ({@code path} null: standard error), or no longer. */
     public static void leakReportAtExit(boolean enable, String path) {
         try (Arena a = Arena.ofConfined()) {
-            Native.check(exa_leak_report_at_exit(enable ? 1 : 0,
+            Failures.check(exa_leak_report_at_exit(enable ? 1 : 0,
                     path == null ? MemorySegment.NULL : a.allocateFrom(path)));
         }
     }
@@ -147,16 +148,16 @@ public final class Diagnostics {
      */
     public static void startPublishing(Duration period) {
         long ms = Math.max(1, period.toMillis());
-        Native.check(exa_publish_start((int) Math.min(ms, Integer.MAX_VALUE)));
+        Failures.check(exa_publish_start((int) Math.min(ms, Integer.MAX_VALUE)));
     }
 
     /** Stops publishing and removes the shared-memory file. */
     public static void stopPublishing() {
-        Native.check(exa_publish_stop());
+        Failures.check(exa_publish_stop());
     }
 
     /** Publishes once, now, from the calling thread. */
     public static void publishNow() {
-        Native.check(exa_publish_now());
+        Failures.check(exa_publish_now());
     }
 }

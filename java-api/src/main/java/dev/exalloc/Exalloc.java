@@ -2,6 +2,7 @@ package dev.exalloc;
 
 import static dev.exalloc.internal.bindings.exalloc_h.*;
 
+import dev.exalloc.internal.Native;
 import java.nio.file.Path;
 
 /** Facts about the loaded native library. */
@@ -40,7 +41,7 @@ public final class Exalloc {
     /** Where the native library was loaded from. */
     public static Path libraryPath() {
         Native.ensure();
-        return NativeLoader.loadedFrom();
+        return Native.libraryPath();
     }
 
     /**

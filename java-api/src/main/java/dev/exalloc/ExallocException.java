@@ -30,7 +30,7 @@ public class ExallocException extends RuntimeException {
             case NtStatus.INVALID_PARAMETER, NtStatus.INVALID_PARAMETER_1, NtStatus.INVALID_PARAMETER_2,
                     NtStatus.INVALID_PARAMETER_3, NtStatus.INVALID_PARAMETER_4, NtStatus.INVALID_PARAMETER_5,
                     NtStatus.INVALID_PARAMETER_6, NtStatus.INVALID_PARAMETER_7, NtStatus.INVALID_PARAMETER_8 ->
-                new InvalidParameterException(status, "invalid parameter");
+                new InvalidArgumentException(status, "invalid parameter");
             default -> new ExallocException(status, "exalloc operation failed");
         };
     }

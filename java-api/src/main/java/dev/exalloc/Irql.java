@@ -2,6 +2,7 @@ package dev.exalloc;
 
 import static dev.exalloc.internal.bindings.exalloc_h.*;
 
+import dev.exalloc.internal.Native;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -40,7 +41,7 @@ public final class Irql {
         }
         try (Arena a = Arena.ofConfined()) {
             MemorySegment old = a.allocate(ValueLayout.JAVA_BYTE);
-            Native.check(exa_irql_raise((byte) level, old));
+            Failures.check(exa_irql_raise((byte) level, old));
             return Byte.toUnsignedInt(old.get(ValueLayout.JAVA_BYTE, 0));
         }
     }
@@ -55,6 +56,6 @@ public final class Irql {
         if (level < 0 || level > 255) {
             throw new IllegalArgumentException("IRQL out of range: " + level);
         }
-        Native.check(exa_irql_lower((byte) level));
+        Failures.check(exa_irql_lower((byte) level));
     }
 }

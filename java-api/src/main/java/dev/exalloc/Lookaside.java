@@ -2,6 +2,10 @@ package dev.exalloc;
 
 import static dev.exalloc.internal.bindings.exalloc_h.*;
 
+import dev.exalloc.internal.Native;
+import dev.exalloc.internal.StartupExtension;
+import dev.exalloc.internal.InFlight;
+import dev.exalloc.internal.CriticalGate;
 import dev.exalloc.internal.bindings.exa_allocate_fn;
 import dev.exalloc.internal.bindings.exa_free_fn;
 import dev.exalloc.internal.bindings.exa_lookaside_config_s;
@@ -36,9 +40,9 @@ import java.util.Objects;
  * check but the use-after-free one. Unchecked mode ({@link Builder#unchecked()}) skips the bookkeeping behind
  * all checks; misuse then corrupts native memory as it would in C.
  *
- * <p>The fastest path is a {@link Local}: a cache of blocks confined to one thread, in Java, refilled from and
+ * <p>The fastest path is a {@link LookasideLocal}: a cache of blocks confined to one thread, in Java, refilled from and
  * drained to the list in batches by one downcall ({@link #local()}); with an unchecked list its
- * {@link Local#allocateAddress()} / {@link Local#freeAddress(long)} pair allocates nothing on the Java heap.
+ * {@link LookasideLocal#allocateAddress()} / {@link LookasideLocal#freeAddress(long)} pair allocates nothing on the Java heap.
  *
  * <pre>{@code
  * try (Lookaside list = Lookaside.builder(256).tag(Tag.of("Msgs")).build()) {
@@ -146,7 +150,7 @@ public final class Lookaside implements AutoCloseable {
         /**
          * Creates the list.
          *
-         * @throws InvalidParameterException for a depth out of range (STATUS_INVALID_PARAMETER_8 and the like)
+         * @throws InvalidArgumentException for a depth out of range (STATUS_INVALID_PARAMETER_8 and the like)
          */
         public Lookaside build() {
             if ((allocator == null) != (releaser == null)) {
@@ -165,6 +169,7 @@ public final class Lookaside implements AutoCloseable {
      */
     static {
         Native.ensure(); // load the library before the bindings look up symbols
+        StartupExtension.runAll(); // e.g. the MXBeans under -Dexalloc.management=true
     }
 
     private static final MethodHandle ALLOCATE_CRITICAL = critical(exa_lookaside_allocate$address(),
@@ -173,13 +178,13 @@ public final class Lookaside implements AutoCloseable {
             exa_lookaside_free$descriptor());
 
     /*
-     * The bulk transfers behind Local never call the allocate or free callback (nor the pool, nor the OS): they
-     * only move cached blocks, so they are critical whatever the list's callbacks, and they take the Local's
+     * The bulk transfers behind LookasideLocal never call the allocate or free callback (nor the pool, nor the OS): they
+     * only move cached blocks, so they are critical whatever the list's callbacks, and they take the LookasideLocal's
      * long[] itself (heap access), with no copy.
      */
-    private static final MethodHandle ALLOCATE_CACHED = criticalHeap(exa_lookaside_allocate_cached$address(),
+    static final MethodHandle ALLOCATE_CACHED = criticalHeap(exa_lookaside_allocate_cached$address(),
             exa_lookaside_allocate_cached$descriptor());
-    private static final MethodHandle FREE_CACHED = criticalHeap(exa_lookaside_free_cached$address(),
+    static final MethodHandle FREE_CACHED = criticalHeap(exa_lookaside_free_cached$address(),
             exa_lookaside_free_cached$descriptor());
 
     @SuppressWarnings("restricted") // a second, critical handle for a function the bindings already link
@@ -192,20 +197,20 @@ public final class Lookaside implements AutoCloseable {
         return Linker.nativeLinker().downcallHandle(address, descriptor, Linker.Option.critical(true));
     }
 
-    private final MemorySegment handle;
-    private final long size;
-    private final Tag tag;
+    final MemorySegment handle;
+    final long size;
+    final Tag tag;
     private final PoolType poolType;
     private final Arena arena;
     private final Allocator allocator;
     private final Releaser releaser;
-    private final BlockSet outstanding;
+    final BlockLedger outstanding;
     /** Checked mode with per-block scopes (not {@link Builder#sharedSegments()}). */
-    private final boolean scoped;
+    final boolean scoped;
     /** Per-thread state of scoped mode: where other threads leave this thread's blocks they free. */
-    private final ThreadLocal<Owner> owners;
+    final ThreadLocal<Owner> owners;
     private final java.util.Set<Owner> allOwners;
-    private final InFlight inFlight = new InFlight();
+    final InFlight inFlight = new InFlight();
     /** A callback's exception, parked while native code unwinds, rethrown by the Java caller. */
     private final ThreadLocal<Throwable> callbackFailure = new ThreadLocal<>();
 
@@ -216,7 +221,7 @@ public final class Lookaside implements AutoCloseable {
         this.poolType = b.poolType;
         this.allocator = b.allocator;
         this.releaser = b.releaser;
-        this.outstanding = b.checked ? new BlockSet() : null;
+        this.outstanding = b.checked ? new BlockLedger("lookaside list") : null;
         this.scoped = b.checked && !b.sharedSegments;
         this.allOwners = scoped ? java.util.concurrent.ConcurrentHashMap.newKeySet() : null;
         this.owners = scoped ? ThreadLocal.withInitial(this::newOwner) : null;
@@ -234,7 +239,7 @@ public final class Lookaside implements AutoCloseable {
                 exa_lookaside_config_s.free(cfg, exa_free_fn.allocate(this::upcallFree, arena));
             }
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Native.check(exa_lookaside_create(cfg, out));
+            Failures.check(exa_lookaside_create(cfg, out));
             this.handle = out.get(ValueLayout.ADDRESS, 0);
             if (allocator == null) {
                 CriticalGate.register(inFlight);
@@ -297,7 +302,7 @@ public final class Lookaside implements AutoCloseable {
     // Operations
     // ---------------------------------------------------------------------------------------------
 
-    private int enter() {
+    int enter() {
         int c = inFlight.enter();
         if (c < 0) {
             if (scoped) {
@@ -308,7 +313,7 @@ public final class Lookaside implements AutoCloseable {
         return c;
     }
 
-    private LookasideClosedException closedException() {
+    LookasideClosedException closedException() {
         return new LookasideClosedException("lookaside list " + tag + " (" + size + " bytes) is closed");
     }
 
@@ -343,7 +348,7 @@ public final class Lookaside implements AutoCloseable {
     }
 
     /* One block from the native list (which calls the allocator on a miss), 0 for NULL; inside enter/exit. */
-    private long nativeAllocate() {
+    long nativeAllocate() {
         long address;
         if (allocator == null) {
             // Critical only while no pool condition upcall can run inside it (see CriticalGate).
@@ -353,7 +358,7 @@ public final class Lookaside implements AutoCloseable {
             rethrowCallbackFailure();
         }
         if (address == 0) {
-            BugCheckError bugCheck = Native.newBugCheck(); // e.g. a paged list used at DISPATCH_LEVEL
+            BugCheckError bugCheck = Failures.newBugCheck(); // e.g. a paged list used at DISPATCH_LEVEL
             if (bugCheck != null) {
                 throw bugCheck;
             }
@@ -370,7 +375,7 @@ public final class Lookaside implements AutoCloseable {
     }
 
     /* A block to the native list (which calls the releaser on a free miss); inside enter/exit. */
-    private void nativeFree(long address) {
+    void nativeFree(long address) {
         int status;
         try {
             if (releaser == null) {
@@ -387,71 +392,59 @@ public final class Lookaside implements AutoCloseable {
             throw new IllegalStateException(t);
         }
         if (status != NtStatus.SUCCESS) {
-            throw Native.failure(status);
+            throw Failures.failure(status);
         }
     }
 
     /* The segment for a block the list just produced: scoped, recorded or bare by mode. */
     @SuppressWarnings("restricted") // reinterpret: the block is exactly `size` bytes the list handed out
-    private MemorySegment handOut(long address, Owner owner) {
+    MemorySegment handOut(long address, Owner owner) {
         if (!scoped) {
-            if (outstanding != null && !outstanding.add(address)) {
-                throw new IllegalStateException(String.format("lookaside list handed out block 0x%X twice", address));
+            if (outstanding != null) {
+                outstanding.record(address);
             }
             return MemorySegment.ofAddress(address).reinterpret(size);
         }
-        Arena scope = Arena.ofConfined();
-        if (!outstanding.put(address, new Handed(scope, owner))) {
-            scope.close();
-            throw new IllegalStateException(String.format("lookaside list handed out block 0x%X twice", address));
-        }
-        return MemorySegment.ofAddress(address).reinterpret(size, scope, null);
+        return outstanding.handOutScoped(address, size, owner);
     }
 
     /** takeBack: the caller recycles the block now; there is no scope to end. */
     private static final Object NOW = new Object();
     /** takeBack: the block went to its allocating thread, which recycles it. */
-    private static final Object DEFERRED = new Object();
+    static final Object DEFERRED = new Object();
 
     /*
      * The checked-mode gate of a free: validates and unrecords the block. Returns NOW, DEFERRED (handed to its
-     * allocating thread, which ends its scope and recycles it at its next call), or the Handed record whose scope
+     * allocating thread, which ends its scope and recycles it at its next call), or the Scoped record whose scope
      * the caller ends once the block is back in the list (after, so that a refused native free loses nothing:
      * see restore). Throws InvalidBlockException with nothing changed.
      */
-    private Object takeBack(MemorySegment block) {
-        long address = block.address();
+    Object takeBack(MemorySegment block) {
         Object v = outstanding.take(block, size, this);
-        if (!(v instanceof Handed h)) {
-            return NOW; // handed out bare (shared segments) or by a Local's address API
+        if (!(v instanceof BlockLedger.Scoped h)) {
+            return NOW; // handed out bare (shared segments) or by a LookasideLocal's address API
         }
-        if (h.scope.scope() != block.scope()) {
-            outstanding.put(address, h);
-            throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING, String.format(
-                    "a segment over block 0x%X that %s did not hand out (a copy made with reinterpret?)", address, this));
-        }
-        if (h.owner.thread == Thread.currentThread()) {
+        Owner owner = (Owner) h.owner();
+        if (owner.thread == Thread.currentThread()) {
             return h;
         }
-        if (!h.owner.thread.isAlive()) {
+        if (!owner.thread.isAlive()) {
             return NOW; // a dead thread's confined segments are out of everyone's reach
         }
-        h.owner.remote.add(new Deferred(address, h.scope));
+        owner.remote.add(new Deferred(block.address(), h.scope()));
         return DEFERRED;
     }
 
     /* A free that native code refused (an IRQL check): the block is the caller's again, as it was. */
     private void restore(long address, Object taken) {
-        if (taken instanceof Handed h) {
-            outstanding.put(address, h);
-        } else if (taken == NOW) {
-            outstanding.add(address);
+        if (taken != DEFERRED) {
+            outstanding.restore(address, taken);
         }
     }
 
-    private static void endScope(Object taken) {
-        if (taken instanceof Handed h) {
-            h.scope.close();
+    static void endScope(Object taken) {
+        if (taken instanceof BlockLedger.Scoped h) {
+            h.scope().close();
         }
     }
 
@@ -511,7 +504,7 @@ public final class Lookaside implements AutoCloseable {
     }
 
     @SuppressWarnings("restricted") // reinterpret: a block of this list, passed to the releaser
-    private void releaseAfterClose(long address) {
+    void releaseAfterClose(long address) {
         if (releaser != null) {
             releaser.free(MemorySegment.ofAddress(address).reinterpret(size));
         } else {
@@ -522,10 +515,6 @@ public final class Lookaside implements AutoCloseable {
     // ---------------------------------------------------------------------------------------------
     // Scoped mode: per-thread owners and frees from other threads
     // ---------------------------------------------------------------------------------------------
-
-    /** A block handed out in scoped mode: the scope its segment lives in and the thread that can end it. */
-    private record Handed(Arena scope, Owner owner) {
-    }
 
     /** A block another thread freed: recycled by its owner, which ends the scope first. */
     private record Deferred(long address, Arena scope) {
@@ -538,7 +527,7 @@ public final class Lookaside implements AutoCloseable {
     }
 
     /** A thread's part of a scoped list. */
-    private final class Owner {
+    final class Owner {
         final Thread thread;
         final java.util.concurrent.ConcurrentLinkedQueue<Deferred> remote = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
@@ -561,8 +550,8 @@ public final class Lookaside implements AutoCloseable {
             }
         }
 
-        /* As reclaim, into a Local of the owner's thread. */
-        void reclaimInto(Local local) {
+        /* As reclaim, into a LookasideLocal of the owner's thread. */
+        void reclaimInto(LookasideLocal local) {
             if (remote.isEmpty()) {
                 return;
             }
@@ -582,232 +571,20 @@ public final class Lookaside implements AutoCloseable {
 
 
     // ---------------------------------------------------------------------------------------------
-    // Local: a thread's own cache in Java
+    // LookasideLocal: a thread's own cache in Java
     // ---------------------------------------------------------------------------------------------
-
-    /** Blocks a {@link Local} holds at most. */
-    public static final int LOCAL_CAPACITY = 64;
-    private static final int LOCAL_BATCH = LOCAL_CAPACITY / 2;
 
     /**
      * A cache of this list's blocks confined to the calling thread, in front of the list: allocate pops a
      * {@code long[]}, free pushes onto it, and only an empty or full cache calls native code, moving up to
-     * {@value #LOCAL_CAPACITY}/2 blocks in one critical downcall ({@code exa_lookaside_allocate_cached} /
+     * {@value LookasideLocal#CAPACITY}/2 blocks in one critical downcall ({@code exa_lookaside_allocate_cached} /
      * {@code exa_lookaside_free_cached}, which never call the allocator or the releaser); a miss then falls to
      * the list's own allocate or free. Close it to give its blocks back; the list's {@link #close()} does not
      * reach into it (an unclosed Local keeps its blocks, as an unclosed confined arena keeps its memory).
      */
-    public Local local() {
+    public LookasideLocal local() {
         inFlight.exit(enter());
-        return new Local();
-    }
-
-    /**
-     * A thread's cache of blocks of one list (see {@link Lookaside#local()}). Its blocks are outstanding blocks of
-     * the list as NT counts them: TotalAllocates counts a block when the Local takes it from the list, not each
-     * {@code allocate} the Local serves ({@link #allocations()} counts those); Depth bounds the list's own cache,
-     * not the Local's. Confined to the thread that made it ({@link WrongThreadException} elsewhere).
-     *
-     * <p>The list's mode applies: checked lists check every free (double free, foreign and wrong-size segments,
-     * also for {@link #freeAddress(long)}), and {@link #allocate()} segments are scoped unless the list was built
-     * with {@link Builder#sharedSegments()}; an unchecked list's address pair is a pop and a push.
-     */
-    public final class Local implements AutoCloseable {
-        private final long[] cache = new long[LOCAL_CAPACITY];
-        private final MemorySegment cacheSegment = MemorySegment.ofArray(cache);
-        private final Thread thread = Thread.currentThread();
-        private final Owner owner = scoped ? owners.get() : null;
-        private int n;
-        private boolean closed;
-        private long allocations;
-        private long frees;
-
-        private Local() {
-        }
-
-        private void check() {
-            checkThread();
-            if (inFlight.isClosedOpaque()) { // a hit touches no native state; refills enter() properly
-                throw closedException();
-            }
-        }
-
-        private void checkThread() {
-            if (Thread.currentThread() != thread) {
-                throw new WrongThreadException("this Local belongs to " + thread);
-            }
-            if (closed) {
-                throw new IllegalStateException("this Local is closed");
-            }
-        }
-
-        /**
-         * A block's address: the most recently freed one. Checked lists record it, so that
-         * {@link #freeAddress(long)} can check it.
-         *
-         * @throws InsufficientResourcesException when nothing is cached and the allocator has no memory
-         */
-        public long allocateAddress() {
-            check();
-            long address = n > 0 ? cache[--n] : refill();
-            if (outstanding != null && !outstanding.add(address)) {
-                throw new IllegalStateException(String.format("lookaside list handed out block 0x%X twice", address));
-            }
-            allocations++;
-            return address;
-        }
-
-        /** A block of exactly {@link Lookaside#blockSize()} bytes (scoped in checked mode, see the class). */
-        public MemorySegment allocate() {
-            check();
-            if (owner != null) {
-                owner.reclaimInto(this);
-            }
-            long address = n > 0 ? cache[--n] : refill();
-            allocations++;
-            return handOut(address, owner);
-        }
-
-        /**
-         * Takes back a block by address (one from {@link #allocateAddress()}, or a segment's address).
-         *
-         * @throws InvalidBlockException in checked mode, for anything but an outstanding block of the list
-         */
-        public void freeAddress(long address) {
-            checkThread();
-            if (outstanding != null) {
-                Object v = outstanding.removeValue(address);
-                if (v == null) {
-                    throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING, String.format(
-                            "0x%X was not handed out by %s, or was freed already", address, Lookaside.this));
-                }
-                if (v instanceof Handed h) {
-                    outstanding.put(address, h);
-                    throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING, String.format(
-                            "0x%X was handed out as a scoped segment: free the segment", address));
-                }
-            }
-            frees++;
-            push(address);
-        }
-
-        /**
-         * Takes back a block.
-         *
-         * @throws InvalidBlockException in checked mode, for anything but an outstanding block of the list
-         */
-        public void free(MemorySegment block) {
-            Objects.requireNonNull(block, "block");
-            checkThread();
-            frees++;
-            if (outstanding != null) {
-                if (owner != null) {
-                    owner.reclaimInto(this);
-                }
-                Object taken = takeBack(block);
-                if (taken == DEFERRED) {
-                    return;
-                }
-                endScope(taken); // the block goes into this Local's cache, which cannot refuse it
-            }
-            push(block.address());
-        }
-
-        /*
-         * Into the cache. After the list's close the cache still takes blocks (it only holds them): its next drain
-         * or its close hands them to the releaser (NT: ExFreePool), so the hit path reads no shared state.
-         */
-        private void push(long address) {
-            if (n == LOCAL_CAPACITY) {
-                drain(LOCAL_BATCH);
-            }
-            cache[n++] = address;
-        }
-
-        /* The cache is empty: up to a batch of cached blocks in one critical call, else one from the list. */
-        private long refill() {
-            int c = enter();
-            try {
-                int k = (int) ALLOCATE_CACHED.invokeExact(handle, cacheSegment, LOCAL_BATCH);
-                if (k > 0) {
-                    // out[0] is the newest: reverse, so that the newest is on top of the stack
-                    for (int i = 0, j = k - 1; i < j; i++, j--) {
-                        long t = cache[i];
-                        cache[i] = cache[j];
-                        cache[j] = t;
-                    }
-                    n = k - 1;
-                    return cache[n];
-                }
-                long address = nativeAllocate();
-                if (address == 0) {
-                    throw new InsufficientResourcesException(NtStatus.INSUFFICIENT_RESOURCES,
-                            "lookaside list " + tag + " could not get a " + size + "-byte block");
-                }
-                return address;
-            } catch (RuntimeException | Error e) {
-                throw e;
-            } catch (Throwable t) {
-                throw new IllegalStateException(t);
-            } finally {
-                inFlight.exit(c);
-            }
-        }
-
-        /* Gives the oldest `count` blocks back: as many as the list caches in one critical call, the rest freed. */
-        private void drain(int count) {
-            if (inFlight.isClosed()) {
-                for (int i = 0; i < count; i++) {
-                    releaseAfterClose(cache[i]);
-                }
-            } else {
-                int c = enter();
-                try {
-                    int k = (int) FREE_CACHED.invokeExact(handle, cacheSegment, count);
-                    for (int i = k; i < count; i++) {
-                        nativeFree(cache[i]);
-                    }
-                } catch (RuntimeException | Error e) {
-                    throw e;
-                } catch (Throwable t) {
-                    throw new IllegalStateException(t);
-                } finally {
-                    inFlight.exit(c);
-                }
-            }
-            System.arraycopy(cache, count, cache, 0, n - count);
-            n -= count;
-        }
-
-        /** Blocks this Local holds now. */
-        public int cached() {
-            return n;
-        }
-
-        /** Allocations this Local served (from its cache or the list). */
-        public long allocations() {
-            return allocations;
-        }
-
-        /** Frees this Local took. */
-        public long frees() {
-            return frees;
-        }
-
-        /** Gives every cached block back to the list (or, if the list is closed, to its releaser). Idempotent. */
-        @Override
-        public void close() {
-            if (closed) {
-                return;
-            }
-            if (Thread.currentThread() != thread) {
-                throw new WrongThreadException("this Local belongs to " + thread);
-            }
-            if (n > 0) {
-                drain(n);
-            }
-            closed = true;
-        }
+        return new LookasideLocal(this);
     }
 
     /** Passes every cached block (every thread's) to the releaser; the list stays usable. Returns how many. */
@@ -834,7 +611,7 @@ public final class Lookaside implements AutoCloseable {
                 owners.get().reclaim();
             }
             MemorySegment s = a.allocate(exa_lookaside_stats_s.layout());
-            Native.check(exa_lookaside_query(handle, s));
+            Failures.check(exa_lookaside_query(handle, s));
             return toStats(s);
         } finally {
             inFlight.exit(c);
@@ -845,7 +622,7 @@ public final class Lookaside implements AutoCloseable {
     public void resetCounters() {
         int c = enter();
         try {
-            Native.check(exa_lookaside_reset_counters(handle));
+            Failures.check(exa_lookaside_reset_counters(handle));
         } finally {
             inFlight.exit(c);
         }
@@ -858,58 +635,23 @@ public final class Lookaside implements AutoCloseable {
     public void setDepth(int depth) {
         int c = enter();
         try {
-            Native.check(exa_lookaside_set_depth(handle, depth));
+            Failures.check(exa_lookaside_set_depth(handle, depth));
         } finally {
             inFlight.exit(c);
         }
     }
 
     /**
-     * Excludes this list from depth adjustment ({@code true}) or includes it again (the default): Depth then
-     * moves only through {@link #setDepth}.
+     * Excludes this list from depth adjustment ({@link BalanceSet}) ({@code true}) or includes it again (the
+     * default): Depth then moves only through {@link #setDepth}.
      */
     public void fixDepth(boolean fixed) {
         int c = enter();
         try {
-            Native.check(exa_lookaside_set_fixed_depth(handle, fixed ? 1 : 0));
+            Failures.check(exa_lookaside_set_fixed_depth(handle, fixed ? 1 : 0));
         } finally {
             inFlight.exit(c);
         }
-    }
-
-    /**
-     * One depth-adjustment pass over every live list (what the balance-set thread does each period): a list that
-     * missed grows toward MaximumDepth by half its misses (at most a quarter of MaximumDepth a step), a list that
-     * hit well shrinks by one, an idle one by eight, never below its initial depth; blocks cached beyond a lowered
-     * Depth go back through the releaser. Deterministic: tests and programs that drive time themselves call it.
-     * Releasers of trimmed blocks run on the calling thread.
-     */
-    public static void adjustDepths() {
-        Native.ensure();
-        exa_lookaside_tick();
-    }
-
-    /**
-     * Starts the balance-set thread (NT's: it adjusts every list's Depth once a {@code period}, one second by
-     * default; {@code EXALLOC_BALANCE_SET=1} or {@code =<ms>} starts it when the first list is created). Running
-     * already: only the period changes. Releasers of trimmed blocks then run on that thread.
-     */
-    public static void startBalanceSet(java.time.Duration period) {
-        Native.ensure();
-        long ms = Math.max(1, Math.min(period.toMillis(), Integer.MAX_VALUE));
-        Native.check(exa_balance_set_start((int) ms));
-    }
-
-    /** Stops the balance-set thread and waits for it; idempotent. */
-    public static void stopBalanceSet() {
-        Native.ensure();
-        Native.check(exa_balance_set_stop());
-    }
-
-    /** Whether the balance-set thread runs. */
-    public static boolean balanceSetRunning() {
-        Native.ensure();
-        return exa_balance_set_running() != 0;
     }
 
     public long blockSize() {
@@ -958,7 +700,7 @@ public final class Lookaside implements AutoCloseable {
                     }
                 }
             }
-            Native.check(exa_lookaside_delete(handle));
+            Failures.check(exa_lookaside_delete(handle));
         } finally {
             arena.close(); /* the upcall stubs: native code no longer calls them */
         }

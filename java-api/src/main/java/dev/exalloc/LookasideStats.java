@@ -31,11 +31,14 @@ public record LookasideStats(long id, long totalAllocates, long allocateMisses, 
         return totalFrees == 0 ? 1.0 : (double) (totalFrees - freeMisses) / totalFrees;
     }
 
-    /** One line in the spirit of the debugger's {@code !lookaside}. */
+    /**
+     * One line in the spirit of the debugger's {@code !lookaside}: "cached" is {@code currentDepth}, the blocks cached
+     * now; "depth" is {@code depth}/{@code maximumDepth}, the bound on them and the bound on that.
+     */
     @Override
     public String toString() {
         return String.format("Lookaside #%d %s %s size=%d  allocs=%d misses=%d (hit %.1f%%)  frees=%d misses=%d (hit %.1f%%)"
-                + "  depth %d/%d max %d  threads=%d", id, tag, poolType, size, totalAllocates, allocateMisses,
+                + "  cached %d, depth %d/%d  threads=%d", id, tag, poolType, size, totalAllocates, allocateMisses,
                 100 * allocateHitRate(), totalFrees, freeMisses, 100 * freeHitRate(), currentDepth, depth, maximumDepth,
                 threadCaches);
     }

@@ -2,6 +2,11 @@ package dev.exalloc;
 
 import static dev.exalloc.internal.bindings.exalloc_h.*;
 
+import dev.exalloc.internal.Native;
+import dev.exalloc.internal.CriticalGate;
+import dev.exalloc.internal.PoolFast;
+import dev.exalloc.internal.PoolScopes;
+import dev.exalloc.internal.StartupExtension;
 import dev.exalloc.internal.bindings.exa_pool_block_info_s;
 import dev.exalloc.internal.bindings.exa_pool_condition_fn;
 import dev.exalloc.internal.bindings.exa_pool_limits_s;
@@ -34,8 +39,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Blocks follow NT's x64 rules: a request of up to 4064 bytes is a small block, 16-byte aligned behind a 16-byte
  * header and never crossing a 4096-byte page; a larger one is a big allocation, page-aligned, in whole pages;
  * cache-aligned types align to the cache line. The segment returned is exactly the requested size. By default
- * ({@link PoolScope#SHARED}, checked) it has a scope of its own that the free closes, so touching it after the free
- * throws {@link IllegalStateException}, and freeing it twice through it is an {@link InvalidBlockException}; with
+ * ({@link PoolScope#CONFINED}, checked) it has a scope of its own, confined to the allocating thread, that the free
+ * closes, so touching it after the free throws {@link IllegalStateException}, and freeing it twice through it is an
+ * {@link InvalidBlockException}; blocks that travel between threads use {@link PoolScope#SHARED} (also checked); with
  * {@link #setScope}({@link PoolScope#GLOBAL}) it has the global scope and, as with C's pointers, touching it after
  * it is freed is the caller's bug. The address routines ({@link #allocateAddress}, {@link #freeAddress(long, Tag)})
  * are the unchecked fast path: no segment, no Java allocation per call.
@@ -64,9 +70,7 @@ public final class Pool {
 
     static {
         Native.ensure();
-        if (Boolean.getBoolean(dev.exalloc.management.ExallocManagement.PROPERTY)) {
-            dev.exalloc.management.ExallocManagement.register();
-        }
+        StartupExtension.runAll(); // e.g. the MXBeans under -Dexalloc.management=true
     }
 
     /** exa_pool_modifier_e bits. */
@@ -183,7 +187,7 @@ public final class Pool {
      * ExAllocatePool2: {@code size} bytes, zeroed unless {@link PoolFlags#uninitialized()}; the tag must not be 0.
      * Returns null where NT returns NULL (no room, quota exceeded, flags or tag rejected) unless the flags include
      * {@link PoolFlags#raiseOnFailure()}, which throws instead: {@link InsufficientResourcesException},
-     * {@link QuotaExceededException}, or {@link InvalidParameterException} for a rejected request.
+     * {@link QuotaExceededException}, or {@link InvalidArgumentException} for a rejected request.
      *
      * @throws BugCheckError when a native check failed (IRQL)
      */
@@ -255,8 +259,21 @@ public final class Pool {
         checkSize(size);
     }
 
+    /** What new blocks' segments are tied to: {@link #setScope}, else the system property, else CONFINED. */
+    private static volatile PoolScope scope = initialScope();
+
+    private static PoolScope initialScope() {
+        String p = System.getProperty(SCOPE_PROPERTY);
+        return p == null ? PoolScope.CONFINED : PoolScope.valueOf(p.trim().toUpperCase(java.util.Locale.ROOT));
+    }
+
+    /** System property: the initial {@link #scope()} (global | shared | confined). */
+    public static final String SCOPE_PROPERTY = "exalloc.pool.scope";
+
+    @SuppressWarnings("restricted") // reinterpret: the pool handed out at least `size` bytes at this address
     private static MemorySegment block(MemorySegment raw, long size) {
-        return PoolScopes.wrap(raw, size);
+        PoolScope m = scope;
+        return m == PoolScope.GLOBAL ? raw.reinterpret(size) : PoolScopes.wrap(raw, size, m == PoolScope.CONFINED);
     }
 
     /**
@@ -265,16 +282,16 @@ public final class Pool {
      * the allocating thread owns the block), or the system property {@code exalloc.pool.scope}.
      */
     public static void setScope(PoolScope scope) {
-        PoolScopes.mode = Objects.requireNonNull(scope, "scope");
+        Pool.scope = Objects.requireNonNull(scope, "scope");
     }
 
     /** What new blocks' segments are tied to ({@link #setScope}). */
     public static PoolScope scope() {
-        return PoolScopes.mode;
+        return scope;
     }
 
     private static void throwIfBugCheck(long mark) {
-        BugCheckError e = Native.bugCheckSince(mark);
+        BugCheckError e = Failures.bugCheckSince(mark);
         if (e != null) {
             throw e;
         }
@@ -296,7 +313,7 @@ public final class Pool {
             case NtStatus.INSUFFICIENT_RESOURCES -> new InsufficientResourcesException(status, "no pool for a " + what);
             case NtStatus.WORKING_SET_QUOTA ->
                 new InsufficientResourcesException(status, "the host refused to lock a " + what + " in RAM");
-            case NtStatus.INVALID_PARAMETER -> new InvalidParameterException(status, "the pool rejected a " + what);
+            case NtStatus.INVALID_PARAMETER -> new InvalidArgumentException(status, "the pool rejected a " + what);
             default -> ExallocException.of(status);
         };
     }
@@ -418,7 +435,11 @@ public final class Pool {
             throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING,
                     "NULL is not a pool block (ExFreePool(NULL) is bug check 0xC2/0x46 on NT)");
         }
-        PoolScopes.checkFree(block);
+        if (!block.scope().isAlive()) {
+            throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING,
+                    String.format("0x%X was freed already (its segment's scope is closed)", block.address()));
+        }
+        PoolScopes.checkOwner(block);
     }
 
     /**
@@ -521,7 +542,7 @@ public final class Pool {
     public static PoolStats stats(PoolKind pool) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(exa_pool_stats_s.layout());
-            Native.check(exa_pool_query(pool.code(), s));
+            Failures.check(exa_pool_query(pool.code(), s));
             return new PoolStats(pool, PoolCondition.fromBits(exa_pool_stats_s.condition(s)),
                     exa_pool_stats_s.capacity(s), exa_pool_stats_s.in_use(s), exa_pool_stats_s.peak(s),
                     exa_pool_stats_s.available(s), exa_pool_stats_s.small_pages(s), exa_pool_stats_s.big_pages(s),
@@ -540,7 +561,7 @@ public final class Pool {
     public static PoolLimits limits(PoolKind pool) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment l = a.allocate(exa_pool_limits_s.layout());
-            Native.check(exa_pool_get_limits(pool.code(), l));
+            Failures.check(exa_pool_get_limits(pool.code(), l));
             int policy = exa_pool_limits_s.lock_policy(l);
             return new PoolLimits(exa_pool_limits_s.capacity(l), exa_pool_limits_s.low_watermark(l),
                     exa_pool_limits_s.low_clear(l), exa_pool_limits_s.high_clear(l),
@@ -554,7 +575,7 @@ public final class Pool {
      * Sets a pool's limits (process-wide, at once). Lowering the capacity below what is in use is allowed: requests
      * then fail until blocks are freed. The new marks are evaluated at once, so condition listeners may be called.
      *
-     * @throws InvalidParameterException STATUS_INVALID_PARAMETER_2 when the marks are out of order (after rounding to
+     * @throws InvalidArgumentException STATUS_INVALID_PARAMETER_2 when the marks are out of order (after rounding to
      *                                   pages) or a value is out of range
      */
     public static void setLimits(PoolKind pool, PoolLimits limits) {
@@ -570,12 +591,12 @@ public final class Pool {
             exa_pool_limits_s.must_succeed_reserve(l, limits.mustSucceedReserve());
             exa_pool_limits_s.lock_policy(l, limits.lockPolicy().ordinal());
             exa_pool_limits_s.cached_segments(l, limits.cachedSegments());
-            Native.check(exa_pool_set_limits(pool.code(), l));
+            Failures.check(exa_pool_set_limits(pool.code(), l));
         }
     }
 
     /**
-     * Strict mode (the spec's "verifier" column, process-wide; default off): zero-byte and must-succeed legacy
+     * Strict mode (process-wide; default off; the rules NT applies under Driver Verifier, docs/diagnostics.md#check-levels): zero-byte and must-succeed legacy
      * requests and legacy tags 0, "BIG " or without a letter or digit are bug checks; zero-byte ExAllocatePool2/3
      * requests return null; any non-zero tag passed to {@link #free(MemorySegment, Tag)} must match.
      */
@@ -633,7 +654,7 @@ public final class Pool {
                 }
                 MemorySegment stub = exa_pool_condition_fn.allocate(Pool::conditionUpcall, Arena.global());
                 try (Arena a = Arena.ofConfined()) {
-                    Native.check(exa_pool_register_condition(stub, MemorySegment.NULL, a.allocate(ValueLayout.JAVA_INT)));
+                    Failures.check(exa_pool_register_condition(stub, MemorySegment.NULL, a.allocate(ValueLayout.JAVA_INT)));
                 }
                 upcallRegistered = true;
             }
@@ -663,7 +684,7 @@ public final class Pool {
     private static final int[] DELIVERED = new int[PoolKind.values().length];
 
     private static void conditionEvent(PoolKind kind, int old, int condition) {
-        PoolConditionChangeEvent event = new PoolConditionChangeEvent();
+        var event = new dev.exalloc.internal.PoolConditionChangeEvent();
         if (!event.isEnabled()) {
             return;
         }
@@ -759,7 +780,7 @@ public final class Pool {
             throw new IllegalArgumentException("physical memory must be >= 0 bytes: " + physicalBytes);
         }
         try (Arena a = Arena.ofConfined()) {
-            Native.check(exa_mm_configure(physicalBytes,
+            Failures.check(exa_mm_configure(physicalBytes,
                     productType == null ? MemorySegment.NULL : a.allocateFrom(productType)));
         }
     }

@@ -13,7 +13,7 @@ import java.util.List;
  * }</pre>
  *
  * The low 32 bits are required attributes: an unknown or reserved one, none or two of the three pool bits, or
- * session + non-paged + cache-aligned (no such pool type) fail the request (NULL, or {@link InvalidParameterException}
+ * session + non-paged + cache-aligned (no such pool type) fail the request (NULL, or {@link InvalidArgumentException}
  * with {@link #raiseOnFailure()}). The high 32 bits are optional and ignored when not understood. Blocks are zeroed
  * unless {@link #uninitialized()}.
  *
@@ -32,7 +32,11 @@ public record PoolFlags(long bits) {
     public static final long PAGED = 0x100L;
     public static final long RESERVED2 = 0x200L;
     public static final long RESERVED3 = 0x400L;
-    /** The one optional flag NT defines: honoured as "not available" (special pool is not implemented). */
+    /**
+     * The one optional flag NT defines: the block comes from the special pool (a page of its own before a guard page,
+     * see docs/diagnostics.md#special-pool) at any check level; from the normal pool, as on NT, when the special pool
+     * is full or cannot take the request (more than 4064 bytes, or charged to a quota).
+     */
     public static final long SPECIAL_POOL = 0x1_0000_0000L;
 
     /** POOL_FLAG_NON_PAGED: non-paged, no-execute (NonPagedPoolNx). */
@@ -84,7 +88,10 @@ public record PoolFlags(long bits) {
         return with(SESSION);
     }
 
-    /** POOL_FLAG_SPECIAL_POOL (optional): accepted, and served from the normal pool as NT does when none is left. */
+    /**
+     * POOL_FLAG_SPECIAL_POOL (optional): the block comes from the special pool ({@link #SPECIAL_POOL}), or from the
+     * normal pool as NT does when none is left.
+     */
     public PoolFlags specialPool() {
         return with(SPECIAL_POOL);
     }
@@ -110,7 +117,7 @@ public record PoolFlags(long bits) {
     }
 
     /**
-     * The POOL_TYPE these flags select, per the spec's mapping (NON_PAGED -> NonPagedPoolNx, NON_PAGED_EXECUTE ->
+     * The POOL_TYPE these flags select, per docs/pool.md#pool-flags (NON_PAGED -> NonPagedPoolNx, NON_PAGED_EXECUTE ->
      * NonPagedPool, PAGED -> PagedPool, plus cache-aligned and session), or null when they name no single pool or no
      * such type exists.
      */

@@ -7,7 +7,7 @@ import java.util.Objects;
 /**
  * The extended parameters of ExAllocatePool3 ({@link Pool#allocate(long, Tag, PoolFlags, PoolParameters)}): an
  * immutable list of POOL_EXTENDED_PARAMETER records. Each is required unless marked optional: a required parameter
- * the pool cannot honour fails the request (null, or {@link InvalidParameterException} with
+ * the pool cannot honour fails the request (null, or {@link InvalidArgumentException} with
  * {@link PoolFlags#raiseOnFailure()}); an optional one is then ignored.
  *
  * <pre>{@code

@@ -4,7 +4,9 @@ package dev.exalloc;
  * EX_POOL_PRIORITY for ExAllocatePoolWithTagPriority and ExAllocatePool3. exalloc implements priorities as watermarks
  * on the pool's free capacity ({@link PoolLimits}): LOW fails once free capacity is below the low watermark, NORMAL
  * below the critical watermark, HIGH only when the pool is exhausted. The special-pool placement variants (+8
- * overrun, +9 underrun) act as their base priority (special pool is not implemented).
+ * overrun: a guard page after the block, +9 underrun: before it) place the block in the special pool while the check
+ * level is {@link CheckLevel#VERIFIER} (as NT's only under Driver Verifier; the normal pool when the special pool is
+ * full), and otherwise act as their base priority. See docs/diagnostics.md#special-pool.
  */
 public enum PoolPriority {
     LOW(0),

@@ -13,14 +13,14 @@ public enum PoolScope {
     /**
      * Checked, for blocks that travel between threads: each block gets its own shared arena, closed by the free, so a
      * later access from any thread throws {@link IllegalStateException}. Any thread may use and free the block.
-     * Closing a shared arena waits for a handshake with every thread: a free costs microseconds (about 20 us on the
-     * benchmark machine, 500 times a confined free), not nanoseconds.
+     * Closing a shared arena waits for a handshake with every thread: a free costs about 20 us, hundreds of times a
+     * confined free (see bench/results/latest.md).
      */
     SHARED,
     /**
-     * Checked (the default), and cheap to free: each block gets its own confined arena, closed by the free. Only the allocating
-     * thread may touch the block ({@link WrongThreadException} elsewhere) and only it may free it through the segment
-     * routines while it lives: a free from another thread throws {@link WrongThreadException} with nothing changed
+     * Checked (the default), and cheap to free: each block gets its own confined arena, closed by the free. Only the
+     * allocating thread may touch the block ({@link WrongThreadException} elsewhere) and only it may free it through
+     * the segment routines while it lives: a free from another thread throws {@link WrongThreadException} with nothing changed
      * (once the allocating thread has ended, nobody can reach the segment and any thread may free it). Blocks that
      * travel between threads: {@link #SHARED}, or the address routines ({@link Pool#allocateAddress}).
      */

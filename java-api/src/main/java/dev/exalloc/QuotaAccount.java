@@ -2,6 +2,7 @@ package dev.exalloc;
 
 import static dev.exalloc.internal.bindings.exalloc_h.*;
 
+import dev.exalloc.internal.Native;
 import dev.exalloc.internal.bindings.exa_quota_stats_s;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -12,7 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * An NT process's pool quota (spec 1.7): a paged and a non-paged limit (0 = unlimited), the usage and its peak. Quota
+ * An NT process's pool quota (docs/pool.md#quota): a paged and a non-paged limit (0 = unlimited), the usage and its peak. Quota
  * allocations ({@link Pool#allocateWithQuota}, {@link PoolFlags#useQuota()}) charge the thread's current account: the
  * whole block, header included; nothing for blocks of more than 4064 bytes (NT: "PAGE_SIZE or greater") and nothing
  * to the {@link #system()} account. The charge returns when the block is freed. By default every thread's current
@@ -21,7 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * <pre>{@code
  * try (QuotaAccount client = QuotaAccount.create(64 * 1024, 16 * 1024)) {   // paged, non-paged limits
  *     MemorySegment buf = client.callCharged(() -> Pool.allocateWithQuota(PoolType.NON_PAGED_NX, 512, tag));
- *     ... // client.usage().nonPaged() == 544: the 512-byte block with its 16-byte header, rounded to 16
+ *     ... // client.usage().nonPaged() == 528: the 512-byte block and its 16-byte header, in 16-byte units
  *     Pool.free(buf);                                       // the charge goes back
  * }
  * }</pre>
@@ -87,7 +88,7 @@ public final class QuotaAccount implements AutoCloseable {
     private static long queryId(MemorySegment handle) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(exa_quota_stats_s.layout());
-            Native.check(exa_quota_query(handle, s));
+            Failures.check(exa_quota_query(handle, s));
             return exa_quota_stats_s.id(s);
         }
     }
@@ -102,7 +103,7 @@ public final class QuotaAccount implements AutoCloseable {
         checkLimits(pagedLimit, nonPagedLimit);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(ValueLayout.ADDRESS);
-            Native.check(exa_quota_create(nonPagedLimit, pagedLimit, out));
+            Failures.check(exa_quota_create(nonPagedLimit, pagedLimit, out));
             QuotaAccount account = new QuotaAccount(out.get(ValueLayout.ADDRESS, 0), Kind.ACCOUNT);
             LIVE.put(account.handle.address(), account);
             return account;
@@ -198,7 +199,7 @@ public final class QuotaAccount implements AutoCloseable {
         enter(1);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(exa_quota_stats_s.layout());
-            Native.check(exa_quota_query(handle, s));
+            Failures.check(exa_quota_query(handle, s));
             return new QuotaStats(exa_quota_stats_s.id(s),
                     new QuotaUsage(exa_quota_stats_s.paged_usage(s), exa_quota_stats_s.non_paged_usage(s)),
                     new QuotaUsage(exa_quota_stats_s.paged_peak(s), exa_quota_stats_s.non_paged_peak(s)),
@@ -237,7 +238,7 @@ public final class QuotaAccount implements AutoCloseable {
         checkLimits(pagedLimit, nonPagedLimit);
         enter(1);
         try {
-            Native.check(exa_quota_set_limits(handle, nonPagedLimit, pagedLimit));
+            Failures.check(exa_quota_set_limits(handle, nonPagedLimit, pagedLimit));
         } finally {
             exit(1);
         }
@@ -346,7 +347,7 @@ public final class QuotaAccount implements AutoCloseable {
             }
         }
         LIVE.remove(handle.address(), this);
-        Native.check(exa_quota_close(handle));
+        Failures.check(exa_quota_close(handle));
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.exalloc;
 
 import static dev.exalloc.internal.bindings.exalloc_h.*;
 
+import dev.exalloc.internal.Native;
 import dev.exalloc.internal.bindings.exa_queued_lock_handle_s;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -98,13 +99,13 @@ public final class SpinLock implements AutoCloseable {
             int status = exa_queued_lock_acquire(word, handle);
             if (status != NtStatus.SUCCESS) {
                 Handles.give(handle);
-                throw Native.failure(status);
+                throw Failures.failure(status);
             }
             return new Held(this, handle, 0);
         }
         try (Arena a = Arena.ofConfined()) {
             MemorySegment old = a.allocate(ValueLayout.JAVA_BYTE);
-            Native.check(exa_spinlock_acquire_raise(word, old));
+            Failures.check(exa_spinlock_acquire_raise(word, old));
             return new Held(this, null, Byte.toUnsignedInt(old.get(ValueLayout.JAVA_BYTE, 0)));
         }
     }
@@ -177,10 +178,10 @@ public final class SpinLock implements AutoCloseable {
                 return;
             }
             if (handle != null) {
-                Native.check(exa_queued_lock_release(handle));
+                Failures.check(exa_queued_lock_release(handle));
                 Handles.give(handle);
             } else {
-                Native.check(exa_spinlock_release_lower(lock.word, (byte) oldIrql));
+                Failures.check(exa_spinlock_release_lower(lock.word, (byte) oldIrql));
             }
             released = true;
         }

@@ -2,6 +2,7 @@ package dev.exalloc;
 
 import static dev.exalloc.internal.bindings.exalloc_h.*;
 
+import dev.exalloc.internal.Native;
 import dev.exalloc.internal.bindings.exa_verifier_config_s;
 import dev.exalloc.internal.bindings.exa_verifier_stats_s;
 import java.lang.foreign.Arena;
@@ -36,7 +37,7 @@ public final class Verifier {
 
     /** Sets the native check level; it applies to the calls made afterwards. */
     public static void setCheckLevel(CheckLevel level) {
-        Native.check(exa_set_check_level(Objects.requireNonNull(level).ordinal()));
+        Failures.check(exa_set_check_level(Objects.requireNonNull(level).ordinal()));
     }
 
     /**
@@ -104,7 +105,7 @@ public final class Verifier {
     /**
      * Replaces the configuration.
      *
-     * @throws InvalidParameterException for min > max or a probability above 10,000
+     * @throws InvalidArgumentException for min > max or a probability above 10,000
      */
     public static void configure(Config c) {
         try (Arena a = Arena.ofConfined()) {
@@ -119,7 +120,7 @@ public final class Verifier {
             exa_verifier_config_s.low_resources_tag(s, c.failureTag() == null ? 0 : c.failureTag().value());
             exa_verifier_config_s.low_resources_after(s, c.failuresAfter());
             exa_verifier_config_s.low_resources_ms(s, c.failuresDelay().toMillis());
-            Native.check(exa_verifier_configure(s));
+            Failures.check(exa_verifier_configure(s));
         }
     }
 
@@ -127,7 +128,7 @@ public final class Verifier {
     public static Config config() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(exa_verifier_config_s.layout());
-            Native.check(exa_verifier_get_config(s));
+            Failures.check(exa_verifier_get_config(s));
             int tag = exa_verifier_config_s.special_tag(s), ftag = exa_verifier_config_s.low_resources_tag(s);
             int flags = exa_verifier_config_s.flags(s);
             return new Config(tag == 0 ? null : new Tag(tag), exa_verifier_config_s.special_size_min(s),
@@ -143,7 +144,7 @@ public final class Verifier {
     public static Stats stats() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(exa_verifier_stats_s.layout());
-            Native.check(exa_verifier_query(s));
+            Failures.check(exa_verifier_query(s));
             return new Stats(exa_verifier_stats_s.special_allocations(s), exa_verifier_stats_s.special_live(s),
                     exa_verifier_stats_s.special_fallbacks(s), exa_verifier_stats_s.injected_failures(s),
                     exa_verifier_stats_s.special_capacity(s), exa_verifier_stats_s.quarantined(s));

@@ -2,6 +2,8 @@ package dev.exalloc;
 
 import static dev.exalloc.internal.bindings.exalloc_h.*;
 
+import dev.exalloc.internal.Native;
+import dev.exalloc.internal.InFlight;
 import dev.exalloc.internal.bindings.exa_zone_info_s;
 import dev.exalloc.internal.bindings.exa_zone_s;
 import java.lang.foreign.Arena;
@@ -110,7 +112,7 @@ public final class Zone implements AutoCloseable {
     private final boolean ownsLock;
     private final Thread owner;      // the confining thread of a plain zone
     private final int blockSize;
-    private final BlockSet outstanding;
+    private final BlockLedger outstanding;
     private final InFlight inFlight = new InFlight();
     private final List<MemorySegment> callerSegments = new ArrayList<>(); // kept reachable while the zone lives
 
@@ -123,7 +125,7 @@ public final class Zone implements AutoCloseable {
         try {
             this.zone = arena.allocate(exa_zone_s.layout());
             this.blockSize = b.blockSize;
-            this.outstanding = b.checked ? new BlockSet() : null;
+            this.outstanding = b.checked ? new BlockLedger("zone") : null;
             this.owner = b.interlocked ? null : Thread.currentThread();
             if (b.interlocked) {
                 this.ownsLock = b.lock == null;
@@ -133,7 +135,7 @@ public final class Zone implements AutoCloseable {
                 this.lock = null;
             }
             MemorySegment first = segmentFor(b.segment, b.segmentSize);
-            Native.check(exa_zone_init(zone, b.blockSize, first, (int) first.byteSize()));
+            Failures.check(exa_zone_init(zone, b.blockSize, first, (int) first.byteSize()));
             ok = true;
         } finally {
             if (!ok) {
@@ -161,7 +163,7 @@ public final class Zone implements AutoCloseable {
         // ExAllocatePoolWithTag).
         MemorySegment raw = exa_pool_allocate_typed(segmentPoolType, size, segmentTag.value(), EXA_POOL_PRIORITY_NORMAL());
         if (raw.address() == 0) {
-            BugCheckError bugCheck = Native.newBugCheck();
+            BugCheckError bugCheck = Failures.newBugCheck();
             if (bugCheck != null) {
                 throw bugCheck;
             }
@@ -222,17 +224,12 @@ public final class Zone implements AutoCloseable {
             if (address == 0) {
                 return null;
             }
-            if (outstanding != null && owner == null && !outstanding.add(address)) {
-                throw new IllegalStateException(String.format("zone handed out block 0x%X twice", address));
-            }
             if (outstanding != null && owner != null) {
                 // A checked plain zone: a scope per block, ended by its free (and by the zone's close).
-                Arena scope = Arena.ofConfined();
-                if (!outstanding.put(address, scope)) {
-                    scope.close();
-                    throw new IllegalStateException(String.format("zone handed out block 0x%X twice", address));
-                }
-                return MemorySegment.ofAddress(address).reinterpret(blockSize, scope, null);
+                return outstanding.handOutScoped(address, blockSize, null);
+            }
+            if (outstanding != null) {
+                outstanding.record(address);
             }
             // Blocks are scoped to the zone's arena: touching one after close() raises IllegalStateException
             // instead of reading freed memory (caller segments are the caller's to keep alive).
@@ -252,35 +249,16 @@ public final class Zone implements AutoCloseable {
         Objects.requireNonNull(block, "block");
         int c = enter();
         try {
-            Arena scope = null;
-            if (outstanding != null && owner != null) {
-                scope = takeScoped(block);
-            } else if (outstanding != null) {
-                outstanding.take(block, blockSize, "this zone");
-            }
+            Object taken = outstanding != null ? outstanding.take(block, blockSize, this) : null;
             MemorySegment previous = lock != null ? exa_zone_free_interlocked(zone, block, lock.word())
                     : exa_zone_free(zone, block);
-            if (scope != null) {
-                scope.close();
+            if (taken instanceof BlockLedger.Scoped scoped) {
+                scoped.scope().close();
             }
             return previous.address() == 0;
         } finally {
             inFlight.exit(c);
         }
-    }
-
-    /* The checked free of a plain zone's block: validated and unrecorded; its scope is returned for the caller to end. */
-    private Arena takeScoped(MemorySegment block) {
-        Object v = outstanding.take(block, blockSize, "this zone");
-        if (!(v instanceof Arena scope)) {
-            throw new IllegalStateException(String.format("zone block 0x%X had no scope", block.address()));
-        }
-        if (scope.scope() != block.scope()) {
-            outstanding.put(block.address(), scope);
-            throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING,
-                    String.format("a segment over block 0x%X that this zone did not hand out", block.address()));
-        }
-        return scope;
     }
 
     /** ExExtendZone (ExInterlockedExtendZone): adds a segment of {@code bytes} that the zone allocates. */
@@ -306,7 +284,7 @@ public final class Zone implements AutoCloseable {
     private void doExtend(MemorySegment segment) {
         int status = lock != null ? exa_zone_extend_interlocked(zone, segment, (int) segment.byteSize(), lock.word())
                 : exa_zone_extend(zone, segment, (int) segment.byteSize());
-        Native.check(status);
+        Failures.check(status);
     }
 
     /** ExIsFullZone: true when every block is handed out. */
@@ -347,7 +325,7 @@ public final class Zone implements AutoCloseable {
         int c = enter();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(exa_zone_info_s.layout());
-            Native.check(exa_zone_query(zone, out, lockWord()));
+            Failures.check(exa_zone_query(zone, out, lockWord()));
             return new ZoneInfo(exa_zone_info_s.block_size(out), exa_zone_info_s.total_segment_size(out),
                     exa_zone_info_s.segment_count(out), exa_zone_info_s.block_count(out));
         } finally {
@@ -387,12 +365,17 @@ public final class Zone implements AutoCloseable {
             return;
         }
         if (outstanding != null && owner != null) {
-            outstanding.clear(v -> ((Arena) v).close()); // per-block scopes end with the zone too
+            outstanding.clear(scoped -> scoped.scope().close()); // per-block scopes end with the zone too
         }
         arena.close(); // first: blocks handed out become inaccessible before their memory goes back
         freePoolSegments();
         if (ownsLock) {
             lock.close();
         }
+    }
+
+    @Override
+    public String toString() {
+        return "Zone[" + blockSize + "-byte blocks" + (lock != null ? ", interlocked" : "") + "]";
     }
 }

@@ -9,8 +9,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Isolated;
 
-/** Depth adjustment (spec 2.9) from Java: the deterministic pass and the balance-set thread. */
+/** Depth adjustment (docs/lookaside.md#depth) from Java: the deterministic pass and the balance-set thread. */
+@Isolated // adjusts every live list's depth and runs the balance-set thread
 class LookasideDepthTest {
 
     private static void burst(Lookaside list, int n) {
@@ -27,11 +29,11 @@ class LookasideDepthTest {
     void missesRaiseDepthIdleLowersItAndTrimsTheSurplus() {
         try (LookasideTest.Counting c = new LookasideTest.Counting();
                 Lookaside list = Lookaside.builder(64).tag(Tag.of("DpT1")).allocator(c).releaser(c).build()) {
-            Lookaside.adjustDepths(); // a clean period start for this list
+            BalanceSet.adjustDepths(); // a clean period start for this list
             assertEquals(4, list.stats().depth());
             for (int round = 0; round < 4; round++) {
                 burst(list, 64); // 64 live at once: with Depth below 64 most allocations miss
-                Lookaside.adjustDepths();
+                BalanceSet.adjustDepths();
             }
             int grown = list.stats().depth();
             assertTrue(grown > 16, "Depth after four missing periods: " + grown);
@@ -41,7 +43,7 @@ class LookasideDepthTest {
             assertTrue(busy.currentDepth() > 4, busy.toString());
             int freesBefore = c.frees.get();
             for (int i = 0; i < 40; i++) {
-                Lookaside.adjustDepths(); // idle periods: -8 each, down to the initial depth
+                BalanceSet.adjustDepths(); // idle periods: -8 each, down to the initial depth
             }
             LookasideStats idle = list.stats();
             assertEquals(4, idle.depth());
@@ -55,9 +57,9 @@ class LookasideDepthTest {
         try (Lookaside list = Lookaside.builder(64).tag(Tag.of("DpT2")).build()) {
             list.fixDepth(true);
             burst(list, 64);
-            Lookaside.adjustDepths();
+            BalanceSet.adjustDepths();
             burst(list, 64);
-            Lookaside.adjustDepths();
+            BalanceSet.adjustDepths();
             assertEquals(4, list.stats().depth());
         }
     }
@@ -65,9 +67,9 @@ class LookasideDepthTest {
     @Test
     void balanceSetThreadStartsAdjustsAndStops() throws Exception {
         try (Lookaside list = Lookaside.builder(64).tag(Tag.of("DpT3")).build()) {
-            Lookaside.startBalanceSet(Duration.ofMillis(20));
+            BalanceSet.start(Duration.ofMillis(20));
             try {
-                assertTrue(Lookaside.balanceSetRunning());
+                assertTrue(BalanceSet.isRunning());
                 long deadline = System.nanoTime() + 10_000_000_000L;
                 while (list.stats().depth() <= 4 && System.nanoTime() < deadline) {
                     burst(list, 64);
@@ -75,10 +77,10 @@ class LookasideDepthTest {
                 }
                 assertTrue(list.stats().depth() > 4, "the balance-set thread raised Depth: " + list.stats());
             } finally {
-                Lookaside.stopBalanceSet();
+                BalanceSet.stop();
             }
-            assertFalse(Lookaside.balanceSetRunning());
-            Lookaside.stopBalanceSet(); // idempotent
+            assertFalse(BalanceSet.isRunning());
+            BalanceSet.stop(); // idempotent
         }
     }
 }

@@ -14,14 +14,14 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
-/** Lookaside.Local (the Java-side per-thread cache) and checked mode's scoped segments. */
+/** LookasideLocal (the Java-side per-thread cache) and checked mode's scoped segments. */
 class LookasideLocalTest {
 
     @Test
     void localIsLifoAndRefillsAndDrainsInBatches() {
         try (LookasideTest.Counting c = new LookasideTest.Counting();
                 Lookaside list = Lookaside.builder(64).allocator(c).releaser(c).initialDepth(256).unchecked().build();
-                Lookaside.Local local = list.local()) {
+                LookasideLocal local = list.local()) {
             long a = local.allocateAddress();
             long b = local.allocateAddress();
             assertEquals(2, c.allocs.get()); // both missed: nothing was cached
@@ -31,16 +31,16 @@ class LookasideLocalTest {
             assertEquals(b, local.allocateAddress()); // LIFO
             assertEquals(a, local.allocateAddress());
             // Fill beyond the Local's capacity: the older half moves to the list in one call, nothing is freed
-            long[] blocks = new long[Lookaside.LOCAL_CAPACITY + 1];
+            long[] blocks = new long[LookasideLocal.CAPACITY + 1];
             for (int i = 0; i < blocks.length; i++) {
                 blocks[i] = local.allocateAddress();
             }
             for (long x : blocks) {
                 local.freeAddress(x);
             }
-            assertEquals(Lookaside.LOCAL_CAPACITY / 2 + 1, local.cached());
+            assertEquals(LookasideLocal.CAPACITY / 2 + 1, local.cached());
             LookasideStats s = list.stats();
-            assertEquals(Lookaside.LOCAL_CAPACITY / 2, s.currentDepth()); // the drained half, cached by the list
+            assertEquals(LookasideLocal.CAPACITY / 2, s.currentDepth()); // the drained half, cached by the list
             assertEquals(0, s.freeMisses());
             assertEquals(0, c.frees.get());
             // Empty the Local: the next allocation refills from the list, newest first
@@ -48,8 +48,8 @@ class LookasideLocalTest {
             for (int i = 0; i < cached; i++) {
                 local.allocateAddress();
             }
-            assertEquals(blocks[Lookaside.LOCAL_CAPACITY / 2 - 1], local.allocateAddress());
-            assertEquals(Lookaside.LOCAL_CAPACITY / 2 - 1, local.cached());
+            assertEquals(blocks[LookasideLocal.CAPACITY / 2 - 1], local.allocateAddress());
+            assertEquals(LookasideLocal.CAPACITY / 2 - 1, local.cached());
             assertEquals(0, list.stats().currentDepth());
             assertEquals(blocks.length + 2, c.allocs.get()); // no miss since the first allocations
         }
@@ -59,7 +59,7 @@ class LookasideLocalTest {
     void closingALocalGivesItsBlocksBackWithinDepth() {
         try (LookasideTest.Counting c = new LookasideTest.Counting();
                 Lookaside list = Lookaside.builder(32).allocator(c).releaser(c).unchecked().build()) {
-            Lookaside.Local local = list.local();
+            LookasideLocal local = list.local();
             long[] x = new long[10];
             for (int i = 0; i < x.length; i++) {
                 x[i] = local.allocateAddress();
@@ -81,7 +81,7 @@ class LookasideLocalTest {
 
     @Test
     void localIsConfinedToItsThread() throws Exception {
-        try (Lookaside list = Lookaside.builder(32).build(); Lookaside.Local local = list.local()) {
+        try (Lookaside list = Lookaside.builder(32).build(); LookasideLocal local = list.local()) {
             AtomicReference<Throwable> seen = new AtomicReference<>();
             Thread t = Thread.ofPlatform().start(() -> {
                 try {
@@ -97,7 +97,7 @@ class LookasideLocalTest {
 
     @Test
     void checkedLocalRefusesMisuseAndLosesNothing() {
-        try (Lookaside list = Lookaside.builder(64).build(); Lookaside.Local local = list.local()) {
+        try (Lookaside list = Lookaside.builder(64).build(); LookasideLocal local = list.local()) {
             long a = local.allocateAddress();
             local.freeAddress(a);
             InvalidBlockException twice = assertThrows(InvalidBlockException.class, () -> local.freeAddress(a));
@@ -199,7 +199,7 @@ class LookasideLocalTest {
     void localAfterListCloseHandsBlocksToTheReleaser() {
         LookasideTest.Counting c = new LookasideTest.Counting();
         Lookaside list = Lookaside.builder(64).allocator(c).releaser(c).build();
-        Lookaside.Local local = list.local();
+        LookasideLocal local = list.local();
         long a = local.allocateAddress();
         long b = local.allocateAddress();
         local.freeAddress(b);
@@ -223,7 +223,7 @@ class LookasideLocalTest {
 
     @Test
     void uncheckedAddressPairAllocatesNothingOnTheHeap() throws ReflectiveOperationException {
-        try (Lookaside list = Lookaside.builder(256).unchecked().build(); Lookaside.Local local = list.local()) {
+        try (Lookaside list = Lookaside.builder(256).unchecked().build(); LookasideLocal local = list.local()) {
             Set<Long> seen = new HashSet<>();
             for (int i = 0; i < 200_000; i++) { // warm up (JIT)
                 long a = local.allocateAddress();

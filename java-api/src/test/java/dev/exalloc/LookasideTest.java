@@ -64,6 +64,10 @@ class LookasideTest {
             assertEquals(PoolType.NON_PAGED, s.poolType());
             assertEquals(0, s.totalAllocates() + s.allocateMisses() + s.totalFrees() + s.freeMisses());
             assertEquals(100, list.blockSize());
+            MemorySegment b = list.allocate();
+            list.free(b);
+            String line = list.stats().toString();
+            assertTrue(line.contains("cached 1, depth 4/256"), line); // blocks cached now, then Depth/MaximumDepth
         }
     }
 
@@ -263,18 +267,19 @@ class LookasideTest {
 
     @Test
     void invalidDepthsAreNtStatuses() {
-        InvalidParameterException e = assertThrows(InvalidParameterException.class,
+        InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
                 () -> Lookaside.builder(64).maximumDepth(100).build());
         assertEquals(NtStatus.INVALID_PARAMETER_8, e.status());
+        assertEquals(java.util.OptionalInt.of(8), e.parameterIndex());
         assertEquals(NtStatus.INVALID_PARAMETER_8,
-                assertThrows(InvalidParameterException.class, () -> Lookaside.builder(64).maximumDepth(2048).build())
+                assertThrows(InvalidArgumentException.class, () -> Lookaside.builder(64).maximumDepth(2048).build())
                         .status());
         assertThrows(IllegalArgumentException.class, () -> Lookaside.builder(0));
         assertThrows(IllegalArgumentException.class, () -> Lookaside.builder(64).allocator((t, s, g) -> null).build());
         try (Lookaside list = Lookaside.builder(64).maximumDepth(1024).initialDepth(512).build()) {
             assertEquals(512, list.stats().depth());
             assertEquals(NtStatus.INVALID_PARAMETER_2,
-                    assertThrows(InvalidParameterException.class, () -> list.setDepth(2000)).status());
+                    assertThrows(InvalidArgumentException.class, () -> list.setDepth(2000)).status());
             list.setDepth(16);
             assertEquals(16, list.stats().depth());
         }

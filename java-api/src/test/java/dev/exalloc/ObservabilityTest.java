@@ -21,8 +21,10 @@ import jdk.jfr.Recording;
 import jdk.jfr.consumer.RecordedEvent;
 import jdk.jfr.consumer.RecordingFile;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /** JMX beans against the native snapshots, and the JFR events read back from a recording. */
+@Isolated // registers MXBeans and a condition listener, changes the paged pool's limits
 class ObservabilityTest {
 
     private static final long PAGE = Pool.PAGE_SIZE;

@@ -12,8 +12,10 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.lang.management.ManagementFactory;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /** The address-based fast path: {@link Pool#allocateAddress}, {@link Pool#freeAddress(long, Tag)}. */
+@Isolated // registers a pool condition listener (process-wide, for good)
 class PoolFastPathTest {
 
     private static final Tag TAG = Tag.of("Fast");

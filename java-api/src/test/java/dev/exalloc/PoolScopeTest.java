@@ -10,8 +10,10 @@ import java.lang.foreign.ValueLayout;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /** Checked segments: each block's segment has a scope that its free closes ({@link PoolScope}). */
+@Isolated // sets the process-wide pool scope
 class PoolScopeTest {
 
     private static final Tag TAG = Tag.of("Scop");

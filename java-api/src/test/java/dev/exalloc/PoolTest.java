@@ -23,12 +23,14 @@ import java.util.concurrent.CyclicBarrier;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * The pool through {@link Pool}: NT's block rules, headers and tags, PoolMon rows, ExAllocatePool2/3, raise versus
  * NULL, limits, priorities and condition events with hysteresis, must-succeed, misuse (every bad free a typed error,
  * the JVM alive), a concurrent stress with exact per-tag accounting, and the Mm queries.
  */
+@Isolated // changes process-wide pool settings: scope, strict mode, limits, condition listeners, Mm inputs
 class PoolTest {
 
     static final long PAGE = 4096;
@@ -78,7 +80,7 @@ class PoolTest {
     @Nested
     class Blocks {
 
-        /** Spec 1.4 for every size 1..3 pages in every pool type, and the query's read-back. */
+        /** docs/pool.md#alignment for every size 1..3 pages in every pool type, and the query's read-back. */
         @Test
         void alignmentAndPageRulesForEverySizeUpToThreePagesInEveryType() {
             Tag tag = Tag.of("JAlg");
@@ -122,7 +124,7 @@ class PoolTest {
             assertEquals(0, row(tag, PoolKind.NON_PAGED)[3]);
         }
 
-        /** Spec 1.4 / 7.23: the small/big cut-over at 4064 (x64) and ExQueryPoolBlockSize's values. */
+        /** docs/pool.md#alignment, docs/edge-cases.md#case-23: the small/big cut-over at 4064 (x64) and ExQueryPoolBlockSize's values. */
         @Test
         void smallBigBoundaryAndQueryBlockSize() {
             long[][] cases = {{1, 16, 0}, {16, 16, 0}, {17, 32, 0}, {4048, 4048, 0}, {4049, 4064, 0}, {4064, 4064, 0},
@@ -139,7 +141,7 @@ class PoolTest {
             }
         }
 
-        /** Spec 1.5: the 16-byte header in front of a small block, read from Java. */
+        /** docs/pool.md#header: the 16-byte header in front of a small block, read from Java. */
         @Test
         void headerLayoutAndTagReadBack() {
             Object[][] cases = {{PoolType.NON_PAGED, 0}, {PoolType.PAGED, 1}, {PoolType.PAGED_SESSION, 0x21},
@@ -215,12 +217,12 @@ class PoolTest {
                 PoolFlags.of(PoolFlags.PAGED | 0x800)};
             for (PoolFlags f : invalid) {
                 assertNull(Pool.allocate(100, tag, f), f.toString());
-                InvalidParameterException e = assertThrows(InvalidParameterException.class,
+                InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
                         () -> Pool.allocate(100, tag, f.raiseOnFailure()), f.toString());
                 assertEquals(NtStatus.INVALID_PARAMETER, e.status());
             }
             assertNull(Pool.allocate(100, new Tag(0), PoolFlags.paged()), "tag 0");
-            assertThrows(InvalidParameterException.class, () -> Pool.allocate(100, new Tag(0), PoolFlags.paged().raiseOnFailure()));
+            assertThrows(InvalidArgumentException.class, () -> Pool.allocate(100, new Tag(0), PoolFlags.paged().raiseOnFailure()));
             // Zero bytes: a minimal block (null in strict mode).
             MemorySegment zero = Pool.allocate(0, tag, PoolFlags.paged());
             assertEquals(0, zero.byteSize());
@@ -262,7 +264,7 @@ class PoolTest {
                 assertNotNull(s, "optional type " + type);
                 Pool.free(s);
             }
-            assertThrows(InvalidParameterException.class, () -> Pool.allocate(64, tag, PoolFlags.paged().raiseOnFailure(),
+            assertThrows(InvalidArgumentException.class, () -> Pool.allocate(64, tag, PoolFlags.paged().raiseOnFailure(),
                     PoolParameters.none().raw(PoolParameters.TYPE_PRIORITY, false, 5))); // not an EX_POOL_PRIORITY
             MemorySegment t = Pool.allocate(64, tag, PoolFlags.paged(), PoolParameters.none().priority(PoolPriority.NORMAL));
             assertNotNull(t);
@@ -350,7 +352,7 @@ class PoolTest {
     @Nested
     class Tags {
 
-        /** Spec 1.6: a protected tag must be passed exactly; other mismatches only matter in strict mode. */
+        /** docs/pool.md#tags: a protected tag must be passed exactly; other mismatches only matter in strict mode. */
         @Test
         void protectedTagsAndTagMismatch() {
             Tag prot = Tag.of("Prot").asProtected();
@@ -383,7 +385,7 @@ class PoolTest {
             assertFalse(Pool.isStrict());
         }
 
-        /** Spec 1.6 / 7.3-7.5: legacy tags in strict mode; "None" for tag 0 otherwise. */
+        /** docs/pool.md#tags, docs/edge-cases.md#case-3 to #case-5: legacy tags in strict mode; "None" for tag 0 otherwise. */
         @Test
         void legacyTagRulesAndZeroBytes() {
             MemorySegment p = Pool.allocate(PoolType.PAGED, 16, new Tag(0));
@@ -447,7 +449,7 @@ class PoolTest {
             assertThrows(NullPointerException.class, () -> Pool.allocate(null, 5, tag));
         }
 
-        /** Spec 1.8: must-succeed requests use a reserve beyond the capacity; then bug check 0x41, never NULL. */
+        /** docs/pool.md#failure: must-succeed requests use a reserve beyond the capacity; then bug check 0x41, never NULL. */
         @Test
         void mustSucceedUsesTheReserveThenBugChecks() {
             Tag tag = Tag.of("Must");
@@ -479,13 +481,13 @@ class PoolTest {
             assertTrue(l.criticalWatermark() <= l.lowWatermark() && l.lowWatermark() <= l.lowClear()
                     && l.lowClear() <= l.highClear() && l.highClear() <= l.highWatermark()
                     && l.highWatermark() <= l.capacity(), l.toString());
-            InvalidParameterException e = assertThrows(InvalidParameterException.class, () -> Pool.setLimits(
+            InvalidArgumentException e = assertThrows(InvalidArgumentException.class, () -> Pool.setLimits(
                     PoolKind.NON_PAGED, l.withWatermarks(l.criticalWatermark(), l.lowWatermark(), l.lowWatermark() - PAGE,
                             l.highClear(), l.highWatermark())));
             assertEquals(NtStatus.INVALID_PARAMETER_2, e.status());
-            assertThrows(InvalidParameterException.class,
+            assertThrows(InvalidArgumentException.class,
                     () -> Pool.setLimits(PoolKind.NON_PAGED, l.withCapacity(l.highWatermark() - PAGE)));
-            assertThrows(InvalidParameterException.class, () -> Pool.setLimits(PoolKind.NON_PAGED, l.withCachedSegments(65)));
+            assertThrows(InvalidArgumentException.class, () -> Pool.setLimits(PoolKind.NON_PAGED, l.withCachedSegments(65)));
             assertEquals(l, Pool.limits(PoolKind.NON_PAGED), "a refused change changes nothing");
             PoolLimits changed = l.withCachedSegments(5).withLockPolicy(PoolLimits.LockPolicy.NONE);
             Pool.setLimits(PoolKind.NON_PAGED, changed);
@@ -837,7 +839,7 @@ class PoolTest {
             stillWorks();
         }
 
-        /** Spec 1.1: paged blocks are freed at or below APC_LEVEL (0xC2/0x09 above), non-paged up to DISPATCH_LEVEL. */
+        /** docs/pool.md#api: paged blocks are freed at or below APC_LEVEL (0xC2/0x09 above), non-paged up to DISPATCH_LEVEL. */
         @Test
         void freeAtTooHighIrqlIsRefused() {
             MemorySegment paged = Pool.allocate(PoolType.PAGED, 64, Tag.of("Irql"));
@@ -992,7 +994,7 @@ class PoolTest {
 
     // ---------------------------------------------------------------------------------------------
 
-    /** Spec 4: MmQuerySystemSize and MmIsThisAnNtAsSystem, thresholds inclusive, product type by two characters. */
+    /** docs/mm.md: MmQuerySystemSize and MmIsThisAnNtAsSystem, thresholds inclusive, product type by two characters. */
     @Test
     void mmQueries() {
         long mib = 1024 * 1024;

@@ -18,10 +18,21 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
-/** NT process pool quota (spec 1.7) through {@link QuotaAccount} and the pool's quota routines. */
+/** NT process pool quota (docs/pool.md#quota) through {@link QuotaAccount} and the pool's quota routines. */
 class QuotaAccountTest {
 
     static final Tag TAG = Tag.of("Quot");
+
+    /** QuotaAccount's class example, as documented. */
+    @Test
+    void theClassExampleCharges528ForA512ByteBlock() throws Exception {
+        try (QuotaAccount client = QuotaAccount.create(64 * 1024, 16 * 1024)) {
+            MemorySegment buf = client.callCharged(() -> Pool.allocateWithQuota(PoolType.NON_PAGED_NX, 512, TAG));
+            assertEquals(528, client.usage().nonPaged()); // 512 bytes and the 16-byte header
+            Pool.free(buf);
+            assertEquals(0, client.usage().nonPaged());
+        }
+    }
 
     /** Charge and back-out arithmetic: the whole block is charged, nothing at a page or more, all of it returns. */
     @Test

@@ -119,7 +119,7 @@ class SpinLockTest {
             try {
                 int status = dev.exalloc.internal.bindings.exalloc_h.exa_spinlock_release_lower(lock.word(), (byte) old);
                 assertEquals(NtStatus.BUGCHECK, status);
-                assertEquals(0x10, Native.lastBugCheck().code());
+                assertEquals(0x10, Failures.lastBugCheck().code());
             } finally {
                 Irql.lower(old);
             }

@@ -73,9 +73,9 @@ class VerifierTest {
 
     @Test
     void invalidConfigurationIsAStatus() {
-        assertThrows(InvalidParameterException.class,
+        assertThrows(InvalidArgumentException.class,
                 () -> Verifier.configure(Verifier.Config.none().withSpecialSizes(100, 10)));
-        assertThrows(InvalidParameterException.class,
+        assertThrows(InvalidArgumentException.class,
                 () -> Verifier.configure(Verifier.Config.none().withLowResources(10_001, null, 0, Duration.ZERO)));
     }
 }

@@ -1,6 +1,7 @@
 package dev.exalloc.bench;
 
 import dev.exalloc.Lookaside;
+import dev.exalloc.LookasideLocal;
 import dev.exalloc.Tag;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -34,7 +35,7 @@ public class Batch1024 extends AllocBench {
     private MemorySegment raw;
     private final MemorySegment[] blocks = new MemorySegment[BATCH];
     private final long[] addresses = new long[BATCH];
-    private Lookaside.Local uncheckedLocal;
+    private LookasideLocal uncheckedLocal;
 
     @Setup
     public void setUp() throws Throwable {
@@ -80,7 +81,7 @@ public class Batch1024 extends AllocBench {
     @OperationsPerInvocation(BATCH)
     public void localUnchecked() {
         long[] b = addresses;
-        Lookaside.Local l = uncheckedLocal;
+        LookasideLocal l = uncheckedLocal;
         for (int i = 0; i < b.length; i++) {
             b[i] = l.allocateAddress();
         }

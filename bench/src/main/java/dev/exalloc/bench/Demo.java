@@ -2,6 +2,7 @@ package dev.exalloc.bench;
 
 import dev.exalloc.Exalloc;
 import dev.exalloc.Lookaside;
+import dev.exalloc.LookasideLocal;
 import dev.exalloc.LookasideStats;
 import dev.exalloc.Pool;
 import dev.exalloc.PoolTagStats;
@@ -135,7 +136,7 @@ public final class Demo {
         }, n);
         double local;
         try (Lookaside fast = Lookaside.builder(size).tag(list.tag()).unchecked().build();
-                Lookaside.Local cache = fast.local()) {
+                LookasideLocal cache = fast.local()) {
             local = median(() -> {
                 for (int i = 0; i < n; i++) {
                     cache.freeAddress(cache.allocateAddress());
@@ -159,7 +160,7 @@ public final class Demo {
             }
         }, n);
         System.out.printf("Speed, %d-byte allocate+free pair, one thread: Lookaside (checked, scoped segments) %.1f ns;"
-                + " Lookaside.Local (unchecked, by address) %.1f ns; Arena.ofConfined %.1f ns (%.1fx the Local);"
+                + " LookasideLocal (unchecked, by address) %.1f ns; Arena.ofConfined %.1f ns (%.1fx the Local);"
                 + " malloc/free via FFM %.1f ns (%.1fx the Local)%n", size, ours, local, arena, arena / local, libc,
                 libc / local);
     }

@@ -1,6 +1,7 @@
 package dev.exalloc.bench;
 
 import dev.exalloc.Lookaside;
+import dev.exalloc.LookasideLocal;
 import dev.exalloc.Tag;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
@@ -31,8 +32,8 @@ public class Pair extends AllocBench {
 
     private Lookaside checked;
     private Lookaside unchecked;
-    private Lookaside.Local checkedLocal;
-    private Lookaside.Local uncheckedLocal;
+    private LookasideLocal checkedLocal;
+    private LookasideLocal uncheckedLocal;
     private MemorySegment raw;
     private int nettySize;
 

@@ -1,6 +1,7 @@
 package dev.exalloc.bench;
 
 import dev.exalloc.Lookaside;
+import dev.exalloc.LookasideLocal;
 import dev.exalloc.Tag;
 import java.lang.foreign.MemorySegment;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -55,7 +56,7 @@ public class PairTwoThreads extends AllocBench {
     /** Each thread's Local of the shared unchecked list. */
     @State(Scope.Thread)
     public static class Locals {
-        Lookaside.Local local;
+        LookasideLocal local;
 
         @Setup
         public void setUp(PairTwoThreads shared) {

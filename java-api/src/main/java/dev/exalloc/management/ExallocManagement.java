@@ -22,8 +22,8 @@ import javax.management.MalformedObjectNameException;
 import javax.management.ObjectName;
 
 /**
- * exalloc's MXBeans on the platform MBean server, registered on demand ({@link #register()}) or at library load when
- * the system property {@code exalloc.management} is true:
+ * exalloc's MXBeans on the platform MBean server, registered by {@link #register()}, or, when the system property
+ * {@value #PROPERTY} is true, when the pool or a lookaside list is first used:
  * <ul>
  * <li>{@code dev.exalloc:type=Pool,name=NonPaged} and {@code name=Paged}: {@link PoolMXBean}</li>
  * <li>{@code dev.exalloc:type=Tags}: {@link TagsMXBean}, PoolMon's rows</li>
@@ -31,6 +31,11 @@ import javax.management.ObjectName;
  * created or deleted later are picked up by {@link #refresh()} (which {@link #register()} also calls)</li>
  * </ul>
  * Attributes are read from the native snapshots on every access.
+ *
+ * <p>This package needs the module java.management, which {@code dev.exalloc} requires only statically (code that
+ * never touches this package runs without it): on the module path, a module that uses this package reads it
+ * ({@code requires java.management}, as any code that handles {@link ObjectName}s does) or the launcher adds it
+ * ({@code --add-modules java.management}). On the class path every JDK module is there.
  */
 public final class ExallocManagement {
 
@@ -40,22 +45,25 @@ public final class ExallocManagement {
     /** The domain of every exalloc ObjectName. */
     public static final String DOMAIN = "dev.exalloc";
 
-    /** System property: true registers the MXBeans when the library loads. */
+    /** System property: true registers the MXBeans when the pool or a lookaside list is first used. */
     public static final String PROPERTY = "exalloc.management";
 
     private static final Set<ObjectName> LOOKASIDES = new HashSet<>(); // guarded by the class
 
     /** The ObjectName of a pool's bean. */
+    @SuppressWarnings("exports") // java.management: see the class comment
     public static ObjectName poolName(PoolKind pool) {
         return name("type=Pool,name=" + (pool == PoolKind.NON_PAGED ? "NonPaged" : "Paged"));
     }
 
     /** The ObjectName of the PoolMon table's bean. */
+    @SuppressWarnings("exports") // java.management: see the class comment
     public static ObjectName tagsName() {
         return name("type=Tags");
     }
 
     /** The ObjectName of a lookaside list's bean: its tag (quoted) and id. */
+    @SuppressWarnings("exports") // java.management: see the class comment
     public static ObjectName lookasideName(LookasideStats list) {
         return name("type=Lookaside,name=" + ObjectName.quote(list.tag() + "#" + list.id()));
     }

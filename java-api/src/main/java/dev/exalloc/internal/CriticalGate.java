@@ -1,4 +1,4 @@
-package dev.exalloc;
+package dev.exalloc.internal;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -18,7 +18,7 @@ import java.util.WeakHashMap;
  * read of {@code open}; the closer writes {@code open} volatile, then reads every registered cell: either the caller
  * sees the gate closed (and makes a normal downcall), or the closer sees its cell and waits for it.
  */
-final class CriticalGate {
+public final class CriticalGate {
 
     private CriticalGate() {
     }
@@ -29,20 +29,20 @@ final class CriticalGate {
     private static final Set<InFlight> USERS = Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
 
     /** True while critical downcalls into pool paths are safe; read it inside the caller's InFlight. */
-    static boolean allowed() {
+    public static boolean allowed() {
         return open;
     }
 
-    static void register(InFlight users) {
+    public static void register(InFlight users) {
         USERS.add(users);
     }
 
-    static void unregister(InFlight users) {
+    public static void unregister(InFlight users) {
         USERS.remove(users);
     }
 
     /** Closes the gate for good and waits until no critical pool call that began before is still running. */
-    static synchronized void closeForUpcalls() {
+    public static synchronized void closeForUpcalls() {
         if (!open) {
             return;
         }

@@ -1,4 +1,4 @@
-package dev.exalloc;
+package dev.exalloc.internal;
 
 import static dev.exalloc.internal.bindings.exalloc_h.*;
 
@@ -19,9 +19,10 @@ import java.lang.invoke.MethodHandle;
 /**
  * The one place the API touches the native library first: loads it, checks that the library and
  * the generated bindings agree (ABI version and struct sizes), and installs the bug-check handler
- * that records instead of aborting, so that a failed check becomes a {@link BugCheckError}.
+ * that records instead of aborting; reads those records back ({@link BugCheck}), which the public
+ * package turns into its errors.
  */
-final class Native {
+public final class Native {
 
     private Native() {
     }
@@ -29,10 +30,15 @@ final class Native {
     private static final boolean READY = init();
 
     /** Makes sure the library is loaded and verified; cheap after the first call. */
-    static void ensure() {
+    public static void ensure() {
         if (!READY) {
             throw new IllegalStateException("exalloc native library failed to initialise");
         }
+    }
+
+    /** Where the library was loaded from. */
+    public static java.nio.file.Path libraryPath() {
+        return NativeLoader.loadedFrom();
     }
 
     private static boolean init() {
@@ -64,19 +70,8 @@ final class Native {
         }
     }
 
-    /** Throws the exception a non-success status stands for. */
-    static void check(int status) {
-        if (status == EXA_STATUS_SUCCESS()) {
-            return;
-        }
-        throw failure(status);
-    }
-
-    static RuntimeException failure(int status) {
-        if (status == EXA_STATUS_BUGCHECK()) {
-            throw lastBugCheck();
-        }
-        return ExallocException.of(status);
+    /** A bug check as native code recorded it: NT's KeBugCheckEx code and four parameters. */
+    public record BugCheck(int code, long parameter1, long parameter2, long parameter3, long parameter4) {
     }
 
     /* exa_last_bugcheck only copies a thread-local record: a critical downcall (it never calls back into Java). */
@@ -110,14 +105,14 @@ final class Native {
      * Marks the start of a call whose failure may show only as a bug check (a void free, a NULL): pass the value to
      * {@link #bugCheckSince} after the call.
      *
-     * <p>A platform thread needs nothing here (-1): its native record is its own, and every bug check the API turns
-     * into an error updates the thread's "seen" mark, so a newer record is this call's. A virtual thread shares the
+     * <p>A platform thread needs nothing here (-1): its native record is its own, and every bug check the API reads
+     * back updates the thread's "seen" mark, so a newer record is this call's. A virtual thread shares the
      * native record of its carrier with other virtual threads, so it reads the sequence before the call (the carrier
      * cannot change inside a call that does not block). Caveat of the cheap form: a bug check that native code raised
-     * on the same platform thread outside this API (C code, the raw bindings) and nobody turned into an error is
+     * on the same platform thread outside this API (C code, the raw bindings) and nobody read back is
      * reported by the next call that looks.
      */
-    static long mark() {
+    public static long mark() {
         if (!Thread.currentThread().isVirtual()) {
             return -1;
         }
@@ -125,41 +120,39 @@ final class Native {
     }
 
     /** The bug check the calling thread hit since {@code mark} (a {@link #mark()}), or null. One critical downcall. */
-    static BugCheckError bugCheckSince(long mark) {
+    public static BugCheck bugCheckSince(long mark) {
         PerThread t = THREAD.get();
         MemorySegment info = t.read();
         long sequence = exa_bugcheck_info_s.sequence(info);
         if (sequence == (mark < 0 ? t.seen : mark)) {
             return null;
         }
-        return toError(t, info);
+        return toRecord(t, info);
     }
 
-    private static BugCheckError toError(PerThread t, MemorySegment info) {
+    private static BugCheck toRecord(PerThread t, MemorySegment info) {
         t.seen = exa_bugcheck_info_s.sequence(info);
-        BugCheckError e = new BugCheckError(exa_bugcheck_info_s.code(info), exa_bugcheck_info_s.parameter1(info),
+        return new BugCheck(exa_bugcheck_info_s.code(info), exa_bugcheck_info_s.parameter1(info),
                 exa_bugcheck_info_s.parameter2(info), exa_bugcheck_info_s.parameter3(info),
                 exa_bugcheck_info_s.parameter4(info));
-        FatalReportEvent.emit(e); // JFR dev.exalloc.FatalReport
-        return e;
     }
 
-    /** The calling thread's latest bug check as an error. */
-    static BugCheckError lastBugCheck() {
+    /** The calling thread's latest bug check (marked as seen). */
+    public static BugCheck lastBugCheck() {
         PerThread t = THREAD.get();
-        return toError(t, t.read());
+        return toRecord(t, t.read());
     }
 
     /**
      * For routines that report failure only as NULL (NT's allocate routines): the bug check this thread hit since the
      * last one it saw, or null when the NULL had another cause. Call only on the failure path.
      */
-    static BugCheckError newBugCheck() {
+    public static BugCheck newBugCheck() {
         PerThread t = THREAD.get();
         MemorySegment info = t.read();
         if (exa_bugcheck_info_s.sequence(info) == t.seen) {
             return null;
         }
-        return toError(t, info);
+        return toRecord(t, info);
     }
 }

@@ -1,4 +1,4 @@
-package dev.exalloc;
+package dev.exalloc.internal;
 
 import static dev.exalloc.internal.bindings.exalloc_h.*;
 
@@ -9,7 +9,7 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 
 /**
- * The address-based fast path of {@link Pool}: {@code exa_pool_allocate_typed} and {@code exa_pool_free_with_tag}
+ * The address-based fast path of the pool: {@code exa_pool_allocate_typed} and {@code exa_pool_free_with_tag}
  * linked a second time from the generated {@code $address()}, with the pointer as a {@code long} (no
  * {@link MemorySegment} per call).
  *
@@ -19,26 +19,26 @@ import java.lang.invoke.MethodHandle;
  * every call against a listener being registered concurrently (as {@link CriticalGate} does for lookaside lists)
  * costs a full fence per call, about what the ordinary downcall's thread-state transition costs. A miss may also map
  * memory from the host (mmap, short; never a long wait). So with the property set the pool's fast path is critical
- * and {@link Pool#onCondition} is refused ({@link IllegalStateException}); without it, ordinary downcalls and
+ * and {@code Pool.onCondition} is refused ({@link IllegalStateException}); without it, ordinary downcalls and
  * listeners as usual.
  */
-final class PoolFast {
+public final class PoolFast {
 
     private PoolFast() {
     }
 
     /** System property that makes the pool's fast path critical and forbids condition listeners. */
-    static final String CRITICAL_PROPERTY = "exalloc.pool.critical";
+    public static final String CRITICAL_PROPERTY = "exalloc.pool.critical";
 
-    static final boolean CRITICAL = Boolean.getBoolean(CRITICAL_PROPERTY);
+    public static final boolean CRITICAL = Boolean.getBoolean(CRITICAL_PROPERTY);
 
     /** (int type, long size, int tag, int priority) long. */
-    static final MethodHandle ALLOCATE = link(exa_pool_allocate_typed$address(),
+    private static final MethodHandle ALLOCATE = link(exa_pool_allocate_typed$address(),
             FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
                     ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
 
     /** (long block, int tag) int: exa_pool_free_checked, the outcome returned (no second call to learn it). */
-    static final MethodHandle FREE = link(exa_pool_free_checked$address(),
+    private static final MethodHandle FREE = link(exa_pool_free_checked$address(),
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
 
     @SuppressWarnings("restricted") // the signatures of exalloc.h, a pointer passed as a 64-bit integer
@@ -49,7 +49,7 @@ final class PoolFast {
                 : linker.downcallHandle(address, descriptor);
     }
 
-    static long allocate(int type, long size, int tag, int priority) {
+    public static long allocate(int type, long size, int tag, int priority) {
         try {
             return (long) ALLOCATE.invokeExact(type, size, tag, priority);
         } catch (Throwable t) {
@@ -58,7 +58,7 @@ final class PoolFast {
     }
 
     /** EXA_STATUS_SUCCESS, or EXA_STATUS_BUGCHECK when a check refused the free (tag 0: ExFreePool). */
-    static int free(long block, int tag) {
+    public static int free(long block, int tag) {
         try {
             return (int) FREE.invokeExact(block, tag);
         } catch (Throwable t) {

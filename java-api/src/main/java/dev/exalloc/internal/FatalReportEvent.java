@@ -1,4 +1,4 @@
-package dev.exalloc;
+package dev.exalloc.internal;
 
 import jdk.jfr.Category;
 import jdk.jfr.Description;
@@ -7,13 +7,13 @@ import jdk.jfr.Name;
 
 /**
  * JFR event {@code dev.exalloc.FatalReport}: Java observed a bug check (NT's KeBugCheckEx: a code and four
- * parameters) and turned it into a {@link BugCheckError}; committed where the error is made.
+ * parameters) and turned it into a {@code dev.exalloc.BugCheckError}; committed where the error is made.
  */
 @Name("dev.exalloc.FatalReport")
 @Label("Bug Check")
 @Category({"exalloc"})
 @Description("A native check failed where NT would bug-check")
-final class FatalReportEvent extends jdk.jfr.Event {
+public final class FatalReportEvent extends jdk.jfr.Event {
 
     @Label("Bug Check Code")
     int code;
@@ -33,15 +33,17 @@ final class FatalReportEvent extends jdk.jfr.Event {
     @Label("Message")
     String message;
 
-    static void emit(BugCheckError e) {
+    /** Commits one event if the event is enabled. */
+    public static void emit(int code, long parameter1, long parameter2, long parameter3, long parameter4,
+            String message) {
         FatalReportEvent event = new FatalReportEvent();
         if (event.isEnabled()) {
-            event.code = e.code();
-            event.parameter1 = e.parameter1();
-            event.parameter2 = e.parameter2();
-            event.parameter3 = e.parameter3();
-            event.parameter4 = e.parameter4();
-            event.message = e.getMessage();
+            event.code = code;
+            event.parameter1 = parameter1;
+            event.parameter2 = parameter2;
+            event.parameter3 = parameter3;
+            event.parameter4 = parameter4;
+            event.message = message;
             event.commit();
         }
     }

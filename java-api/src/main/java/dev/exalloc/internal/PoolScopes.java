@@ -1,15 +1,15 @@
-package dev.exalloc;
+package dev.exalloc.internal;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The open arenas of checked pool segments ({@link PoolScope#SHARED}, {@link PoolScope#CONFINED}), by block address:
- * made at allocation, closed after the native free succeeded (never before: a refused free leaves the block, and so
- * its segment, alive).
+ * The open arenas of checked pool segments (the pool's shared and confined scopes), by block address: made at
+ * allocation, closed after the native free succeeded (never before: a refused free leaves the block, and so its
+ * segment, alive).
  */
-final class PoolScopes {
+public final class PoolScopes {
 
     private PoolScopes() {
     }
@@ -19,35 +19,21 @@ final class PoolScopes {
 
     private static final ConcurrentHashMap<Long, Open> OPEN = new ConcurrentHashMap<>();
 
-    static volatile PoolScope mode = initial();
-
-    private static PoolScope initial() {
-        String p = System.getProperty("exalloc.pool.scope");
-        return p == null ? PoolScope.CONFINED : PoolScope.valueOf(p.trim().toUpperCase(java.util.Locale.ROOT));
-    }
-
-    /** The segment for a block just allocated. */
+    /**
+     * The segment for a block just allocated, in an arena of its own: confined to the calling thread, or shared.
+     */
     @SuppressWarnings("restricted") // reinterpret: the pool handed out at least `size` bytes at this address
-    static MemorySegment wrap(MemorySegment raw, long size) {
-        PoolScope m = mode;
-        if (m == PoolScope.GLOBAL) {
-            return raw.reinterpret(size);
-        }
-        Arena arena = m == PoolScope.SHARED ? Arena.ofShared() : Arena.ofConfined();
-        OPEN.put(raw.address(), new Open(arena, m == PoolScope.CONFINED ? Thread.currentThread() : null));
+    public static MemorySegment wrap(MemorySegment raw, long size, boolean confined) {
+        Arena arena = confined ? Arena.ofConfined() : Arena.ofShared();
+        OPEN.put(raw.address(), new Open(arena, confined ? Thread.currentThread() : null));
         return raw.reinterpret(size, arena, null);
     }
 
     /**
-     * Before a free through a segment: refuses (nothing changed) a segment whose scope is closed already (a second
-     * free through the same segment, {@link InvalidBlockException} NOT_OUTSTANDING) or a confined block freed from
+     * Before a free through a segment whose scope is alive: refuses (nothing changed) a confined block freed from
      * another thread while the allocating thread lives ({@link WrongThreadException}).
      */
-    static void checkFree(MemorySegment block) {
-        if (!block.scope().isAlive()) {
-            throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING,
-                    String.format("0x%X was freed already (its segment's scope is closed)", block.address()));
-        }
+    public static void checkOwner(MemorySegment block) {
         if (OPEN.isEmpty()) {
             return;
         }
@@ -63,7 +49,7 @@ final class PoolScopes {
      * Before the native free through {@code block}: takes out its scope record (only the record of this very
      * segment: a newer block at the same address keeps its own), or returns null when it has none.
      */
-    static Object detach(MemorySegment block) {
+    public static Object detach(MemorySegment block) {
         if (OPEN.isEmpty()) {
             return null;
         }
@@ -72,14 +58,14 @@ final class PoolScopes {
     }
 
     /** A free that native code refused: the record goes back, the segment stays usable. */
-    static void reattach(long address, Object record) {
+    public static void reattach(long address, Object record) {
         if (record instanceof Open o) {
             OPEN.put(address, o);
         }
     }
 
     /** After a successful native free: ends the segment's scope, where this thread can. */
-    static void end(Object record) {
+    public static void end(Object record) {
         if (record instanceof Open o && (o.owner() == null || o.owner() == Thread.currentThread())) {
             o.arena().close();
         }
@@ -88,7 +74,7 @@ final class PoolScopes {
     }
 
     /** Scoped blocks not yet freed. */
-    static int open() {
+    public static int open() {
         return OPEN.size();
     }
 }

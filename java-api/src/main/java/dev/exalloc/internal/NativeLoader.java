@@ -1,4 +1,4 @@
-package dev.exalloc;
+package dev.exalloc.internal;
 
 import java.io.IOException;
 import java.io.InputStream;

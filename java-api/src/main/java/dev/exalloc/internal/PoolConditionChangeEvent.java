@@ -1,4 +1,4 @@
-package dev.exalloc;
+package dev.exalloc.internal;
 
 import jdk.jfr.Category;
 import jdk.jfr.DataAmount;
@@ -9,28 +9,28 @@ import jdk.jfr.Name;
 /**
  * JFR event {@code dev.exalloc.PoolConditionChange}: a pool's condition events changed (NT's
  * LowNonPagedPoolCondition / HighNonPagedPoolCondition...), committed from the condition upcall, so only once a
- * {@link Pool#onCondition} listener has linked it (the native pool calls nothing otherwise).
+ * {@code Pool.onCondition} listener has linked it (the native pool calls nothing otherwise).
  */
 @Name("dev.exalloc.PoolConditionChange")
 @Label("Pool Condition Change")
 @Category({"exalloc", "Pool"})
 @Description("A pool's low/high condition events changed")
-final class PoolConditionChangeEvent extends jdk.jfr.Event {
+public final class PoolConditionChangeEvent extends jdk.jfr.Event {
 
     @Label("Pool")
-    String pool;
+    public String pool;
 
     @Label("Old Condition")
-    String oldCondition;
+    public String oldCondition;
 
     @Label("New Condition")
-    String newCondition;
+    public String newCondition;
 
     @Label("In Use")
     @DataAmount
-    long inUse;
+    public long inUse;
 
     @Label("Capacity")
     @DataAmount
-    long capacity;
+    public long capacity;
 }

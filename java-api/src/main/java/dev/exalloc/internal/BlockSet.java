@@ -1,11 +1,11 @@
-package dev.exalloc;
+package dev.exalloc.internal;
 
 /**
- * The addresses a checked lookaside list has handed out and not yet taken back: a set of {@code long}s in
+ * The addresses a checked lookaside list or zone has handed out and not yet taken back: a set of {@code long}s in
  * independent stripes, each an open-addressing table under its own monitor, so that threads freeing different
  * blocks rarely meet and no address is boxed. Address 0 is never stored (blocks are never NULL).
  */
-final class BlockSet {
+public final class BlockSet {
 
     private static final int STRIPES = 64; // power of two
     private static final long DELETED = -1L;
@@ -35,7 +35,7 @@ final class BlockSet {
 
     private final Stripe[] stripes = new Stripe[STRIPES];
 
-    BlockSet() {
+    public BlockSet() {
         for (int i = 0; i < STRIPES; i++) {
             stripes[i] = new Stripe();
         }
@@ -51,12 +51,12 @@ final class BlockSet {
     }
 
     /** Adds; false if present already. */
-    boolean add(long address) {
+    public boolean add(long address) {
         return put(address, null);
     }
 
     /** Adds with a value (kept until the address is removed); false if present already. */
-    boolean put(long address, Object value) {
+    public boolean put(long address, Object value) {
         long h = mix(address);
         Stripe s = stripe(h);
         synchronized (s) {
@@ -93,15 +93,15 @@ final class BlockSet {
     }
 
     /** Removes; false if absent. */
-    boolean remove(long address) {
+    public boolean remove(long address) {
         return removeValue(address) != null;
     }
 
     /** Marks an entry without a value (what {@link #removeValue} returns for it). */
-    static final Object PRESENT = new Object();
+    public static final Object PRESENT = new Object();
 
     /** Removes; returns the entry's value ({@link #PRESENT} for one without), or null if absent. */
-    Object removeValue(long address) {
+    public Object removeValue(long address) {
         long h = mix(address);
         Stripe s = stripe(h);
         synchronized (s) {
@@ -126,34 +126,8 @@ final class BlockSet {
         }
     }
 
-    /**
-     * The checked-mode gate for a free: {@code block} must be native, {@code blockSize} bytes, and an outstanding
-     * block of this set; it is then removed and its value returned ({@link #PRESENT} for an entry without one).
-     * Otherwise {@link InvalidBlockException}, nothing changed.
-     *
-     * @param owner the list or zone, named in messages through its toString (called only on failure: this is on
-     *              every checked free)
-     */
-    Object take(java.lang.foreign.MemorySegment block, long blockSize, Object owner) {
-        if (!block.isNative()) {
-            throw new InvalidBlockException(InvalidBlockException.Reason.FOREIGN,
-                    "not native memory, so not a block of " + owner + ": " + block);
-        }
-        if (block.byteSize() != blockSize) {
-            throw new InvalidBlockException(InvalidBlockException.Reason.WRONG_SIZE, "a " + block.byteSize()
-                    + "-byte segment is not a block of " + owner + " (" + blockSize + " bytes)");
-        }
-        Object v = removeValue(block.address());
-        if (v == null) {
-            throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING,
-                    String.format("0x%X was not handed out by %s, or was freed already%s", block.address(), owner,
-                            block.scope().isAlive() ? "" : " (its scope has ended)"));
-        }
-        return v;
-    }
-
     /** Calls {@code action} with the value of every entry that has one, and removes every entry. */
-    void clear(java.util.function.Consumer<Object> action) {
+    public void clear(java.util.function.Consumer<Object> action) {
         for (Stripe s : stripes) {
             synchronized (s) {
                 if (s.values != null) {
@@ -172,7 +146,7 @@ final class BlockSet {
     }
 
     /** Live entries (a moment's sum over the stripes). */
-    long size() {
+    public long size() {
         long n = 0;
         for (Stripe s : stripes) {
             synchronized (s) {

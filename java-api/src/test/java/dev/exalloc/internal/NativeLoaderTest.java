@@ -1,4 +1,4 @@
-package dev.exalloc;
+package dev.exalloc.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;

@@ -1,4 +1,4 @@
-package dev.exalloc;
+package dev.exalloc.internal;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -10,7 +10,7 @@ import java.lang.invoke.VarHandle;
  * volatile read-modify-write followed by a volatile read of the flag; close a volatile write followed by volatile
  * reads of the cells, so one of the two sides always sees the other).
  */
-final class InFlight {
+public final class InFlight {
 
     private static final int CELLS = 32; // power of two
     private static final int STRIDE = 16; // longs per cell: 128 bytes, against adjacent-line prefetch too
@@ -35,7 +35,7 @@ final class InFlight {
     }
 
     /** Enters a call; returns the cell to pass to {@link #exit}, or -1 when closed (nothing to exit). */
-    int enter() {
+    public int enter() {
         int c = cell();
         CELL.getAndAdd(cells, c, 1L);
         if ((boolean) CLOSED.getVolatile(this)) {
@@ -45,11 +45,11 @@ final class InFlight {
         return c;
     }
 
-    void exit(int c) {
+    public void exit(int c) {
         CELL.getAndAdd(cells, c, -1L);
     }
 
-    boolean isClosed() {
+    public boolean isClosed() {
         return (boolean) CLOSED.getVolatile(this);
     }
 
@@ -57,7 +57,7 @@ final class InFlight {
      * The closed flag without ordering (an opaque read: never hoisted, so a close is seen within a few calls):
      * for hit paths that touch no native state and only owe the caller a prompt "closed" answer.
      */
-    boolean isClosedOpaque() {
+    public boolean isClosedOpaque() {
         return (boolean) CLOSED.getOpaque(this);
     }
 
@@ -65,7 +65,7 @@ final class InFlight {
      * Waits until each cell has been seen at zero once: every call that had entered when this was called has exited
      * (calls entering later may still run). See {@link CriticalGate}.
      */
-    void awaitQuiescent() {
+    public void awaitQuiescent() {
         for (int c = STRIDE; c < cells.length; c += STRIDE) {
             for (int spins = 0; (long) CELL.getVolatile(cells, c) != 0; spins++) {
                 if (spins < 1000) {
@@ -78,7 +78,7 @@ final class InFlight {
     }
 
     /** Marks closed and waits for calls in flight; returns false if it was closed already. */
-    boolean close() {
+    public boolean close() {
         if (!CLOSED.compareAndSet(this, false, true)) {
             return false;
         }

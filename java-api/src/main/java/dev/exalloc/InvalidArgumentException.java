@@ -1,0 +1,27 @@
+package dev.exalloc;
+
+import java.io.Serial;
+import java.util.OptionalInt;
+
+/**
+ * STATUS_INVALID_PARAMETER or STATUS_INVALID_PARAMETER_n: the native routine rejected an argument; for the numbered
+ * form, {@link #parameterIndex()} tells which one (NT counts a routine's parameters from 1).
+ */
+public final class InvalidArgumentException extends ExallocException {
+
+    @Serial
+    private static final long serialVersionUID = 1L;
+
+    public InvalidArgumentException(int status, String message) {
+        super(status, message);
+    }
+
+    /**
+     * The rejected parameter's position, 1 .. 8, for STATUS_INVALID_PARAMETER_1 .. _8; empty for
+     * STATUS_INVALID_PARAMETER, which does not say.
+     */
+    public OptionalInt parameterIndex() {
+        int n = status() - NtStatus.INVALID_PARAMETER_1 + 1;
+        return n >= 1 && n <= 8 ? OptionalInt.of(n) : OptionalInt.empty();
+    }
+}

@@ -1,0 +1,214 @@
+package dev.exalloc;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+
+/**
+ * A thread's cache of blocks of one list (see {@link Lookaside#local()}). Its blocks are outstanding blocks of
+ * the list as NT counts them: TotalAllocates counts a block when the LookasideLocal takes it from the list, not each
+ * {@code allocate} the LookasideLocal serves ({@link #allocations()} counts those); Depth bounds the list's own cache,
+ * not the LookasideLocal's. Confined to the thread that made it ({@link WrongThreadException} elsewhere).
+ *
+ * <p>The list's mode applies: checked lists check every free (double free, foreign and wrong-size segments,
+ * also for {@link #freeAddress(long)}), and {@link #allocate()} segments are scoped unless the list was built
+ * with {@link Lookaside.Builder#sharedSegments()}; an unchecked list's address pair is a pop and a push.
+ */
+public final class LookasideLocal implements AutoCloseable {
+
+    /** Blocks a LookasideLocal holds at most. */
+    public static final int CAPACITY = 64;
+    /** Blocks moved between the cache and the list in one transfer. */
+    private static final int BATCH = CAPACITY / 2;
+
+    private final Lookaside list;
+    private final BlockLedger outstanding;
+    private final long[] cache = new long[CAPACITY];
+    private final MemorySegment cacheSegment = MemorySegment.ofArray(cache);
+    private final Thread thread = Thread.currentThread();
+    private final Lookaside.Owner owner;
+    private int n;
+    private boolean closed;
+    private long allocations;
+    private long frees;
+
+    LookasideLocal(Lookaside list) {
+        this.list = list;
+        this.outstanding = list.outstanding;
+        this.owner = list.scoped ? list.owners.get() : null;
+    }
+
+    private void check() {
+        checkThread();
+        if (list.inFlight.isClosedOpaque()) { // a hit touches no native state; refills enter the list properly
+            throw list.closedException();
+        }
+    }
+
+    private void checkThread() {
+        if (Thread.currentThread() != thread) {
+            throw new WrongThreadException("this LookasideLocal belongs to " + thread);
+        }
+        if (closed) {
+            throw new IllegalStateException("this LookasideLocal is closed");
+        }
+    }
+
+    /**
+     * A block's address: the most recently freed one. Checked lists record it, so that
+     * {@link #freeAddress(long)} can check it.
+     *
+     * @throws InsufficientResourcesException when nothing is cached and the allocator has no memory
+     */
+    public long allocateAddress() {
+        check();
+        long address = n > 0 ? cache[--n] : refill();
+        if (outstanding != null) {
+            outstanding.record(address);
+        }
+        allocations++;
+        return address;
+    }
+
+    /** A block of exactly {@link Lookaside#blockSize()} bytes (scoped in checked mode, see the class). */
+    public MemorySegment allocate() {
+        check();
+        if (owner != null) {
+            owner.reclaimInto(this);
+        }
+        long address = n > 0 ? cache[--n] : refill();
+        allocations++;
+        return list.handOut(address, owner);
+    }
+
+    /**
+     * Takes back a block by address (one from {@link #allocateAddress()}, or a segment's address).
+     *
+     * @throws InvalidBlockException in checked mode, for anything but an outstanding block of the list
+     */
+    public void freeAddress(long address) {
+        checkThread();
+        if (outstanding != null) {
+            outstanding.takeAddress(address, list);
+        }
+        frees++;
+        push(address);
+    }
+
+    /**
+     * Takes back a block.
+     *
+     * @throws InvalidBlockException in checked mode, for anything but an outstanding block of the list
+     */
+    public void free(MemorySegment block) {
+        Objects.requireNonNull(block, "block");
+        checkThread();
+        frees++;
+        if (outstanding != null) {
+            if (owner != null) {
+                owner.reclaimInto(this);
+            }
+            Object taken = list.takeBack(block);
+            if (taken == Lookaside.DEFERRED) {
+                return;
+            }
+            Lookaside.endScope(taken); // the block goes into this LookasideLocal's cache, which cannot refuse it
+        }
+        push(block.address());
+    }
+
+    /*
+     * Into the cache. After the list's close the cache still takes blocks (it only holds them): its next drain
+     * or its close hands them to the releaser (NT: ExFreePool), so the hit path reads no shared state.
+     */
+    void push(long address) {
+        if (n == CAPACITY) {
+            drain(BATCH);
+        }
+        cache[n++] = address;
+    }
+
+    /* The cache is empty: up to a batch of cached blocks in one critical call, else one from the list. */
+    private long refill() {
+        int c = list.enter();
+        try {
+            int k = (int) Lookaside.ALLOCATE_CACHED.invokeExact(list.handle, cacheSegment, BATCH);
+            if (k > 0) {
+                // out[0] is the newest: reverse, so that the newest is on top of the stack
+                for (int i = 0, j = k - 1; i < j; i++, j--) {
+                    long t = cache[i];
+                    cache[i] = cache[j];
+                    cache[j] = t;
+                }
+                n = k - 1;
+                return cache[n];
+            }
+            long address = list.nativeAllocate();
+            if (address == 0) {
+                throw new InsufficientResourcesException(NtStatus.INSUFFICIENT_RESOURCES,
+                        "lookaside list " + list.tag + " could not get a " + list.size + "-byte block");
+            }
+            return address;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        } finally {
+            list.inFlight.exit(c);
+        }
+    }
+
+    /* Gives the oldest `count` blocks back: as many as the list caches in one critical call, the rest freed. */
+    private void drain(int count) {
+        if (list.inFlight.isClosed()) {
+            for (int i = 0; i < count; i++) {
+                list.releaseAfterClose(cache[i]);
+            }
+        } else {
+            int c = list.enter();
+            try {
+                int k = (int) Lookaside.FREE_CACHED.invokeExact(list.handle, cacheSegment, count);
+                for (int i = k; i < count; i++) {
+                    list.nativeFree(cache[i]);
+                }
+            } catch (RuntimeException | Error e) {
+                throw e;
+            } catch (Throwable t) {
+                throw new IllegalStateException(t);
+            } finally {
+                list.inFlight.exit(c);
+            }
+        }
+        System.arraycopy(cache, count, cache, 0, n - count);
+        n -= count;
+    }
+
+    /** Blocks this LookasideLocal holds now. */
+    public int cached() {
+        return n;
+    }
+
+    /** Allocations this LookasideLocal served (from its cache or the list). */
+    public long allocations() {
+        return allocations;
+    }
+
+    /** Frees this LookasideLocal took. */
+    public long frees() {
+        return frees;
+    }
+
+    /** Gives every cached block back to the list (or, if the list is closed, to its releaser). Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        if (Thread.currentThread() != thread) {
+            throw new WrongThreadException("this LookasideLocal belongs to " + thread);
+        }
+        if (n > 0) {
+            drain(n);
+        }
+        closed = true;
+    }
+}

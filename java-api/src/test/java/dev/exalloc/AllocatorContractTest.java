@@ -1,0 +1,441 @@
+package dev.exalloc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.parallel.Isolated;
+
+/** {@link AllocatorContract} against every flavour of lookaside list, zone and pool scope. */
+class AllocatorContractTest {
+
+    private static final long LIST_BLOCK = 256;
+
+    /** A lookaside list as the contract sees it; subclasses say what their mode can and cannot see. */
+    abstract static class ListFlavour implements AllocatorContract.Flavour {
+        final Lookaside list;
+
+        ListFlavour(Lookaside list) {
+            this.list = list;
+        }
+
+        @Override
+        public MemorySegment allocate() {
+            return list.allocate();
+        }
+
+        @Override
+        public void free(MemorySegment block) {
+            list.free(block);
+        }
+
+        @Override
+        public long blockSize() {
+            return list.blockSize();
+        }
+
+        @Override
+        public long outstanding() {
+            return list.outstandingBlocks();
+        }
+
+        @Override
+        public AllocatorContract.Flavour forThisThread() {
+            return this;
+        }
+
+        @Override
+        public void releaseThread() {
+        }
+
+        @Override
+        public void close() {
+            list.close();
+        }
+
+        @Override
+        public Class<? extends Throwable> doubleFree() {
+            return InvalidBlockException.class;
+        }
+
+        @Override
+        public Class<? extends Throwable> foreignNative() {
+            return InvalidBlockException.class;
+        }
+
+        @Override
+        public Class<? extends Throwable> allocateAfterClose() {
+            return LookasideClosedException.class;
+        }
+
+        /** Checked lists: a block out at the close stays valid, and the list still takes it back (to the pool). */
+        @Override
+        public void afterClose(MemorySegment block, long pattern) {
+            assertEquals(pattern, block.get(ValueLayout.JAVA_LONG, 0));
+            list.free(block);
+            assertThrows(LookasideClosedException.class, () -> list.free(block));
+        }
+    }
+
+    @Nested
+    class CheckedLookaside extends AllocatorContract {
+        @Override
+        protected Flavour open() {
+            return new ListFlavour(Lookaside.builder(LIST_BLOCK).tag(Tag.of("CtLc")).build()) {
+                @Override
+                public String cannotDetect(String misuse) {
+                    return null;
+                }
+            };
+        }
+    }
+
+    @Nested
+    class SharedSegmentsLookaside extends AllocatorContract {
+        @Override
+        protected Flavour open() {
+            return new ListFlavour(Lookaside.builder(LIST_BLOCK).tag(Tag.of("CtLs")).sharedSegments().build()) {
+                @Override
+                public String cannotDetect(String misuse) {
+                    return misuse.equals("USE_AFTER_FREE")
+                            ? "shared segments have no scope of their own to end at the free (Builder.sharedSegments)"
+                            : null;
+                }
+            };
+        }
+    }
+
+    @Nested
+    class UncheckedLookaside extends AllocatorContract {
+        @Override
+        protected Flavour open() {
+            return new ListFlavour(Lookaside.builder(LIST_BLOCK).tag(Tag.of("CtLu")).unchecked().build()) {
+                @Override
+                public String cannotDetect(String misuse) {
+                    return switch (misuse) {
+                        case "DOUBLE_FREE", "FOREIGN", "WRONG_SIZE", "USE_AFTER_FREE" ->
+                            "an unchecked list keeps no record of its blocks: misuse corrupts it as in C (Builder.unchecked)";
+                        default -> null;
+                    };
+                }
+
+                /** Unchecked: the list no longer knows the block; the caller gives it to the pool itself. */
+                @Override
+                public void afterClose(MemorySegment block, long pattern) {
+                    assertEquals(pattern, block.get(ValueLayout.JAVA_LONG, 0));
+                    assertThrows(LookasideClosedException.class, () -> list.free(block));
+                    Pool.freeAddress(block.address());
+                }
+            };
+        }
+    }
+
+    @Nested
+    class LocalOfACheckedLookaside extends AllocatorContract {
+        @Override
+        protected Flavour open() {
+            return new LocalFlavour(Lookaside.builder(LIST_BLOCK).tag(Tag.of("CtLl")).build());
+        }
+    }
+
+    /** A LookasideLocal of a checked list: each thread uses its own Local of the one list. */
+    static final class LocalFlavour implements AllocatorContract.Flavour {
+        final Lookaside list;
+        final LookasideLocal local;
+        final boolean owner;
+
+        LocalFlavour(Lookaside list) {
+            this(list, true);
+        }
+
+        private LocalFlavour(Lookaside list, boolean owner) {
+            this.list = list;
+            this.local = list.local();
+            this.owner = owner;
+        }
+
+        @Override
+        public MemorySegment allocate() {
+            return local.allocate();
+        }
+
+        @Override
+        public void free(MemorySegment block) {
+            local.free(block);
+        }
+
+        @Override
+        public long blockSize() {
+            return list.blockSize();
+        }
+
+        @Override
+        public long outstanding() {
+            return list.outstandingBlocks();
+        }
+
+        @Override
+        public AllocatorContract.Flavour forThisThread() {
+            return new LocalFlavour(list, false);
+        }
+
+        @Override
+        public void releaseThread() {
+            local.close();
+        }
+
+        @Override
+        public void close() {
+            local.close();
+            if (owner) {
+                list.close();
+            }
+        }
+
+        @Override
+        public String cannotDetect(String misuse) {
+            return null;
+        }
+
+        @Override
+        public Class<? extends Throwable> doubleFree() {
+            return InvalidBlockException.class;
+        }
+
+        @Override
+        public Class<? extends Throwable> foreignNative() {
+            return InvalidBlockException.class;
+        }
+
+        /** A closed Local refuses every call. */
+        @Override
+        public Class<? extends Throwable> allocateAfterClose() {
+            return IllegalStateException.class;
+        }
+
+        /** A block the Local handed out is the list's: valid after the close, and the closed list takes it back. */
+        @Override
+        public void afterClose(MemorySegment block, long pattern) {
+            assertEquals(pattern, block.get(ValueLayout.JAVA_LONG, 0));
+            assertThrows(IllegalStateException.class, () -> local.free(block));
+            list.free(block);
+        }
+    }
+
+    /** A zone as the contract sees it. */
+    static class ZoneFlavour implements AllocatorContract.Flavour {
+        final Zone zone;
+
+        ZoneFlavour(Zone zone) {
+            this.zone = zone;
+        }
+
+        @Override
+        public MemorySegment allocate() {
+            return zone.allocate();
+        }
+
+        @Override
+        public void free(MemorySegment block) {
+            zone.free(block);
+        }
+
+        @Override
+        public long blockSize() {
+            return zone.blockSize();
+        }
+
+        @Override
+        public long outstanding() {
+            return zone.outstandingBlocks();
+        }
+
+        @Override
+        public AllocatorContract.Flavour forThisThread() {
+            return this;
+        }
+
+        @Override
+        public void releaseThread() {
+        }
+
+        @Override
+        public void close() {
+            zone.close();
+        }
+
+        @Override
+        public String cannotDetect(String misuse) {
+            return null;
+        }
+
+        @Override
+        public Class<? extends Throwable> doubleFree() {
+            return InvalidBlockException.class;
+        }
+
+        @Override
+        public Class<? extends Throwable> foreignNative() {
+            return InvalidBlockException.class;
+        }
+
+        @Override
+        public Class<? extends Throwable> allocateAfterClose() {
+            return IllegalStateException.class;
+        }
+
+        /** The close returns the zone's segments with every block in them: blocks out become inaccessible. */
+        @Override
+        public void afterClose(MemorySegment block, long pattern) {
+            assertThrows(IllegalStateException.class, () -> block.get(ValueLayout.JAVA_LONG, 0));
+            assertThrows(IllegalStateException.class, () -> zone.free(block));
+        }
+    }
+
+    @Nested
+    class PlainZone extends AllocatorContract {
+        @Override
+        protected Flavour open() {
+            return new ZoneFlavour(Zone.builder(64).pool(PoolType.PAGED, Tag.of("CtZp")).build()) {
+                @Override
+                public String cannotDetect(String misuse) {
+                    return misuse.equals("THREADS")
+                            ? "a plain zone is confined to the thread that built it (NT's is not synchronised); "
+                                    + "the interlocked flavour runs this case"
+                            : null;
+                }
+            };
+        }
+    }
+
+    @Nested
+    class InterlockedZone extends AllocatorContract {
+        @Override
+        protected Flavour open() {
+            return new ZoneFlavour(Zone.builder(64).segmentSize(16384).pool(PoolType.PAGED, Tag.of("CtZi"))
+                    .interlocked().build()) {
+                @Override
+                public String cannotDetect(String misuse) {
+                    return misuse.equals("USE_AFTER_FREE")
+                            ? "an interlocked zone's blocks are shared between threads and live until the zone closes"
+                            : null;
+                }
+            };
+        }
+    }
+
+    /** The pool with one {@link PoolScope} (process-wide: set at open, the default restored at close). */
+    static final class PoolFlavour implements AllocatorContract.Flavour {
+        static final long SIZE = 96;
+        final PoolScope scope;
+        final Tag tag;
+        final long before;
+
+        PoolFlavour(PoolScope scope, Tag tag) {
+            this.scope = scope;
+            this.tag = tag;
+            Pool.setScope(scope);
+            this.before = Pool.tag(tag, PoolKind.PAGED).diff();
+        }
+
+        @Override
+        public MemorySegment allocate() {
+            return Pool.allocate(PoolType.PAGED, SIZE, tag);
+        }
+
+        @Override
+        public void free(MemorySegment block) {
+            Pool.free(block, tag);
+        }
+
+        @Override
+        public long blockSize() {
+            return SIZE;
+        }
+
+        /** PoolMon's count for the tag: allocations not yet freed. */
+        @Override
+        public long outstanding() {
+            return Pool.tag(tag, PoolKind.PAGED).diff() - before;
+        }
+
+        @Override
+        public AllocatorContract.Flavour forThisThread() {
+            return this;
+        }
+
+        @Override
+        public void releaseThread() {
+        }
+
+        @Override
+        public void close() {
+            Pool.setScope(PoolScope.CONFINED);
+        }
+
+        @Override
+        public String cannotDetect(String misuse) {
+            return switch (misuse) {
+                case "WRONG_SIZE" -> "pool blocks have no fixed size: a free goes by address, and the pool knows each "
+                        + "block's size";
+                case "CLOSE" -> "the pool lives as long as the process: there is nothing to close";
+                case "USE_AFTER_FREE" -> scope == PoolScope.GLOBAL
+                        ? "GLOBAL segments have the global scope: after the free, as with C's pointers, a use is the "
+                                + "caller's bug"
+                        : null;
+                default -> null;
+            };
+        }
+
+        /** Checked scopes refuse in Java (the segment's scope is closed); GLOBAL's reaches the native check. */
+        @Override
+        public Class<? extends Throwable> doubleFree() {
+            return scope == PoolScope.GLOBAL ? BugCheckError.class : InvalidBlockException.class;
+        }
+
+        /** An address in none of the pool's segments: the native pool's check, bug check 0xC2. */
+        @Override
+        public Class<? extends Throwable> foreignNative() {
+            return BugCheckError.class;
+        }
+
+        @Override
+        public Class<? extends Throwable> allocateAfterClose() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public void afterClose(MemorySegment block, long pattern) {
+            throw new UnsupportedOperationException();
+        }
+    }
+
+    @Nested
+    @Isolated // sets the process-wide pool scope
+    class PoolGlobalScope extends AllocatorContract {
+        @Override
+        protected Flavour open() {
+            return new PoolFlavour(PoolScope.GLOBAL, Tag.of("CtPg"));
+        }
+    }
+
+    @Nested
+    @Isolated // sets the process-wide pool scope
+    class PoolSharedScope extends AllocatorContract {
+        @Override
+        protected Flavour open() {
+            return new PoolFlavour(PoolScope.SHARED, Tag.of("CtPs"));
+        }
+    }
+
+    @Nested
+    @Isolated // sets the process-wide pool scope
+    class PoolConfinedScope extends AllocatorContract {
+        @Override
+        protected Flavour open() {
+            return new PoolFlavour(PoolScope.CONFINED, Tag.of("CtPc"));
+        }
+    }
+}
