@@ -3,7 +3,7 @@
 #define _GNU_SOURCE 1
 #include "test.h"
 #include "exalloc_nt.h"
-#include "internal/diag_shm.h"
+#include "diag/diag_shm.h"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -15,7 +15,7 @@
  * frame ends with an empty line; --count=n stops after n frames. Exit status: 0, 1 on usage errors, 2
  * when no (or more than one) process is found, 3 when the view cannot be read. */
 #define _GNU_SOURCE 1
-#include "internal/diag_shm.h"
+#include "diag/diag_shm.h"
 
 #include <dirent.h>
 #include <errno.h>

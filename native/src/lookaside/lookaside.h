@@ -1,0 +1,25 @@
+/* exalloc - native core
+ * internal/lookaside.h: what the NT layer (lookaside_nt.c) needs from lookaside.c. */
+#ifndef EXA_INTERNAL_LOOKASIDE_H
+#define EXA_INTERNAL_LOOKASIDE_H
+
+#include "base/base.h"
+
+/* Adapters for lists created through exalloc_nt.h: NT's callback shapes differ from the
+ * modern ones, and the caller's NT struct mirrors the list's public fields. `owner` is the
+ * caller's NPAGED_LOOKASIDE_LIST / PAGED_LOOKASIDE_LIST / LOOKASIDE_LIST_EX. */
+typedef struct exa_lookaside_hooks_s {
+    void *(*allocate)(void *owner, int32_t pool_type, exa_u64 size, uint32_t tag);
+    void (*free)(void *owner, void *block);
+    /* Called with the list lock held after counters change on a slow path, and on query,
+     * flush, reset and delete: write the NT struct's fields. */
+    void (*publish)(void *owner, const exa_lookaside_stats_t *stats);
+} exa_lookaside_hooks_t;
+
+exa_status_t _exa_lookaside_create(const exa_lookaside_config_t *cfg, const exa_lookaside_hooks_t *hooks, void *owner,
+                                   exa_lookaside_t **out);
+
+/* balance.c: start the balance-set thread if EXALLOC_BALANCE_SET asks for it (once). */
+void _exa_balance_autostart(void);
+
+#endif /* EXA_INTERNAL_LOOKASIDE_H */

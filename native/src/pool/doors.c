@@ -1,0 +1,308 @@
+/* exalloc - native core
+ * pool_api.c: the pool's entry points in exalloc.h, and the two front doors every routine
+ * goes through to become an exa_pool_request_t:
+ *
+ *   _exa_pool_legacy   POOL_TYPE routines (ExAllocatePool, ...WithTag, ...WithQuota(Tag),
+ *                      ...WithTagPriority, the ...Zero wrappers, lookaside misses):
+ *                      modifier bits, tag 0 -> "None", zero bytes -> one byte, strict-mode
+ *                      bug checks (spec 1.1, 1.2, 1.6, 1.8, 1.10; 7.1, 7.3-7.5, 7.13);
+ *   _exa_pool_flags    POOL_FLAGS routines (ExAllocatePool2/3): required vs optional bits,
+ *                      pool bits, tag non-zero, extended parameters (spec 1.3; 7.2, 7.6-7.8).
+ *
+ * Legacy -> request: the base type keeps bits 0x1 paged, 0x2 must-succeed, 0x4 cache
+ * aligned, 0x20 session and 0x200 NX (meaningless for paged pool: dropped); the quota
+ * routines strip POOL_QUOTA_FAIL_INSTEAD_OF_RAISE (the same bit as the internal quota
+ * mask) and raise unless it was given; the others raise only with
+ * POOL_RAISE_IF_ALLOCATION_FAILURE; legacy memory is uninitialised unless
+ * POOL_ZERO_ALLOCATION.
+ *
+ * Flags -> request (spec 1.3's table): NON_PAGED -> NonPagedPoolNx, NON_PAGED_EXECUTE ->
+ * NonPagedPool, PAGED -> PagedPool, plus CACHE_ALIGNED and SESSION; SESSION | NON_PAGED |
+ * CACHE_ALIGNED has no pool type and fails. Zeroed unless UNINITIALIZED. A request these
+ * routines reject raises EXA_STATUS_INVALID_PARAMETER when RAISE_ON_FAILURE is set [OURS:
+ * NT does not say which status]. */
+#include "pool/pool.h"
+#include "verifier/verifier.h" /* verifier hooks */
+
+exa_atomic(uint32_t) _exa_pool_option_bits;
+
+void exa_pool_set_options(uint32_t options) {
+    /* VERIFIER HOOK: keep the verifier level's internal bit. */
+    uint32_t keep = exa_atomic_load_relaxed(&_exa_pool_option_bits) & EXA_POOL_OPTION_VERIFIER_INTERNAL;
+    exa_atomic_store_relaxed(&_exa_pool_option_bits, (options & (uint32_t)EXA_POOL_OPTION_STRICT) | keep);
+}
+
+uint32_t exa_pool_get_options(void) {
+    return exa_atomic_load_relaxed(&_exa_pool_option_bits) & (uint32_t)EXA_POOL_OPTION_STRICT;
+}
+
+/* ==========================================================================================
+ * Legacy POOL_TYPE routines
+ * ======================================================================================== */
+
+enum {
+    EXA_MODIFIERS = EXA_POOL_QUOTA_FAIL_INSTEAD_OF_RAISE | EXA_POOL_RAISE_IF_ALLOCATION_FAILURE |
+                    EXA_POOL_COLD_ALLOCATION | EXA_POOL_ZERO_ALLOCATION
+};
+
+int _exa_pool_type_is_valid_for_lookaside(int32_t base_type) {
+    switch (base_type) {
+    case EXA_NON_PAGED_POOL: case EXA_PAGED_POOL:
+    case EXA_NON_PAGED_POOL_CACHE_ALIGNED: case EXA_PAGED_POOL_CACHE_ALIGNED:
+    case EXA_NON_PAGED_POOL_SESSION: case EXA_PAGED_POOL_SESSION:
+    case EXA_NON_PAGED_POOL_CACHE_ALIGNED_SESSION: case EXA_PAGED_POOL_CACHE_ALIGNED_SESSION:
+    case EXA_NON_PAGED_POOL_NX: case EXA_NON_PAGED_POOL_NX_CACHE_ALIGNED: case EXA_NON_PAGED_POOL_SESSION_NX:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* A POOL_TYPE (modifiers removed) a pool routine accepts: base 0..6 except 3 (DontUseThis
+ * Type; must-succeed is non-paged only, which also rules out 7, MaxPoolType), optionally
+ * session, optionally NX. */
+static int exa_type_valid(int32_t type) {
+    if (type & ~(int32_t)EXA_PT_TYPE_MASK) return 0;
+    return (type & (EXA_PT_PAGED | EXA_PT_MUST_SUCCEED)) != (EXA_PT_PAGED | EXA_PT_MUST_SUCCEED);
+}
+
+/* Tag rules in strict mode (spec 1.6 / 7.3-7.5): 0x9B zero, 0x9C "BIG ", 0x9D no letter or
+ * digit, or a character outside 0x20..0x7E. Returns 1 when the tag passes. */
+static int exa_tag_acceptable(uint32_t tag, int32_t type, exa_u64 size) {
+    uint32_t plain = tag & ~EXA_TAG_PROTECTED;
+    uint32_t code = 0;
+    if (tag == 0) {
+        code = EXA_BPC_TAG_ZERO;
+    } else if (plain == EXA_TAG_BIG) {
+        code = EXA_BPC_TAG_BIG;
+    } else {
+        int alnum = 0, printable = 1;
+        for (int i = 0; i < 4; i++) {
+            unsigned c = (plain >> (8 * i)) & 0xFFu;
+            alnum |= (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+            printable &= c >= 0x20 && c <= 0x7E;
+        }
+        if (!alnum || !printable) code = EXA_BPC_TAG_NO_ALNUM;
+    }
+    if (code == 0) return 1;
+    _exa_bugcheck(EXA_BUGCHECK_BAD_POOL_CALLER, code, (uint32_t)type, size, tag);
+    return 0;
+}
+
+/* Every legacy routine: ExAllocatePoolWithTag tries the fast door first (pool.c), which
+ * comes back here when it cannot serve. */
+void *_exa_pool_legacy(int32_t pool_type, exa_u64 size, uint32_t tag, uint32_t how, int32_t priority) {
+    if (how == EXA_LEGACY_TAGGED) return _exa_pool_legacy_entry(pool_type, size, tag);
+    return _exa_pool_legacy_full(pool_type, size, tag, how, priority);
+}
+
+void *_exa_pool_legacy_full(int32_t pool_type, exa_u64 size, uint32_t tag, uint32_t how, int32_t priority) {
+    exa_pool_request_t r;
+    r.options = 0;
+    r.priority = EXA_POOL_PRIORITY_HIGH;
+    r.node = -1;
+    r.node_strict = 0;
+    int strict = _exa_pool_strict();
+    if (how & EXA_LEGACY_QUOTA) {
+        r.options |= EXA_REQ_QUOTA;
+        if (!(pool_type & EXA_POOL_QUOTA_FAIL_INSTEAD_OF_RAISE)) r.options |= EXA_REQ_RAISE;
+    }
+    if (pool_type & EXA_POOL_RAISE_IF_ALLOCATION_FAILURE) r.options |= EXA_REQ_RAISE;
+    if (pool_type & EXA_POOL_ZERO_ALLOCATION) r.options |= EXA_REQ_ZERO;
+    if (pool_type & EXA_POOL_COLD_ALLOCATION) r.options |= EXA_REQ_COLD;
+    int32_t type = pool_type & ~(int32_t)EXA_MODIFIERS;
+    if (type & EXA_PT_PAGED) type &= ~(int32_t)EXA_PT_NX;
+    if (!exa_type_valid(type)) {
+        if (r.options & EXA_REQ_RAISE) _exa_raise(EXA_STATUS_INVALID_PARAMETER);
+        return NULL;
+    }
+    if ((type & EXA_PT_MUST_SUCCEED) && strict) {
+        _exa_bugcheck(EXA_BUGCHECK_BAD_POOL_CALLER, EXA_BPC_MUST_SUCCEED, (uint32_t)type, size, tag);
+        return NULL;
+    }
+    if (size == 0) {
+        /* Spec 1.10: NT serves a zero-byte request as a one-byte one; Driver Verifier stops. */
+        if (strict) {
+            _exa_bugcheck(EXA_BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, EXA_VERIFIER_ZERO_BYTES, _exa_irql(),
+                          (uint32_t)type, 0);
+            return NULL;
+        }
+        size = 1;
+    }
+    if (!(how & EXA_LEGACY_TAGGED)) {
+        tag = EXA_TAG_NONE;
+    } else if (strict) {
+        if (!exa_tag_acceptable(tag, type, size)) return NULL;
+    } else if (tag == 0) {
+        tag = EXA_TAG_NONE;
+    }
+    if (how & EXA_LEGACY_PRIORITY) {
+        r.options |= EXA_REQ_PRIORITY;
+        r.priority = priority;
+    }
+    r.size = size;
+    r.tag = tag;
+    r.type = type;
+    return _exa_pool_allocate_request(&r);
+}
+
+/* Lookaside misses (internal.h): ExAllocatePoolWithTag with the list's type and tag. */
+void *_exa_pool_allocate(int32_t pool_type, uint64_t size, uint32_t tag) {
+    return _exa_pool_legacy(pool_type, size, tag, EXA_LEGACY_TAGGED, 0);
+}
+
+/* The lookaside lists' default free: the list's own blocks, freed with the list's tag. */
+void _exa_pool_free(void *block) { _exa_pool_release(block, 0, 2); }
+
+void *exa_pool_allocate_typed(int32_t pool_type, exa_u64 size, uint32_t tag, int32_t priority) {
+    return _exa_pool_legacy(pool_type, size, tag, EXA_LEGACY_TAGGED | EXA_LEGACY_PRIORITY, priority);
+}
+
+void *exa_pool_allocate_quota(int32_t pool_type, exa_u64 size, uint32_t tag) {
+    return _exa_pool_legacy(pool_type, size, tag, EXA_LEGACY_TAGGED | EXA_LEGACY_QUOTA, 0);
+}
+
+/* ==========================================================================================
+ * POOL_FLAGS routines
+ * ======================================================================================== */
+
+enum {
+    EXA_FLAGS_KNOWN = 0x7FF,
+    EXA_FLAGS_RESERVED = EXA_POOL_FLAG_RESERVED1 | EXA_POOL_FLAG_RESERVED2 | EXA_POOL_FLAG_RESERVED3,
+    EXA_FLAGS_POOLS = EXA_POOL_FLAG_NON_PAGED | EXA_POOL_FLAG_NON_PAGED_EXECUTE | EXA_POOL_FLAG_PAGED
+};
+
+static int exa_priority_valid(exa_u64 v) {
+    switch (v) {
+    case EXA_POOL_PRIORITY_LOW: case EXA_POOL_PRIORITY_LOW_SPECIAL_POOL_OVERRUN:
+    case EXA_POOL_PRIORITY_LOW_SPECIAL_POOL_UNDERRUN: case EXA_POOL_PRIORITY_NORMAL:
+    case EXA_POOL_PRIORITY_NORMAL_SPECIAL_POOL_OVERRUN: case EXA_POOL_PRIORITY_NORMAL_SPECIAL_POOL_UNDERRUN:
+    case EXA_POOL_PRIORITY_HIGH: case EXA_POOL_PRIORITY_HIGH_SPECIAL_POOL_OVERRUN:
+    case EXA_POOL_PRIORITY_HIGH_SPECIAL_POOL_UNDERRUN:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Apply one extended parameter to r. 1 when honoured or ignorable, 0 when the request
+ * must fail. */
+static int exa_apply_parameter(exa_pool_request_t *r, const exa_pool_parameter_t *p) {
+    int ok = 0;
+    uint32_t value = (uint32_t)p->value;
+    switch (p->type) {
+    case EXA_POOL_PARAMETER_PRIORITY:
+        if (exa_priority_valid(p->value)) {
+            r->options |= EXA_REQ_PRIORITY;
+            r->priority = (int32_t)(value & ~0xFu);  /* placement variants act as their base */
+            ok = 1;
+        }
+        break;
+    case EXA_POOL_PARAMETER_NUMA_NODE: {
+        /* Non-paged only; a node the host lacks is a failure unless another will do. */
+        uint32_t node = value & ~(uint32_t)EXA_MM_ANY_NODE_OK;
+        int any = (value & (uint32_t)EXA_MM_ANY_NODE_OK) != 0;
+        if (r->type & EXA_PT_PAGED) break;
+        if (node < _exa_os_numa_node_count() && node < EXA_POOL_MAX_NODES) {
+            r->node = (int32_t)node;
+            r->node_strict = !any;
+            ok = 1;
+        } else {
+            ok = any;
+        }
+        break;
+    }
+    default: /* invalid type 0, secure pool (VBS: out of scope), unknown types */
+        break;
+    }
+    return ok || p->optional;
+}
+
+/* ExAllocatePool2/3: without extended parameters the fast door first (pool.c), which comes
+ * back to _exa_pool_flags_full when it cannot serve. */
+void *_exa_pool_flags(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_pool_parameter_t *params, uint32_t count) {
+    if (count == 0) return _exa_pool_flags_entry(flags, size, tag);
+    return _exa_pool_flags_full(flags, size, tag, params, count);
+}
+
+void *_exa_pool_flags_full(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_pool_parameter_t *params, uint32_t count) {
+    uint32_t required = (uint32_t)flags;
+    exa_pool_request_t r;
+    r.options = (required & EXA_POOL_FLAG_RAISE_ON_FAILURE) ? EXA_REQ_RAISE : 0;
+    r.priority = EXA_POOL_PRIORITY_HIGH;
+    r.node = -1;
+    r.node_strict = 0;
+    uint32_t pools = required & EXA_FLAGS_POOLS;
+    int valid = tag != 0 && (required & ~(uint32_t)EXA_FLAGS_KNOWN) == 0 && (required & EXA_FLAGS_RESERVED) == 0 &&
+                pools != 0 && (pools & (pools - 1)) == 0 && (params != NULL || count == 0);
+    int32_t type = pools == EXA_POOL_FLAG_PAGED ? EXA_PT_PAGED : pools == EXA_POOL_FLAG_NON_PAGED ? EXA_PT_NX : 0;
+    if (required & EXA_POOL_FLAG_CACHE_ALIGNED) type |= EXA_PT_CACHE_ALIGNED;
+    if (required & EXA_POOL_FLAG_SESSION) {
+        /* NonPagedPoolSessionNx exists, its cache-aligned twin does not (spec 7.7). */
+        if (pools == EXA_POOL_FLAG_NON_PAGED && (required & EXA_POOL_FLAG_CACHE_ALIGNED)) valid = 0;
+        type |= EXA_PT_SESSION;
+    }
+    r.type = type;
+    for (uint32_t i = 0; valid && i < count; i++) valid = exa_apply_parameter(&r, &params[i]);
+    if (size == 0) {
+        if (_exa_pool_strict()) valid = 0;
+        size = 1;
+    }
+    if (!valid) {
+        if (r.options & EXA_REQ_RAISE) _exa_raise(EXA_STATUS_INVALID_PARAMETER);
+        return NULL;
+    }
+    if (required & EXA_POOL_FLAG_USE_QUOTA) r.options |= EXA_REQ_QUOTA;
+    if (!(required & EXA_POOL_FLAG_UNINITIALIZED)) r.options |= EXA_REQ_ZERO;
+    if (flags & ((exa_u64)1 << EXA_POOL_FLAG_SPECIAL_POOL_BIT)) r.options |= EXA_REQ_SPECIAL; /* VERIFIER HOOK */
+    r.size = size;
+    r.tag = tag;
+    return _exa_pool_allocate_request(&r);
+}
+
+void *exa_pool_allocate(exa_u64 flags, exa_u64 size, uint32_t tag) { return _exa_pool_flags_entry(flags, size, tag); }
+
+void *exa_pool_allocate_ex(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_pool_parameter_t *params,
+                           uint32_t count) {
+    return _exa_pool_flags(flags, size, tag, params, count);
+}
+
+/* ==========================================================================================
+ * Free, query, trim
+ * ======================================================================================== */
+
+/* The modern frees ignore NULL, as free() does (ExFreePool(NULL) is a bug check: pool_nt.c). */
+void exa_pool_free(void *block) {
+    if (block != NULL) _exa_pool_release_untagged(block);
+}
+
+void exa_pool_free_with_tag(void *block, uint32_t tag) {
+    if (block != NULL) _exa_pool_release(block, tag, 1);
+}
+
+exa_status_t exa_pool_query_block(const void *block, exa_pool_block_info_t *out) {
+    if (out == NULL) return EXA_STATUS_INVALID_PARAMETER;
+    return _exa_pool_describe(block, out);
+}
+
+exa_u64 exa_pool_trim(void) { return _exa_pool_trim(); }
+
+exa_u64 _exa_pool_struct_size(int32_t struct_id) {
+    switch (struct_id) {
+    case EXA_STRUCT_POOL_PARAMETER: return sizeof(exa_pool_parameter_t);
+    case EXA_STRUCT_POOL_BLOCK_INFO: return sizeof(exa_pool_block_info_t);
+    case EXA_STRUCT_POOL_TAG_ROW: return sizeof(exa_pool_tag_row_t);
+    case EXA_STRUCT_POOL_STATS: return sizeof(exa_pool_stats_t);
+    case EXA_STRUCT_POOL_LIMITS: return sizeof(exa_pool_limits_t);
+    case EXA_STRUCT_QUOTA_STATS: return sizeof(exa_quota_stats_t);
+    default: return 0;
+    }
+}
+
+/* ExFreePool / ExFreePoolWithTag with the outcome returned (exalloc.h). */
+exa_status_t exa_pool_free_checked(void *block, uint32_t tag) {
+    uint32_t before = _exa_tls.bugchecks;
+    if (tag == 0) _exa_pool_release_untagged(block);
+    else _exa_pool_release(block, tag, 1);
+    return _exa_tls.bugchecks == before ? EXA_STATUS_SUCCESS : EXA_STATUS_BUGCHECK;
+}
