@@ -45,6 +45,10 @@
 #define exa_inline        static inline __attribute__((always_inline))
 #define exa_noreturn      _Noreturn
 #define exa_unused        __attribute__((unused))
+/* A function run when the library is loaded, before any caller can reach it: how a higher
+ * floor registers its hooks in the ground floor's table (base/hooks.h, native/LAYERS.md).
+ * Usage: EXA_ON_LOAD(name) { ...body... } */
+#define EXA_ON_LOAD(name) __attribute__((constructor)) static void name(void)
 /* Thread-locals read on hot paths: the initial-exec model is a plain %fs-relative load
  * instead of a __tls_get_addr call; glibc reserves static TLS for dlopen'ed libraries. */
 #define exa_thread_local  _Thread_local __attribute__((tls_model("initial-exec")))

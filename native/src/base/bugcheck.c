@@ -7,7 +7,7 @@
  * out with nothing changed. KeBugCheckEx (exalloc_nt.h) never returns: if the handler
  * returns, it aborts. */
 #include "base/base.h"
-#include "diag/diag.h"
+#include "base/hooks.h"
 
 #include <stdio.h>
 
@@ -31,7 +31,7 @@ void exa_bugcheck_abort(uint32_t code, exa_u64 p1, exa_u64 p2, exa_u64 p3, exa_u
                      (unsigned)code, p1, p2, p3, p4);
     if (n > 0) _exa_os_write_stderr(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
     /* The crash-dump analog: culprit, live tags, live blocks (stderr or EXALLOC_DUMP_PATH). */
-    _exa_diag_fatal_dump(code, p1, p2, p3, p4);
+    if (_exa_hooks.fatal_dump != NULL) _exa_hooks.fatal_dump(code, p1, p2, p3, p4);
     _exa_os_abort();
 }
 

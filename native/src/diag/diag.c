@@ -90,7 +90,6 @@ typedef struct exa_site_s {
     void *frame[EXA_SITE_FRAMES];
 } exa_site_t;
 
-exa_atomic(uint32_t) _exa_diag_sites;
 static exa_spinlock_t exa_site_lock;
 static exa_site_t *exa_site_table;
 static exa_u64 exa_site_capacity, exa_site_used, exa_site_live;  /* used counts deleted too */
@@ -604,7 +603,11 @@ void _exa_diag_fatal_dump(uint32_t code, exa_u64 p1, exa_u64 p2, exa_u64 p3, exa
  * Environment, read once when the library is loaded
  * ======================================================================================== */
 
-__attribute__((constructor)) static void exa_diag_from_env(void) {
+/* Registers the diagnostics floor's hooks (base/hooks.h) before anything can set the guard. */
+EXA_ON_LOAD(exa_diag_from_env) {
+    _exa_hooks.note_alloc = _exa_diag_note_alloc;
+    _exa_hooks.note_free = _exa_diag_note_free;
+    _exa_hooks.fatal_dump = _exa_diag_fatal_dump;
     const char *checks = _exa_os_getenv("EXALLOC_CHECKS");
     if (checks != NULL && strcmp(checks, "verifier") == 0) exa_atomic_store_release(&_exa_diag_sites, 1u);
     const char *leak = _exa_os_getenv("EXALLOC_LEAK_REPORT");

@@ -10,29 +10,8 @@
 #ifndef EXA_INTERNAL_DIAG_H
 #define EXA_INTERNAL_DIAG_H
 
-#include "base/base.h"
+#include "pool/pool.h"
 
-/* One live pool block as a walker reports it. */
-typedef struct exa_diag_block_s {
-    uintptr_t address;   /* the caller's pointer */
-    exa_u64 size;        /* bytes usable from address */
-    exa_u64 charged;     /* bytes counted for the tag (header included; big: whole pages) */
-    uint32_t tag;        /* as allocated */
-    int32_t pool_type;   /* POOL_TYPE (NX included, quota bit removed); -1 unknown */
-    int32_t pool;        /* exa_pool_kind_e */
-    uint32_t big;        /* 1 for a big allocation */
-} exa_diag_block_t;
-
-/* Return 0 to stop the walk. Runs under a pool lock: must not call the pool. */
-typedef int (*_exa_diag_block_fn)(const exa_diag_block_t *block, void *context);
-
-/* pool.c. Every live block (big allocations first, then small blocks in address order per
- * segment). fatal: locks only tried, held ones skipped. Returns 1 when every part was seen
- * (and the callback never stopped), else 0. */
-int _exa_pool_walk(_exa_diag_block_fn fn, void *context, int fatal);
-/* pool.c. The block containing `address`, best effort and lock-free but for a tried stripe
- * lock (the bug-check dump's culprit). 1 when found. */
-int _exa_pool_block_of(uintptr_t address, exa_diag_block_t *out);
 
 /* lookaside.c. The handle and NT owner (NULL for modern lists) of the live list `id`; 0 when
  * there is none. */

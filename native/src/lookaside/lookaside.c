@@ -151,23 +151,6 @@ static uint32_t *exa_free_slots;       /* stack of recycled slots */
 static uint32_t exa_free_slot_count, exa_free_slot_capacity, exa_next_slot;
 
 static exa_thread_local exa_theap_t *exa_tls_heap;
-static int exa_memo_enabled;  /* see exa_memo_note */
-
-int _exa_asymmetric_fences;
-static exa_atomic(uint32_t) exa_init_state;  /* 0 = not yet, 1 = running, 2 = done */
-
-void _exa_init(void) {
-    uint32_t s = exa_atomic_load_acquire(&exa_init_state);
-    if (exa_likely(s == 2)) return;
-    uint32_t expected = 0;
-    if (exa_atomic_cas_strong_acq_rel(&exa_init_state, &expected, 1u)) {
-        _exa_asymmetric_fences = EXA_TSAN ? 0 : _exa_os_process_barrier_init();
-        exa_memo_enabled = _exa_asymmetric_fences || EXA_TSAN;
-        exa_atomic_store_release(&exa_init_state, 2u);
-        return;
-    }
-    while (exa_atomic_load_acquire(&exa_init_state) != 2) _exa_os_yield();
-}
 
 /* Registry lock held. */
 static int exa_slot_take(uint32_t *slot) {
@@ -245,7 +228,7 @@ exa_inline void exa_tcache_limits(exa_tcache_t *tc) { tc->low = tc->quota > tc->
 /* List lock held, by the owner: the cache is in the current generation again. */
 exa_inline void exa_tcache_resync(exa_lookaside_t *l, exa_tcache_t *tc) {
     exa_atomic_store_relaxed(&tc->xstale, 0u);
-    if (exa_memo_enabled) {
+    if (_exa_asymmetric_fences || EXA_TSAN) {  /* the memo needs the process barrier, or TSan */
         exa_tls_memo.la_tc = tc;
         exa_atomic_store_relaxed(&exa_tls_memo.la_list, (void *)l);
     }

@@ -1,6 +1,12 @@
 /* exalloc - native core
- * pool_api.c: the pool's entry points in exalloc.h, and the two front doors every routine
- * goes through to become an exa_pool_request_t:
+ * pool/doors.c: every entry into the pool, in one file, so that a request runs one way:
+ * door -> fast path -> validation -> the request (allocate.c) or the checked free (free.c).
+ *
+ *   fast doors         _exa_pool_flags_entry (ExAllocatePool2 without extended parameters)
+ *                      and _exa_pool_legacy_entry (ExAllocatePoolWithTag) serve the common
+ *                      requests from the thread's caches (pool/core.h, "Fast doors") and
+ *                      hand anything else to the full paths below; the fast free
+ *                      (_exa_pool_release) likewise falls back to the checked free;
  *
  *   _exa_pool_legacy   POOL_TYPE routines (ExAllocatePool, ...WithTag, ...WithQuota(Tag),
  *                      ...WithTagPriority, the ...Zero wrappers, lookaside misses):
@@ -21,8 +27,7 @@
  * CACHE_ALIGNED has no pool type and fails. Zeroed unless UNINITIALIZED. A request these
  * routines reject raises EXA_STATUS_INVALID_PARAMETER when RAISE_ON_FAILURE is set [OURS:
  * NT does not say which status]. */
-#include "pool/pool.h"
-#include "verifier/verifier.h" /* verifier hooks */
+#include "pool/core.h"
 
 exa_atomic(uint32_t) _exa_pool_option_bits;
 
@@ -34,6 +39,241 @@ void exa_pool_set_options(uint32_t options) {
 
 uint32_t exa_pool_get_options(void) {
     return exa_atomic_load_relaxed(&_exa_pool_option_bits) & (uint32_t)EXA_POOL_OPTION_STRICT;
+}
+
+/* ==========================================================================================
+ * Fast doors and the fast free
+ * ======================================================================================== */
+
+/* The rest of a fast allocate whose tag missed the memo (out of line: the inline part
+ * then needs no stack frame). */
+static exa_noinline __attribute__((returns_nonnull)) void *exa_allocate_fast_miss(exa_pool_thread_t *t, exa_u64 key,
+                                                                                   char *p, exa_u64 n, uint32_t units,
+                                                                                   uint32_t zero) {
+    _exa_tag_count_miss(t, key, 0, (exa_u64)units * EXA_POOL_BLOCK_SIZE);
+    return zero ? memset(p, 0, (size_t)n) : p;
+}
+
+/* The fast core: the block for a request of `type` (EXA_PT_NX, 0 or EXA_PT_PAGED), n in
+ * 1..EXA_POOL_MAX_ALLOC, from front descriptor `di`'s cache; NULL when it cannot serve. */
+exa_inline void *exa_allocate_fast(uint32_t di, int32_t type, exa_u64 n, uint32_t tag, uint32_t zero) {
+    exa_pool_thread_t *t = _exa_tls_pool;
+    if (exa_unlikely(t == NULL || _exa_irql_too_high_for_pool(type))) return NULL;
+    uint32_t units = (uint32_t)((n + 2 * EXA_POOL_BLOCK_SIZE - 1) >> EXA_POOL_BLOCK_SHIFT);
+    exa_front_t *c = &t->front[di][units];
+    exa_pool_header_t *h = c->head;
+    if (exa_unlikely(h == NULL)) return NULL;
+    exa_u64 bytes = (exa_u64)units * EXA_POOL_BLOCK_SIZE;
+    c->head = *exa_cache_link(h);
+    c->count--;
+    t->cached_bytes -= bytes;
+    /* The header: PreviousSize, PoolIndex and BlockSize are already right (the block was
+     * formatted when it was carved); only the owner's fields change. */
+    h->pool_tag = tag;
+    h->process_billed = 0;
+    exa_track_hand_out(h, units);
+    char *p = (char *)(h + 1);
+    exa_track_tail(h, units, p, n);
+    exa_h_set_type(h, (uint32_t)(type & EXA_PT_HEADER_MASK) + 1);
+    exa_u64 key = _exa_tag_key(tag, (int32_t)(type & EXA_PT_PAGED));
+    if (exa_unlikely(!exa_tag_count_hit(t, key, 0, bytes))) return exa_allocate_fast_miss(t, key, p, n, units, zero);
+    return zero ? memset(p, 0, (size_t)n) : p;
+}
+
+exa_inline int exa_fast_size(exa_u64 size) { return size - 1 < (exa_u64)EXA_POOL_MAX_ALLOC; }
+
+/* The fast door for a one-page big request (4065..4096 bytes) of a front descriptor: a page
+ * from the thread's page cache, one big-table insertion. NULL when the cache is empty. */
+static exa_noinline void *exa_allocate_page_fast(uint32_t di, int32_t type, exa_u64 n, uint32_t tag, uint32_t zero) {
+    exa_pool_thread_t *t = _exa_tls_pool;
+    if (t == NULL || t->npages[di] == 0 || _exa_irql_too_high_for_pool(type)) return NULL;
+    exa_pool_request_t r = {n, tag, type, zero ? (uint32_t)EXA_REQ_ZERO : 0u, EXA_POOL_PRIORITY_HIGH, -1, 0};
+    exa_pool_desc_t *d = &_exa_front_descs[di];
+    void *p = _exa_big_page_cached(t, d, &r);
+    if (p != NULL) exa_tag_count_t(t, tag, d->kind, 0, EXA_PAGE_SIZE);
+    return p;
+}
+
+/* The POOL_FLAGS / POOL_TYPE of a fast door as (front descriptor, type); 0 when it is none. */
+exa_inline int exa_door_of_flags(exa_u64 pool, uint32_t *di, int32_t *type) {
+    if (exa_likely(pool == EXA_POOL_FLAG_NON_PAGED)) *di = EXA_DESC_NX, *type = EXA_PT_NX;
+    else if (pool == EXA_POOL_FLAG_PAGED) *di = EXA_DESC_PAGED, *type = EXA_PT_PAGED;
+    else if (pool == EXA_POOL_FLAG_NON_PAGED_EXECUTE) *di = EXA_DESC_EXECUTE, *type = 0;
+    else return 0;
+    return 1;
+}
+
+exa_inline int exa_door_of_type(int32_t pool_type, uint32_t *di, int32_t *type) {
+    if (exa_likely(pool_type == EXA_PT_NX)) *di = EXA_DESC_NX;
+    else if (pool_type == EXA_PT_PAGED) *di = EXA_DESC_PAGED;
+    else if (pool_type == 0) *di = EXA_DESC_EXECUTE;
+    else return 0;
+    *type = pool_type;
+    return 1;
+}
+
+/* The one-page doors (out of line, each falling back to its full path itself, so that the
+ * small doors below make only tail calls and need no stack frame). */
+static exa_noinline void *exa_flags_page_door(exa_u64 flags, exa_u64 size, uint32_t tag) {
+    uint32_t di;
+    int32_t type;
+    void *p = NULL;
+    if (exa_door_of_flags(flags & ~(exa_u64)EXA_FLAGS_FAST_EXTRA, &di, &type))
+        p = exa_allocate_page_fast(di, type, size, tag, (flags & EXA_POOL_FLAG_UNINITIALIZED) == 0);
+    return p != NULL ? p : _exa_pool_flags_full(flags, size, tag, NULL, 0);
+}
+
+static exa_noinline void *exa_legacy_page_door(int32_t pool_type, exa_u64 size, uint32_t tag) {
+    uint32_t di;
+    int32_t type;
+    void *p = NULL;
+    if (exa_door_of_type(pool_type, &di, &type)) p = exa_allocate_page_fast(di, type, size, tag, 0);
+    return p != NULL ? p : _exa_pool_legacy_full(pool_type, size, tag, EXA_LEGACY_TAGGED, 0);
+}
+
+/* The doors: three inlined copies of the fast core, one per pool, each with its constants. */
+/* The doors stand aside, sending every request through the full path, while allocation
+ * sites are recorded (diag.h) or the verifier level is on (verifier.h: special pool,
+ * low-resources simulation, fill patterns). */
+exa_inline int exa_doors_open(void) {
+    return (exa_atomic_load_relaxed(&_exa_diag_sites) | (_exa_verifier_state() & EXA_VBIT_VERIFIER)) == 0;
+}
+
+void *_exa_pool_flags_entry(exa_u64 flags, exa_u64 size, uint32_t tag) {
+    if (exa_likely(tag != 0 && exa_doors_open())) {
+        if (exa_likely(exa_fast_size(size))) {
+            exa_u64 pool = flags & ~(exa_u64)EXA_FLAGS_FAST_EXTRA;
+            uint32_t zero = (flags & EXA_POOL_FLAG_UNINITIALIZED) == 0;
+            void *p = NULL;
+            if (exa_likely(pool == EXA_POOL_FLAG_NON_PAGED)) p = exa_allocate_fast(EXA_DESC_NX, EXA_PT_NX, size, tag, zero);
+            else if (pool == EXA_POOL_FLAG_PAGED) p = exa_allocate_fast(EXA_DESC_PAGED, EXA_PT_PAGED, size, tag, zero);
+            else if (pool == EXA_POOL_FLAG_NON_PAGED_EXECUTE) p = exa_allocate_fast(EXA_DESC_EXECUTE, 0, size, tag, zero);
+            if (exa_likely(p != NULL)) return p;
+        } else if (size <= EXA_PAGE_SIZE) {
+            return exa_flags_page_door(flags, size, tag);
+        }
+    }
+    return _exa_pool_flags_full(flags, size, tag, NULL, 0);
+}
+
+void *_exa_pool_legacy_entry(int32_t pool_type, exa_u64 size, uint32_t tag) {
+    if (exa_likely(tag != 0 && exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0 && exa_doors_open())) {
+        if (exa_likely(exa_fast_size(size))) {
+            void *p = NULL;
+            if (exa_likely(pool_type == EXA_PT_NX)) p = exa_allocate_fast(EXA_DESC_NX, EXA_PT_NX, size, tag, 0);
+            else if (pool_type == EXA_PT_PAGED) p = exa_allocate_fast(EXA_DESC_PAGED, EXA_PT_PAGED, size, tag, 0);
+            else if (pool_type == 0) p = exa_allocate_fast(EXA_DESC_EXECUTE, 0, size, tag, 0);
+            if (exa_likely(p != NULL)) return p;
+        } else if (size <= EXA_PAGE_SIZE) {
+            return exa_legacy_page_door(pool_type, size, tag);
+        }
+    }
+    return _exa_pool_legacy_full(pool_type, size, tag, EXA_LEGACY_TAGGED, 0);
+}
+
+/* The fast free's checks, grouped so that a check level can wrap them. Each is 1 when the
+ * block passes; a block that fails any goes to the checked path, which repeats every check
+ * one by one and reports the first failure (nothing is reported here).
+ *
+ * exa_free_header_sound: the header of a small block of a front descriptor (PoolType an
+ * allocated, uncharged type; PoolIndex the segment's descriptor; BlockSize within the
+ * page; the next header's PreviousSize agreeing). *size gets BlockSize. */
+exa_inline int exa_free_header_sound(uint32_t di, exa_pool_header_t *h, uint32_t type, uint32_t *size) {
+    uint32_t units = exa_h_size(h);
+    *size = units;
+    /* The block's end as an offset in its page: 256 units = the page's end. */
+    uint32_t end_units = (uint32_t)(((uintptr_t)h & (EXA_PAGE_SIZE - 1)) >> EXA_POOL_BLOCK_SHIFT) + units;
+    return type <= EXA_PT_HEADER_MASK && (type & EXA_PT_QUOTA) == 0 && di < EXA_POOL_FRONT_DESCRIPTORS &&
+           exa_h_index(h) == di && units >= 2 && end_units <= EXA_POOL_PAGE_UNITS &&
+           (end_units == EXA_POOL_PAGE_UNITS || exa_h_prev(exa_hdr_at(h, (int32_t)units)) == units);
+}
+
+exa_inline int exa_free_caller_allowed_front(uint32_t tag, uint32_t di) {
+    static const uint8_t max_irql[EXA_POOL_FRONT_DESCRIPTORS] = {EXA_DISPATCH_LEVEL, EXA_DISPATCH_LEVEL, EXA_APC_LEVEL};
+    return (tag & EXA_TAG_PROTECTED) == 0 && _exa_tls_irql <= max_irql[di] &&
+           exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0;
+}
+
+/* The rest of a fast free that missed the tag memo or found its cache full (checks passed,
+ * nothing changed yet). */
+static exa_noinline void exa_release_fast_miss(exa_pool_thread_t *t, exa_pool_desc_t *d, exa_pool_header_t *h,
+                                               uint32_t size) {
+    exa_tag_count_memo(t, h->pool_tag, d->kind, 1, (exa_u64)size * EXA_POOL_BLOCK_SIZE);
+    exa_block_put(d, t, h, size);
+}
+
+/* The common free, inline: an unprotected, uncharged small block of a front descriptor,
+ * sound header, IRQL allowed, not strict mode, a thread with a cache with room. It only
+ * proceeds when each of those holds and leaves everything else (and every report) to the
+ * checked path. The segment map lookup comes first, so a foreign pointer is never read. */
+exa_inline void exa_release(void *block, uint32_t tag, int check_tag) {
+    if (exa_unlikely(exa_atomic_load_relaxed(&_exa_diag_sites) != 0)) _exa_hooks.note_free(block);
+    uintptr_t a = (uintptr_t)block;
+    exa_pool_thread_t *t = _exa_tls_pool;
+    exa_pool_segment_t *s;
+    if (exa_likely((a & (EXA_POOL_BLOCK_SIZE - 1)) == 0 && (a & (EXA_PAGE_SIZE - 1)) != 0 && t != NULL &&
+                   (s = exa_segmap_find(a)) != NULL)) {
+        exa_pool_desc_t *d = s->desc;
+        uint32_t di = d->index;  /* read once: the header's atomic loads would make it reload */
+        exa_pool_header_t *h = (exa_pool_header_t *)block - 1;
+        uint32_t owner_tag = h->pool_tag, type = exa_h_type(h) - 1, size;
+        if (exa_likely(exa_free_header_sound(di, h, type, &size) && exa_free_caller_allowed_front(owner_tag, di))) {
+            exa_u64 bytes = (exa_u64)size * EXA_POOL_BLOCK_SIZE;
+            exa_front_t *c = &t->front[di][size];
+            /* The tag is not protected, and only the paged front descriptor is paged. */
+            static const exa_u64 kind_bits[EXA_POOL_FRONT_DESCRIPTORS] = {
+                (exa_u64)1 << 40, (exa_u64)1 << 40, ((exa_u64)1 << 40) | ((exa_u64)EXA_POOL_KIND_PAGED << 32)};
+            exa_u64 key = (exa_u64)owner_tag | kind_bits[di];
+            if (exa_likely(c->count < c->limit && t->cached_bytes + bytes <= EXA_FRONT_BUDGET &&
+                           exa_tag_count_hit(t, key, 1, bytes))) {
+                exa_h_set_type(h, EXA_HDR_CACHED);
+                exa_track_free_block(h, size);
+                *exa_cache_link(h) = c->head;
+                c->head = h;
+                c->count++;
+                t->cached_bytes += bytes;
+                return;
+            }
+            exa_release_fast_miss(t, d, h, size);
+            return;
+        }
+    }
+    /* VERIFIER HOOK (special_pool.c): special pool blocks (VERIFY_START ones are page-aligned). */
+    if (exa_unlikely(_exa_verifier_state() & EXA_VBIT_SPECIAL) && _exa_hooks.special_release(block, tag, check_tag)) return;
+    if ((a & (EXA_PAGE_SIZE - 1)) == 0) {
+        _exa_release_big(block, tag, check_tag);
+        return;
+    }
+    _exa_release_checked(block, tag, check_tag);
+}
+
+void _exa_pool_release(void *block, uint32_t tag, int check_tag) { exa_release(block, tag, check_tag); }
+
+/* exa_pool_free / ExFreePool: the same with the constants in place (the checked path's
+ * arguments need no register across the fast path). */
+void _exa_pool_release_untagged(void *block) { exa_release(block, 0, 0); }
+
+exa_status_t _exa_pool_describe(const void *block, exa_pool_block_info_t *out) {
+    exa_pool_ready();
+    exa_status_t special_status; /* VERIFIER HOOK (special_pool.c) */
+    if (exa_unlikely(_exa_verifier_state() & EXA_VBIT_SPECIAL) && _exa_hooks.special_describe(block, out, &special_status))
+        return special_status;
+    exa_found_t f;
+    if (!exa_find_block(block, &f, 0)) return EXA_STATUS_INVALID_PARAMETER;
+    memset(out, 0, sizeof *out);
+    out->tag = f.tag;
+    out->pool_type = f.type;
+    out->pool = f.desc->pool->kind;
+    out->charged = f.charged;
+    if (f.h != NULL) {
+        out->size = (exa_u64)((uintptr_t)exa_hdr_at(f.h, (int32_t)exa_h_size(f.h)) - (uintptr_t)block);
+    } else {
+        out->size = f.charged;
+        out->big = 1;
+    }
+    out->quota_charged = f.account != NULL;
+    out->account = f.account;
+    return EXA_STATUS_SUCCESS;
 }
 
 /* ==========================================================================================
@@ -96,7 +336,8 @@ void *_exa_pool_legacy(int32_t pool_type, exa_u64 size, uint32_t tag, uint32_t h
     return _exa_pool_legacy_full(pool_type, size, tag, how, priority);
 }
 
-void *_exa_pool_legacy_full(int32_t pool_type, exa_u64 size, uint32_t tag, uint32_t how, int32_t priority) {
+/* Out of line, so that the fast doors reach it with a tail call and need no stack frame. */
+exa_noinline void *_exa_pool_legacy_full(int32_t pool_type, exa_u64 size, uint32_t tag, uint32_t how, int32_t priority) {
     exa_pool_request_t r;
     r.options = 0;
     r.priority = EXA_POOL_PRIORITY_HIGH;
@@ -225,7 +466,8 @@ void *_exa_pool_flags(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_pool_
     return _exa_pool_flags_full(flags, size, tag, params, count);
 }
 
-void *_exa_pool_flags_full(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_pool_parameter_t *params, uint32_t count) {
+/* Out of line, so that the fast doors reach it with a tail call and need no stack frame. */
+exa_noinline void *_exa_pool_flags_full(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_pool_parameter_t *params, uint32_t count) {
     uint32_t required = (uint32_t)flags;
     exa_pool_request_t r;
     r.options = (required & EXA_POOL_FLAG_RAISE_ON_FAILURE) ? EXA_REQ_RAISE : 0;

@@ -18,6 +18,7 @@
 #define EXA_INTERNAL_POOL_H
 
 #include "base/base.h"
+#include "base/hooks.h"
 
 /* ---------------------------------------------------------------------------------------
  * Geometry (x64 NT, spec 1.4-1.5). PAGE_SIZE is NT's logical page, whatever the host's.
@@ -60,6 +61,10 @@ exa_inline int _exa_pool_strict(void) {
     return (exa_atomic_load_relaxed(&_exa_pool_option_bits) & EXA_POOL_OPTION_STRICT) != 0;
 }
 
+/* Internal bit of _exa_pool_option_bits set at the verifier level: it keeps every free off
+ * the inline fast path, so that the checked path's hooks see it. */
+#define EXA_POOL_OPTION_VERIFIER_INTERNAL 0x100u
+
 /* ---------------------------------------------------------------------------------------
  * One allocation request, as every entry point (legacy, ExAllocatePool2/3, lookaside
  * misses) reduces to it. pool.c carries it out.
@@ -69,7 +74,8 @@ enum {
     EXA_REQ_ZERO = 0x02,           /* zero the requested bytes */
     EXA_REQ_COLD = 0x04,           /* POOL_COLD_ALLOCATION */
     EXA_REQ_QUOTA = 0x08,          /* charge the thread's current quota account */
-    EXA_REQ_PRIORITY = 0x10        /* `priority` applies (TagPriority, Pool3) */
+    EXA_REQ_PRIORITY = 0x10,       /* `priority` applies (TagPriority, Pool3) */
+    EXA_REQ_SPECIAL = 0x100        /* POOL_FLAG_SPECIAL_POOL was passed */
 };
 
 typedef struct exa_pool_request_s {
@@ -274,5 +280,30 @@ enum {
     EXA_BPH_UNTRACKED = 0x22,            /* 0x19: p2 address with no big-page entry */
     EXA_VERIFIER_ZERO_BYTES = 0x00       /* 0xC4: p2 IRQL, p3 pool type, p4 size */
 };
+
+/* ---------------------------------------------------------------------------------------
+ * Walkers over the live blocks, for the diagnostics floor.
+ * ------------------------------------------------------------------------------------- */
+/* One live pool block as a walker reports it. */
+typedef struct exa_diag_block_s {
+    uintptr_t address;   /* the caller's pointer */
+    exa_u64 size;        /* bytes usable from address */
+    exa_u64 charged;     /* bytes counted for the tag (header included; big: whole pages) */
+    uint32_t tag;        /* as allocated */
+    int32_t pool_type;   /* POOL_TYPE (NX included, quota bit removed); -1 unknown */
+    int32_t pool;        /* exa_pool_kind_e */
+    uint32_t big;        /* 1 for a big allocation */
+} exa_diag_block_t;
+
+/* Return 0 to stop the walk. Runs under a pool lock: must not call the pool. */
+typedef int (*_exa_diag_block_fn)(const exa_diag_block_t *block, void *context);
+
+/* pool.c. Every live block (big allocations first, then small blocks in address order per
+ * segment). fatal: locks only tried, held ones skipped. Returns 1 when every part was seen
+ * (and the callback never stopped), else 0. */
+int _exa_pool_walk(_exa_diag_block_fn fn, void *context, int fatal);
+/* pool.c. The block containing `address`, best effort and lock-free but for a tried stripe
+ * lock (the bug-check dump's culprit). 1 when found. */
+int _exa_pool_block_of(uintptr_t address, exa_diag_block_t *out);
 
 #endif /* EXA_INTERNAL_POOL_H */

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-exa_atomic(uint32_t) _exa_verifier_bits;
 
 enum {
     EXA_FILL_UNINIT = 0x5A,
@@ -334,5 +333,15 @@ static void exa_verifier_environment(void) {
     }
 }
 
-/* Runs when the library is loaded, before any caller can allocate. */
-__attribute__((constructor)) static void exa_verifier_load(void) { exa_verifier_environment(); }
+/* Runs when the library is loaded, before any caller can allocate: registers the verifier
+ * floor's hooks (base/hooks.h), then applies the environment, which may set the guard. */
+EXA_ON_LOAD(exa_verifier_load) {
+    _exa_hooks.verifier_allocate = _exa_verifier_allocate;
+    _exa_hooks.verifier_allocated = _exa_verifier_allocated;
+    _exa_hooks.verifier_freeing = _exa_verifier_freeing;
+    _exa_hooks.special_release = _exa_special_release;
+    _exa_hooks.special_describe = _exa_special_describe;
+    _exa_hooks.special_walk = _exa_special_walk;
+    _exa_hooks.special_block_of = _exa_special_block_of;
+    exa_verifier_environment();
+}

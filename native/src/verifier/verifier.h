@@ -1,8 +1,9 @@
 /* exalloc - native core
- * internal/verifier.h: checking levels and the Driver Verifier emulation (verifier.c,
- * special_pool.c). The pool and lookaside files call these only through small hooks, each
- * guarded by one relaxed load of _exa_verifier_bits, so that the default level costs one
- * predictable branch at most.
+ * verifier/verifier.h: checking levels and the Driver Verifier emulation (verifier.c,
+ * special_pool.c). The pool reaches the allocation, free, query and walker functions below
+ * only through the hook table (base/hooks.h), which verifier.c fills when the library loads;
+ * each call there is guarded by one relaxed load of _exa_verifier_bits, so that the default
+ * level costs one predictable branch at most.
  *
  *   verifier.c      levels, configuration, start-up environment, fill patterns, low-resources
  *                   simulation, lookaside registry
@@ -11,24 +12,9 @@
 #define EXA_INTERNAL_VERIFIER_H
 
 #include "pool/pool.h"
+#include "base/hooks.h"
 
-/* Bits of _exa_verifier_bits. */
-enum {
-    EXA_VBIT_OFF = 0x1,        /* level off */
-    EXA_VBIT_VERIFIER = 0x2,   /* level verifier */
-    EXA_VBIT_SPECIAL = 0x4     /* the special pool has (or had) blocks: frees must look */
-};
-extern exa_atomic(uint32_t) _exa_verifier_bits;
 
-/* Internal bit of _exa_pool_option_bits set at the verifier level: it keeps every free off
- * the inline fast path (pool.c), so that the checked path's hooks see it. */
-#define EXA_POOL_OPTION_VERIFIER_INTERNAL 0x100u
-
-/* Request option: POOL_FLAG_SPECIAL_POOL was passed. */
-#define EXA_REQ_SPECIAL 0x100u
-
-exa_inline uint32_t _exa_verifier_state(void) { return exa_atomic_load_relaxed(&_exa_verifier_bits); }
-exa_inline int _exa_checks_off(void) { return (_exa_verifier_state() & EXA_VBIT_OFF) != 0; }
 
 /* Allocation hook (pool.c, top of _exa_pool_allocate_request): 1 when it handled the request
  * (*out is the block, or NULL after a raise / injected failure), 0 to go on normally. */
