@@ -53,5 +53,7 @@ enum {
 extern exa_atomic(uint32_t) _exa_verifier_bits;
 exa_inline uint32_t _exa_verifier_state(void) { return exa_atomic_load_relaxed(&_exa_verifier_bits); }
 exa_inline int _exa_checks_off(void) { return (_exa_verifier_state() & EXA_VBIT_OFF) != 0; }
+/* Clear then set bits of _exa_verifier_bits, atomically with respect to every other update. */
+void _exa_verifier_bits_update(uint32_t set, uint32_t clear);
 
 #endif /* EXA_BASE_HOOKS_H */

@@ -8,6 +8,12 @@ exa_hooks_t _exa_hooks;
 exa_atomic(uint32_t) _exa_diag_sites;
 exa_atomic(uint32_t) _exa_verifier_bits;
 
+void _exa_verifier_bits_update(uint32_t set, uint32_t clear) {
+    uint32_t old = exa_atomic_load_relaxed(&_exa_verifier_bits);
+    while (!exa_atomic_cas_strong_acq_rel(&_exa_verifier_bits, &old, (old & ~clear) | set)) {
+    }
+}
+
 int _exa_asymmetric_fences;
 static exa_atomic(uint32_t) exa_init_state;  /* 0 = not yet, 1 = running, 2 = done */
 

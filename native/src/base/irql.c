@@ -21,7 +21,6 @@
  * Checks apply at every checking level: a deterministic report is the point of the model. */
 #include "base/base.h"
 
-exa_thread_local exa_tls_block_t _exa_tls; /* internal.h: the IRQL and the lookaside memo */
 
 uint8_t exa_irql_get(void) { return _exa_irql(); }
 

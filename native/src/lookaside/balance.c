@@ -77,7 +77,7 @@ int32_t exa_balance_set_running(void) {
 }
 
 /* EXALLOC_BALANCE_SET, read once (at the first list creation). */
-void _exa_balance_autostart(void) {
+static void exa_balance_autostart(void) {
     if (exa_likely(exa_atomic_load_acquire(&exa_balance_env_done))) return;
     uint32_t expected = 0;
     if (!exa_atomic_cas_strong_acq_rel(&exa_balance_env_done, &expected, 1u)) return;
@@ -88,3 +88,6 @@ void _exa_balance_autostart(void) {
     if (end == v || *end != '\0' || ms == 0) return;
     (void)exa_balance_set_start(ms == 1 ? 0u : (ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms));
 }
+
+/* The lists call exa_balance_autostart after each creation (lookaside/lookaside.h). */
+EXA_ON_LOAD(exa_balance_load) { _exa_lookaside_created_hook = exa_balance_autostart; }

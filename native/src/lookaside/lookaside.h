@@ -19,7 +19,9 @@ typedef struct exa_lookaside_hooks_s {
 exa_status_t _exa_lookaside_create(const exa_lookaside_config_t *cfg, const exa_lookaside_hooks_t *hooks, void *owner,
                                    exa_lookaside_t **out);
 
-/* balance.c: start the balance-set thread if EXALLOC_BALANCE_SET asks for it (once). */
-void _exa_balance_autostart(void);
+/* Called after every list creation, once set: balance.c sets it when the library loads, to
+ * start the balance-set thread if EXALLOC_BALANCE_SET asks for it (so the lists need not
+ * know the thread that runs above them). */
+extern void (*_exa_lookaside_created_hook)(void);
 
 #endif /* EXA_INTERNAL_LOOKASIDE_H */

@@ -76,20 +76,6 @@ static void *exa_big_allocate(exa_pool_desc_t *d, const exa_pool_request_t *r, e
     return (void *)e.va;
 }
 
-/* A single-page big allocation from the thread's page cache (the page is still reserved
- * for the pool): one big-table insertion, no descriptor lock. NULL when the table could
- * not grow (the caller then takes the ordinary path, which reports). */
-void *_exa_big_page_cached(exa_pool_thread_t *t, exa_pool_desc_t *d, const exa_pool_request_t *r) {
-    uint32_t di = d->index;
-    exa_big_t e = {t->pages[di][t->npages[di] - 1], 1, r->tag, (r->type & ~EXA_PT_NX) | d->type_bits, di, 0};
-    if (!_exa_big_insert(&e)) return NULL;
-    t->npages[di]--;
-    exa_track_unpoison((void *)e.va, (size_t)r->size);
-    if (r->options & EXA_REQ_ZERO) memset((void *)e.va, 0, (size_t)r->size);
-    exa_atomic_fetch_add_relaxed(&d->pool->xbig, (exa_u64)1);
-    return (void *)e.va;
-}
-
 static exa_pool_desc_t *exa_desc_select(const exa_pool_request_t *r) {
     if (r->type & EXA_PT_PAGED) return &_exa_front_descs[EXA_DESC_PAGED];
     int exec = (r->type & EXA_PT_NX) == 0;
@@ -133,7 +119,7 @@ exa_inline void *exa_allocate_try(const exa_pool_request_t *r, exa_status_t *sta
         exa_u64 pages = (n + EXA_PAGE_SIZE - 1) >> EXA_PAGE_SHIFT;
         void *p = pages == 1 && t != NULL && d->index < EXA_POOL_FRONT_DESCRIPTORS && t->npages[d->index] != 0 &&
                           !(r->options & EXA_REQ_COLD) && !(type & EXA_PT_MUST_SUCCEED)
-                      ? _exa_big_page_cached(t, d, r)
+                      ? exa_big_page_cached(t, d, r)
                       : NULL;
         if (p == NULL) p = exa_big_allocate(d, r, pages, status);
         if (p != NULL) exa_tag_count_t(t, r->tag, pool->kind, 0, pages << EXA_PAGE_SHIFT);

@@ -318,7 +318,6 @@ exa_u64 _exa_thread_drain(exa_pool_thread_t *t);  /* front.c */
 exa_noinline exa_pool_header_t *_exa_front_refill(exa_pool_thread_t *t, exa_pool_desc_t *d, exa_front_t *c,
                                                          uint32_t units, exa_status_t *status);  /* front.c */
 exa_noinline void _exa_tag_count_miss(exa_pool_thread_t *t, exa_u64 key, int is_free, exa_u64 bytes);  /* front.c */
-void *_exa_big_page_cached(exa_pool_thread_t *t, exa_pool_desc_t *d, const exa_pool_request_t *r);  /* allocate.c */
 exa_noinline int _exa_find_big(const void *p, exa_found_t *f, int report);  /* free.c */
 exa_noinline int _exa_find_unusual(const void *p, exa_pool_desc_t *d, exa_found_t *f, int report);  /* free.c */
 exa_noinline void _exa_release_checked(void *block, uint32_t tag, int check_tag);  /* free.c */
@@ -564,6 +563,19 @@ exa_inline int exa_big_page_keep(exa_pool_thread_t *t, exa_pool_desc_t *d, const
     exa_track_poison((void *)big->va, EXA_PAGE_SIZE);
     t->pages[di][t->npages[di]++] = big->va;
     return 1;
+}
+/* A single-page big allocation from the thread's page cache (the page is still reserved
+ * for the pool): one big-table insertion, no descriptor lock. NULL when the table could
+ * not grow (the caller then takes the ordinary path, which reports). */
+exa_inline void *exa_big_page_cached(exa_pool_thread_t *t, exa_pool_desc_t *d, const exa_pool_request_t *r) {
+    uint32_t di = d->index;
+    exa_big_t e = {t->pages[di][t->npages[di] - 1], 1, r->tag, (r->type & ~EXA_PT_NX) | d->type_bits, di, 0};
+    if (!_exa_big_insert(&e)) return NULL;
+    t->npages[di]--;
+    exa_track_unpoison((void *)e.va, (size_t)r->size);
+    if (r->options & EXA_REQ_ZERO) memset((void *)e.va, 0, (size_t)r->size);
+    exa_atomic_fetch_add_relaxed(&d->pool->xbig, (exa_u64)1);
+    return (void *)e.va;
 }
 
 #endif /* EXA_POOL_CORE_H */

@@ -29,17 +29,6 @@
  * NT does not say which status]. */
 #include "pool/core.h"
 
-exa_atomic(uint32_t) _exa_pool_option_bits;
-
-void exa_pool_set_options(uint32_t options) {
-    /* VERIFIER HOOK: keep the verifier level's internal bit. */
-    uint32_t keep = exa_atomic_load_relaxed(&_exa_pool_option_bits) & EXA_POOL_OPTION_VERIFIER_INTERNAL;
-    exa_atomic_store_relaxed(&_exa_pool_option_bits, (options & (uint32_t)EXA_POOL_OPTION_STRICT) | keep);
-}
-
-uint32_t exa_pool_get_options(void) {
-    return exa_atomic_load_relaxed(&_exa_pool_option_bits) & (uint32_t)EXA_POOL_OPTION_STRICT;
-}
 
 /* ==========================================================================================
  * Fast doors and the fast free
@@ -89,7 +78,7 @@ static exa_noinline void *exa_allocate_page_fast(uint32_t di, int32_t type, exa_
     if (t == NULL || t->npages[di] == 0 || _exa_irql_too_high_for_pool(type)) return NULL;
     exa_pool_request_t r = {n, tag, type, zero ? (uint32_t)EXA_REQ_ZERO : 0u, EXA_POOL_PRIORITY_HIGH, -1, 0};
     exa_pool_desc_t *d = &_exa_front_descs[di];
-    void *p = _exa_big_page_cached(t, d, &r);
+    void *p = exa_big_page_cached(t, d, &r);
     if (p != NULL) exa_tag_count_t(t, tag, d->kind, 0, EXA_PAGE_SIZE);
     return p;
 }

@@ -94,16 +94,12 @@ int _exa_pool_reserve(exa_pool_t *p, exa_u64 pages, int must_succeed) {
 
 void _exa_pool_unreserve(exa_pool_t *p, exa_u64 pages) { exa_atomic_fetch_add_acq_rel(&p->xpages, (exa_u64)0 - pages); }
 
-exa_inline exa_u64 exa_free_pages(exa_pool_t *p, exa_u64 used) {
-    exa_u64 cap = exa_atomic_load_relaxed(&p->xcapacity);
-    return cap > used ? cap - used : 0;
-}
 
 int _exa_pool_priority_allows(exa_pool_t *p, int32_t priority) {
     if (priority >= EXA_POOL_PRIORITY_HIGH) return 1;
     exa_u64 floor = priority >= EXA_POOL_PRIORITY_NORMAL ? exa_atomic_load_relaxed(&p->xcritical)
                                                           : exa_atomic_load_relaxed(&p->xlow);
-    return exa_free_pages(p, exa_atomic_load_relaxed(&p->xpages)) >= floor;
+    return _exa_pool_free_pages(p, exa_atomic_load_relaxed(&p->xpages)) >= floor;
 }
 
 void _exa_pool_note_lock(exa_pool_t *p, exa_u64 bytes, int error) {
@@ -122,7 +118,7 @@ void _exa_pool_note_lock(exa_pool_t *p, exa_u64 bytes, int error) {
  * Conditions
  * ======================================================================================== */
 
-enum { EXA_CONDITION_BITS = EXA_POOL_CONDITION_LOW | EXA_POOL_CONDITION_HIGH, EXA_CALLBACKS = 16 };
+enum { EXA_CALLBACKS = 16 };
 
 typedef struct exa_callback_s {
     exa_pool_condition_fn fn;
@@ -137,7 +133,7 @@ static exa_atomic(uint32_t) exa_delivering_total;   /* deliverers running, both 
 static exa_thread_local uint32_t exa_tls_delivering; /* 1 inside a callback on this thread */
 
 static uint32_t exa_condition_target(exa_pool_t *p, uint32_t bits, exa_u64 used) {
-    exa_u64 free = exa_free_pages(p, used);
+    exa_u64 free = _exa_pool_free_pages(p, used);
     if (free < exa_atomic_load_relaxed(&p->xlow)) bits |= EXA_POOL_CONDITION_LOW;
     else if (free >= exa_atomic_load_relaxed(&p->xlow_clear)) bits &= ~(uint32_t)EXA_POOL_CONDITION_LOW;
     if (free >= exa_atomic_load_relaxed(&p->xhigh)) bits |= EXA_POOL_CONDITION_HIGH;
@@ -232,10 +228,8 @@ exa_status_t exa_pool_unregister_condition(uint32_t cookie) {
  * Limits and statistics
  * ======================================================================================== */
 
-static int exa_kind_valid(int32_t pool) { return pool == EXA_POOL_KIND_NON_PAGED || pool == EXA_POOL_KIND_PAGED; }
-
 exa_status_t exa_pool_get_limits(int32_t pool, exa_pool_limits_t *out) {
-    if (!exa_kind_valid(pool)) return EXA_STATUS_INVALID_PARAMETER_1;
+    if (!_exa_pool_kind_valid(pool)) return EXA_STATUS_INVALID_PARAMETER_1;
     if (out == NULL) return EXA_STATUS_INVALID_PARAMETER_2;
     exa_pool_t *p = _exa_pool_of_kind(pool);
     memset(out, 0, sizeof *out);
@@ -252,7 +246,7 @@ exa_status_t exa_pool_get_limits(int32_t pool, exa_pool_limits_t *out) {
 }
 
 exa_status_t exa_pool_set_limits(int32_t pool, const exa_pool_limits_t *in) {
-    if (!exa_kind_valid(pool)) return EXA_STATUS_INVALID_PARAMETER_1;
+    if (!_exa_pool_kind_valid(pool)) return EXA_STATUS_INVALID_PARAMETER_1;
     if (in == NULL) return EXA_STATUS_INVALID_PARAMETER_2;
     exa_u64 cap = exa_pages_down(in->capacity), low = exa_pages_up(in->low_watermark);
     exa_u64 low_clear = exa_pages_up(in->low_clear), high_clear = exa_pages_up(in->high_clear);
@@ -272,35 +266,5 @@ exa_status_t exa_pool_set_limits(int32_t pool, const exa_pool_limits_t *in) {
     exa_atomic_store_relaxed(&p->xlock_policy, in->lock_policy);
     exa_atomic_store_relaxed(&p->xcached_segments, in->cached_segments);
     _exa_pool_changed(p);
-    return EXA_STATUS_SUCCESS;
-}
-
-exa_status_t exa_pool_query(int32_t pool, exa_pool_stats_t *out) {
-    if (!exa_kind_valid(pool)) return EXA_STATUS_INVALID_PARAMETER_1;
-    if (out == NULL) return EXA_STATUS_INVALID_PARAMETER_2;
-    exa_pool_t *p = _exa_pool_of_kind(pool);
-    exa_u64 small_pages, cached;
-    _exa_pool_desc_totals(pool, &small_pages, &cached);
-    memset(out, 0, sizeof *out);
-    exa_u64 used = exa_atomic_load_acquire(&p->xpages);
-    uint32_t s = exa_atomic_load_acquire(&p->xcondition);
-    out->pool = pool;
-    out->condition = s & EXA_CONDITION_BITS;
-    out->condition_changes = s >> 2;
-    out->capacity = exa_atomic_load_relaxed(&p->xcapacity) << EXA_PAGE_SHIFT;
-    out->in_use = used << EXA_PAGE_SHIFT;
-    out->peak = exa_atomic_load_relaxed(&p->xpeak) << EXA_PAGE_SHIFT;
-    out->available = exa_free_pages(p, used) << EXA_PAGE_SHIFT;
-    out->small_pages = small_pages;
-    out->big_pages = used > small_pages ? used - small_pages : 0;
-    out->big_allocations = exa_atomic_load_relaxed(&p->xbig);
-    out->mapped = exa_atomic_load_relaxed(&p->xmapped);
-    out->cached = cached;
-    out->locked = exa_atomic_load_relaxed(&p->xlocked);
-    out->lock_failures = exa_atomic_load_relaxed(&p->xlock_failures);
-    out->cold_hints = exa_atomic_load_relaxed(&p->xcold);
-    out->lock_status = (exa_status_t)exa_atomic_load_relaxed(&p->xlock_status);
-    out->executable = pool == EXA_POOL_KIND_NON_PAGED ? _exa_pool_executable_ok() : 0;
-    out->numa_nodes = _exa_os_numa_node_count();
     return EXA_STATUS_SUCCESS;
 }

@@ -161,6 +161,14 @@ typedef struct exa_pool_s {
 } exa_pool_t;
 
 exa_pool_t *_exa_pool_of_kind(int32_t kind);
+exa_inline int _exa_pool_kind_valid(int32_t pool) { return pool == EXA_POOL_KIND_NON_PAGED || pool == EXA_POOL_KIND_PAGED; }
+/* Pages left below the capacity when `used` are held. */
+exa_inline exa_u64 _exa_pool_free_pages(exa_pool_t *p, exa_u64 used) {
+    exa_u64 cap = exa_atomic_load_relaxed(&p->xcapacity);
+    return cap > used ? cap - used : 0;
+}
+/* The Low / High condition bits of xcondition (the rest counts changes, in steps of 4). */
+enum { EXA_CONDITION_BITS = EXA_POOL_CONDITION_LOW | EXA_POOL_CONDITION_HIGH };
 
 /* Take `pages` pages of capacity: 1, or 0 when the pool is at its limit (capacity, plus
  * the must-succeed reserve when must_succeed). _exa_pool_unreserve gives them back. After

@@ -46,6 +46,37 @@ void _exa_pool_desc_totals(int32_t kind, exa_u64 *small_pages, exa_u64 *cached_b
 
 uint32_t _exa_pool_executable_ok(void) { return exa_atomic_load_relaxed(&_exa_executable_refused) == 0; }
 
+/* exa_pool_query: the pool's counters (limits.c) with the descriptors' totals. */
+exa_status_t exa_pool_query(int32_t pool, exa_pool_stats_t *out) {
+    if (!_exa_pool_kind_valid(pool)) return EXA_STATUS_INVALID_PARAMETER_1;
+    if (out == NULL) return EXA_STATUS_INVALID_PARAMETER_2;
+    exa_pool_t *p = _exa_pool_of_kind(pool);
+    exa_u64 small_pages, cached;
+    _exa_pool_desc_totals(pool, &small_pages, &cached);
+    memset(out, 0, sizeof *out);
+    exa_u64 used = exa_atomic_load_acquire(&p->xpages);
+    uint32_t s = exa_atomic_load_acquire(&p->xcondition);
+    out->pool = pool;
+    out->condition = s & EXA_CONDITION_BITS;
+    out->condition_changes = s >> 2;
+    out->capacity = exa_atomic_load_relaxed(&p->xcapacity) << EXA_PAGE_SHIFT;
+    out->in_use = used << EXA_PAGE_SHIFT;
+    out->peak = exa_atomic_load_relaxed(&p->xpeak) << EXA_PAGE_SHIFT;
+    out->available = _exa_pool_free_pages(p, used) << EXA_PAGE_SHIFT;
+    out->small_pages = small_pages;
+    out->big_pages = used > small_pages ? used - small_pages : 0;
+    out->big_allocations = exa_atomic_load_relaxed(&p->xbig);
+    out->mapped = exa_atomic_load_relaxed(&p->xmapped);
+    out->cached = cached;
+    out->locked = exa_atomic_load_relaxed(&p->xlocked);
+    out->lock_failures = exa_atomic_load_relaxed(&p->xlock_failures);
+    out->cold_hints = exa_atomic_load_relaxed(&p->xcold);
+    out->lock_status = (exa_status_t)exa_atomic_load_relaxed(&p->xlock_status);
+    out->executable = pool == EXA_POOL_KIND_NON_PAGED ? _exa_pool_executable_ok() : 0;
+    out->numa_nodes = _exa_os_numa_node_count();
+    return EXA_STATUS_SUCCESS;
+}
+
 /* ==========================================================================================
  * Diagnostics walkers (diag.c: allocation dumps, snapshots, the bug-check dump)
  *

@@ -41,6 +41,9 @@ static exa_special_slot_t *exa_sp_slots;
 static uint32_t *exa_sp_free;               /* stack of free slot numbers */
 static uint32_t exa_sp_free_count;
 static uint32_t exa_sp_ring[EXA_SPECIAL_QUARANTINE_MAX]; /* quarantine FIFO */
+static exa_atomic(uint32_t) exa_sp_keep = EXA_QUARANTINE_DEFAULT; /* freed pages to keep no-access */
+
+void _exa_special_set_quarantine(uint32_t pages) { exa_atomic_store_relaxed(&exa_sp_keep, pages); }
 static uint32_t exa_sp_ring_head, exa_sp_ring_count;
 static exa_u64 exa_sp_allocations, exa_sp_live;
 
@@ -76,7 +79,7 @@ static int exa_sp_ready_locked(void) {
     exa_sp_span = span;
     exa_atomic_store_release(&exa_sp_base, (uintptr_t)base);
     /* From now on every free looks here first (pool.c's hook). */
-    _exa_verifier_set_bits(EXA_VBIT_SPECIAL, 0);
+    _exa_verifier_bits_update(EXA_VBIT_SPECIAL, 0);
     return 1;
 }
 
@@ -178,9 +181,9 @@ int _exa_special_release(void *block, uint32_t tag, int check_tag) {
         _exa_bugcheck(EXA_BUGCHECK_SPECIAL_POOL_CORRUPTION, a, s.size, bad, EXA_SPC_AFTER_END_CORRUPTED);
         return 1;
     }
-    if (!_exa_verifier_freeing(block, s.size)) return 1;
+    if (_exa_hooks.verifier_freeing != NULL && !_exa_hooks.verifier_freeing(block, s.size)) return 1;
     (void)_exa_os_pages_protect((void *)data, page, EXA_OS_ACCESS_NONE);
-    uint32_t keep = _exa_verifier_quarantine();
+    uint32_t keep = exa_atomic_load_relaxed(&exa_sp_keep);
     _exa_lock(&exa_sp_lock);
     if (exa_sp_slots[i].state != EXA_SLOT_LIVE || exa_sp_slots[i].block != a) {
         /* A racing free of the same block got here first. */

@@ -13,7 +13,6 @@
 enum {
     EXA_FILL_UNINIT = 0x5A,
     EXA_FILL_FREED = 0x6B,
-    EXA_QUARANTINE_DEFAULT = 64,
     EXA_QUARANTINE_MAX = 2048,
     EXA_LOOKASIDE_REGISTRY = 1024
 };
@@ -30,13 +29,6 @@ static exa_thread_local uint64_t exa_v_rand;
 static uintptr_t exa_la_lists[EXA_LOOKASIDE_REGISTRY];
 static uint32_t exa_la_count, exa_la_overflow;
 
-void _exa_verifier_set_bits(uint32_t set, uint32_t clear) {
-    _exa_lock(&exa_v_lock);
-    uint32_t bits = exa_atomic_load_relaxed(&_exa_verifier_bits);
-    exa_atomic_store_relaxed(&_exa_verifier_bits, (bits & ~clear) | set);
-    _exa_unlock(&exa_v_lock);
-}
-
 /* ---------------------------------------------------------------------------------------
  * Levels
  * ------------------------------------------------------------------------------------- */
@@ -46,7 +38,7 @@ static int exa_v_started_sites; /* exa_set_check_level turned site recording on 
 exa_status_t exa_set_check_level(int32_t level) {
     if (level < EXA_CHECKS_OFF || level > EXA_CHECKS_VERIFIER) return EXA_STATUS_INVALID_PARAMETER;
     _exa_lock(&exa_v_lock);
-    uint32_t bits = exa_atomic_load_relaxed(&_exa_verifier_bits) & ~(uint32_t)(EXA_VBIT_OFF | EXA_VBIT_VERIFIER);
+    uint32_t bits = 0;  /* the level's bits; the special pool's bit is left as it is */
     uint32_t options = exa_atomic_load_relaxed(&_exa_pool_option_bits);
     if (level == EXA_CHECKS_VERIFIER) {
         bits |= EXA_VBIT_VERIFIER;
@@ -60,7 +52,7 @@ exa_status_t exa_set_check_level(int32_t level) {
     }
     int was_verifier = (exa_atomic_load_relaxed(&_exa_verifier_bits) & EXA_VBIT_VERIFIER) != 0;
     exa_atomic_store_relaxed(&_exa_pool_option_bits, options);
-    exa_atomic_store_relaxed(&_exa_verifier_bits, bits);
+    _exa_verifier_bits_update(bits, EXA_VBIT_OFF | EXA_VBIT_VERIFIER);
     /* The verifier level records allocation sites (diag.c) for leak reports and dumps, as
      * EXALLOC_CHECKS=verifier does at start-up; leaving it stops what entering it started. */
     if (level == EXA_CHECKS_VERIFIER && !was_verifier) exa_v_started_sites = exa_diag_record_sites(1) == 0;
@@ -90,6 +82,7 @@ exa_status_t exa_verifier_configure(const exa_verifier_config_t *cfg) {
     exa_v_cfg = *cfg;
     exa_v_cfg.reserved = 0;
     if (exa_v_cfg.quarantine == 0) exa_v_cfg.quarantine = EXA_QUARANTINE_DEFAULT;
+    _exa_special_set_quarantine(exa_v_cfg.quarantine);
     exa_v_cfg_time = _exa_os_now_ns();
     exa_atomic_store_relaxed(&exa_v_requests, (uint64_t)0);
     _exa_unlock(&exa_v_lock);
@@ -112,13 +105,6 @@ exa_status_t exa_verifier_query(exa_verifier_stats_t *out) {
     out->special_fallbacks = exa_atomic_load_relaxed(&exa_v_fallbacks);
     out->injected_failures = exa_atomic_load_relaxed(&exa_v_injected);
     return EXA_STATUS_SUCCESS;
-}
-
-uint32_t _exa_verifier_quarantine(void) {
-    _exa_lock(&exa_v_lock);
-    uint32_t q = exa_v_cfg.quarantine;
-    _exa_unlock(&exa_v_lock);
-    return q == 0 ? EXA_QUARANTINE_DEFAULT : q;
 }
 
 exa_u64 _exa_verifier_struct_size(int32_t struct_id) {

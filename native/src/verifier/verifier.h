@@ -28,10 +28,10 @@ int _exa_special_release(void *block, uint32_t tag, int check_tag);
 /* Free hook after the checks passed, before the block changes hands (verifier level): the
  * lookaside check (0xC4/0xCC) and the free fill. `bytes` is what the caller may have used. */
 int _exa_verifier_freeing(void *block, exa_u64 bytes);  /* 1: go on; 0: reported */
-/* Freed special pages to keep no-access (the configuration's quarantine). */
-uint32_t _exa_verifier_quarantine(void);
-/* Set and clear bits of _exa_verifier_bits (serialised). */
-void _exa_verifier_set_bits(uint32_t set, uint32_t clear);
+/* Freed special pages to keep no-access (the configuration's quarantine; verifier.c passes
+ * every new value down). */
+enum { EXA_QUARANTINE_DEFAULT = 64 };
+void _exa_special_set_quarantine(uint32_t pages);
 /* Query hook: 1 when block is in the special pool (out filled, or status INVALID). */
 int _exa_special_describe(const void *block, exa_pool_block_info_t *out, exa_status_t *status);
 /* Special pool internals for verifier.c. */
