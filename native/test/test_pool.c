@@ -1038,7 +1038,7 @@ static void random_walk_fill_bytes(void) {
     CHECK_EQ(total, allocs);
 }
 
-const test_case_t pool_cases[] = {
+static const test_case_t pool_cases[] = {
     {"pool.alignment_and_page_rules_every_size", alignment_and_page_rules_every_size},
     {"pool.small_big_boundary", small_big_boundary},
     {"pool.header_layout_and_tag_read_back", header_layout_and_tag_read_back},
@@ -1068,3 +1068,4 @@ const test_case_t pool_cases[] = {
     {"pool.struct_sizes_and_query_arguments", struct_sizes_and_query_arguments},
     {"pool.random_walk_fill_bytes", random_walk_fill_bytes},
     {NULL, NULL}};
+TEST_SUITE(pool);

@@ -188,7 +188,7 @@ static void mm_routines(void) {
     CHECK_EQ(MmIsThisAnNtAsSystem(), FALSE);
 }
 
-const test_case_t pool_nt_cases[] = {
+static const test_case_t pool_nt_cases[] = {
     {"pool_nt.legacy_routines_and_tags", legacy_routines_and_tags},
     {"pool_nt.zero_wrappers_zero", zero_wrappers_zero},
     {"pool_nt.query_pool_block_size", query_pool_block_size},
@@ -197,3 +197,4 @@ const test_case_t pool_nt_cases[] = {
     {"pool_nt.free_null_and_protected_tags", free_null_and_protected_tags},
     {"pool_nt.mm_routines", mm_routines},
     {NULL, NULL}};
+TEST_SUITE(pool_nt);

@@ -8,6 +8,7 @@
  * stack buffer: the fatal path then needs no heap. */
 #include "diag/diag.h"
 #include "diag/diag_shm.h"
+#include "diag/poolmon.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -191,22 +192,7 @@ int32_t exa_diag_record_sites(int32_t enable) {
 static int32_t exa_sort_key;
 
 static int exa_row_cmp(const void *a_, const void *b_) {
-    const exa_pool_tag_row_t *a = a_, *b = b_;
-    exa_u64 x = 0, y = 0;
-    switch (exa_sort_key) {
-    case EXA_POOLMON_SORT_ALLOCS: x = a->allocs, y = b->allocs; break;
-    case EXA_POOLMON_SORT_FREES: x = a->frees, y = b->frees; break;
-    case EXA_POOLMON_SORT_DIFF: x = a->diff, y = b->diff; break;
-    case EXA_POOLMON_SORT_TAG: break;
-    default: x = a->bytes, y = b->bytes; break;
-    }
-    if (x != y) return x > y ? -1 : 1;
-    char ta[5], tb[5];
-    exa_tag_text(a->tag, ta);
-    exa_tag_text(b->tag, tb);
-    int c = strcmp(ta, tb);
-    if (c != 0) return c;
-    return a->pool - b->pool;
+    return exa_poolmon_row_order(a_, b_, exa_sort_key);
 }
 
 /* Rows from exa_pool_tag_snapshot in a heap array; *n rows. NULL when none or no memory. */
