@@ -15,6 +15,7 @@
 #include "base/arch.h"
 #include "base/atomic.h"
 #include "base/platform.h"
+#include "base/debug.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -151,11 +152,6 @@ exa_inline int _exa_lock_or_try(exa_spinlock_t *lock, int fatal) {
     return exa_atomic_cas_strong_acquire(exa_atomic_word(lock), &expected, _exa_os_thread_token() | 1u);
 }
 
-/* ExInterlockedPopEntryList / ExInterlockedPushEntryList (zone.c): pop (push == 0) or push
- * `entry` (push != 0, NULL ignored) on the singly linked list whose head word is at `head`,
- * under the caller's lock (checked acquire), at HIGH_LEVEL for the duration. Returns the
- * entry popped / the previous first entry; NULL when the acquire was refused. */
-void *_exa_list_locked(void *head, void *entry, int push, exa_spinlock_t *lock);
 
 /* ---------------------------------------------------------------------------------------
  * The pool behind lookaside misses when the list has no allocate callback (pool_api.c):

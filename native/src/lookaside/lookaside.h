@@ -24,4 +24,12 @@ exa_status_t _exa_lookaside_create(const exa_lookaside_config_t *cfg, const exa_
  * know the thread that runs above them). */
 extern void (*_exa_lookaside_created_hook)(void);
 
+#if EXA_DEBUG
+/* Debug tier (base/debug.h, lookaside/validate_lookaside.c): the list's depth bound and
+ * counters: the shared stack holds `count` blocks, the claimed slots are the sum of the
+ * thread caches' quotas, shared entries + claimed slots <= Depth <= MaximumDepth, each thread
+ * cache holds n <= quota <= EXA_LOOKASIDE_THREAD_CACHE blocks, misses never exceed totals. */
+EXA_DEBUG_API int _exa_debug_lookaside_validate(exa_lookaside_t *list, char *why, size_t cap);
+#endif
+
 #endif /* EXA_INTERNAL_LOOKASIDE_H */

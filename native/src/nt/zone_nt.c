@@ -4,7 +4,7 @@
  * field for field (asserted below), so the NT routines pass the caller's header through; the
  * header macros of NT (ExAllocateFromZone, ExFreeToZone, ...) are inlines in exalloc_nt.h. */
 #include "exalloc_nt.h"
-#include "base/base.h"
+#include "zone/zone.h"
 
 _Static_assert(sizeof(ZONE_HEADER) == sizeof(exa_zone_t), "ZONE_HEADER");
 _Static_assert(offsetof(ZONE_HEADER, FreeList) == offsetof(exa_zone_t, free_list), "FreeList");

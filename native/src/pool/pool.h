@@ -314,4 +314,13 @@ int _exa_pool_walk(_exa_diag_block_fn fn, void *context, int fatal);
  * lock (the bug-check dump's culprit). 1 when found. */
 int _exa_pool_block_of(uintptr_t address, exa_diag_block_t *out);
 
+#if EXA_DEBUG
+/* Debug tier (base/debug.h, pool/validate_pool.c): every descriptor's free lists (encoded
+ * links, free headers of the list's size, inside a carved page of one of the descriptor's
+ * segments, no cycle, the non-empty bitmap) and its carved pages (a chain of headers summing
+ * to a page; the free blocks of two units or more are exactly the listed ones; as many
+ * carved pages as the descriptor counts). */
+EXA_DEBUG_API int _exa_debug_pool_validate(char *why, size_t cap);
+#endif
+
 #endif /* EXA_INTERNAL_POOL_H */

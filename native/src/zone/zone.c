@@ -36,7 +36,7 @@
  * IRQL checks apply to the exported routines NT documents a level for: init at
  * PASSIVE_LEVEL, extend at most DISPATCH_LEVEL (else 0x0A). The non-interlocked allocate,
  * free and is_full are header macros in NT, which check nothing; neither do these. */
-#include "base/base.h"
+#include "zone/zone.h"
 #include "base/track.h"
 
 typedef exa_zone_segment_header_t exa_segment_t;
