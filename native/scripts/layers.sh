@@ -10,11 +10,12 @@
 #   native/scripts/layers.sh --self-test  show that the check fails on an injected upward
 #                                         call and on an injected loop, and passes without
 #
-# Floors, lowest first: base < pool < {lookaside, zone} < diag < verifier < nt.
+# Floors, lowest first: base < pool < {lookaside, zone} < diag < verifier < nt. The sources are
+# compiled as the debug tier (EXA_DEBUG=1), a superset of the plain build.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cc=${CC:-gcc}
-flags=(-std=c11 -O2 -Wall -Wextra -Wpedantic -Wstrict-prototypes -Werror -fvisibility=hidden -fPIC -pthread
+flags=(-DEXA_DEBUG=1 -std=c11 -O2 -Wall -Wextra -Wpedantic -Wstrict-prototypes -Werror -fvisibility=hidden -fPIC -pthread
        -I"$here/include" -I"$here/src")
 
 floor_of() {

@@ -1,4 +1,4 @@
-/* exalloc - C tests: the pool's fast doors (issue 6).
+/* exalloc - C tests: the pool's fast doors (pool/doors.c).
  *
  * The common requests (ExAllocatePool2 with one pool flag, ExAllocatePoolWithTag with
  * NonPagedPool / PagedPool / NonPagedPoolNx, 1..4096 bytes, a non-zero tag) are served from

@@ -91,7 +91,7 @@ static void query_pool_block_size(void) {
     CHECK_EQ(charged, FALSE);
 }
 
-/* Spec 1.7 / 7.10: the quota routines raise by default; POOL_QUOTA_FAIL_INSTEAD_OF_RAISE
+/* docs/pool.md#quota, docs/edge-cases.md#case-10: the quota routines raise by default; POOL_QUOTA_FAIL_INSTEAD_OF_RAISE
  * returns NULL. */
 static void quota_routines_raise_unless_told(void) {
     exa_quota_account_t *acct;

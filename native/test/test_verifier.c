@@ -504,7 +504,7 @@ static void startup_environment(void) {
 
 
 /* ---------------------------------------------------------------------------------------
- * Integrity checks of the normal pool (spec 1.13) not covered by test_pool.c: the block's
+ * Integrity checks of the normal pool (docs/pool.md#integrity) not covered by test_pool.c: the block's
  * own header (0xC2/0x01, 0x19/0x08, 0x19/0x09) and the free lists (0x19/0x03, 0x19/0x0D).
  * ------------------------------------------------------------------------------------- */
 

@@ -1,4 +1,4 @@
-/* exalloc - C tests: zones (spec section 3, edge cases 40-47) through both headers: layouts,
+/* exalloc - C tests: zones (docs/zone.md, docs/edge-cases.md#case-40 to #case-47) through both headers: layouts,
  * the worked example, validation, carving and extension order, ExFreeToZone's return value,
  * the first-segment quirk against exa_zone_contains, IRQL rules, interlocked use under
  * contention. */

@@ -1,7 +1,7 @@
 /* exalloc - tools
  * exapoolmon: PoolMon for exalloc processes. Reads the live view a process publishes in
  * /dev/shm/exalloc.<pid> (exa_publish_start, or EXALLOC_PUBLISH=1 in its environment; the
- * layout is native/src/internal/diag_shm.h) and shows one row per tag and pool:
+ * layout is native/src/diag/diag_shm.h) and shows one row per tag and pool:
  *
  *   Tag Type Allocs (+n) Frees (+n) Diff (+n) Bytes (+n) Per Alloc
  *

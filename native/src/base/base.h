@@ -1,12 +1,11 @@
 /* exalloc - native core
- * internal.h: declarations shared between the core's files. Three naming tiers (after
- * mimalloc): exported `exa_*` (declared in exalloc.h / exalloc_nt.h, visible), cross-file
- * internal `_exa_*` (declared here, hidden by -fvisibility=hidden), file-local `static`.
+ * base/base.h: the ground floor's declarations (native/LAYERS.md): bug check and raise, the
+ * TLS block, IRQL, spin locks, library init. Three naming tiers (after mimalloc): exported
+ * `exa_*` (declared in exalloc.h / exalloc_nt.h, visible), cross-file internal `_exa_*`
+ * (hidden by -fvisibility=hidden), file-local `static`.
  *
- * Layers (a lower one never includes a higher one):
- *   arch.h, atomic.h  ->  platform.h  ->  internal.h (bugcheck, irql, spinlock, pool entry)
- *   ->  lookaside.c, zone.c  ->  lookaside_nt.c, spinlock_nt.c, zone_nt.c (NT names over
- *   the modern API)                                                                   */
+ * Every floor's header includes this one; it includes only base/ headers (arch.h, atomic.h,
+ * platform.h, debug.h). The floors above reach nothing here but what is declared here. */
 #ifndef EXA_INTERNAL_H
 #define EXA_INTERNAL_H
 
@@ -55,17 +54,18 @@ void _exa_bugcheck(uint32_t code, uint64_t p1, uint64_t p2, uint64_t p3, uint64_
 void _exa_raise(exa_status_t status);
 
 /* ---------------------------------------------------------------------------------------
- * IRQL (irql.c): the calling thread's current IRQL, one byte in initial-exec TLS so that
+ * IRQL (base/irql.c): the calling thread's current IRQL, one byte in initial-exec TLS so that
  * the checks on hot paths are a %fs-relative byte load and a compare. Only irql.c and the
  * spin-lock routines change it.
  * ------------------------------------------------------------------------------------- */
-/* The library's hottest thread-locals share one initial-exec block, so that a lookaside fast
- * path reaches the IRQL and its memo (lookaside.c, exa_tcache_resync) through one GOT load. */
+/* The library's hottest thread-locals share one initial-exec block (base/tls.c), so that a
+ * lookaside fast path reaches the IRQL and its memo (lookaside/list.h, exa_tcache_resync)
+ * through one GOT load. */
 typedef struct exa_tls_block_s {
     uint8_t irql;
-    exa_atomic(uint32_t) la_busy;   /* lookaside.c: 1 inside a memo fast path */
-    exa_atomic(void *) la_list;     /* lookaside.c: the memoised list, or NULL */
-    void *la_tc;                    /* lookaside.c: the thread's cache for it */
+    exa_atomic(uint32_t) la_busy;   /* lookaside floor: 1 inside a memo fast path */
+    exa_atomic(void *) la_list;     /* lookaside floor: the memoised list, or NULL */
+    void *la_tc;                    /* lookaside floor: the thread's cache for it */
     uint32_t bugchecks;             /* bugcheck.c: bug checks raised on this thread so far */
 } exa_tls_block_t;
 extern exa_thread_local exa_tls_block_t _exa_tls;
@@ -151,22 +151,6 @@ exa_inline int _exa_lock_or_try(exa_spinlock_t *lock, int fatal) {
     uintptr_t expected = 0;
     return exa_atomic_cas_strong_acquire(exa_atomic_word(lock), &expected, _exa_os_thread_token() | 1u);
 }
-
-
-/* ---------------------------------------------------------------------------------------
- * The pool behind lookaside misses when the list has no allocate callback (pool_api.c):
- * ExAllocatePoolWithTag with the list's type (modifier bits honoured) and tag, and a free
- * with the list's tag (the block's own, so a protected tag passes).
- * ------------------------------------------------------------------------------------- */
-void *_exa_pool_allocate(int32_t pool_type, uint64_t size, uint32_t tag);
-void  _exa_pool_free(void *block);
-
-/* Pool type helpers. */
-exa_inline int32_t _exa_pool_base_type(int32_t pool_type) {
-    return pool_type & ~(int32_t)(EXA_POOL_QUOTA_FAIL_INSTEAD_OF_RAISE | EXA_POOL_RAISE_IF_ALLOCATION_FAILURE |
-                                  EXA_POOL_COLD_ALLOCATION | EXA_POOL_ZERO_ALLOCATION);
-}
-int _exa_pool_type_is_valid_for_lookaside(int32_t base_type);
 
 /* ---------------------------------------------------------------------------------------
  * Library-wide one-time state.

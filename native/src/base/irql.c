@@ -1,5 +1,5 @@
 /* exalloc - native core
- * irql.c: the per-thread IRQL (spec section 0) and the reports of IRQL violations.
+ * base/irql.c: the per-thread IRQL (docs/conventions.md#irql) and the reports of IRQL violations.
  *
  * NT keeps the IRQL per processor and enforces it in hardware; exalloc keeps it per thread
  * and only checks it. The value lives in one initial-exec TLS byte (_exa_tls_irql) so that

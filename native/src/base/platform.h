@@ -60,7 +60,7 @@ _Noreturn void _exa_os_abort(void);
 uint64_t _exa_os_physical_memory(void);
 
 /* ---------------------------------------------------------------------------------------
- * Pool page source (pool.c)
+ * Pool page source (pool/segment.c)
  * ------------------------------------------------------------------------------------- */
 
 /* Map `size` bytes of zeroed, readable and writable memory aligned to `align` (size and
@@ -117,7 +117,7 @@ int _exa_os_backtrace(void **frames, int max);
 int _exa_os_symbolize(const void *address, char *buf, size_t capacity);
 
 /* ---------------------------------------------------------------------------------------
- * Guard pages and fault reports (verifier special pool, special_pool.c)
+ * Guard pages and fault reports (the verifier's special pool, verifier/special_pool.c)
  * ------------------------------------------------------------------------------------- */
 
 /* Reserve `size` bytes (a multiple of the host page size) of address space with no access;

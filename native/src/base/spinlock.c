@@ -1,6 +1,6 @@
 /* exalloc - native core
  * spinlock.c: NT-shaped spin locks (KSPIN_LOCK = one pointer-sized word in caller memory),
- * classic and in-stack queued (MCS), with their IRQL rules (spec section 5).
+ * classic and in-stack queued (MCS), with their IRQL rules (docs/spinlock.md).
  *
  * Classic
  * -------
@@ -44,7 +44,7 @@
  * initial-exec TLS space a dlopen'ed library may use is small. Beyond EXA_HELD_MAX nested
  * queued locks the extra ones are counted but not checked.
  *
- * IRQL (spec 5.1, edge cases 50-55): the _raise forms require IRQL <= DISPATCH_LEVEL
+ * IRQL (docs/spinlock.md#classic, docs/edge-cases.md#case-50 to #case-55): the _raise forms require IRQL <= DISPATCH_LEVEL
  * (Verifier 0xC4/0x42), raise to DISPATCH_LEVEL, and report the previous level; the
  * _lower forms require exactly DISPATCH_LEVEL (0x32 classic, 0x36 queued) and then lower.
  * The ...AtDpcLevel checks (0x40/0x41) are in spinlock_nt.c, where those names live.

@@ -1,5 +1,6 @@
 /* exalloc - native core
- * diag.c: diagnostics (spec 1.6 PoolMon, 1.13 bug checks, 7): the leak report, the dump of
+ * diag/diag.c: diagnostics (docs/diagnostics.md: #poolmon, #leak-report, #dump; bug checks in
+ * docs/pool.md#integrity): the leak report, the dump of
  * live allocations, PoolMon and !lookaside as text, allocation sites in verifier mode, and
  * the dump the default bug-check handler writes (the crash-dump analog).
  *
@@ -514,7 +515,7 @@ static int exa_fatal_collect(const exa_diag_block_t *b, void *ctx) {
     return 1;
 }
 
-/* The parameters that name a block or header, per code (spec 1.13). */
+/* The parameters that name a block or header, per code (docs/pool.md#integrity). */
 static int exa_culprit(uint32_t code, exa_u64 p1, exa_u64 p2, exa_u64 p3, exa_u64 p4, uintptr_t *out) {
     if (code == 0xCC || code == 0xCD) {  /* special pool faults (verifier.h): p3 the block */
         *out = (uintptr_t)p3;

@@ -1,6 +1,6 @@
 /* exalloc - native core and tools
- * internal/diag_shm.h: the layout of the live-view file a process publishes
- * (/dev/shm/exalloc.<pid>, spec 1.6: PoolMon) and the reader the exapoolmon tool and the
+ * diag/diag_shm.h: the layout of the live-view file a process publishes
+ * (/dev/shm/exalloc.<pid>, docs/diagnostics.md#live-view) and the reader the exapoolmon tool and the
  * tests use. Shared by publish.c (the writer), tools/exapoolmon.c and test/test_diag.c.
  *
  * The file is a header, then `tag_capacity` PoolMon rows (exa_pool_tag_row_t, 6 words

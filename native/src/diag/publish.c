@@ -1,6 +1,6 @@
 /* exalloc - native core
- * publish.c: the live view (spec 1.6, PoolMon). The PoolMon rows and the lookaside lists'
- * statistics go into /dev/shm/exalloc.<pid> (layout and reader: internal/diag_shm.h), every
+ * diag/publish.c: the live view (docs/diagnostics.md#live-view). The PoolMon rows and the lookaside lists'
+ * statistics go into /dev/shm/exalloc.<pid> (layout and reader: diag/diag_shm.h), every
  * period from a small thread, or on demand. tools/exapoolmon reads it from outside.
  *
  * One writer at a time (exa_publish_lock); the file is created on first use and removed by

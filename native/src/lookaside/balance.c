@@ -1,5 +1,5 @@
 /* exalloc - native core
- * balance.c: the balance-set thread (spec 2.9). NT's balance set manager wakes once a second
+ * lookaside/balance.c: the balance-set thread (docs/lookaside.md#depth). NT's balance set manager wakes once a second
  * and calls ExAdjustLookasideDepth; here a library-owned thread calls exa_lookaside_tick()
  * every period. It is started by exa_balance_set_start or, at the first list creation, by
  * the environment variable EXALLOC_BALANCE_SET ("1" = the default period of 1000 ms, another

@@ -64,6 +64,7 @@
 
 #include "base/base.h"
 #include "lookaside/lookaside.h"
+#include "pool/pool.h"
 #include "base/track.h"
 
 #include <stddef.h>
@@ -166,14 +167,14 @@ _Static_assert(offsetof(exa_lookaside_t, lock) == EXA_CACHE_LINE, "read-mostly p
  *            memo.busy == 0.
  * So the fast path needs no load of the cache's stale flag; the medium path (a memo miss:
  * another list, or after a flush) still checks it. */
-/* The memo lives in the library's shared TLS block (internal.h): la_busy, la_list, la_tc. */
+/* The memo lives in the library's shared TLS block (base/base.h): la_busy, la_list, la_tc. */
 
 #define exa_tls_memo _exa_tls
 
 /* ==========================================================================================
- * Depth adjustment (spec 2.9): exa_lookaside_tick, run by the balance-set thread (balance.c)
+ * Depth adjustment (docs/lookaside.md#depth): exa_lookaside_tick, run by the balance-set thread (balance.c)
  *
- * Control law (spec 2.9's recommended policy; NT's own constants are not public). Per list
+ * Control law (the policy docs/lookaside.md#depth recommends; NT's own constants are not public). Per list
  * and period, from the exact folded counters:
  *     A = TotalAllocates - LastTotalAllocates,  M = AllocateMisses - LastAllocateMisses
  *     idle          A < 32                  Depth = max(MinimumDepth, Depth - 8)

@@ -1,5 +1,6 @@
 /* exalloc - native core
- * internal/lookaside.h: what the NT layer (lookaside_nt.c) needs from lookaside.c. */
+ * lookaside/lookaside.h: what the lookaside floor offers the floors above: the NT adapters
+ * (nt/lookaside_nt.c), the after-creation hook (balance.c), the debug-tier validator. */
 #ifndef EXA_INTERNAL_LOOKASIDE_H
 #define EXA_INTERNAL_LOOKASIDE_H
 
@@ -23,6 +24,10 @@ exa_status_t _exa_lookaside_create(const exa_lookaside_config_t *cfg, const exa_
  * start the balance-set thread if EXALLOC_BALANCE_SET asks for it (so the lists need not
  * know the thread that runs above them). */
 extern void (*_exa_lookaside_created_hook)(void);
+
+/* For the diagnostics: the handle and NT owner (NULL for modern lists) of the live list
+ * `id`; 0 when there is none. */
+int _exa_lookaside_handle_of(exa_u64 id, void **handle, void **owner);
 
 #if EXA_DEBUG
 /* Debug tier (base/debug.h, lookaside/validate_lookaside.c): the list's depth bound and

@@ -10,7 +10,8 @@
 #include "exalloc_nt.h"
 #include "base/base.h"
 #include "lookaside/lookaside.h"
-#include "verifier/verifier.h" /* verifier hooks */
+#include "pool/pool.h"
+#include "verifier/verifier.h" /* the verifier's registry of live lists */
 
 #include <string.h>
 
@@ -69,7 +70,7 @@ static exa_lookaside_t *exa_nt_handle(void *owner) { return (exa_lookaside_t *)(
 static NTSTATUS exa_nt_init(void *owner, const exa_lookaside_hooks_t *hooks, int32_t type, int32_t core_type, ULONG tag,
                             SIZE_T size, uint32_t maximum_depth) {
     exa_nt_fields_t *f = exa_nt_fields(owner);
-    if (!_exa_verifier_lookaside_init(owner, size)) return EXA_STATUS_BUGCHECK; /* VERIFIER HOOK: 0xC4/0xCA */
+    if (!_exa_verifier_lookaside_init(owner, size)) return EXA_STATUS_BUGCHECK; /* verifier level: 0xC4/0xCA */
     if (size < EXA_LOOKASIDE_MINIMUM_BLOCK_SIZE) size = EXA_LOOKASIDE_MINIMUM_BLOCK_SIZE;
     f->ListHead.Alignment = 0;
     f->ListHead.Region = 0;
@@ -124,7 +125,7 @@ static VOID exa_nt_free(void *owner, PVOID entry, int ex) {
 }
 
 static VOID exa_nt_delete(void *owner) {
-    if (!_exa_verifier_lookaside_delete(owner)) return; /* VERIFIER HOOK: 0xC4/0xCB */
+    if (!_exa_verifier_lookaside_delete(owner)) return; /* verifier level: 0xC4/0xCB */
     exa_lookaside_t *l = exa_nt_handle(owner);
     if (l == NULL) return;
     (void)exa_lookaside_delete(l);

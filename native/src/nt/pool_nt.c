@@ -1,9 +1,9 @@
 /* exalloc - native core
  * pool_nt.c: NT's pool and Mm routines (exalloc_nt.h) over the pool's two front doors
- * (pool_api.c): the POOL_TYPE routines through _exa_pool_legacy, ExAllocatePool2/3 through
+ * (pool/doors.c): the POOL_TYPE routines through _exa_pool_legacy, ExAllocatePool2/3 through
  * _exa_pool_flags. ExAllocatePool3 converts NT's POOL_EXTENDED_PARAMETER (bit-fields) into
  * exa_pool_parameter_t. Unlike the modern frees, ExFreePool(NULL) is a bug check (0xC2/0x46,
- * spec 7.16), and ExQueryPoolBlockSize answers 0 / FALSE for a pointer that is not a live
+ * docs/edge-cases.md#case-16), and ExQueryPoolBlockSize answers 0 / FALSE for a pointer that is not a live
  * block instead of crashing. */
 #include "exalloc_nt.h"
 #include "pool/pool.h"

@@ -69,7 +69,7 @@ static void *exa_big_allocate(exa_pool_desc_t *d, const exa_pool_request_t *r, e
     exa_track_unpoison((void *)e.va, (size_t)r->size);
     exa_atomic_fetch_add_relaxed(&pool->xbig, (exa_u64)1);
     _exa_pool_changed(pool);
-    /* Cold hint (spec 1.9): pageable pages only; locked pages cannot go cold. */
+    /* Cold hint (docs/pool.md#placement): pageable pages only; locked pages cannot go cold. */
     if ((r->options & EXA_REQ_COLD) && pool->kind == EXA_POOL_KIND_PAGED &&
         _exa_os_pages_cold((void *)e.va, (size_t)pages << EXA_PAGE_SHIFT))
         exa_atomic_fetch_add_relaxed(&pool->xcold, (exa_u64)1);
@@ -114,7 +114,7 @@ exa_inline void *exa_allocate_try(const exa_pool_request_t *r, exa_status_t *sta
     int aligned = (type & EXA_PT_CACHE_ALIGNED) != 0;
     exa_u64 n = r->size;
     if (n > (aligned ? (exa_u64)EXA_SMALL_MAX_ALIGNED : (exa_u64)EXA_SMALL_MAX)) {
-        /* Never wrap (spec 7.24): a request beyond the address space fails here. */
+        /* Never wrap (docs/edge-cases.md#case-24): a request beyond the address space fails here. */
         if (n > ((exa_u64)1 << 47)) return NULL;
         exa_u64 pages = (n + EXA_PAGE_SIZE - 1) >> EXA_PAGE_SHIFT;
         void *p = pages == 1 && t != NULL && d->index < EXA_POOL_FRONT_DESCRIPTORS && t->npages[d->index] != 0 &&
@@ -164,7 +164,7 @@ static exa_noinline void *exa_allocate_retry(const exa_pool_request_t *r, exa_st
     return exa_allocate_failed(r, status);
 }
 
-/* VERIFIER HOOK (verifier.c): special pool, low-resources simulation, fill patterns. */
+/* The verifier's hooks (base/hooks.h): special pool, low-resources simulation, fill patterns. */
 static exa_noinline void *exa_allocate_verified(const exa_pool_request_t *r) {
     void *p;
     if (_exa_hooks.verifier_allocate(r, &p)) return p;
@@ -179,7 +179,7 @@ void *_exa_pool_allocate_request(const exa_pool_request_t *r) {
     exa_pool_ready();
     void *p;
     if (exa_unlikely((r->options & EXA_REQ_SPECIAL) | (_exa_verifier_state() & EXA_VBIT_VERIFIER))) {
-        p = exa_allocate_verified(r); /* VERIFIER HOOK */
+        p = exa_allocate_verified(r); /* through the verifier's hooks */
     } else {
         exa_status_t status;
         p = exa_allocate_try(r, &status);

@@ -56,7 +56,7 @@
  * to its segment, and a segment that becomes wholly free is kept (up to the pool's
  * cached_segments per descriptor) or unmapped.
  *
- * Cache-aligned types ([OURS], spec 1.4): the block is sized for the worst-case padding
+ * Cache-aligned types (exalloc's own layout within docs/pool.md#alignment): the block is sized for the worst-case padding
  * (n + a cache line); the caller's pointer is the first line boundary at or after header +
  * 16. When that is not header + 16, a shadow header (PoolType 0xFF, PreviousSize = units
  * back to the real header, the tag copied) sits just before it.
@@ -75,7 +75,7 @@
  * caught as a double free. Only the owner touches its cache (no atomics); exa_pool_trim and
  * thread exit drain it. Node-bound descriptors and must-succeed requests bypass it.
  *
- * Fast doors (issue 6): ExAllocatePool2 with exactly one pool flag (plus UNINITIALIZED /
+ * Fast doors: ExAllocatePool2 with exactly one pool flag (plus UNINITIALIZED /
  * RAISE_ON_FAILURE) and ExAllocatePoolWithTag with NonPagedPool, PagedPool or NonPagedPoolNx,
  * a non-zero tag and 1..4096 bytes, are recognised with a few compares
  * (_exa_pool_flags_entry, _exa_pool_legacy_entry) and served from the thread's caches: a
@@ -116,7 +116,7 @@
  *
  * Locks: a descriptor lock (free lists, segment lists, page masks), a big-table stripe lock
  * (its table), the node-descriptor lock (creation), and elsewhere the tag lock (tag.c), the
- * quota registry's stripe locks (quota.c) and the condition-callback lock (pool_limits.c).
+ * quota registry's stripe locks (quota.c) and the condition-callback lock (limits.c).
  * There is no lock order because no lock is ever taken while another is held: capacity,
  * conditions, quota charges and the segment map are lock-free, segments are unmapped and
  * tags counted after the descriptor lock is dropped, and callbacks run with no lock held.

@@ -11,9 +11,11 @@
  *   _exa_pool_legacy   POOL_TYPE routines (ExAllocatePool, ...WithTag, ...WithQuota(Tag),
  *                      ...WithTagPriority, the ...Zero wrappers, lookaside misses):
  *                      modifier bits, tag 0 -> "None", zero bytes -> one byte, strict-mode
- *                      bug checks (spec 1.1, 1.2, 1.6, 1.8, 1.10; 7.1, 7.3-7.5, 7.13);
+ *                      bug checks (docs/pool.md#api, #pool-type, #tags, #failure,
+ *                      #zero-size; docs/edge-cases.md#case-1, #case-3 to #case-5, #case-13);
  *   _exa_pool_flags    POOL_FLAGS routines (ExAllocatePool2/3): required vs optional bits,
- *                      pool bits, tag non-zero, extended parameters (spec 1.3; 7.2, 7.6-7.8).
+ *                      pool bits, tag non-zero, extended parameters (docs/pool.md#pool-flags;
+ *                      docs/edge-cases.md#case-2, #case-6 to #case-8).
  *
  * Legacy -> request: the base type keeps bits 0x1 paged, 0x2 must-succeed, 0x4 cache
  * aligned, 0x20 session and 0x200 NX (meaningless for paged pool: dropped); the quota
@@ -22,11 +24,11 @@
  * POOL_RAISE_IF_ALLOCATION_FAILURE; legacy memory is uninitialised unless
  * POOL_ZERO_ALLOCATION.
  *
- * Flags -> request (spec 1.3's table): NON_PAGED -> NonPagedPoolNx, NON_PAGED_EXECUTE ->
+ * Flags -> request (the table in docs/pool.md#pool-flags): NON_PAGED -> NonPagedPoolNx, NON_PAGED_EXECUTE ->
  * NonPagedPool, PAGED -> PagedPool, plus CACHE_ALIGNED and SESSION; SESSION | NON_PAGED |
  * CACHE_ALIGNED has no pool type and fails. Zeroed unless UNINITIALIZED. A request these
- * routines reject raises EXA_STATUS_INVALID_PARAMETER when RAISE_ON_FAILURE is set [OURS:
- * NT does not say which status]. */
+ * routines reject raises EXA_STATUS_INVALID_PARAMETER when RAISE_ON_FAILURE is set
+ * (exalloc's own choice: NT does not say which status). */
 #include "pool/core.h"
 
 
@@ -227,7 +229,7 @@ exa_inline void exa_release(void *block, uint32_t tag, int check_tag) {
             return;
         }
     }
-    /* VERIFIER HOOK (special_pool.c): special pool blocks (VERIFY_START ones are page-aligned). */
+    /* The special pool's hook (base/hooks.h): special pool blocks (VERIFY_START ones are page-aligned). */
     if (exa_unlikely(_exa_verifier_state() & EXA_VBIT_SPECIAL) && _exa_hooks.special_release(block, tag, check_tag)) return;
     if ((a & (EXA_PAGE_SIZE - 1)) == 0) {
         _exa_release_big(block, tag, check_tag);
@@ -244,7 +246,7 @@ void _exa_pool_release_untagged(void *block) { exa_release(block, 0, 0); }
 
 exa_status_t _exa_pool_describe(const void *block, exa_pool_block_info_t *out) {
     exa_pool_ready();
-    exa_status_t special_status; /* VERIFIER HOOK (special_pool.c) */
+    exa_status_t special_status; /* set by the special pool's hook */
     if (exa_unlikely(_exa_verifier_state() & EXA_VBIT_SPECIAL) && _exa_hooks.special_describe(block, out, &special_status))
         return special_status;
     exa_found_t f;
@@ -295,7 +297,7 @@ static int exa_type_valid(int32_t type) {
     return (type & (EXA_PT_PAGED | EXA_PT_MUST_SUCCEED)) != (EXA_PT_PAGED | EXA_PT_MUST_SUCCEED);
 }
 
-/* Tag rules in strict mode (spec 1.6 / 7.3-7.5): 0x9B zero, 0x9C "BIG ", 0x9D no letter or
+/* Tag rules in strict mode (docs/pool.md#tags, docs/edge-cases.md#case-3 to #case-5): 0x9B zero, 0x9C "BIG ", 0x9D no letter or
  * digit, or a character outside 0x20..0x7E. Returns 1 when the tag passes. */
 static int exa_tag_acceptable(uint32_t tag, int32_t type, exa_u64 size) {
     uint32_t plain = tag & ~EXA_TAG_PROTECTED;
@@ -318,7 +320,7 @@ static int exa_tag_acceptable(uint32_t tag, int32_t type, exa_u64 size) {
     return 0;
 }
 
-/* Every legacy routine: ExAllocatePoolWithTag tries the fast door first (pool.c), which
+/* Every legacy routine: ExAllocatePoolWithTag tries the fast door first (above), which
  * comes back here when it cannot serve. */
 void *_exa_pool_legacy(int32_t pool_type, exa_u64 size, uint32_t tag, uint32_t how, int32_t priority) {
     if (how == EXA_LEGACY_TAGGED) return _exa_pool_legacy_entry(pool_type, size, tag);
@@ -351,7 +353,7 @@ exa_noinline void *_exa_pool_legacy_full(int32_t pool_type, exa_u64 size, uint32
         return NULL;
     }
     if (size == 0) {
-        /* Spec 1.10: NT serves a zero-byte request as a one-byte one; Driver Verifier stops. */
+        /* docs/pool.md#zero-size: NT serves a zero-byte request as a one-byte one; Driver Verifier stops. */
         if (strict) {
             _exa_bugcheck(EXA_BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, EXA_VERIFIER_ZERO_BYTES, _exa_irql(),
                           (uint32_t)type, 0);
@@ -376,7 +378,7 @@ exa_noinline void *_exa_pool_legacy_full(int32_t pool_type, exa_u64 size, uint32
     return _exa_pool_allocate_request(&r);
 }
 
-/* Lookaside misses (internal.h): ExAllocatePoolWithTag with the list's type and tag. */
+/* Lookaside misses (pool/pool.h): ExAllocatePoolWithTag with the list's type and tag. */
 void *_exa_pool_allocate(int32_t pool_type, uint64_t size, uint32_t tag) {
     return _exa_pool_legacy(pool_type, size, tag, EXA_LEGACY_TAGGED, 0);
 }
@@ -448,7 +450,7 @@ static int exa_apply_parameter(exa_pool_request_t *r, const exa_pool_parameter_t
     return ok || p->optional;
 }
 
-/* ExAllocatePool2/3: without extended parameters the fast door first (pool.c), which comes
+/* ExAllocatePool2/3: without extended parameters the fast door first (above), which comes
  * back to _exa_pool_flags_full when it cannot serve. */
 void *_exa_pool_flags(exa_u64 flags, exa_u64 size, uint32_t tag, const exa_pool_parameter_t *params, uint32_t count) {
     if (count == 0) return _exa_pool_flags_entry(flags, size, tag);
@@ -469,7 +471,7 @@ exa_noinline void *_exa_pool_flags_full(exa_u64 flags, exa_u64 size, uint32_t ta
     int32_t type = pools == EXA_POOL_FLAG_PAGED ? EXA_PT_PAGED : pools == EXA_POOL_FLAG_NON_PAGED ? EXA_PT_NX : 0;
     if (required & EXA_POOL_FLAG_CACHE_ALIGNED) type |= EXA_PT_CACHE_ALIGNED;
     if (required & EXA_POOL_FLAG_SESSION) {
-        /* NonPagedPoolSessionNx exists, its cache-aligned twin does not (spec 7.7). */
+        /* NonPagedPoolSessionNx exists, its cache-aligned twin does not (docs/edge-cases.md#case-7). */
         if (pools == EXA_POOL_FLAG_NON_PAGED && (required & EXA_POOL_FLAG_CACHE_ALIGNED)) valid = 0;
         type |= EXA_PT_SESSION;
     }
@@ -485,7 +487,7 @@ exa_noinline void *_exa_pool_flags_full(exa_u64 flags, exa_u64 size, uint32_t ta
     }
     if (required & EXA_POOL_FLAG_USE_QUOTA) r.options |= EXA_REQ_QUOTA;
     if (!(required & EXA_POOL_FLAG_UNINITIALIZED)) r.options |= EXA_REQ_ZERO;
-    if (flags & ((exa_u64)1 << EXA_POOL_FLAG_SPECIAL_POOL_BIT)) r.options |= EXA_REQ_SPECIAL; /* VERIFIER HOOK */
+    if (flags & ((exa_u64)1 << EXA_POOL_FLAG_SPECIAL_POOL_BIT)) r.options |= EXA_REQ_SPECIAL; /* for the verifier's hook */
     r.size = size;
     r.tag = tag;
     return _exa_pool_allocate_request(&r);

@@ -62,7 +62,7 @@ exa_noinline int _exa_find_unusual(const void *p, exa_pool_desc_t *d, exa_found_
         if (report) _exa_bugcheck(EXA_BUGCHECK_BAD_POOL_HEADER, EXA_BPH_SIZE_TOO_LARGE, (uintptr_t)h, exa_h_word(h), 0);
         return 0;
     }
-    if ((uintptr_t)next != end && exa_h_prev(next) != size && !_exa_checks_off() /* VERIFIER HOOK: level off */) {
+    if ((uintptr_t)next != end && exa_h_prev(next) != size && !_exa_checks_off() /* not at checking level off */) {
         if (report)
             _exa_bugcheck(EXA_BUGCHECK_BAD_POOL_HEADER, EXA_BPH_NEIGHBOURS_DISAGREE, (uintptr_t)h, 0, (uintptr_t)next);
         return 0;
@@ -77,7 +77,7 @@ static void exa_release_big_found(exa_pool_thread_t *t, exa_pool_desc_t *d, cons
  * to compare). */
 exa_noinline void _exa_release_checked(void *block, uint32_t tag, int check_tag) {
     exa_pool_ready();
-    /* VERIFIER HOOK (special_pool.c): special pool blocks are recognised at every level. */
+    /* The special pool's hook (base/hooks.h): its blocks are recognised at every level. */
     if (exa_unlikely(_exa_verifier_state() & EXA_VBIT_SPECIAL) && _exa_hooks.special_release(block, tag, check_tag)) return;
     exa_found_t f;
     if (!exa_find_block(block, &f, 1)) return;
@@ -85,7 +85,7 @@ exa_noinline void _exa_release_checked(void *block, uint32_t tag, int check_tag)
         (void)_exa_irql_pool_violation(EXA_BAD_POOL_CALLER_FREE_IRQL, f.type, (uintptr_t)block);
         return;
     }
-    /* Spec 1.6: a protected tag must be passed exactly (ExFreePool passes none); in strict
+    /* docs/pool.md#tags: a protected tag must be passed exactly (ExFreePool passes none); in strict
      * mode any non-zero tag must match, protection bit aside. */
     if (check_tag != 2) {
         uint32_t passed = check_tag ? tag : 0;
@@ -102,7 +102,7 @@ exa_noinline void _exa_release_checked(void *block, uint32_t tag, int check_tag)
                       (uintptr_t)f.account);
         return;
     }
-    /* VERIFIER HOOK (verifier.c): lookaside lists inside the block (0xC4/0xCC), free fill. */
+    /* The verifier's hook (base/hooks.h): lookaside lists inside the block (0xC4/0xCC), free fill. */
     if (exa_unlikely(_exa_verifier_state() & EXA_VBIT_VERIFIER) &&
         !_exa_hooks.verifier_freeing(block, f.h != NULL ? (exa_u64)((uintptr_t)exa_hdr_at(f.h, (int32_t)exa_h_size(f.h)) -
                                                              (uintptr_t)block)

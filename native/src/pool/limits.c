@@ -1,7 +1,8 @@
 /* exalloc - native core
- * pool_limits.c: the two pools (non-paged, paged) as NT's memory manager sees them:
- * capacity, priorities as watermarks, must-succeed reserve (spec 1.8), the Low/High pool
- * condition events (spec 1.12), the locked-memory record, and pool statistics.
+ * pool/limits.c: the two pools (non-paged, paged) as NT's memory manager sees them:
+ * capacity, priorities as watermarks, must-succeed reserve (docs/pool.md#failure), the Low/High pool
+ * condition events (docs/pool.md#conditions) and the locked-memory record (the statistics
+ * are in walk.c, beside the descriptors they sum).
  *
  * Capacity is counted in pages held by blocks: a page carved into small blocks, or a page
  * of a big allocation, from the moment the allocator takes it until it gives it back
@@ -14,8 +15,8 @@
  *     Low:  set when free <  low_watermark,   cleared when free >= low_clear
  *     High: set when free >= high_watermark,  cleared when free <  high_clear
  *
- * Every page-level change calls _exa_pool_changed (spec 1.12: "evaluate after every page-
- * level grow/shrink, not on every small allocation"), which recomputes the bits from
+ * Every page-level change calls _exa_pool_changed (docs/pool.md#conditions: conditions are
+ * evaluated when the pool grows or shrinks by pages, not on every small allocation), which recomputes the bits from
  * xpages and installs them with a CAS on xcondition (bits | change count << 2). Evaluations
  * race with page changes, so each one re-reads xpages after its CAS and starts over if it
  * moved: the last evaluation to finish has seen the final count, so the bits always settle

@@ -1,5 +1,5 @@
 /* exalloc - native core
- * mm.c: MmQuerySystemSize and MmIsThisAnNtAsSystem (spec section 4), and the host facts
+ * pool/mm.c: MmQuerySystemSize and MmIsThisAnNtAsSystem (docs/mm.md), and the host facts
  * behind them.
  *
  * NT computes both once, at memory-manager initialisation, from the number of physical

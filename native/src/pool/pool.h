@@ -1,19 +1,19 @@
 /* exalloc - native core
- * internal/pool.h: what the pool's files share (spec section 1).
+ * pool/pool.h: what the pool floor offers (docs/pool.md), to its own files and to the floors
+ * above: the entry points, the allocation request, the two pools, tags, quota, the walkers.
+ * The allocator's own internals are in pool/core.h (which lists its files).
  *
- *   pool.c        the allocator: descriptors, segments and pages, small blocks, big
- *                 allocations, the per-thread front cache, free-time validation
- *   pool_limits.c the two pools (non-paged, paged): capacity, watermarks, priorities,
- *                 condition events, statistics
- *   pool_api.c    the modern entry points (exalloc.h): POOL_FLAGS and extended-parameter
- *                 validation, legacy POOL_TYPE handling, options
- *   tag.c         per-tag accounting (PoolMon's columns)
- *   quota.c       quota accounts (NT processes)
- *   pool_nt.c     NT names (exalloc_nt.h)
- *   mm.c          MmQuerySystemSize / MmIsThisAnNtAsSystem
+ *   options.c   the options word (strict mode)
+ *   limits.c    the two pools (non-paged, paged): capacity, watermarks, priorities,
+ *               condition events, the locked-memory record
+ *   tag.c       per-tag accounting (PoolMon's columns)
+ *   quota.c     quota accounts (NT processes)
+ *   mm.c        MmQuerySystemSize / MmIsThisAnNtAsSystem
+ *   doors.c ... walk.c  the allocator (pool/core.h)
  *
- * Layering: pool_nt.c and pool_api.c call pool.c; pool.c calls tag.c, quota.c and
- * pool_limits.c; those three call nothing above them. */
+ * Within the floor, files call downward only: doors.c -> allocate.c, free.c, walk.c ->
+ * front.c -> blocks.c -> segment.c, big.c -> limits.c, tag.c, quota.c, options.c
+ * (scripts/layers.sh rejects any loop). */
 #ifndef EXA_INTERNAL_POOL_H
 #define EXA_INTERNAL_POOL_H
 
@@ -21,7 +21,7 @@
 #include "base/hooks.h"
 
 /* ---------------------------------------------------------------------------------------
- * Geometry (x64 NT, spec 1.4-1.5). PAGE_SIZE is NT's logical page, whatever the host's.
+ * Geometry (x64 NT, docs/pool.md#alignment and #header). PAGE_SIZE is NT's logical page, whatever the host's.
  * ------------------------------------------------------------------------------------- */
 enum {
     EXA_PAGE_SIZE = 4096,
@@ -37,7 +37,7 @@ enum {
     EXA_POOL_FRONT_DESCRIPTORS = 3            /* descriptors with a per-thread front cache */
 };
 
-/* POOL_TYPE bits (NT's internal masks, spec 1.2). */
+/* POOL_TYPE bits (NT's internal masks, docs/pool.md#pool-type). */
 enum {
     EXA_PT_PAGED = 0x001,
     EXA_PT_MUST_SUCCEED = 0x002,
@@ -54,7 +54,8 @@ enum {
 #define EXA_TAG_BIG 0x20474942u    /* 'BIG ' as stored bytes "BIG " */
 
 /* ---------------------------------------------------------------------------------------
- * Options (exa_pool_set_options): strict mode is the spec's "verifier" column.
+ * Options (exa_pool_set_options): strict mode applies the rules NT's Driver Verifier
+ * enforces (docs/pool.md#failure, docs/diagnostics.md#check-levels).
  * ------------------------------------------------------------------------------------- */
 extern exa_atomic(uint32_t) _exa_pool_option_bits;
 exa_inline int _exa_pool_strict(void) {
@@ -67,7 +68,7 @@ exa_inline int _exa_pool_strict(void) {
 
 /* ---------------------------------------------------------------------------------------
  * One allocation request, as every entry point (legacy, ExAllocatePool2/3, lookaside
- * misses) reduces to it. pool.c carries it out.
+ * misses) reduces to it. allocate.c carries it out.
  * ------------------------------------------------------------------------------------- */
 enum {
     EXA_REQ_RAISE = 0x01,          /* raise (as well as return NULL) on failure */
@@ -93,7 +94,7 @@ typedef struct exa_pool_request_s {
  * not strict falls back to any node. */
 void *_exa_pool_allocate_request(const exa_pool_request_t *r);
 
-/* The fast doors (issue 6, pool.c). The common requests (1..EXA_PAGE_SIZE bytes of
+/* The fast doors (doors.c). The common requests (1..EXA_PAGE_SIZE bytes of
  * NonPagedPoolNx, NonPagedPool or PagedPool, a non-zero tag, no quota, priority, node,
  * alignment or must-succeed, not strict mode for the legacy routine) are served straight
  * from the calling thread's front cache (small blocks) or page cache (one-page big
@@ -111,7 +112,7 @@ void *_exa_pool_legacy_full(int32_t pool_type, exa_u64 size, uint32_t tag, uint3
  * (RAISE_ON_FAILURE cannot matter when the cache serves). */
 enum { EXA_FLAGS_FAST_EXTRA = EXA_POOL_FLAG_UNINITIALIZED | EXA_POOL_FLAG_RAISE_ON_FAILURE };
 
-/* The two front doors (pool_api.c). _exa_pool_legacy: a POOL_TYPE routine; `how` says
+/* The two front doors (doors.c). _exa_pool_legacy: a POOL_TYPE routine; `how` says
  * which (EXA_LEGACY_*), `priority` applies with EXA_LEGACY_PRIORITY. _exa_pool_flags:
  * ExAllocatePool2/3. */
 enum { EXA_LEGACY_TAGGED = 1, EXA_LEGACY_QUOTA = 2, EXA_LEGACY_PRIORITY = 4 };
@@ -135,7 +136,7 @@ exa_status_t _exa_pool_describe(const void *block, exa_pool_block_info_t *out);
 exa_u64 _exa_pool_trim(void);
 
 /* ---------------------------------------------------------------------------------------
- * The two pools (pool_limits.c). A pool owns capacity and conditions; the allocator's
+ * The two pools (limits.c). A pool owns capacity and conditions; the allocator's
  * descriptors (one per protection and NUMA node) draw pages from it.
  * ------------------------------------------------------------------------------------- */
 typedef struct exa_pool_s {
@@ -154,7 +155,7 @@ typedef struct exa_pool_s {
     exa_atomic(exa_u64) xlow, xlow_clear, xhigh, xhigh_clear, xcritical, xreserve;
     exa_atomic(uint32_t) xlock_policy;             /* EXA_POOL_LOCK_* */
     exa_atomic(uint32_t) xcached_segments;         /* empty segments kept per descriptor */
-    /* condition delivery (pool_limits.c) */
+    /* condition delivery (limits.c) */
     exa_atomic(uint32_t) xdelivering;              /* 1 while one thread runs the callbacks */
     exa_atomic(uint32_t) xdelivered;               /* bits last delivered (written by it) */
     int32_t kind;                                  /* EXA_POOL_KIND_* */
@@ -177,12 +178,13 @@ int  _exa_pool_reserve(exa_pool_t *p, exa_u64 pages, int must_succeed);
 void _exa_pool_unreserve(exa_pool_t *p, exa_u64 pages);
 /* Re-evaluate the Low/High conditions and run the callbacks of any change (no lock held). */
 void _exa_pool_changed(exa_pool_t *p);
-/* 1 when a request of this priority may proceed (spec 1.3: priorities as watermarks). */
+/* 1 when a request of this priority may proceed (docs/pool.md#pool-flags: priorities as
+ * watermarks). */
 int  _exa_pool_priority_allows(exa_pool_t *p, int32_t priority);
 /* Record a lock attempt on `bytes` of fresh memory: errno 0 = locked. */
 void _exa_pool_note_lock(exa_pool_t *p, exa_u64 bytes, int error);
 
-/* From pool.c, for the statistics: pages carved into small blocks and bytes of cached empty
+/* walk.c, for the statistics: pages carved into small blocks and bytes of cached empty
  * segments over the pool's descriptors; 1 unless the host refused executable memory. */
 void _exa_pool_desc_totals(int32_t kind, exa_u64 *small_pages, exa_u64 *cached_bytes);
 uint32_t _exa_pool_executable_ok(void);
@@ -260,7 +262,7 @@ void _exa_quota_return(exa_quota_account_t *a, int32_t kind, exa_u64 bytes);
 int  _exa_quota_valid(const exa_quota_account_t *a);
 
 /* ---------------------------------------------------------------------------------------
- * Bug-check codes and parameters the pool reports (NT's numbers, spec 1.13).
+ * Bug-check codes and parameters the pool reports (NT's numbers, docs/pool.md#integrity).
  * ------------------------------------------------------------------------------------- */
 enum {
     EXA_BUGCHECK_BAD_POOL_HEADER = 0x19,
@@ -290,6 +292,21 @@ enum {
 };
 
 /* ---------------------------------------------------------------------------------------
+ * The pool behind lookaside misses when the list has no allocate callback (pool/doors.c):
+ * ExAllocatePoolWithTag with the list's type (modifier bits honoured) and tag, and a free
+ * with the list's tag (the block's own, so a protected tag passes).
+ * ------------------------------------------------------------------------------------- */
+void *_exa_pool_allocate(int32_t pool_type, uint64_t size, uint32_t tag);
+void  _exa_pool_free(void *block);
+
+/* Pool type helpers. */
+exa_inline int32_t _exa_pool_base_type(int32_t pool_type) {
+    return pool_type & ~(int32_t)(EXA_POOL_QUOTA_FAIL_INSTEAD_OF_RAISE | EXA_POOL_RAISE_IF_ALLOCATION_FAILURE |
+                                  EXA_POOL_COLD_ALLOCATION | EXA_POOL_ZERO_ALLOCATION);
+}
+int _exa_pool_type_is_valid_for_lookaside(int32_t base_type);
+
+/* ---------------------------------------------------------------------------------------
  * Walkers over the live blocks, for the diagnostics floor.
  * ------------------------------------------------------------------------------------- */
 /* One live pool block as a walker reports it. */
@@ -306,11 +323,11 @@ typedef struct exa_diag_block_s {
 /* Return 0 to stop the walk. Runs under a pool lock: must not call the pool. */
 typedef int (*_exa_diag_block_fn)(const exa_diag_block_t *block, void *context);
 
-/* pool.c. Every live block (big allocations first, then small blocks in address order per
+/* walk.c. Every live block (big allocations first, then small blocks in address order per
  * segment). fatal: locks only tried, held ones skipped. Returns 1 when every part was seen
  * (and the callback never stopped), else 0. */
 int _exa_pool_walk(_exa_diag_block_fn fn, void *context, int fatal);
-/* pool.c. The block containing `address`, best effort and lock-free but for a tried stripe
+/* walk.c. The block containing `address`, best effort and lock-free but for a tried stripe
  * lock (the bug-check dump's culprit). 1 when found. */
 int _exa_pool_block_of(uintptr_t address, exa_diag_block_t *out);
 

@@ -1,5 +1,6 @@
 /* exalloc - native core
- * quota.c: pool quota accounts, the user-space stand-in for NT processes (spec 1.7).
+ * pool/quota.c: pool quota accounts, the user-space stand-in for NT processes
+ * (docs/pool.md#quota).
  *
  * An account has, per pool (non-paged, paged), a usage, its peak and a limit (0 = none).
  * A charge is a compare-and-swap on the usage that refuses to pass the limit, so usage

@@ -111,7 +111,7 @@ static exa_pool_segment_t *exa_segment_create(exa_pool_desc_t *d, exa_status_t *
     int exec = d->executable && exa_atomic_load_relaxed(&_exa_executable_refused) == 0;
     void *base = _exa_os_pages_map(EXA_POOL_SEGMENT_SIZE, EXA_POOL_SEGMENT_SIZE, exec);
     if (base == NULL && exec) {
-        /* Spec 1.2 [OURS]: executable pages are a hardening question, not a functional one:
+        /* exalloc's own choice (docs/pool.md#placement): executable pages are a hardening question, not a functional one:
          * fall back to NX memory, say so once (stats.executable tells programs). */
         if (exa_atomic_exchange_acq_rel(&_exa_executable_refused, 1u) == 0) {
             static const char warning[] = "exalloc: the host refused executable memory; executable pool types get NX memory\n";

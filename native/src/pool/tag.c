@@ -1,5 +1,5 @@
 /* exalloc - native core
- * tag.c: per-tag accounting with PoolMon's columns (spec 1.6).
+ * pool/tag.c: per-tag accounting with PoolMon's columns (docs/pool.md#tags).
  *
  * Theory of operation
  * -------------------

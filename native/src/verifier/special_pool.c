@@ -1,5 +1,6 @@
 /* exalloc - native core
- * special_pool.c: Driver Verifier's special pool (spec 1.9, 7.21) with host guard pages.
+ * verifier/special_pool.c: Driver Verifier's special pool (docs/diagnostics.md#special-pool,
+ * docs/edge-cases.md#case-21) with host guard pages.
  *
  * One reservation of EXA_SPECIAL_SLOTS slots, each two host pages: the data page and a
  * no-access guard page (after it for Verify End, before it for Verify Start). A slot's data
@@ -78,7 +79,7 @@ static int exa_sp_ready_locked(void) {
     exa_sp_free_count = EXA_SPECIAL_SLOTS;
     exa_sp_span = span;
     exa_atomic_store_release(&exa_sp_base, (uintptr_t)base);
-    /* From now on every free looks here first (pool.c's hook). */
+    /* From now on every free looks here first (the pool's hook, base/hooks.h). */
     _exa_verifier_bits_update(EXA_VBIT_SPECIAL, 0);
     return 1;
 }

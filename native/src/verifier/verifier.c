@@ -1,7 +1,8 @@
 /* exalloc - native core
  * verifier.c: checking levels (off / default / verifier), the verifier's configuration and
  * start-up environment, fill patterns, the low-resources simulation and the registry of live
- * NT lookaside lists (spec 1.9-1.11, 1.13, 2.10, 7). The special pool itself is in
+ * NT lookaside lists (docs/diagnostics.md#check-levels, docs/pool.md#placement to #zeroing
+ * and #integrity, docs/lookaside.md#errors). The special pool itself is in
  * special_pool.c. See exalloc.h, "Checking levels and the Driver Verifier emulation". */
 #include "verifier/verifier.h"
 #include "base/track.h"

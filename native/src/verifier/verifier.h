@@ -16,13 +16,13 @@
 
 
 
-/* Allocation hook (pool.c, top of _exa_pool_allocate_request): 1 when it handled the request
+/* Allocation hook (pool/allocate.c, top of _exa_pool_allocate_request): 1 when it handled the request
  * (*out is the block, or NULL after a raise / injected failure), 0 to go on normally. */
 int _exa_verifier_allocate(const exa_pool_request_t *r, void **out);
 /* After a normal allocation at the verifier level: fill uninitialised blocks. */
 void _exa_verifier_allocated(const exa_pool_request_t *r, void *p);
 
-/* Free hook (pool.c, top of the checked free): 1 when the block was a special pool block
+/* Free hook (pool/free.c, top of the checked free): 1 when the block was a special pool block
  * (freed or reported), 0 to go on normally. */
 int _exa_special_release(void *block, uint32_t tag, int check_tag);
 /* Free hook after the checks passed, before the block changes hands (verifier level): the
@@ -37,7 +37,7 @@ int _exa_special_describe(const void *block, exa_pool_block_info_t *out, exa_sta
 /* Special pool internals for verifier.c. */
 void *_exa_special_allocate(const exa_pool_request_t *r, uint32_t flags, uint32_t quarantine);
 int _exa_special_owns(const void *p);
-/* Diagnostics (pool.c's walk and block lookup): live special blocks as exa_diag_block_t. */
+/* Diagnostics (pool/walk.c's walk and block lookup): live special blocks as exa_diag_block_t. */
 struct exa_diag_block_s;
 int _exa_special_walk(int (*fn)(const struct exa_diag_block_s *, void *), void *ctx, int fatal);
 int _exa_special_block_of(uintptr_t address, struct exa_diag_block_s *out);

@@ -1,5 +1,5 @@
 /* exalloc - native core
- * zone.c: zones (spec section 3), NT's fixed-size block buffers over caller segments.
+ * zone/zone.c: zones (docs/zone.md), NT's fixed-size block buffers over caller segments.
  *
  * Theory of operation
  * -------------------
@@ -23,7 +23,8 @@
  * `reserved` field (NT leaves that field to the executive; ReactOS happens to leave it
  * untouched). The first segment keeps NT's NULL there: its extent is the total minus the
  * extensions' (ULONG arithmetic modulo 2^32, like NT's sum), and it is the segment whose
- * `next` is NULL. [OURS, in place of a side table the zone has nowhere to keep.]
+ * `next` is NULL. (exalloc's own choice, in place of a side table the zone has nowhere to
+ * keep.)
  *
  * Concurrency. The plain routines assume the caller serialises them (NT's rule). The
  * interlocked ones run under the caller's spin lock: allocate/free through
@@ -99,7 +100,7 @@ void *_exa_list_locked(void *head, void *entry, int push, exa_spinlock_t *lock) 
  * Init and extend
  * ======================================================================================== */
 
-/* Spec 3.2 [DOC] plus [OURS]: no block size that cannot hold the free-list link, no silent
+/* NT's documented rule (docs/zone.md#init), plus exalloc's own checks: no block size that cannot hold the free-list link, no silent
  * rounding. */
 static int exa_block_size_is_valid(uint32_t block_size) {
     return block_size >= sizeof(void *) && block_size % EXA_ZONE_ALIGNMENT == 0;

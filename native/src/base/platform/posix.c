@@ -1,5 +1,5 @@
 /* exalloc - native core
- * platform/posix.c: the OS contract (internal/platform.h) for Linux and other POSIX hosts.
+ * base/platform/posix.c: the OS contract (base/platform.h) for Linux and other POSIX hosts.
  * Compiled only through src/platform.c. */
 #define _GNU_SOURCE 1
 #include "base/platform.h"
