@@ -172,27 +172,6 @@ _Static_assert(offsetof(exa_lookaside_t, lock) == EXA_CACHE_LINE, "read-mostly p
 #define exa_tls_memo _exa_tls
 
 /* ==========================================================================================
- * Depth adjustment (docs/lookaside.md#depth): exa_lookaside_tick, run by the balance-set thread (balance.c)
- *
- * Control law (the policy docs/lookaside.md#depth recommends; NT's own constants are not public). Per list
- * and period, from the exact folded counters:
- *     A = TotalAllocates - LastTotalAllocates,  M = AllocateMisses - LastAllocateMisses
- *     idle          A < 32                  Depth = max(MinimumDepth, Depth - 8)
- *     hits enough   M <= 0.5 % of A         Depth = max(MinimumDepth, Depth - 1)
- *     missing       otherwise               Depth = min(MaximumDepth,
- *                                                       Depth + clamp(ceil(M / 2), 1, MaximumDepth / 4))
- * MinimumDepth is the list's initial depth (NT's 4 unless configured); a Depth set below it
- * by exa_lookaside_set_depth is never lowered further and is raised only on misses. The
- * misses of the last period estimate how many more cached entries would have helped; a
- * half step damps the oscillation of a list at its working-set size, and the slow -1 decay
- * keeps a hot list just big enough. When Depth drops, the surplus cached entries (shared
- * stack first, newest first, then the oldest of each thread's cache) are trimmed back
- * through the free callback, with no lock held during the callbacks.
- * ======================================================================================== */
-
-enum { EXA_ADJUST_IDLE_ALLOCATES = 32, EXA_ADJUST_IDLE_STEP = 8 };
-
-/* ==========================================================================================
  * Shared between the lookaside files (file named after each)
  * ======================================================================================== */
 

@@ -34,6 +34,13 @@
 
 /* ==========================================================================================
  * Fast doors and the fast free
+ *
+ * The fast allocate: a small block of a front descriptor straight from the thread's front
+ * cache. The door has already reduced the request to one of the three plain types
+ * (NonPagedPoolNx, NonPagedPool, PagedPool: no quota, priority, node, cache alignment or
+ * must-succeed), a non-zero tag and 1..4064 bytes, outside strict mode. Everything this path
+ * skips is something those requests cannot need: the block already holds its page (capacity
+ * and conditions do not change), nothing is charged.
  * ======================================================================================== */
 
 /* The rest of a fast allocate whose tag missed the memo (out of line: the inline part

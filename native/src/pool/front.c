@@ -124,12 +124,7 @@ exa_noinline exa_pool_header_t *_exa_front_refill(exa_pool_thread_t *t, exa_pool
 }
 
 /* ==========================================================================================
- * The fast allocate: a small block of a front descriptor straight from the
- * thread's front cache. The caller (doors.c) has already reduced the request to one of
- * the three plain types (NonPagedPoolNx, NonPagedPool, PagedPool: no quota, priority, node,
- * cache alignment or must-succeed), a non-zero tag and 1..4064 bytes, outside strict mode.
- * Everything this path skips is something those requests cannot need: the block already
- * holds its page (capacity and conditions do not change), nothing is charged.
+ * Tag counts through the thread's memo
  * ======================================================================================== */
 
 /* The thread's tag slot for (tag, kind): a one-entry memo in front of the direct-mapped
