@@ -179,7 +179,7 @@ EXA_API exa_status_t exa_last_status(void);
 EXA_API void exa_clear_last_status(void);
 
 /* ==========================================================================================
- * IRQL (spec section 0)
+ * IRQL (docs/conventions.md#irql)
  *
  * Every thread has a current IRQL, PASSIVE_LEVEL when it starts. Nothing is masked in user
  * space: the level exists so that NT's IRQL rules are checked exactly where NT checks them.
@@ -244,7 +244,7 @@ EXA_API exa_status_t exa_spinlock_acquire_raise(exa_spinlock_t *lock, uint8_t *o
 EXA_API exa_status_t exa_spinlock_release_lower(exa_spinlock_t *lock, uint8_t new_irql);
 
 /* ==========================================================================================
- * In-stack queued spin locks (NT's KeAcquireInStackQueuedSpinLock, spec 5.3)
+ * In-stack queued spin locks (NT's KeAcquireInStackQueuedSpinLock, docs/spinlock.md#queued)
  *
  * MCS: the lock word holds the address of the last waiter's queue entry (0 = free). Each
  * acquirer appends its own entry and spins on that entry only, so waiters are served in
@@ -279,7 +279,7 @@ EXA_API exa_status_t exa_queued_lock_acquire(exa_spinlock_t *lock, exa_queued_lo
 EXA_API exa_status_t exa_queued_lock_release(exa_queued_lock_handle_t *handle);
 
 /* ==========================================================================================
- * Lookaside lists (NT's ExInitialize...LookasideList family, spec section 2)
+ * Lookaside lists (NT's ExInitialize...LookasideList family, docs/lookaside.md)
  *
  * A list caches fixed-size blocks in front of the pool. NT semantics kept exactly:
  *   - LIFO: the block freed last is handed out first (per thread, see below);
@@ -400,7 +400,7 @@ EXA_API int32_t exa_lookaside_fence_mode(void);
 EXA_API void exa_thread_cache_release(void);
 
 /* ==========================================================================================
- * Zones (NT's ExInitializeZone family, spec section 3)
+ * Zones (NT's ExInitializeZone family, docs/zone.md)
  *
  * A zone hands out fixed-size blocks carved from segments that the caller supplies; it
  * never allocates and never gives memory back. exa_zone_t is NT's ZONE_HEADER, field for
@@ -473,7 +473,7 @@ EXA_API int32_t exa_zone_in_first_segment(const exa_zone_t *zone, const void *p)
 EXA_API exa_status_t exa_zone_query(const exa_zone_t *zone, exa_zone_info_t *out, exa_spinlock_t *lock);
 
 /* ==========================================================================================
- * Pools (NT's ExAllocatePool family, spec section 1)
+ * Pools (NT's ExAllocatePool family, docs/pool.md)
  *
  * Two pools, non-paged and paged, each with its own capacity, watermarks, condition events
  * and per-tag statistics. Non-paged pool memory is locked in RAM where the host allows it
@@ -587,7 +587,7 @@ typedef struct exa_pool_parameter_s {
     exa_u64 value;       /* the low 32 bits are used */
 } exa_pool_parameter_t;
 
-/* Global options. STRICT is the spec's "verifier" column: zero-byte and must-succeed
+/* Global options. STRICT applies the rules Driver Verifier enforces: zero-byte and must-succeed
  * requests are bug checks (0xC4/0x00, 0xC2/0x9A), legacy tags 0 / "BIG " / without a
  * letter or digit are 0xC2/0x9B-0x9D, zero-byte ExAllocatePool2/3 requests return NULL,
  * and any non-zero tag passed to a free must match. Default: off. */
@@ -735,7 +735,7 @@ EXA_API exa_status_t exa_pool_unregister_condition(uint32_t cookie);
 EXA_API exa_u64 exa_pool_trim(void);
 
 /* ==========================================================================================
- * Quota accounts (NT's process pool quota, spec 1.7)
+ * Quota accounts (NT's process pool quota, docs/pool.md#quota)
  *
  * An account stands for an NT process: a non-paged and a paged limit (0 = unlimited), the
  * usage and its peak. Each thread has a current account, the process account unless it
@@ -778,7 +778,7 @@ EXA_API exa_quota_account_t *exa_quota_process(void);
 EXA_API exa_quota_account_t *exa_quota_system(void);
 
 /* ==========================================================================================
- * Memory-manager queries (MmQuerySystemSize / MmIsThisAnNtAsSystem, spec section 4)
+ * Memory-manager queries (MmQuerySystemSize / MmIsThisAnNtAsSystem, docs/mm.md)
  *
  * Computed from the host's physical memory in 4 KiB pages P and a product type (the
  * registry's ProductType string; only its first two characters count, "Wi" is a
@@ -801,7 +801,7 @@ EXA_API exa_status_t exa_mm_configure(exa_u64 physical_bytes, const char *produc
 EXA_API uint32_t exa_numa_node_count(void);
 
 /* ==========================================================================================
- * Lookaside lists: bulk transfers, depth adjustment (exalloc extensions; helper h-la)
+ * Lookaside lists: bulk transfers, depth adjustment (exalloc extensions)
  * ======================================================================================== */
 
 /* Take up to n CACHED blocks for the caller (this thread's cache first, then the shared
@@ -818,7 +818,7 @@ EXA_API uint32_t exa_lookaside_allocate_cached(exa_lookaside_t *list, void **out
  * callback). IRQL check as exa_lookaside_free (too high -> bug check path, returns 0). */
 EXA_API uint32_t exa_lookaside_free_cached(exa_lookaside_t *list, void *const *blocks, uint32_t n);
 
-/* Depth adjustment (spec 2.9). One pass over every live list, as the balance-set thread
+/* Depth adjustment (docs/lookaside.md#depth). One pass over every live list, as the balance-set thread
  * does each period. Per list, with A allocates and M allocate misses since the last pass:
  * A < 32 (idle): Depth -= 8; M <= 0.5 % of A: Depth -= 1 (never below the list's initial
  * depth); else Depth += clamp(ceil(M / 2), 1, MaximumDepth / 4), up to MaximumDepth. When
@@ -847,7 +847,7 @@ EXA_API exa_status_t exa_lookaside_set_fixed_depth(exa_lookaside_t *list, int32_
 
 /* ==========================================================================================
  * Diagnostics: leak report, allocation dump, PoolMon / !lookaside text, live view
- * (spec 1.6, 1.13, 7)
+ * (docs/diagnostics.md, docs/pool.md#tags and #integrity)
  *
  * Text routines are snprintf-like: they write at most `capacity` bytes including a
  * terminating NUL (nothing when capacity is 0; buf may then be NULL) and return the length
@@ -914,7 +914,7 @@ EXA_API exa_status_t exa_publish_stop(void);
 EXA_API exa_status_t exa_publish_now(void);
 
 /* ==========================================================================================
- * Checking levels and the Driver Verifier emulation (spec 1.9-1.11, 1.13, 2.10, 7)
+ * Checking levels and the Driver Verifier emulation (docs/diagnostics.md#check-levels)
  *
  * Levels (EXALLOC_CHECKS=off|default|verifier at start-up, or exa_set_check_level):
  *   off      skips the optional free-time check: a block whose next neighbour's header

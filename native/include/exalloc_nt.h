@@ -367,7 +367,7 @@ static inline BOOLEAN ExIsObjectInFirstZoneSegment(PZONE_HEADER Zone, PVOID Obje
 }
 
 /* ==========================================================================================
- * Pool (wdm.h / ntifs.h): ExAllocatePool family, spec section 1. Every routine is an
+ * Pool (wdm.h / ntifs.h): ExAllocatePool family, docs/pool.md. Every routine is an
  * exported function, the ...Zero / ...Uninitialized wrappers included (wdm.h has them as
  * inline functions; they pass POOL_ZERO_ALLOCATION natively here). "Raise" is exalloc's:
  * NULL plus exa_last_status and the raise handler (exalloc.h). ExFreePool(NULL) and
@@ -479,7 +479,7 @@ EXA_API VOID ExFreePoolWithTag(PVOID P, ULONG Tag);
 EXA_API SIZE_T ExQueryPoolBlockSize(PVOID PoolBlock, PBOOLEAN QuotaCharged);
 
 /* ==========================================================================================
- * Memory manager (wdm.h / ntddk.h): spec section 4
+ * Memory manager (wdm.h / ntddk.h): docs/mm.md
  * ======================================================================================== */
 
 typedef enum _MM_SYSTEM_SIZE { MmSmallSystem, MmMediumSystem, MmLargeSystem } MM_SYSTEMSIZE;

@@ -1,7 +1,8 @@
 /* exalloc - C tests
- * test.h: a two-macro harness. Each test_*.c file exports a NULL-terminated table of cases;
- * test_main.c runs them (optionally filtered by a substring argument) and prints the
- * countable summary line "N passed, N failed". */
+ * test.h: a two-macro harness. Each test_*.c file defines a NULL-terminated table of cases
+ * and registers it with TEST_SUITE; test_main.c runs every registered suite (optionally
+ * filtered by a substring argument) and prints the countable summary line
+ * "native: N passed, N failed". */
 #ifndef EXA_TEST_H
 #define EXA_TEST_H
 
@@ -109,22 +110,21 @@ uint32_t test_tag(const char *s);
 exa_pool_tag_row_t test_tag_row(uint32_t tag, int32_t pool);
 exa_pool_block_info_t test_block_info(const void *p);
 
-extern const test_case_t lookaside_cases[];
-extern const test_case_t lookaside_nt_cases[];
-extern const test_case_t spinlock_cases[];
-extern const test_case_t bugcheck_cases[];
-extern const test_case_t stress_cases[];
-extern const test_case_t irql_cases[];
-extern const test_case_t spinlock_nt_cases[];
-extern const test_case_t queued_cases[];
-extern const test_case_t zone_cases[];
-extern const test_case_t pool_fast_cases[];
-extern const test_case_t diag_cases[];
-extern const test_case_t pool_cases[];
-extern const test_case_t pool_nt_cases[];
-extern const test_case_t pool_stress_cases[];
-extern const test_case_t lookaside_bulk_cases[];
-extern const test_case_t verifier_cases[];
-extern const test_case_t balance_cases[];
+/* Suites register themselves: a test file defines a NULL-terminated table `static const
+ * test_case_t NAME_cases[]` and writes TEST_SUITE(NAME) after it. The runner sorts the suites
+ * by name, so the order is stable and a new test_*.c file needs no other edit. */
+typedef struct test_suite_s {
+    const char *name;
+    const test_case_t *cases;
+    struct test_suite_s *next;
+} test_suite_t;
+void test_register_suite(test_suite_t *suite);
+
+#define TEST_SUITE(name_)                                                                        \
+    static test_suite_t name_##_suite = {#name_, name_##_cases, NULL};                           \
+    __attribute__((constructor)) static void name_##_suite_register(void) {                      \
+        test_register_suite(&name_##_suite);                                                     \
+    }                                                                                            \
+    extern int test_suite_end_##name_
 
 #endif

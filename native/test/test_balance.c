@@ -337,7 +337,7 @@ static void environment_variable_starts_the_thread(void) {
     CHECK_EQ(exa_balance_set_running(), 0); /* not set here */
 }
 
-const test_case_t balance_cases[] = {
+static const test_case_t balance_cases[] = {
     {"balance.depth_rises_on_misses_and_falls_when_idle", depth_rises_on_misses_and_falls_when_idle},
     {"balance.low_miss_decay_maximum_and_fixed", low_miss_decay_maximum_and_fixed},
     {"balance.trim_reaches_other_threads_oldest_first", trim_reaches_other_threads_oldest_first},
@@ -345,3 +345,4 @@ const test_case_t balance_cases[] = {
     {"balance.ticks_race_with_workers", ticks_race_with_workers},
     {"balance.environment_variable_starts_the_thread", environment_variable_starts_the_thread},
     {NULL, NULL}};
+TEST_SUITE(balance);

@@ -3,7 +3,7 @@
 #define _GNU_SOURCE 1
 #include "test.h"
 #include "exalloc_nt.h"
-#include "internal/diag_shm.h"
+#include "diag/diag_shm.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -504,7 +504,7 @@ static void diag_env(void) {
     CHECK(access(path, F_OK) != 0);  /* removed at exit */
 }
 
-const test_case_t diag_cases[] = {{"diag_env_child_body", diag_env_child_body},
+static const test_case_t diag_cases[] = {{"diag_env_child_body", diag_env_child_body},
                                   {"diag_env", diag_env},
                                   {"diag_poolmon_text", diag_poolmon_text},
                                   {"diag_allocation_snapshot", diag_allocation_snapshot},
@@ -515,3 +515,4 @@ const test_case_t diag_cases[] = {{"diag_env_child_body", diag_env_child_body},
                                   {"diag_lookaside_text", diag_lookaside_text},
                                   {"diag_publish", diag_publish},
                                   {NULL, NULL}};
+TEST_SUITE(diag);

@@ -186,7 +186,7 @@ static void default_handler_aborts(void) {
                                                     "0x0000000000000001, 0x0000000000000030)"));
 }
 
-const test_case_t irql_cases[] = {
+static const test_case_t irql_cases[] = {
     {"irql.raise_and_lower", raise_and_lower},
     {"irql.raise_below_current_is_0x09", raise_below_current_is_0x09},
     {"irql.lower_above_current_is_0x0a", lower_above_current_is_0x0a},
@@ -197,3 +197,4 @@ const test_case_t irql_cases[] = {
     {"irql.paged_lookaside_under_spin_lock", paged_lookaside_under_spin_lock},
     {"irql.default_handler_aborts", default_handler_aborts},
     {NULL, NULL}};
+TEST_SUITE(irql);

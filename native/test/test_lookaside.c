@@ -357,7 +357,7 @@ static void abi_self_description(void) {
     CHECK(strcmp(exa_version_string(), "0.1.0") == 0);
 }
 
-const test_case_t lookaside_cases[] = {
+static const test_case_t lookaside_cases[] = {
     {"lookaside.create_validates_parameters", create_validates_parameters},
     {"lookaside.create_sets_nt_defaults", create_sets_nt_defaults},
     {"lookaside.depth_bound_and_lifo", depth_bound_and_lifo},
@@ -373,3 +373,4 @@ const test_case_t lookaside_cases[] = {
     {"lookaside.fence_mode_matches_the_host", fence_mode_matches_the_host},
     {"lookaside.abi_self_description", abi_self_description},
     {NULL, NULL}};
+TEST_SUITE(lookaside);

@@ -478,7 +478,7 @@ static void asan_reports_use_of_cached_and_free_blocks(void) {
     CHECK(exa_zone_allocate(&track_zone) == NULL);
 }
 
-const test_case_t lookaside_bulk_cases[] = {
+static const test_case_t lookaside_bulk_cases[] = {
     {"lookaside_bulk.allocate_cached_never_calls_the_callback", allocate_cached_never_calls_the_callback},
     {"lookaside_bulk.free_cached_depth_bound_counters_lifo", free_cached_depth_bound_counters_lifo},
     {"lookaside_bulk.bulk_beyond_the_thread_cache", bulk_beyond_the_thread_cache},
@@ -488,3 +488,4 @@ const test_case_t lookaside_bulk_cases[] = {
     {"lookaside_bulk.memo_follows_list_switches", memo_follows_list_switches},
     {"track.asan_reports_use_of_cached_and_free_blocks", asan_reports_use_of_cached_and_free_blocks},
     {NULL, NULL}};
+TEST_SUITE(lookaside_bulk);

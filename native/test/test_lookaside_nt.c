@@ -194,7 +194,7 @@ static void nt_lists_are_in_the_registry(void) {
     CHECK_EQ(exa_lookaside_enumerate(NULL, 0), before);
 }
 
-const test_case_t lookaside_nt_cases[] = {
+static const test_case_t lookaside_nt_cases[] = {
     {"nt.npaged_fields_and_counters", npaged_fields_and_counters},
     {"nt.paged_custom_callbacks", paged_custom_callbacks},
     {"nt.classic_size_below_minimum_is_raised", classic_size_below_minimum_is_raised},
@@ -202,3 +202,4 @@ const test_case_t lookaside_nt_cases[] = {
     {"nt.ex_callbacks_flags_flush", ex_callbacks_flags_flush},
     {"nt.lists_are_in_the_registry", nt_lists_are_in_the_registry},
     {NULL, NULL}};
+TEST_SUITE(lookaside_nt);

@@ -81,17 +81,31 @@ exa_pool_block_info_t test_block_info(const void *p) {
     return bi;
 }
 
+static test_suite_t *test_suites;
+static size_t test_suite_count;
+
+void test_register_suite(test_suite_t *suite) {
+    suite->next = test_suites;
+    test_suites = suite;
+    test_suite_count++;
+}
+
+static int test_suite_order(const void *a, const void *b) {
+    return strcmp((*(test_suite_t *const *)a)->name, (*(test_suite_t *const *)b)->name);
+}
+
 int main(int argc, char **argv) {
-    const test_case_t *suites[] = {lookaside_cases, lookaside_nt_cases, spinlock_cases, bugcheck_cases, stress_cases,
-                                   irql_cases,      spinlock_nt_cases,  queued_cases,   zone_cases,
-                                   pool_cases,      pool_nt_cases,      pool_stress_cases, lookaside_bulk_cases,
-                                   pool_fast_cases, diag_cases,
-                                   verifier_cases, balance_cases};
+    /* Every test file registered its suites before main; run them in name order. */
+    test_suite_t **suites = calloc(test_suite_count + 1, sizeof *suites);
+    if (suites == NULL) return 1;
+    size_t nsuites = 0;
+    for (test_suite_t *s = test_suites; s != NULL; s = s->next) suites[nsuites++] = s;
+    qsort(suites, nsuites, sizeof *suites, test_suite_order);
     const char *filter = argc > 1 ? argv[1] : NULL;
     int passed = 0, failed = 0;
     setvbuf(stdout, NULL, _IOLBF, 0);
-    for (size_t s = 0; s < sizeof suites / sizeof suites[0]; s++) {
-        for (const test_case_t *t = suites[s]; t->name != NULL; t++) {
+    for (size_t s = 0; s < nsuites; s++) {
+        for (const test_case_t *t = suites[s]->cases; t->name != NULL; t++) {
             if (filter && !strstr(t->name, filter)) continue;
             test_current_failed = 0;
             t->fn();
@@ -106,6 +120,7 @@ int main(int argc, char **argv) {
             else passed++;
         }
     }
+    free(suites);
     printf("native: %d passed, %d failed\n", passed, failed);
     return failed == 0 && passed > 0 ? 0 : 1;
 }

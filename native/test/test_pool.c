@@ -22,7 +22,7 @@ static const int32_t all_types[] = {
     EXA_PAGED_POOL_CACHE_ALIGNED_SESSION, EXA_NON_PAGED_POOL_NX, EXA_NON_PAGED_POOL_NX_CACHE_ALIGNED,
     EXA_NON_PAGED_POOL_SESSION_NX};
 
-/* Spec 1.4 for every size 1..3 pages in every pool type: small blocks 16-byte aligned (a
+/* docs/pool.md#alignment for every size 1..3 pages in every pool type: small blocks 16-byte aligned (a
  * cache line for cache-aligned types) and inside one page; larger requests page-aligned with
  * whole pages; the query reports tag, type, pool and a usable size >= the request. */
 static void alignment_and_page_rules_every_size(void) {
@@ -64,7 +64,7 @@ static void alignment_and_page_rules_every_size(void) {
     CHECK_EQ(r.bytes, 0);
 }
 
-/* Spec 1.4 / 7.23: the small/big cut-over at 4064 and ExQueryPoolBlockSize's values. */
+/* docs/pool.md#alignment, docs/edge-cases.md#case-23: the small/big cut-over at 4064 and ExQueryPoolBlockSize's values. */
 static void small_big_boundary(void) {
     static const struct {
         exa_u64 n, size;
@@ -84,7 +84,7 @@ static void small_big_boundary(void) {
     }
 }
 
-/* Spec 1.5: the x64 POOL_HEADER in front of a small block, byte for byte. */
+/* docs/pool.md#header: the x64 POOL_HEADER in front of a small block, byte for byte. */
 static void header_layout_and_tag_read_back(void) {
     static const struct {
         int32_t type;
@@ -202,7 +202,7 @@ static void tag_rows_have_poolmon_columns(void) {
     free(rows);
 }
 
-/* Spec 1.6: a protected tag must be passed exactly on free; unprotected mismatches are
+/* docs/pool.md#tags: a protected tag must be passed exactly on free; unprotected mismatches are
  * ignored, except in strict mode. */
 static void protected_tags_and_tag_checks(void) {
     uint32_t tag = test_tag("Prot") | 0x80000000u;
@@ -238,7 +238,7 @@ static void protected_tags_and_tag_checks(void) {
     CHECK_EQ(bc.parameter4, test_tag("Else"));
 }
 
-/* Spec 1.13 / 7.16-7.18: bad frees are bug checks with NT's parameters, nothing changed. */
+/* docs/pool.md#integrity, docs/edge-cases.md#case-16 to #case-18: bad frees are bug checks with NT's parameters, nothing changed. */
 static void free_checked_reports_the_outcome(void) {
     void *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 72, test_tag("FrCk"));
     CHECK(p != NULL);
@@ -378,7 +378,8 @@ static void cache_aligned_blocks_and_shadow_headers(void) {
 }
 
 /* ==========================================================================================
- * ExAllocatePool2/3 validation (spec 1.3, 1.10, 7.2, 7.6-7.8)
+ * ExAllocatePool2/3 validation (docs/pool.md#pool-flags, #zero-size; docs/edge-cases.md#case-2,
+ * #case-6 to #case-8)
  * ======================================================================================== */
 
 static void pool_flags_map_to_types(void) {
@@ -538,7 +539,7 @@ static void legacy_zero_length_and_tags(void) {
 }
 
 /* ==========================================================================================
- * Quota (spec 1.7)
+ * Quota (docs/pool.md#quota)
  * ======================================================================================== */
 
 static void quota_charge_and_back_out(void) {
@@ -635,7 +636,7 @@ static void quota_owner_is_checked(void) {
 }
 
 /* ==========================================================================================
- * Limits, priorities, conditions, must-succeed (spec 1.8, 1.12)
+ * Limits, priorities, conditions, must-succeed (docs/pool.md#failure, #conditions)
  * ======================================================================================== */
 
 typedef struct {
@@ -779,7 +780,7 @@ static void limits_are_validated(void) {
     CHECK(memcmp(&back, &l, sizeof l) == 0);
 }
 
-/* Must-succeed (spec 1.8 [OURS], improved): served from a reserve beyond the capacity when
+/* Must-succeed (docs/pool.md#failure; exalloc's own improvement on NT): served from a reserve beyond the capacity when
  * the pool is exhausted; only when the reserve is gone too: bug check 0x41. Strict mode
  * rejects the request itself (0xC2/0x9A). */
 static void must_succeed_reserve_then_0x41(void) {
@@ -883,7 +884,7 @@ static void cold_hint_never_fails(void) {
     exa_pool_free(np);
 }
 
-/* Spec 1.1: paged pool only up to APC_LEVEL, any pool up to DISPATCH_LEVEL (0xC2/0x08 on
+/* docs/pool.md#api: paged pool only up to APC_LEVEL, any pool up to DISPATCH_LEVEL (0xC2/0x08 on
  * allocate, 0x09 on free). */
 static void irql_rules(void) {
     void *paged = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 64, test_tag("Irql"));
@@ -908,7 +909,7 @@ static void irql_rules(void) {
     CHECK_EQ(free_bc.parameter4, (uintptr_t)paged);
 }
 
-/* Spec 4 / 7.48-7.49: thresholds inclusive, product type by its first two characters. */
+/* docs/mm.md, docs/edge-cases.md#case-48 and #case-49: thresholds inclusive, product type by its first two characters. */
 static void mm_system_size_thresholds(void) {
     static const struct {
         exa_u64 pages;  /* physical memory in 4 KiB pages */
@@ -1038,7 +1039,7 @@ static void random_walk_fill_bytes(void) {
     CHECK_EQ(total, allocs);
 }
 
-const test_case_t pool_cases[] = {
+static const test_case_t pool_cases[] = {
     {"pool.alignment_and_page_rules_every_size", alignment_and_page_rules_every_size},
     {"pool.small_big_boundary", small_big_boundary},
     {"pool.header_layout_and_tag_read_back", header_layout_and_tag_read_back},
@@ -1068,3 +1069,4 @@ const test_case_t pool_cases[] = {
     {"pool.struct_sizes_and_query_arguments", struct_sizes_and_query_arguments},
     {"pool.random_walk_fill_bytes", random_walk_fill_bytes},
     {NULL, NULL}};
+TEST_SUITE(pool);

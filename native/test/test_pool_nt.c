@@ -91,7 +91,7 @@ static void query_pool_block_size(void) {
     CHECK_EQ(charged, FALSE);
 }
 
-/* Spec 1.7 / 7.10: the quota routines raise by default; POOL_QUOTA_FAIL_INSTEAD_OF_RAISE
+/* docs/pool.md#quota, docs/edge-cases.md#case-10: the quota routines raise by default; POOL_QUOTA_FAIL_INSTEAD_OF_RAISE
  * returns NULL. */
 static void quota_routines_raise_unless_told(void) {
     exa_quota_account_t *acct;
@@ -188,7 +188,7 @@ static void mm_routines(void) {
     CHECK_EQ(MmIsThisAnNtAsSystem(), FALSE);
 }
 
-const test_case_t pool_nt_cases[] = {
+static const test_case_t pool_nt_cases[] = {
     {"pool_nt.legacy_routines_and_tags", legacy_routines_and_tags},
     {"pool_nt.zero_wrappers_zero", zero_wrappers_zero},
     {"pool_nt.query_pool_block_size", query_pool_block_size},
@@ -197,3 +197,4 @@ const test_case_t pool_nt_cases[] = {
     {"pool_nt.free_null_and_protected_tags", free_null_and_protected_tags},
     {"pool_nt.mm_routines", mm_routines},
     {NULL, NULL}};
+TEST_SUITE(pool_nt);

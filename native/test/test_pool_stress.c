@@ -234,6 +234,7 @@ static void four_threads_exact_accounting(void) {
     (void)quota_refused;
 }
 
-const test_case_t pool_stress_cases[] = {
+static const test_case_t pool_stress_cases[] = {
     {"pool_stress.four_threads_exact_accounting", four_threads_exact_accounting},
     {NULL, NULL}};
+TEST_SUITE(pool_stress);

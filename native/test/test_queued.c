@@ -213,7 +213,7 @@ static void fifo_order_is_arrival_order(void) {
     CHECK_EQ(fifo_lock, 0);
 }
 
-const test_case_t queued_cases[] = {
+static const test_case_t queued_cases[] = {
     {"queued.word_and_handle_fields", word_and_handle_fields},
     {"queued.nested_queued_locks", nested_queued_locks},
     {"queued.recursion_and_handle_reuse_are_0x0f", recursion_and_handle_reuse_are_0x0f},
@@ -222,3 +222,4 @@ const test_case_t queued_cases[] = {
     {"queued.at_dpc_level_forms", at_dpc_level_forms},
     {"queued.fifo_order_is_arrival_order", fifo_order_is_arrival_order},
     {NULL, NULL}};
+TEST_SUITE(queued);

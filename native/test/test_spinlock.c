@@ -198,17 +198,19 @@ static void internal_symbols_are_hidden(void) {
     CHECK(dlsym(RTLD_DEFAULT, "_exa_os_thread_token") == NULL);
 }
 
-const test_case_t spinlock_cases[] = {
+static const test_case_t spinlock_cases[] = {
     {"spinlock.mutual_exclusion_four_threads", mutual_exclusion_four_threads},
     {"spinlock.word_shape_try_and_test", word_shape_try_and_test},
     {"spinlock.recursion_is_bugcheck_0x0f", recursion_is_bugcheck_0x0f},
     {"spinlock.foreign_release_is_bugcheck_0x10", foreign_release_is_bugcheck_0x10},
     {NULL, NULL}};
+TEST_SUITE(spinlock);
 
-const test_case_t bugcheck_cases[] = {
+static const test_case_t bugcheck_cases[] = {
     {"bugcheck.default_handler_prints_stop_and_aborts", default_handler_prints_stop_and_aborts},
     {"bugcheck.kebugcheckex_never_returns", kebugcheckex_never_returns},
     {"bugcheck.custom_handler_gets_code_and_context", custom_handler_gets_code_and_context},
     {"bugcheck.raise_handler_and_last_status", raise_handler_and_last_status},
     {"bugcheck.internal_symbols_are_hidden", internal_symbols_are_hidden},
     {NULL, NULL}};
+TEST_SUITE(bugcheck);

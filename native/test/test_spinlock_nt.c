@@ -245,7 +245,7 @@ static void stress_nt_queued(void) { run_stress(KIND_NT_QUEUED); }
 static void stress_modern_queued(void) { run_stress(KIND_MODERN_QUEUED); }
 static void stress_mixed_queued_handles(void) { run_stress(KIND_MIXED_QUEUED); }
 
-const test_case_t spinlock_nt_cases[] = {
+static const test_case_t spinlock_nt_cases[] = {
     {"spinlock_nt.acquire_raises_to_dispatch_and_restores", acquire_raises_to_dispatch_and_restores},
     {"spinlock_nt.modern_raise_and_lower", modern_raise_and_lower},
     {"spinlock_nt.acquire_above_dispatch_is_0xc4_0x42", acquire_above_dispatch_is_0xc4_0x42},
@@ -259,3 +259,4 @@ const test_case_t spinlock_nt_cases[] = {
     {"spinlock_nt.stress_modern_queued", stress_modern_queued},
     {"spinlock_nt.stress_mixed_queued_handles", stress_mixed_queued_handles},
     {NULL, NULL}};
+TEST_SUITE(spinlock_nt);

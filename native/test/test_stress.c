@@ -259,10 +259,11 @@ static void thread_exit_returns_cache(void) {
     CHECK_EQ(atomic_load(&cb.frees), 3);
 }
 
-const test_case_t stress_cases[] = {
+static const test_case_t stress_cases[] = {
     {"stress.four_threads_depth_4", four_threads_depth_4},
     {"stress.four_threads_depth_256", four_threads_depth_256},
     {"stress.four_threads_depth_1024_with_flushes", four_threads_depth_1024_with_flushes},
     {"stress.cross_thread_free", cross_thread_free},
     {"stress.thread_exit_returns_cache", thread_exit_returns_cache},
     {NULL, NULL}};
+TEST_SUITE(stress);

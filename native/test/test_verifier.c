@@ -504,7 +504,7 @@ static void startup_environment(void) {
 
 
 /* ---------------------------------------------------------------------------------------
- * Integrity checks of the normal pool (spec 1.13) not covered by test_pool.c: the block's
+ * Integrity checks of the normal pool (docs/pool.md#integrity) not covered by test_pool.c: the block's
  * own header (0xC2/0x01, 0x19/0x08, 0x19/0x09) and the free lists (0x19/0x03, 0x19/0x0D).
  * ------------------------------------------------------------------------------------- */
 
@@ -690,7 +690,7 @@ static void special_pool_threads(void) {
     CHECK(seen);
 }
 
-const test_case_t verifier_cases[] = {
+static const test_case_t verifier_cases[] = {
     {"verifier_levels_api", levels_api},
     {"verifier_level_off_skips_the_neighbour_check", level_off_skips_the_neighbour_check},
     {"verifier_fills_patterns", verifier_fills_patterns},
@@ -712,3 +712,4 @@ const test_case_t verifier_cases[] = {
     {"verifier_special_pool_threads", special_pool_threads},
     {"verifier_env_probe", env_probe},
     {NULL, NULL}};
+TEST_SUITE(verifier);

@@ -1,4 +1,4 @@
-/* exalloc - C tests: zones (spec section 3, edge cases 40-47) through both headers: layouts,
+/* exalloc - C tests: zones (docs/zone.md, docs/edge-cases.md#case-40 to #case-47) through both headers: layouts,
  * the worked example, validation, carving and extension order, ExFreeToZone's return value,
  * the first-segment quirk against exa_zone_contains, IRQL rules, interlocked use under
  * contention. */
@@ -274,7 +274,7 @@ static void interlocked_contention(void) {
     CHECK_EQ(z_lock, 0);
 }
 
-const test_case_t zone_cases[] = {
+static const test_case_t zone_cases[] = {
     {"zone.worked_example", worked_example},
     {"zone.free_returns_previous_head", free_returns_previous_head},
     {"zone.validation", validation},
@@ -285,3 +285,4 @@ const test_case_t zone_cases[] = {
     {"zone.interlocked_under_held_lock", interlocked_under_held_lock},
     {"zone.interlocked_contention", interlocked_contention},
     {NULL, NULL}};
+TEST_SUITE(zone);

@@ -7,6 +7,6 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-"$here/target/bin"}
 mkdir -p "$out"
 cc=${CC:-gcc}
-"$cc" -std=c11 -O2 -g -Wall -Wextra -Werror -I"$here/include" -I"$here/src" \
+"$cc" -std=c11 -O2 -g -Wall -Wextra -Wpedantic -Wstrict-prototypes -Werror -I"$here/include" -I"$here/src" \
   -o "$out/exapoolmon" "$here/tools/exapoolmon.c"
 echo "exapoolmon: $out/exapoolmon"

@@ -1,7 +1,7 @@
 /* exalloc - tools
  * exapoolmon: PoolMon for exalloc processes. Reads the live view a process publishes in
  * /dev/shm/exalloc.<pid> (exa_publish_start, or EXALLOC_PUBLISH=1 in its environment; the
- * layout is native/src/internal/diag_shm.h) and shows one row per tag and pool:
+ * layout is native/src/diag/diag_shm.h) and shows one row per tag and pool:
  *
  *   Tag Type Allocs (+n) Frees (+n) Diff (+n) Bytes (+n) Per Alloc
  *
@@ -15,7 +15,7 @@
  * frame ends with an empty line; --count=n stops after n frames. Exit status: 0, 1 on usage errors, 2
  * when no (or more than one) process is found, 3 when the view cannot be read. */
 #define _GNU_SOURCE 1
-#include "internal/diag_shm.h"
+#include "diag/poolmon.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -30,7 +30,13 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { SORT_BYTES, SORT_ALLOCS, SORT_FREES, SORT_DIFF, SORT_TAG };
+enum {
+    SORT_BYTES = EXA_POOLMON_SORT_BYTES,
+    SORT_ALLOCS = EXA_POOLMON_SORT_ALLOCS,
+    SORT_FREES = EXA_POOLMON_SORT_FREES,
+    SORT_DIFF = EXA_POOLMON_SORT_DIFF,
+    SORT_TAG = EXA_POOLMON_SORT_TAG
+};
 
 static int sort_key = SORT_BYTES;
 
@@ -68,23 +74,7 @@ static exa_shm_word_t *map_view(long pid) {
     return p == MAP_FAILED ? NULL : p;
 }
 
-static int cmp_rows(const void *a_, const void *b_) {
-    const exa_pool_tag_row_t *a = a_, *b = b_;
-    unsigned long long x = 0, y = 0;
-    switch (sort_key) {
-    case SORT_ALLOCS: x = a->allocs, y = b->allocs; break;
-    case SORT_FREES: x = a->frees, y = b->frees; break;
-    case SORT_DIFF: x = a->diff, y = b->diff; break;
-    case SORT_TAG: break;
-    default: x = a->bytes, y = b->bytes; break;
-    }
-    if (x != y) return x > y ? -1 : 1;
-    char ta[5], tb[5];
-    exa_shm_tag_text(a->tag, ta);
-    exa_shm_tag_text(b->tag, tb);
-    int c = strcmp(ta, tb);
-    return c != 0 ? c : a->pool - b->pool;
-}
+static int cmp_rows(const void *a_, const void *b_) { return exa_poolmon_row_order(a_, b_, sort_key); }
 
 static const exa_pool_tag_row_t *find_row(const exa_shm_snapshot_t *s, uint32_t tag, int32_t pool) {
     if (s == NULL) return NULL;

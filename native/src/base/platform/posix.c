@@ -1,0 +1,416 @@
+/* exalloc - native core
+ * base/platform/posix.c: the OS contract (base/platform.h) for Linux and other POSIX hosts.
+ * Compiled only through src/platform.c. */
+#define _GNU_SOURCE 1
+#include "base/platform.h"
+#include "base/atomic.h"
+#include "base/arch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__linux__)
+#  include <linux/membarrier.h>
+#  include <sys/syscall.h>
+#  include <ucontext.h>
+#endif
+
+size_t _exa_os_page_size(void) {
+    static size_t cached;
+    size_t v = cached;
+    if (v == 0) {
+        long r = sysconf(_SC_PAGESIZE);
+        v = r > 0 ? (size_t)r : 4096u;
+        cached = v;
+    }
+    return v;
+}
+
+void *_exa_os_alloc_aligned(size_t size, size_t align) {
+    void *p = NULL;
+    if (size == 0) size = 1;
+    if (posix_memalign(&p, align, size) != 0) return NULL;
+    return p;
+}
+
+void _exa_os_free_aligned(void *p) { free(p); }
+
+void *_exa_os_pages_alloc(size_t size) {
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void _exa_os_pages_free(void *p, size_t size) {
+    if (p != NULL) munmap(p, size);
+}
+
+int _exa_os_pages_lock(void *p, size_t size) { return mlock(p, size) == 0 ? 0 : errno; }
+
+void _exa_os_pages_unlock(void *p, size_t size) { (void)munlock(p, size); }
+
+/* The address of a thread-local byte: unique among live threads, at least 2-aligned
+ * because the variable is an int. */
+static exa_thread_local int exa_thread_token_anchor;
+
+uintptr_t _exa_os_thread_token(void) { return (uintptr_t)&exa_thread_token_anchor; }
+
+uint64_t _exa_os_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void _exa_os_yield(void) { sched_yield(); }
+
+/* The membarrier commands are enumerators, not macros: test for the system call instead. */
+int _exa_os_process_barrier_init(void) {
+#if defined(__linux__) && defined(SYS_membarrier)
+    long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    if (cmds < 0 || (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) return 0;
+    if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0) return 0;
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+void _exa_os_process_barrier(void) {
+#if defined(__linux__) && defined(SYS_membarrier)
+    (void)syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+#endif
+}
+
+/* One pthread key per slot; the key's destructor calls the slot's function. */
+static pthread_key_t exa_exit_key[EXA_OS_THREAD_EXIT_SLOTS];
+static pthread_once_t exa_exit_once = PTHREAD_ONCE_INIT;
+static exa_atomic(uintptr_t) exa_exit_fn[EXA_OS_THREAD_EXIT_SLOTS]; /* void (*)(void *) */
+
+static void exa_exit_call(uint32_t slot, void *value) {
+    void (*fn)(void *) = (void (*)(void *))exa_atomic_load_acquire(&exa_exit_fn[slot]);
+    if (value != NULL && fn != NULL) fn(value);
+}
+static void exa_exit_trampoline0(void *value) { exa_exit_call(0, value); }
+static void exa_exit_trampoline1(void *value) { exa_exit_call(1, value); }
+static void exa_exit_trampoline2(void *value) { exa_exit_call(2, value); }
+_Static_assert(EXA_OS_THREAD_EXIT_SLOTS == 3, "one trampoline per slot");
+
+static void exa_exit_key_create(void) {
+    (void)pthread_key_create(&exa_exit_key[0], exa_exit_trampoline0);
+    (void)pthread_key_create(&exa_exit_key[1], exa_exit_trampoline1);
+    (void)pthread_key_create(&exa_exit_key[2], exa_exit_trampoline2);
+}
+
+int _exa_os_at_thread_exit_slot(uint32_t slot, void (*fn)(void *), void *value) {
+    if (slot >= EXA_OS_THREAD_EXIT_SLOTS) return EINVAL;
+    pthread_once(&exa_exit_once, exa_exit_key_create);
+    /* One client per slot, always with the same function: the store is idempotent. */
+    exa_atomic_store_release(&exa_exit_fn[slot], (uintptr_t)fn);
+    return pthread_setspecific(exa_exit_key[slot], value);
+}
+
+int _exa_os_at_thread_exit(void (*fn)(void *), void *value) { return _exa_os_at_thread_exit_slot(0, fn, value); }
+
+void _exa_os_write_stderr(const char *text, size_t length) {
+    while (length > 0) {
+        ssize_t n = write(STDERR_FILENO, text, length);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR) continue;
+            return;
+        }
+        text += n;
+        length -= (size_t)n;
+    }
+}
+
+_Noreturn void _exa_os_abort(void) { abort(); }
+
+uint64_t _exa_os_physical_memory(void) {
+    long pages = sysconf(_SC_PHYS_PAGES);
+    long size = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || size <= 0) return 0;
+    return (uint64_t)pages * (uint64_t)size;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Pool page source
+ * ------------------------------------------------------------------------------------- */
+
+void *_exa_os_pages_map(size_t size, size_t align, int executable) {
+    int prot = PROT_READ | PROT_WRITE | (executable ? PROT_EXEC : 0);
+    size_t page = _exa_os_page_size();
+    if (align < page) align = page;
+    if (size > SIZE_MAX - align) return NULL;
+    /* Over-map by the alignment and trim both ends (mmap only promises host-page alignment). */
+    size_t span = align > page ? size + align : size;
+    char *raw = mmap(NULL, span, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return NULL;
+    if (span == size) return raw;
+    uintptr_t start = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
+    size_t head = start - (uintptr_t)raw, tail = span - head - size;
+    if (head != 0) munmap(raw, head);
+    if (tail != 0) munmap((char *)start + size, tail);
+    return (void *)start;
+}
+
+void _exa_os_pages_unmap(void *p, size_t size) {
+    if (p != NULL) munmap(p, size);
+}
+
+int _exa_os_pages_cold(void *p, size_t size) {
+#if defined(MADV_COLD)
+    size_t page = _exa_os_page_size();
+    uintptr_t start = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1);
+    uintptr_t end = ((uintptr_t)p + size) & ~(uintptr_t)(page - 1);
+    if (end <= start) return 0; /* no whole host page inside */
+    return madvise((void *)start, end - start, MADV_COLD) == 0;
+#else
+    (void)p, (void)size;
+    return 0;
+#endif
+}
+
+/* "0", "0-3", "0,2-5": the highest node number + 1. */
+static uint32_t exa_parse_node_list(const char *text) {
+    uint32_t highest = 0, value = 0;
+    int have = 0;
+    for (const char *c = text;; c++) {
+        if (*c >= '0' && *c <= '9') {
+            value = value * 10 + (uint32_t)(*c - '0');
+            have = 1;
+        } else {
+            if (have && value + 1 > highest) highest = value + 1;
+            value = 0;
+            have = 0;
+            if (*c == 0 || *c == '\n') break;
+        }
+    }
+    return highest;
+}
+
+uint32_t _exa_os_numa_node_count(void) {
+    static exa_atomic(uint32_t) cached;
+    uint32_t n = exa_atomic_load_relaxed(&cached);
+    if (n != 0) return n;
+    n = 1;
+#if defined(__linux__)
+    int fd = open("/sys/devices/system/node/possible", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        char buf[256];
+        ssize_t r = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (r > 0) {
+            buf[r] = 0;
+            uint32_t parsed = exa_parse_node_list(buf);
+            if (parsed > 0) n = parsed;
+        }
+    }
+#endif
+    exa_atomic_store_relaxed(&cached, n);
+    return n;
+}
+
+uint32_t _exa_os_current_node(void) {
+#if defined(__linux__) && defined(SYS_getcpu)
+    unsigned cpu = 0, node = 0;
+    if (syscall(SYS_getcpu, &cpu, &node, NULL) == 0) return node;
+#endif
+    return 0;
+}
+
+int _exa_os_pages_bind_node(void *p, size_t size, uint32_t node) {
+#if defined(__linux__) && defined(SYS_mbind)
+    enum { EXA_MPOL_BIND = 2, EXA_MASK_BITS = 1024 };
+    if (node >= EXA_MASK_BITS) return EINVAL;
+    unsigned long mask[EXA_MASK_BITS / (8 * sizeof(unsigned long))];
+    memset(mask, 0, sizeof mask);
+    mask[node / (8 * sizeof(unsigned long))] = 1ul << (node % (8 * sizeof(unsigned long)));
+    if (syscall(SYS_mbind, p, size, EXA_MPOL_BIND, mask, (unsigned long)EXA_MASK_BITS + 1, 0ul) == 0) return 0;
+    return errno;
+#else
+    (void)p, (void)size, (void)node;
+    return ENOSYS;
+#endif
+}
+
+/* ===================================================================================
+ * Diagnostics: files, shared memory, a helper thread, backtraces (diag.c, publish.c)
+ * ======================================================================================== */
+#include <dlfcn.h>
+#include <execinfo.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+uint32_t _exa_os_pid(void) { return (uint32_t)getpid(); }
+
+const char *_exa_os_getenv(const char *name) { return getenv(name); }
+
+int _exa_os_file_open(const char *path) {
+    if (path == NULL || strcmp(path, "-") == 0) return STDERR_FILENO;
+    return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+}
+
+void _exa_os_file_write(int fd, const char *text, size_t length) {
+    while (length > 0) {
+        ssize_t n = write(fd, text, length);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR) continue;
+            return;
+        }
+        text += n;
+        length -= (size_t)n;
+    }
+}
+
+void _exa_os_file_close(int fd) {
+    if (fd > STDERR_FILENO) close(fd);
+}
+
+int _exa_os_at_exit(void (*fn)(void)) { return atexit(fn); }
+
+static void exa_shm_path(const char *name, char *path, size_t cap) {
+    snprintf(path, cap, "/dev/shm%s%s", name[0] == '/' ? "" : "/", name);
+}
+
+void *_exa_os_shm_create(const char *name, size_t size) {
+    char path[256];
+    exa_shm_path(name, path, sizeof path);
+    (void)unlink(path);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return NULL;
+    if (ftruncate(fd, (off_t)size) != 0) {
+        close(fd);
+        unlink(path);
+        return NULL;
+    }
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) {
+        unlink(path);
+        return NULL;
+    }
+    return p;
+}
+
+void _exa_os_shm_unlink(const char *name, void *p, size_t size) {
+    char path[256];
+    exa_shm_path(name, path, sizeof path);
+    if (p != NULL) munmap(p, size);
+    unlink(path);
+}
+
+typedef struct exa_os_thread_start_s {
+    void (*fn)(void *);
+    void *arg;
+} exa_os_thread_start_t;
+
+static void *exa_os_thread_main(void *raw) {
+    exa_os_thread_start_t start = *(exa_os_thread_start_t *)raw;
+    free(raw);
+    start.fn(start.arg);
+    return NULL;
+}
+
+int _exa_os_thread_start(void (*fn)(void *), void *arg, uintptr_t *handle) {
+    exa_os_thread_start_t *start = malloc(sizeof *start);
+    if (start == NULL) return ENOMEM;
+    start->fn = fn;
+    start->arg = arg;
+    pthread_t t;
+    int err = pthread_create(&t, NULL, exa_os_thread_main, start);
+    if (err != 0) {
+        free(start);
+        return err;
+    }
+    *handle = (uintptr_t)t;
+    return 0;
+}
+
+void _exa_os_thread_join(uintptr_t handle) { pthread_join((pthread_t)handle, NULL); }
+
+void _exa_os_sleep_ms(uint32_t ms) {
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+int _exa_os_backtrace(void **frames, int max) { return backtrace(frames, max); }
+
+int _exa_os_symbolize(const void *address, char *buf, size_t capacity) {
+    Dl_info info;
+    if (capacity == 0 || dladdr(address, &info) == 0) return 0;
+    const char *module = info.dli_fname ? strrchr(info.dli_fname, '/') : NULL;
+    module = module ? module + 1 : (info.dli_fname ? info.dli_fname : "?");
+    if (info.dli_sname != NULL)
+        snprintf(buf, capacity, "%s+0x%zx (%s)", info.dli_sname, (size_t)((const char *)address - (const char *)info.dli_saddr),
+                 module);
+    else
+        snprintf(buf, capacity, "%s+0x%zx", module, (size_t)((const char *)address - (const char *)info.dli_fbase));
+    return 1;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Guard pages and the access-fault handler (special pool)
+ * ------------------------------------------------------------------------------------- */
+
+void *_exa_os_pages_reserve(size_t size) {
+    void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+int _exa_os_pages_protect(void *p, size_t size, int access) {
+    int prot = access == EXA_OS_ACCESS_READ_WRITE ? PROT_READ | PROT_WRITE : PROT_NONE;
+    return mprotect(p, size, prot) == 0 ? 0 : errno;
+}
+
+static int (*exa_os_fault_fn)(void *address, int write);
+static struct sigaction exa_os_old_segv, exa_os_old_bus;
+static pthread_once_t exa_os_fault_once = PTHREAD_ONCE_INIT;
+static int exa_os_fault_error;
+
+static void exa_os_fault_chain(int sig, siginfo_t *info, void *uc) {
+    struct sigaction *old = sig == SIGBUS ? &exa_os_old_bus : &exa_os_old_segv;
+    if (old->sa_flags & SA_SIGINFO) {
+        if (old->sa_sigaction != NULL) {
+            old->sa_sigaction(sig, info, uc);
+            return;
+        }
+    } else if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN && old->sa_handler != NULL) {
+        old->sa_handler(sig);
+        return;
+    }
+    /* Default action: restore it and return; the faulting instruction faults again. */
+    sigaction(sig, old, NULL);
+}
+
+static void exa_os_fault_handler(int sig, siginfo_t *info, void *uc) {
+    int write = -1;
+#if defined(__linux__) && defined(__x86_64__) && defined(REG_ERR)
+    if (uc != NULL) write = (((ucontext_t *)uc)->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+#endif
+    int (*fn)(void *, int) = exa_os_fault_fn;
+    if (fn != NULL && info != NULL && fn(info->si_addr, write)) return;
+    exa_os_fault_chain(sig, info, uc);
+}
+
+static void exa_os_fault_install(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = exa_os_fault_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSEGV, &sa, &exa_os_old_segv) != 0 || sigaction(SIGBUS, &sa, &exa_os_old_bus) != 0)
+        exa_os_fault_error = errno;
+}
+
+int _exa_os_install_fault_handler(int (*fn)(void *address, int write)) {
+    exa_os_fault_fn = fn;
+    pthread_once(&exa_os_fault_once, exa_os_fault_install);
+    return exa_os_fault_error;
+}

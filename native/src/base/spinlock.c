@@ -1,0 +1,289 @@
+/* exalloc - native core
+ * spinlock.c: NT-shaped spin locks (KSPIN_LOCK = one pointer-sized word in caller memory),
+ * classic and in-stack queued (MCS), with their IRQL rules (docs/spinlock.md).
+ *
+ * Classic
+ * -------
+ * Acquire: CAS 0 -> (owner token | 1) with acquire order. On failure, wait with plain
+ * (relaxed) loads and the CPU pause hint until the word reads 0, then retry the CAS
+ * (test-and-test-and-set: waiters spin in their own cache, not on the bus). Release: store 0
+ * with release order. Because the word names its owner, re-acquisition by the owner is 0x0F
+ * and a release by anyone else 0x10, instead of NT's silent hang or corruption.
+ *
+ * Waiting (both kinds): exa_backoff. The pause count doubles up to EXA_SPIN_PAUSE_MAX per
+ * step; after EXA_SPIN_ROUNDS steps at the maximum the waiter yields to the OS on every step,
+ * because a user-space holder can be preempted (there is no DISPATCH_LEVEL to stop that) and
+ * pure spinning would then burn the waiter's whole slice.
+ *
+ * Queued (MCS)
+ * ------------
+ * The word holds the address of the tail queue entry (0 = free). An entry is
+ * { next, lock | WAIT/OWNER }, the start of KLOCK_QUEUE_HANDLE and exa_queued_lock_handle_t.
+ *
+ *   acquire: next = 0, lock field = L | WAIT; swing the word from its value v to the entry
+ *            (CAS, acq_rel). v == 0: owned at once (lock field = L | OWNER). Otherwise v is
+ *            the predecessor: store pred.next = entry (release) and spin on the own entry
+ *            until the WAIT bit clears. Every waiter spins on its own line; FIFO order is the
+ *            order of the successful CASes.
+ *   release: if next == 0, CAS the word entry -> 0 (release); success means no waiter. A
+ *            failure means a successor has swung the word but not linked itself yet: wait for
+ *            next. Then hand over: succ.lock field = L | OWNER (release). The successor's
+ *            entry is on its stack and may vanish after that store, so nothing touches it
+ *            again.
+ *
+ * A CAS loop instead of NT's exchange: the CAS sees the old word before replacing it, so a
+ * word held classically (bit 0 set; queue entries are pointer-aligned, bit 0 clear) is
+ * reported as 0xC4/0x1008 and left intact, where an exchange would already have destroyed
+ * it. Uncontended both are one atomic instruction.
+ *
+ * The word of a queued lock names no thread, so each thread keeps a table of the queue
+ * entries it holds (exa_tls_held): acquiring a lock one of them holds, or through an entry
+ * that still holds a lock, is 0x0F (NT would spin forever on its own entry); releasing an
+ * entry that is not in the table is 0x10 (double release, foreign handle). The table is
+ * plain _Thread_local (global-dynamic TLS): it is touched only on queued paths, and the
+ * initial-exec TLS space a dlopen'ed library may use is small. Beyond EXA_HELD_MAX nested
+ * queued locks the extra ones are counted but not checked.
+ *
+ * IRQL (docs/spinlock.md#classic, docs/edge-cases.md#case-50 to #case-55): the _raise forms require IRQL <= DISPATCH_LEVEL
+ * (Verifier 0xC4/0x42), raise to DISPATCH_LEVEL, and report the previous level; the
+ * _lower forms require exactly DISPATCH_LEVEL (0x32 classic, 0x36 queued) and then lower.
+ * The ...AtDpcLevel checks (0x40/0x41) are in spinlock_nt.c, where those names live.
+ * Every report leaves the lock and the IRQL as they were. */
+#include "base/base.h"
+
+enum { EXA_SPIN_PAUSE_MAX = 64, EXA_SPIN_ROUNDS = 16, EXA_HELD_MAX = 16 };
+
+/* ==========================================================================================
+ * Waiting
+ * ======================================================================================== */
+
+typedef struct exa_backoff_s {
+    unsigned pauses;  /* pause instructions in the next step */
+    unsigned rounds;  /* steps taken at EXA_SPIN_PAUSE_MAX */
+} exa_backoff_t;
+
+static void exa_backoff(exa_backoff_t *b) {
+    if (b->rounds < EXA_SPIN_ROUNDS) {
+        for (unsigned i = 0; i < b->pauses; i++) exa_cpu_pause();
+        if (b->pauses < EXA_SPIN_PAUSE_MAX) b->pauses <<= 1;
+        else b->rounds++;
+    } else {
+        _exa_os_yield();
+    }
+}
+
+void _exa_spin_wait(exa_atomic(uintptr_t) *word, uintptr_t mine) {
+    exa_backoff_t b = {1, 0};
+    for (;;) {
+        while (exa_atomic_load_relaxed(word) != 0) exa_backoff(&b);
+        uintptr_t expected = 0;
+        if (exa_atomic_cas_strong_acquire(word, &expected, mine)) return;
+    }
+}
+
+/* ==========================================================================================
+ * Classic locks
+ * ======================================================================================== */
+
+/* A word in queued use: an entry address (non-zero, bit 0 clear). */
+exa_inline int exa_word_is_queued(uintptr_t word) { return word != 0 && (word & 1u) == 0; }
+
+/* The other kind's API was used on this word (0xC4/0x1008 acquire, 0x1009 release). */
+static exa_cold exa_status_t exa_kind_mismatch(uint32_t code, const void *lock, uintptr_t word) {
+    _exa_bugcheck(EXA_BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, code, (uint64_t)(uintptr_t)lock, word, 0);
+    return EXA_STATUS_BUGCHECK;
+}
+
+exa_status_t _exa_spin_acquire(exa_spinlock_t *lock) {
+    exa_atomic(uintptr_t) *word = exa_atomic_word(lock);
+    uintptr_t mine = _exa_os_thread_token() | 1u;
+    uintptr_t expected = 0;
+    if (exa_likely(exa_atomic_cas_strong_acquire(word, &expected, mine))) return EXA_STATUS_SUCCESS;
+    if (expected == mine) {
+        /* NT: SPIN_LOCK_ALREADY_OWNED, p1 = lock address. Spinning would hang forever. */
+        _exa_bugcheck(EXA_BUGCHECK_SPIN_LOCK_ALREADY_OWNED, (uint64_t)(uintptr_t)lock, 0, 0, 0);
+        return EXA_STATUS_BUGCHECK;
+    }
+    if (exa_word_is_queued(expected)) return exa_kind_mismatch(EXA_VERIFIER_LOCK_ACQUIRE_MISMATCH, lock, expected);
+    _exa_spin_wait(word, mine);
+    return EXA_STATUS_SUCCESS;
+}
+
+exa_status_t _exa_spin_release(exa_spinlock_t *lock) {
+    exa_atomic(uintptr_t) *word = exa_atomic_word(lock);
+    uintptr_t mine = _exa_os_thread_token() | 1u;
+    uintptr_t held = exa_atomic_load_relaxed(word);
+    if (exa_unlikely(held != mine)) {
+        if (exa_word_is_queued(held)) return exa_kind_mismatch(EXA_VERIFIER_LOCK_RELEASE_MISMATCH, lock, held);
+        /* NT: SPIN_LOCK_NOT_OWNED, p1 = lock address, p2 = the word found. */
+        _exa_bugcheck(EXA_BUGCHECK_SPIN_LOCK_NOT_OWNED, (uint64_t)(uintptr_t)lock, (uint64_t)held, 0, 0);
+        return EXA_STATUS_BUGCHECK;
+    }
+    exa_atomic_store_release(word, (uintptr_t)0);
+    return EXA_STATUS_SUCCESS;
+}
+
+void exa_spinlock_init(exa_spinlock_t *lock) { exa_atomic_store_release(exa_atomic_word(lock), (uintptr_t)0); }
+
+exa_status_t exa_spinlock_acquire(exa_spinlock_t *lock) { return _exa_spin_acquire(lock); }
+
+exa_status_t exa_spinlock_release(exa_spinlock_t *lock) { return _exa_spin_release(lock); }
+
+int32_t exa_spinlock_try_acquire(exa_spinlock_t *lock) {
+    exa_atomic(uintptr_t) *word = exa_atomic_word(lock);
+    if (exa_atomic_load_relaxed(word) != 0) return 0;
+    uintptr_t expected = 0;
+    return exa_atomic_cas_strong_acquire(word, &expected, _exa_os_thread_token() | 1u) ? 1 : 0;
+}
+
+int32_t exa_spinlock_test(const exa_spinlock_t *lock) {
+    if (exa_atomic_load_relaxed(exa_atomic_word((void *)(uintptr_t)lock)) == 0) return 1;
+    exa_cpu_pause();
+    return 0;
+}
+
+exa_status_t exa_spinlock_acquire_raise(exa_spinlock_t *lock, uint8_t *old_irql) {
+    if (old_irql == NULL) return EXA_STATUS_INVALID_PARAMETER;
+    uint8_t current = _exa_irql();
+    *old_irql = current;
+    if (exa_unlikely(current > EXA_DISPATCH_LEVEL))
+        return _exa_irql_verifier(EXA_VERIFIER_ACQUIRE_ABOVE_DISPATCH, (uintptr_t)lock, 0);
+    _exa_irql_set(EXA_DISPATCH_LEVEL);
+    exa_status_t st = _exa_spin_acquire(lock);
+    if (exa_unlikely(st != EXA_STATUS_SUCCESS)) _exa_irql_set(current);
+    return st;
+}
+
+exa_status_t exa_spinlock_release_lower(exa_spinlock_t *lock, uint8_t new_irql) {
+    if (exa_unlikely(_exa_irql() != EXA_DISPATCH_LEVEL))
+        return _exa_irql_verifier(EXA_VERIFIER_RELEASE_NOT_AT_DISPATCH, (uintptr_t)lock, 0);
+    exa_status_t st = _exa_spin_release(lock);
+    if (exa_unlikely(st != EXA_STATUS_SUCCESS)) return st;
+    return _exa_irql_lower(new_irql);
+}
+
+/* ==========================================================================================
+ * Queued (MCS) locks
+ * ======================================================================================== */
+
+_Static_assert(sizeof(exa_lock_queue_t) == 2 * sizeof(void *), "queue entry = KSPIN_LOCK_QUEUE");
+_Static_assert(offsetof(exa_queued_lock_handle_t, next) == offsetof(exa_lock_queue_t, xnext), "entry.next");
+_Static_assert(offsetof(exa_queued_lock_handle_t, lock) == offsetof(exa_lock_queue_t, xlock), "entry.lock");
+_Static_assert(offsetof(exa_queued_lock_handle_t, old_irql) == sizeof(exa_lock_queue_t), "KLOCK_QUEUE_HANDLE.OldIrql");
+_Static_assert(sizeof(exa_queued_lock_handle_t) == 64 && _Alignof(exa_queued_lock_handle_t) == 64,
+               "a handle fills one 64-byte line");
+
+enum { EXA_LOCK_QUEUE_BITS = EXA_LOCK_QUEUE_WAIT | EXA_LOCK_QUEUE_OWNER };
+
+/* The queue entries this thread holds (see the theory block). */
+typedef struct exa_held_s {
+    uint32_t count;                          /* entries in `entry` */
+    uint32_t untracked;                      /* held beyond the table, not checked */
+    exa_lock_queue_t *entry[EXA_HELD_MAX];
+} exa_held_t;
+
+static _Thread_local exa_held_t exa_tls_held;
+
+exa_inline uintptr_t exa_entry_lock(exa_lock_queue_t *q) {
+    return exa_atomic_load_relaxed(&q->xlock) & ~(uintptr_t)EXA_LOCK_QUEUE_BITS;
+}
+
+/* 0x0F (p1 lock, p2 entry) when this thread holds `lock` through any entry, or q holds a
+ * lock already. The entries read are this thread's own and owned, so nobody writes them. */
+static exa_noinline exa_status_t exa_held_check(const exa_held_t *h, exa_spinlock_t *lock, exa_lock_queue_t *q) {
+    for (uint32_t i = 0; i < h->count; i++) {
+        if (h->entry[i] == q || exa_entry_lock(h->entry[i]) == (uintptr_t)lock) {
+            _exa_bugcheck(EXA_BUGCHECK_SPIN_LOCK_ALREADY_OWNED, (uint64_t)(uintptr_t)lock, (uint64_t)(uintptr_t)q, 0, 0);
+            return EXA_STATUS_BUGCHECK;
+        }
+    }
+    return EXA_STATUS_SUCCESS;
+}
+
+exa_status_t _exa_queued_acquire(exa_spinlock_t *lock, exa_lock_queue_t *q) {
+    exa_held_t *h = &exa_tls_held;
+    if (h->count != 0 && exa_held_check(h, lock, q) != EXA_STATUS_SUCCESS) return EXA_STATUS_BUGCHECK;
+    exa_atomic(uintptr_t) *word = exa_atomic_word(lock);
+    uintptr_t self = (uintptr_t)q, prev = 0;
+    exa_atomic_store_relaxed(&q->xnext, (uintptr_t)0);
+    exa_atomic_store_relaxed(&q->xlock, (uintptr_t)lock | EXA_LOCK_QUEUE_WAIT);
+    while (!exa_atomic_cas_strong_acq_rel(word, &prev, self)) {
+        if (exa_unlikely(prev & 1u)) {
+            exa_atomic_store_relaxed(&q->xlock, (uintptr_t)lock);
+            return exa_kind_mismatch(EXA_VERIFIER_LOCK_ACQUIRE_MISMATCH, lock, prev);
+        }
+    }
+    if (prev == 0) {
+        exa_atomic_store_relaxed(&q->xlock, (uintptr_t)lock | EXA_LOCK_QUEUE_OWNER);
+    } else {
+        exa_lock_queue_t *pred = (exa_lock_queue_t *)prev;
+        exa_atomic_store_release(&pred->xnext, self);
+        exa_backoff_t b = {1, 0};
+        while (exa_atomic_load_acquire(&q->xlock) & EXA_LOCK_QUEUE_WAIT) exa_backoff(&b);
+    }
+    if (exa_likely(h->count < EXA_HELD_MAX)) h->entry[h->count++] = q;
+    else h->untracked++;
+    return EXA_STATUS_SUCCESS;
+}
+
+exa_status_t _exa_queued_release(exa_lock_queue_t *q) {
+    exa_held_t *h = &exa_tls_held;
+    uintptr_t field = exa_atomic_load_relaxed(&q->xlock);
+    uintptr_t lock = field & ~(uintptr_t)EXA_LOCK_QUEUE_BITS;
+    uint32_t i = h->count;
+    while (i > 0 && h->entry[i - 1] != q) i--;  /* usually the newest: releases nest */
+    if (exa_likely(i > 0)) {
+        h->entry[i - 1] = h->entry[--h->count];
+    } else if (h->untracked > 0 && (field & EXA_LOCK_QUEUE_OWNER)) {
+        h->untracked--;
+    } else {
+        /* NT: SPIN_LOCK_NOT_OWNED; p1 = the lock the handle names, p2 = the handle. */
+        _exa_bugcheck(EXA_BUGCHECK_SPIN_LOCK_NOT_OWNED, (uint64_t)lock, (uint64_t)(uintptr_t)q, 0, 0);
+        return EXA_STATUS_BUGCHECK;
+    }
+    exa_atomic(uintptr_t) *word = exa_atomic_word((void *)lock);
+    uintptr_t self = (uintptr_t)q;
+    uintptr_t next = exa_atomic_load_acquire(&q->xnext);
+    exa_atomic_store_relaxed(&q->xlock, lock); /* no longer the owner */
+    if (next == 0) {
+        uintptr_t expected = self;
+        if (exa_atomic_cas_strong_release(word, &expected, (uintptr_t)0)) return EXA_STATUS_SUCCESS;
+        exa_backoff_t b = {1, 0};
+        while ((next = exa_atomic_load_acquire(&q->xnext)) == 0) exa_backoff(&b);
+    }
+    exa_atomic_store_release(&((exa_lock_queue_t *)next)->xlock, lock | EXA_LOCK_QUEUE_OWNER);
+    return EXA_STATUS_SUCCESS;
+}
+
+exa_status_t _exa_queued_acquire_raise(exa_spinlock_t *lock, exa_lock_queue_t *q, uint8_t *old_irql) {
+    uint8_t current = _exa_irql();
+    *old_irql = current;
+    if (exa_unlikely(current > EXA_DISPATCH_LEVEL))
+        return _exa_irql_verifier(EXA_VERIFIER_ACQUIRE_ABOVE_DISPATCH, (uintptr_t)lock, 0);
+    _exa_irql_set(EXA_DISPATCH_LEVEL);
+    exa_status_t st = _exa_queued_acquire(lock, q);
+    if (exa_unlikely(st != EXA_STATUS_SUCCESS)) _exa_irql_set(current);
+    return st;
+}
+
+exa_status_t _exa_queued_release_lower(exa_lock_queue_t *q, uint8_t old_irql) {
+    if (exa_unlikely(_exa_irql() != EXA_DISPATCH_LEVEL))
+        return _exa_irql_verifier(EXA_VERIFIER_QUEUED_RELEASE_NOT_AT_DISPATCH, exa_entry_lock(q), old_irql);
+    exa_status_t st = _exa_queued_release(q);
+    if (exa_unlikely(st != EXA_STATUS_SUCCESS)) return st;
+    return _exa_irql_lower(old_irql);
+}
+
+exa_inline exa_lock_queue_t *exa_handle_entry(exa_queued_lock_handle_t *handle) {
+    return (exa_lock_queue_t *)(void *)handle;
+}
+
+exa_status_t exa_queued_lock_acquire(exa_spinlock_t *lock, exa_queued_lock_handle_t *handle) {
+    if (lock == NULL || handle == NULL) return EXA_STATUS_INVALID_PARAMETER;
+    return _exa_queued_acquire_raise(lock, exa_handle_entry(handle), &handle->old_irql);
+}
+
+exa_status_t exa_queued_lock_release(exa_queued_lock_handle_t *handle) {
+    if (handle == NULL) return EXA_STATUS_INVALID_PARAMETER;
+    return _exa_queued_release_lower(exa_handle_entry(handle), handle->old_irql);
+}

@@ -1,0 +1,137 @@
+/* exalloc - native core
+ * diag/publish.c: the live view (docs/diagnostics.md#live-view). The PoolMon rows and the lookaside lists'
+ * statistics go into /dev/shm/exalloc.<pid> (layout and reader: diag/diag_shm.h), every
+ * period from a small thread, or on demand. tools/exapoolmon reads it from outside.
+ *
+ * One writer at a time (exa_publish_lock); the file is created on first use and removed by
+ * exa_publish_stop (and at exit when the thread was started). */
+#include "diag/diag.h"
+#include "diag/diag_shm.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static exa_spinlock_t exa_publish_lock;      /* the mapping and the writes */
+static exa_shm_word_t *exa_shm;              /* the mapping, NULL until created */
+static char exa_shm_name[64];
+static exa_pool_tag_row_t exa_pub_tags[EXA_SHM_TAG_CAPACITY];     /* staging (publish lock) */
+static exa_lookaside_stats_t exa_pub_lists[EXA_SHM_LIST_CAPACITY];
+
+static exa_spinlock_t exa_thread_lock;       /* start/stop */
+static exa_atomic(uint32_t) exa_pub_running;  /* 1 while the thread should run */
+static exa_atomic(uint32_t) exa_pub_period;   /* ms */
+static uintptr_t exa_pub_thread;
+static uint32_t exa_pub_has_thread;
+static exa_atomic(uint32_t) exa_pub_exit_registered;
+
+/* Publish lock held. */
+static int exa_shm_ensure(void) {
+    if (exa_shm != NULL) return 1;
+    snprintf(exa_shm_name, sizeof exa_shm_name, "/exalloc.%u", _exa_os_pid());
+    exa_shm_word_t *w = _exa_os_shm_create(exa_shm_name, (size_t)exa_shm_bytes());
+    if (w == NULL) return 0;
+    exa_atomic_store_relaxed(&w[EXA_SHM_W_VERSION], (uint64_t)EXA_SHM_VERSION);
+    exa_atomic_store_relaxed(&w[EXA_SHM_W_PID], (uint64_t)_exa_os_pid());
+    exa_atomic_store_relaxed(&w[EXA_SHM_W_TAG_CAPACITY], (uint64_t)EXA_SHM_TAG_CAPACITY);
+    exa_atomic_store_relaxed(&w[EXA_SHM_W_LIST_CAPACITY], (uint64_t)EXA_SHM_LIST_CAPACITY);
+    exa_atomic_store_release(&w[EXA_SHM_W_MAGIC], EXA_SHM_MAGIC);
+    exa_shm = w;
+    return 1;
+}
+
+exa_status_t exa_publish_now(void) {
+    /* Gather outside the seqlock's write section (the snapshots take the pool's locks). */
+    _exa_lock(&exa_publish_lock);
+    if (!exa_shm_ensure()) {
+        _exa_unlock(&exa_publish_lock);
+        return EXA_STATUS_UNSUCCESSFUL;
+    }
+    uint32_t tag_total = exa_pool_tag_snapshot(exa_pub_tags, EXA_SHM_TAG_CAPACITY);
+    uint32_t list_total = exa_lookaside_enumerate(exa_pub_lists, EXA_SHM_LIST_CAPACITY);
+    uint32_t tags = tag_total < EXA_SHM_TAG_CAPACITY ? tag_total : EXA_SHM_TAG_CAPACITY;
+    uint32_t lists = list_total < EXA_SHM_LIST_CAPACITY ? list_total : EXA_SHM_LIST_CAPACITY;
+    exa_shm_word_t *w = exa_shm;
+    uint64_t seq = exa_atomic_load_relaxed(&w[EXA_SHM_W_SEQ]);
+    exa_atomic_store_relaxed(&w[EXA_SHM_W_SEQ], seq + 1);
+    /* Every store below is a release: none moves before the odd sequence number. */
+    exa_atomic_store_release(&w[EXA_SHM_W_TAG_ROWS], (uint64_t)tags);
+    exa_atomic_store_release(&w[EXA_SHM_W_TAG_TOTAL], (uint64_t)tag_total);
+    exa_atomic_store_release(&w[EXA_SHM_W_LIST_ROWS], (uint64_t)lists);
+    exa_atomic_store_release(&w[EXA_SHM_W_LIST_TOTAL], (uint64_t)list_total);
+    for (uint32_t i = 0; i < tags; i++) exa_shm_put(exa_shm_tags(w) + (uint64_t)i * EXA_SHM_TAG_WORDS, &exa_pub_tags[i], EXA_SHM_TAG_WORDS);
+    for (uint32_t i = 0; i < lists; i++)
+        exa_shm_put(exa_shm_lists(w) + (uint64_t)i * EXA_SHM_LIST_WORDS, &exa_pub_lists[i], EXA_SHM_LIST_WORDS);
+    exa_atomic_store_release(&w[EXA_SHM_W_PUBLISHES], exa_atomic_load_relaxed(&w[EXA_SHM_W_PUBLISHES]) + 1);
+    exa_atomic_store_release(&w[EXA_SHM_W_TIME_NS], _exa_os_now_ns());
+    exa_atomic_store_release(&w[EXA_SHM_W_PERIOD_MS],
+                             (uint64_t)(exa_atomic_load_relaxed(&exa_pub_running) ? exa_atomic_load_relaxed(&exa_pub_period) : 0));
+    exa_atomic_store_release(&w[EXA_SHM_W_SEQ], seq + 2);
+    _exa_unlock(&exa_publish_lock);
+    return EXA_STATUS_SUCCESS;
+}
+
+static void exa_publisher(void *arg) {
+    (void)arg;
+    while (exa_atomic_load_acquire(&exa_pub_running)) {
+        (void)exa_publish_now();
+        /* Sleep in short slices so that stop is prompt. */
+        uint32_t period = exa_atomic_load_relaxed(&exa_pub_period);
+        for (uint32_t slept = 0; slept < period && exa_atomic_load_acquire(&exa_pub_running); slept += 10)
+            _exa_os_sleep_ms(period - slept < 10 ? period - slept : 10);
+    }
+    /* The publisher's own pool thread state (tag deltas) goes back with the thread. */
+}
+
+static void exa_publish_at_exit(void) { (void)exa_publish_stop(); }
+
+exa_status_t exa_publish_start(uint32_t period_ms) {
+    if (period_ms == 0) period_ms = 1000;
+    exa_atomic_store_relaxed(&exa_pub_period, period_ms);
+    _exa_lock(&exa_thread_lock);
+    if (exa_pub_has_thread) {
+        _exa_unlock(&exa_thread_lock);
+        return EXA_STATUS_SUCCESS;
+    }
+    _exa_lock(&exa_publish_lock);
+    int ok = exa_shm_ensure();
+    _exa_unlock(&exa_publish_lock);
+    if (!ok) {
+        _exa_unlock(&exa_thread_lock);
+        return EXA_STATUS_UNSUCCESSFUL;
+    }
+    exa_atomic_store_release(&exa_pub_running, 1u);
+    if (_exa_os_thread_start(exa_publisher, NULL, &exa_pub_thread) != 0) {
+        exa_atomic_store_release(&exa_pub_running, 0u);
+        _exa_unlock(&exa_thread_lock);
+        return EXA_STATUS_INSUFFICIENT_RESOURCES;
+    }
+    exa_pub_has_thread = 1;
+    _exa_unlock(&exa_thread_lock);
+    if (exa_atomic_exchange_acq_rel(&exa_pub_exit_registered, 1u) == 0) (void)_exa_os_at_exit(exa_publish_at_exit);
+    return EXA_STATUS_SUCCESS;
+}
+
+exa_status_t exa_publish_stop(void) {
+    _exa_lock(&exa_thread_lock);
+    if (exa_pub_has_thread) {
+        exa_atomic_store_release(&exa_pub_running, 0u);
+        _exa_os_thread_join(exa_pub_thread);
+        exa_pub_has_thread = 0;
+    }
+    _exa_lock(&exa_publish_lock);
+    if (exa_shm != NULL) {
+        _exa_os_shm_unlink(exa_shm_name, exa_shm, (size_t)exa_shm_bytes());
+        exa_shm = NULL;
+    }
+    _exa_unlock(&exa_publish_lock);
+    _exa_unlock(&exa_thread_lock);
+    return EXA_STATUS_SUCCESS;
+}
+
+void _exa_publish_from_env(void) {
+    const char *v = _exa_os_getenv("EXALLOC_PUBLISH");
+    if (v == NULL || v[0] == 0 || strcmp(v, "0") == 0) return;
+    uint32_t period = 0;
+    for (const char *c = v; *c >= '0' && *c <= '9'; c++) period = period * 10 + (uint32_t)(*c - '0');
+    (void)exa_publish_start(period <= 1 ? 1000 : period);
+}

@@ -1,8 +1,0 @@
-/* exalloc - native core
- * platform.c: picks the one implementation of the OS contract (internal/platform.h) for the
- * target. The implementations live in platform/ and are compiled only through this file. */
-#if defined(_WIN32)
-#  error "exalloc: the Windows platform layer (platform/windows.c) is not written yet"
-#else
-#  include "platform/posix.c"
-#endif
