@@ -534,8 +534,10 @@ enum exa_pool_tag_e {
  * bits are required attributes: an unknown or reserved one, none or two of the three pool
  * bits, or SESSION | NON_PAGED | CACHE_ALIGNED fail the request. The high 32 bits are
  * optional and ignored when not understood: the one defined, POOL_FLAG_SPECIAL_POOL, is
- * (exa_u64)1 << EXA_POOL_FLAG_SPECIAL_POOL_BIT (special pool is not implemented; requests
- * fall back to the normal pool as NT's do when special pool is exhausted). */
+ * (exa_u64)1 << EXA_POOL_FLAG_SPECIAL_POOL_BIT: the block comes from the special pool (a guard
+ * page after it, at every checking level; docs/diagnostics.md#special-pool). A request the
+ * special pool cannot serve (larger than 4064 bytes, charged to quota, or no slot left) falls
+ * back to the normal pool, as NT's does when its special pool is exhausted. */
 enum exa_pool_flag_e {
     EXA_POOL_FLAG_USE_QUOTA = 0x001,
     EXA_POOL_FLAG_UNINITIALIZED = 0x002,   /* else the requested bytes are zeroed */

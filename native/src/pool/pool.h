@@ -269,7 +269,6 @@ enum {
     EXA_BUGCHECK_MUST_SUCCEED_POOL_EMPTY = 0x41
 };
 enum {
-    EXA_BPC_ZERO_BYTES = 0x00,           /* 0xC2: p3 pool type, p4 tag */
     EXA_BPC_HEADER_CORRUPT = 0x01,       /* 0xC2: p2 header, p3 first header word */
     EXA_BPC_ALREADY_FREE = 0x07,         /* 0xC2: p3 header word, p4 block */
     EXA_BPC_WRONG_TAG = 0x0A,            /* 0xC2: p2 block, p3 stored tag, p4 passed tag */
@@ -278,9 +277,9 @@ enum {
     EXA_BPC_INVALID_ADDRESS = 0x46,      /* 0xC2: p2 address (NULL) */
     EXA_BPC_BAD_ADDRESS = 0x99,          /* 0xC2: p2 address (inconsistent shadow header) */
     EXA_BPC_MUST_SUCCEED = 0x9A,         /* 0xC2: p2 pool type, p3 size, p4 tag */
-    EXA_BPC_TAG_ZERO = 0x9B,             /* 0xC2: p2 pool type, p3 size, p4 caller */
-    EXA_BPC_TAG_BIG = 0x9C,
-    EXA_BPC_TAG_NO_ALNUM = 0x9D,
+    EXA_BPC_TAG_ZERO = 0x9B,             /* 0xC2: p2 pool type, p3 size, p4 tag */
+    EXA_BPC_TAG_BIG = 0x9C,              /* 0xC2: as 0x9B */
+    EXA_BPC_TAG_NO_ALNUM = 0x9D,         /* 0xC2: as 0x9B */
     EXA_BPH_LIST_CORRUPT = 0x03,         /* 0x19: p2 entry, p3 flink's blink, p4 blink's flink */
     EXA_BPH_NEIGHBOURS_DISAGREE = 0x05,  /* 0x19: p2 entry, p4 the other entry */
     EXA_BPH_PREVIOUS_TOO_LARGE = 0x06,   /* 0x19: p2 entry */
