@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate generated/src/main/java/dev/exalloc/internal/bindings from native/include/exalloc.h
-# with an INSTALLED jextract (this project never builds or ships jextract itself).
+# with an INSTALLED jextract (this project never builds or ships jextract itself). java-api
+# compiles these sources into module dev.exalloc, which does not export the package.
 #
 #   generated/regen.sh            rewrite the bindings in place
 #   generated/regen.sh --check    regenerate into a temporary directory and fail on any
@@ -17,9 +18,22 @@ pkgdir=${pkg//.//}
 jextract=${JEXTRACT:-$(command -v jextract || true)}
 if [[ -z "$jextract" || ! -x "$jextract" ]]; then
   echo "regen.sh: no jextract found (set JEXTRACT=/path/to/bin/jextract or put it on PATH)." >&2
-  echo "regen.sh: jextract is not in any package registry; see ../shared/guide/toolchain.md." >&2
+  echo "regen.sh: jextract is not in any package registry; README.md (Regenerating the bindings) says where it comes from." >&2
   exit 2
 fi
+
+# The library's class files are for Java 22, and jextract's current output calls one method that
+# Java 23 added: SymbolLookup.findOrThrow(name). Rewrite each call into its Java 22 spelling,
+# find(name).orElseThrow(...), with the same failure (UnsatisfiedLinkError) that jextract's own
+# Java 22 output throws. Part of generating: the committed files are this function's output.
+java22() { # $1 = output root
+  find "$1/$pkgdir" -name '*.java' -exec sed -i -E \
+    's/SYMBOL_LOOKUP\.findOrThrow\("([A-Za-z0-9_]+)"\)/SYMBOL_LOOKUP.find("\1").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: \1"))/g' {} +
+  if grep -rq 'findOrThrow' "$1/$pkgdir"; then
+    echo "regen.sh: a findOrThrow call is left that the Java 22 rewrite did not match" >&2
+    exit 1
+  fi
+}
 
 generate() { # $1 = output root
   local out=$1 work
@@ -28,6 +42,7 @@ generate() { # $1 = output root
   (cd "$work" && "$jextract" --output "$out" --target-package "$pkg" --header-class-name exalloc_h \
       -I "$root/native/include" @"$here/includes.txt" "$header")
   rmdir "$work"
+  java22 "$out"
 }
 
 if [[ "${1:-}" == "--check" ]]; then

@@ -2,8 +2,8 @@
  * exalloc: the Windows NT executive's memory-support routines, for Java, over FFM.
  *
  * <p>The jar carries the native library; nothing has to be on {@code LD_LIBRARY_PATH}. Native
- * access must be enabled: {@code --enable-native-access=dev.exalloc,dev.exalloc.bindings} on the
- * module path, {@code --enable-native-access=ALL-UNNAMED} on the class path.
+ * access must be enabled: {@code --enable-native-access=dev.exalloc} on the module path,
+ * {@code --enable-native-access=ALL-UNNAMED} on the class path.
  *
  * <p>System properties read at startup: {@code exalloc.pool.scope} (global | shared | confined: what pool
  * segments are tied to, default shared), {@code exalloc.pool.critical} (true: the pool's address fast path
@@ -12,7 +12,6 @@
  * {@code dev.exalloc.PoolConditionChange}, {@code dev.exalloc.FatalReport}.
  */
 module dev.exalloc {
-    requires dev.exalloc.bindings;
     requires transitive java.management;
     requires jdk.jfr;
 
