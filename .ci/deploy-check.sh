@@ -6,7 +6,8 @@
 # packaging is not pom comes with its -sources.jar and -javadoc.jar; every file has .md5 and
 # .sha1 checksums that match. The artifacts users need are there, internal ones (bench) are
 # not, and the BOM's version is the project's. The exalloc jar holds Java 22 class files only
-# (version 66), module-info.class and the bindings, and Enable-Native-Access in its manifest. Signatures (.asc) are the release step's job
+# (version 66), module-info.class, the bindings and the LICENSE, and Enable-Native-Access in its
+# manifest. Signatures (.asc) are the release step's job
 # and not checked here (README, Releasing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -127,14 +128,14 @@ if api is not None:
         errors.append("exalloc jar: class-file versions " + ", ".join(
             f"{m} ({len(v)} e.g. {v[0]})" for m, v in sorted(majors.items())) + "; want 66 (Java 22) only")
     names = set(jar.namelist())
-    for must in ("module-info.class", "dev/exalloc/internal/bindings/exalloc_h.class"):
+    for must in ("module-info.class", "dev/exalloc/internal/bindings/exalloc_h.class", "META-INF/LICENSE"):
         if must not in names:
             errors.append(f"exalloc jar: {must} missing")
     manifest = jar.read("META-INF/MANIFEST.MF").decode()
     if "Enable-Native-Access: ALL-UNNAMED" not in manifest:
         errors.append("exalloc jar: manifest lacks Enable-Native-Access: ALL-UNNAMED")
     print(f"  exalloc jar: {sum(len(v) for v in majors.values())} classes, class-file versions {sorted(majors)}, "
-          f"modular, Enable-Native-Access in the manifest")
+          f"modular, LICENSE, Enable-Native-Access in the manifest")
 
 for n in notes:
     print(f"  note: {n}")
