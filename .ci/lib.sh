@@ -1,4 +1,4 @@
-# Helpers shared by the .ci scripts (sourced, not run).
+# Functions shared by the .ci scripts (sourced, not run).
 
 # Prints the home of the newest JDK >= 22 found in $JAVA_HOME, $JAVA*_HOME or /usr/lib/jvm, or
 # fails. The scripts run java, javac and Maven-built programs on it (Maven itself may stay on 17).
