@@ -73,7 +73,7 @@ need_build=0
 if [ ! -f "$jar" ] || [ $lib_rc != 0 ]; then
   need_build=1
 else
-  newer=$(cd "$root" && find pom.xml bench/pom.xml bench/src java-api/pom.xml java-api/src generated/pom.xml generated/src \
+  newer=$(cd "$root" && find pom.xml bench/pom.xml bench/src java-api/pom.xml java-api/src generated/src \
             native/pom.xml native/src native/include -type f -newer "$jar" 2>/dev/null | head -3 || true)
   if [ -n "$newer" ]; then log "sources newer than benchmarks.jar (e.g. $(echo "$newer" | head -1))"; need_build=1; fi
 fi

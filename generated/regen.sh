@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate generated/src/main/java/dev/exalloc/internal/bindings from native/include/exalloc.h
-# with an INSTALLED jextract (this project never builds or ships jextract itself).
+# with an INSTALLED jextract (this project never builds or ships jextract itself). java-api
+# compiles these sources into module dev.exalloc, which does not export the package.
 #
 #   generated/regen.sh            rewrite the bindings in place
 #   generated/regen.sh --check    regenerate into a temporary directory and fail on any
@@ -23,6 +24,19 @@ if [[ -z "$jextract" || ! -x "$jextract" ]]; then
   exit 2
 fi
 
+# The library's class files are for Java 22, and jextract's current output calls one method that
+# Java 23 added: SymbolLookup.findOrThrow(name). Rewrite each call into its Java 22 spelling,
+# find(name).orElseThrow(...), with the same failure (UnsatisfiedLinkError) that jextract's own
+# Java 22 output throws. Part of generating: the committed files are this function's output.
+java22() { # $1 = output root
+  find "$1/$pkgdir" -name '*.java' -exec sed -i -E \
+    's/SYMBOL_LOOKUP\.findOrThrow\("([A-Za-z0-9_]+)"\)/SYMBOL_LOOKUP.find("\1").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: \1"))/g' {} +
+  if grep -rq 'findOrThrow' "$1/$pkgdir"; then
+    echo "regen.sh: a findOrThrow call is left that the Java 22 rewrite did not match" >&2
+    exit 1
+  fi
+}
+
 generate() { # $1 = output root
   local out=$1 work
   work=$(mktemp -d)
@@ -30,6 +44,7 @@ generate() { # $1 = output root
   (cd "$work" && "$jextract" --output "$out" --target-package "$pkg" --header-class-name exalloc_h \
       -I "$root/native/include" @"$here/includes.txt" "$header")
   rmdir "$work"
+  java22 "$out"
 }
 
 if [[ "${1:-}" == "--check" ]]; then

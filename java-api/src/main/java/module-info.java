@@ -2,8 +2,8 @@
  * exalloc: the Windows NT executive's memory-support routines, for Java, over FFM.
  *
  * <p>The jar carries the native library; nothing has to be on {@code LD_LIBRARY_PATH}. Native
- * access must be enabled: {@code --enable-native-access=dev.exalloc,dev.exalloc.bindings} on the
- * module path, {@code --enable-native-access=ALL-UNNAMED} on the class path.
+ * access must be enabled: {@code --enable-native-access=dev.exalloc} on the module path,
+ * {@code --enable-native-access=ALL-UNNAMED} on the class path.
  *
  * <p>Packages: {@code dev.exalloc} is the API; {@code dev.exalloc.management} its MXBeans, which
  * need java.management (required here only statically: a module that uses the MXBeans reads
@@ -18,7 +18,6 @@
  * JFR events: {@code dev.exalloc.PoolConditionChange}, {@code dev.exalloc.FatalReport}.
  */
 module dev.exalloc {
-    requires dev.exalloc.bindings;
     requires static java.management;
     requires jdk.jfr;
 

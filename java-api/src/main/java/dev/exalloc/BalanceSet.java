@@ -32,6 +32,8 @@ public final class BalanceSet {
      * Starts the balance-set thread (NT's: it adjusts every list's Depth once a {@code period}, one second by
      * default; the environment variable {@code EXALLOC_BALANCE_SET=1} or {@code =<ms>} starts it when the first list
      * is created). Running already: only the period changes. Releasers of trimmed blocks then run on that thread.
+     *
+     * @param period how often Depth is adjusted
      */
     public static void start(Duration period) {
         Objects.requireNonNull(period, "period");
@@ -46,7 +48,11 @@ public final class BalanceSet {
         Failures.check(exa_balance_set_stop());
     }
 
-    /** Whether the balance-set thread runs. */
+    /**
+     * Whether the balance-set thread runs.
+     *
+     * @return true while the balance-set thread runs
+     */
     public static boolean isRunning() {
         Native.ensure();
         return exa_balance_set_running() != 0;

@@ -13,12 +13,26 @@ public final class BugCheckError extends Error {
     @Serial
     private static final long serialVersionUID = 1L;
 
+    /** The bug-check code. */
     private final int code;
+    /** The first bug-check parameter. */
     private final long parameter1;
+    /** The second bug-check parameter. */
     private final long parameter2;
+    /** The third bug-check parameter. */
     private final long parameter3;
+    /** The fourth bug-check parameter. */
     private final long parameter4;
 
+    /**
+     * A bug check with NT's code and parameters (their meaning depends on the code).
+     *
+     * @param code the bug-check code, e.g. 0xC2 (BAD_POOL_CALLER)
+     * @param p1   the first parameter
+     * @param p2   the second parameter
+     * @param p3   the third parameter
+     * @param p4   the fourth parameter
+     */
     public BugCheckError(int code, long p1, long p2, long p3, long p4) {
         super(String.format("*** STOP: 0x%08X (0x%016X, 0x%016X, 0x%016X, 0x%016X)", code, p1, p2, p3, p4));
         this.code = code;
@@ -28,22 +42,47 @@ public final class BugCheckError extends Error {
         this.parameter4 = p4;
     }
 
+    /**
+     * The bug-check code.
+     *
+     * @return the code, e.g. 0x19 (BAD_POOL_HEADER)
+     */
     public int code() {
         return code;
     }
 
+    /**
+     * The first parameter.
+     *
+     * @return the first of the four parameters (often the kind of violation)
+     */
     public long parameter1() {
         return parameter1;
     }
 
+    /**
+     * The second parameter.
+     *
+     * @return the second of the four parameters
+     */
     public long parameter2() {
         return parameter2;
     }
 
+    /**
+     * The third parameter.
+     *
+     * @return the third of the four parameters
+     */
     public long parameter3() {
         return parameter3;
     }
 
+    /**
+     * The fourth parameter.
+     *
+     * @return the fourth of the four parameters
+     */
     public long parameter4() {
         return parameter4;
     }

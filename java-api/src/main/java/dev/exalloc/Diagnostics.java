@@ -39,8 +39,16 @@ public final class Diagnostics {
 
     /** How {@link #poolmon(Sort)} orders its rows (PoolMon's sort keys). */
     public enum Sort {
-        BYTES(EXA_POOLMON_SORT_BYTES()), ALLOCS(EXA_POOLMON_SORT_ALLOCS()), FREES(EXA_POOLMON_SORT_FREES()),
-        DIFF(EXA_POOLMON_SORT_DIFF()), TAG(EXA_POOLMON_SORT_TAG());
+        /** By bytes outstanding, largest first (PoolMon's default). */
+        BYTES(EXA_POOLMON_SORT_BYTES()),
+        /** By allocations, most first. */
+        ALLOCS(EXA_POOLMON_SORT_ALLOCS()),
+        /** By frees, most first. */
+        FREES(EXA_POOLMON_SORT_FREES()),
+        /** By blocks outstanding (allocations minus frees), most first. */
+        DIFF(EXA_POOLMON_SORT_DIFF()),
+        /** By tag, alphabetically. */
+        TAG(EXA_POOLMON_SORT_TAG());
 
         final int code;
 
@@ -69,19 +77,30 @@ public final class Diagnostics {
      * The leak report now: lookaside lists not deleted, pool tags with blocks outstanding (count and bytes) and,
      * when allocation sites are recorded, each outstanding block with the stack that allocated it. "No leaks."
      * when there are none.
+     *
+     * @return the report
      */
     public static String leakReport() {
         return text((b, c) -> exa_leak_report(b, c));
     }
 
-    /** Writes the leak report to {@code path} (null: standard error). */
+    /**
+     * Writes the leak report to {@code path} (null: standard error).
+     *
+     * @param path the file to write, or null for standard error
+     */
     public static void writeLeakReport(String path) {
         try (Arena a = Arena.ofConfined()) {
             Failures.check(exa_leak_report_write(path == null ? MemorySegment.NULL : a.allocateFrom(path)));
         }
     }
 
-    /** Writes the leak report when the process exits ({@code path} null: standard error), or no longer. */
+    /**
+     * Writes the leak report when the process exits ({@code path} null: standard error), or no longer.
+     *
+     * @param enable true to write the report at exit, false to stop
+     * @param path   the file to write, or null for standard error
+     */
     public static void leakReportAtExit(boolean enable, String path) {
         try (Arena a = Arena.ofConfined()) {
             Failures.check(exa_leak_report_at_exit(enable ? 1 : 0,
@@ -93,12 +112,19 @@ public final class Diagnostics {
      * Records (or stops recording) the call stack of each pool allocation, for the leak report and the dumps
      * (the verifier's allocation sites; every pool allocation then takes the full path). Returns the previous
      * setting.
+     *
+     * @param enable true to record
+     * @return whether sites were recorded before
      */
     public static boolean recordAllocationSites(boolean enable) {
         return exa_diag_record_sites(enable ? 1 : 0) != 0;
     }
 
-    /** Every live pool block (blocks cached by lookaside lists included: the pool sees them as allocated). */
+    /**
+     * Every live pool block (blocks cached by lookaside lists included: the pool sees them as allocated).
+     *
+     * @return one entry per live block
+     */
     public static List<PoolAllocation> allocations() {
         for (;;) {
             long n = exa_allocation_snapshot(MemorySegment.NULL, 0);
@@ -126,18 +152,31 @@ public final class Diagnostics {
         }
     }
 
-    /** The live allocations as text, one block a line (with its allocation site when recorded). */
+    /**
+     * The live allocations as text, one block a line (with its allocation site when recorded).
+     *
+     * @return the dump
+     */
     public static String allocationDump() {
         return text((b, c) -> exa_allocation_dump(b, c));
     }
 
-    /** PoolMon's table (Tag, Type, Allocs, Frees, Diff, Bytes, Per Alloc), sorted. */
+    /**
+     * PoolMon's table (Tag, Type, Allocs, Frees, Diff, Bytes, Per Alloc), sorted.
+     *
+     * @param sort the column to sort by
+     * @return the table
+     */
     public static String poolmon(Sort sort) {
         Objects.requireNonNull(sort);
         return text((b, c) -> exa_poolmon_text(b, c, sort.code));
     }
 
-    /** The debugger's {@code !lookaside} view of every live list. */
+    /**
+     * The debugger's {@code !lookaside} view of every live list.
+     *
+     * @return the view
+     */
     public static String lookasideView() {
         return text((b, c) -> exa_lookaside_text(b, c));
     }
@@ -145,6 +184,8 @@ public final class Diagnostics {
     /**
      * Publishes the PoolMon rows and lookaside statistics to {@code /dev/shm/exalloc.<pid>} every {@code period}
      * (from a small native thread), for {@code exapoolmon <pid>} in another terminal.
+     *
+     * @param period how often to publish
      */
     public static void startPublishing(Duration period) {
         long ms = Math.max(1, period.toMillis());

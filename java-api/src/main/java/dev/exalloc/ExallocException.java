@@ -8,14 +8,25 @@ public class ExallocException extends RuntimeException {
     @Serial
     private static final long serialVersionUID = 1L;
 
+    /** The NTSTATUS of the failure. */
     private final int status;
 
+    /**
+     * A failure with an NTSTATUS.
+     *
+     * @param status  the NTSTATUS
+     * @param message what failed (the status name is appended)
+     */
     public ExallocException(int status, String message) {
         super(message + " (" + NtStatus.name(status) + ")");
         this.status = status;
     }
 
-    /** The NTSTATUS. */
+    /**
+     * The NTSTATUS.
+     *
+     * @return the status, e.g. {@link NtStatus#INSUFFICIENT_RESOURCES}
+     */
     public int status() {
         return status;
     }

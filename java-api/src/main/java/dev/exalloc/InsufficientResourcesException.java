@@ -12,6 +12,12 @@ public final class InsufficientResourcesException extends ExallocException {
     @Serial
     private static final long serialVersionUID = 1L;
 
+    /**
+     * A failure for lack of memory.
+     *
+     * @param status  the NTSTATUS
+     * @param message what failed
+     */
     public InsufficientResourcesException(int status, String message) {
         super(status, message);
     }

@@ -12,6 +12,12 @@ public final class InvalidArgumentException extends ExallocException {
     @Serial
     private static final long serialVersionUID = 1L;
 
+    /**
+     * A rejected argument.
+     *
+     * @param status  the NTSTATUS (STATUS_INVALID_PARAMETER or _1 .. _8 for the argument's position)
+     * @param message what was rejected
+     */
     public InvalidArgumentException(int status, String message) {
         super(status, message);
     }
@@ -19,6 +25,8 @@ public final class InvalidArgumentException extends ExallocException {
     /**
      * The rejected parameter's position, 1 .. 8, for STATUS_INVALID_PARAMETER_1 .. _8; empty for
      * STATUS_INVALID_PARAMETER, which does not say.
+     *
+     * @return the position, or empty
      */
     public OptionalInt parameterIndex() {
         int n = status() - NtStatus.INVALID_PARAMETER_1 + 1;

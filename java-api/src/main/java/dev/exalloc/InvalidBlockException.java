@@ -23,13 +23,25 @@ public final class InvalidBlockException extends IllegalArgumentException {
         WRONG_SIZE
     }
 
+    /** Why the block was refused. */
     private final Reason reason;
 
+    /**
+     * A refused block.
+     *
+     * @param reason  why it was refused
+     * @param message what was refused
+     */
     public InvalidBlockException(Reason reason, String message) {
         super(message);
         this.reason = reason;
     }
 
+    /**
+     * Why the block was refused.
+     *
+     * @return the reason
+     */
     public Reason reason() {
         return reason;
     }

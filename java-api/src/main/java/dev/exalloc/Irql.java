@@ -18,12 +18,20 @@ public final class Irql {
     private Irql() {
     }
 
+    /** PASSIVE_LEVEL: the level of ordinary code, where every thread starts. */
     public static final int PASSIVE_LEVEL = 0;
+    /** APC_LEVEL: one above PASSIVE_LEVEL. */
     public static final int APC_LEVEL = 1;
+    /** DISPATCH_LEVEL: the level a thread runs at while it holds a spin lock. */
     public static final int DISPATCH_LEVEL = 2;
+    /** HIGH_LEVEL: the highest level. */
     public static final int HIGH_LEVEL = 15;
 
-    /** KeGetCurrentIrql. */
+    /**
+     * KeGetCurrentIrql.
+     *
+     * @return the calling thread's IRQL
+     */
     public static int current() {
         Native.ensure();
         return Byte.toUnsignedInt(exa_irql_get());
@@ -32,6 +40,8 @@ public final class Irql {
     /**
      * KeRaiseIrql: raises to {@code level} (not below the current one) and returns the level to restore.
      *
+     * @param level the level to raise to
+     * @return the previous level
      * @throws BugCheckError 0x09 when {@code level} is below the current IRQL or above HIGH_LEVEL
      */
     public static int raise(int level) {
@@ -49,6 +59,7 @@ public final class Irql {
     /**
      * KeLowerIrql: lowers to {@code level}, normally the value {@link #raise} returned.
      *
+     * @param level the level to lower to
      * @throws BugCheckError 0x0A when {@code level} is above the current IRQL
      */
     public static void lower(int level) {

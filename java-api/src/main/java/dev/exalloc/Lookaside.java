@@ -57,16 +57,34 @@ public final class Lookaside implements AutoCloseable {
     /** Supplies a block on a miss: at least {@code size} bytes of native memory, or null when there is none. */
     @FunctionalInterface
     public interface Allocator {
+        /**
+         * Allocates a block for the list.
+         *
+         * @param poolType the list's pool type
+         * @param size     the list's block size in bytes
+         * @param tag      the list's tag
+         * @return at least {@code size} bytes of native memory, or null when there is none
+         */
         MemorySegment allocate(PoolType poolType, long size, Tag tag);
     }
 
     /** Takes back a block the list does not keep (a free miss, a flush, the close). */
     @FunctionalInterface
     public interface Releaser {
+        /**
+         * Takes back a block the list does not keep.
+         *
+         * @param block the block, one the list's allocator supplied
+         */
         void free(MemorySegment block);
     }
 
-    /** A builder for a list of blocks of {@code size} bytes (at least 8; smaller sizes are raised to 8). */
+    /**
+     * A builder for a list of blocks of {@code size} bytes (at least 8; smaller sizes are raised to 8).
+     *
+     * @param size the block size in bytes
+     * @return a builder with NT's defaults
+     */
     public static Builder builder(long size) {
         return new Builder(size);
     }
@@ -91,47 +109,87 @@ public final class Lookaside implements AutoCloseable {
             this.size = size;
         }
 
+        /**
+         * The list's tag (default "None"): what the allocator is told and PoolMon counts under.
+         *
+         * @param tag the tag
+         * @return this builder
+         */
         public Builder tag(Tag tag) {
             this.tag = Objects.requireNonNull(tag);
             return this;
         }
 
+        /**
+         * The list's pool type (default non-paged).
+         *
+         * @param poolType the pool type
+         * @return this builder
+         */
         public Builder poolType(PoolType poolType) {
             this.poolType = Objects.requireNonNull(poolType);
             return this;
         }
 
-        /** Adds POOL_RAISE_IF_ALLOCATION_FAILURE to the list's type (what the allocator is told). */
+        /**
+         * Adds POOL_RAISE_IF_ALLOCATION_FAILURE to the list's type (what the allocator is told).
+         *
+         * @return this builder
+         */
         public Builder raiseOnFailure() {
             this.raiseOnFailure = true;
             return this;
         }
 
-        /** NT MaximumDepth: 256 .. 1024 (default 256). */
+        /**
+         * NT MaximumDepth: 256 .. 1024 (default 256).
+         *
+         * @param maximumDepth the bound on Depth
+         * @return this builder
+         */
         public Builder maximumDepth(int maximumDepth) {
             this.maximumDepth = maximumDepth;
             return this;
         }
 
-        /** Depth to start at instead of NT's 4 (an exalloc extension): 1 .. maximum depth. */
+        /**
+         * Depth to start at instead of NT's 4 (an exalloc extension): 1 .. maximum depth.
+         *
+         * @param initialDepth the first Depth
+         * @return this builder
+         */
         public Builder initialDepth(int initialDepth) {
             this.initialDepth = initialDepth;
             return this;
         }
 
-        /** Where misses get blocks (default: the pool, with this list's pool type and tag). */
+        /**
+         * Where misses get blocks (default: the pool, with this list's pool type and tag).
+         *
+         * @param allocator the allocator
+         * @return this builder
+         */
         public Builder allocator(Allocator allocator) {
             this.allocator = Objects.requireNonNull(allocator);
             return this;
         }
 
-        /** Where blocks the list does not keep go (default: the pool). Give one whenever you give an allocator. */
+        /**
+         * Where blocks the list does not keep go (default: the pool). Give one whenever you give an allocator.
+         *
+         * @param releaser the releaser
+         * @return this builder
+         */
         public Builder releaser(Releaser releaser) {
             this.releaser = Objects.requireNonNull(releaser);
             return this;
         }
 
-        /** Skip the misuse checks (double free, foreign block, use after free): faster, and unsafe as C is. */
+        /**
+         * Skip the misuse checks (double free, foreign block, use after free): faster, and unsafe as C is.
+         *
+         * @return this builder
+         */
         public Builder unchecked() {
             this.checked = false;
             return this;
@@ -141,6 +199,8 @@ public final class Lookaside implements AutoCloseable {
          * Checked mode with segments any thread may access (the default confines each segment to the thread that
          * allocated it, so that a use after free can be caught): double frees, foreign and wrong-size segments and
          * use after close are still refused; a use after free is not caught.
+         *
+         * @return this builder
          */
         public Builder sharedSegments() {
             this.sharedSegments = true;
@@ -150,6 +210,7 @@ public final class Lookaside implements AutoCloseable {
         /**
          * Creates the list.
          *
+         * @return the new list
          * @throws InvalidArgumentException for a depth out of range (STATUS_INVALID_PARAMETER_8 and the like)
          */
         public Lookaside build() {
@@ -320,6 +381,7 @@ public final class Lookaside implements AutoCloseable {
     /**
      * A block of exactly {@link #blockSize()} bytes: the most recently freed one, or a new one from the allocator.
      *
+     * @return the block
      * @throws InsufficientResourcesException when nothing is cached and the allocator has no memory
      */
     public MemorySegment allocate() {
@@ -331,7 +393,11 @@ public final class Lookaside implements AutoCloseable {
         return block;
     }
 
-    /** As {@link #allocate()}, but null where NT returns NULL. */
+    /**
+     * As {@link #allocate()}, but null where NT returns NULL.
+     *
+     * @return the block, or null when nothing is cached and the allocator has no memory
+     */
     public MemorySegment tryAllocate() {
         int c = enter();
         try {
@@ -451,6 +517,7 @@ public final class Lookaside implements AutoCloseable {
     /**
      * Returns a block to the list (or, when the list is at Depth, to the releaser).
      *
+     * @param block a block this list handed out
      * @throws InvalidBlockException when the segment is not an outstanding block of this list (checked mode)
      * @throws LookasideClosedException after {@link #close()}, unless the block was still handed out at the close
      */
@@ -581,13 +648,19 @@ public final class Lookaside implements AutoCloseable {
      * {@code exa_lookaside_free_cached}, which never call the allocator or the releaser); a miss then falls to
      * the list's own allocate or free. Close it to give its blocks back; the list's {@link #close()} does not
      * reach into it (an unclosed Local keeps its blocks, as an unclosed confined arena keeps its memory).
+     *
+     * @return a new cache for the calling thread
      */
     public LookasideLocal local() {
         inFlight.exit(enter());
         return new LookasideLocal(this);
     }
 
-    /** Passes every cached block (every thread's) to the releaser; the list stays usable. Returns how many. */
+    /**
+     * Passes every cached block (every thread's) to the releaser; the list stays usable. Returns how many.
+     *
+     * @return the number of blocks passed to the releaser
+     */
     public long flush() {
         int c = enter();
         try {
@@ -603,6 +676,8 @@ public final class Lookaside implements AutoCloseable {
      * Exact statistics (every thread's counts summed). In scoped mode a block freed on another thread counts as
      * freed once its allocating thread has taken it back (at that thread's next call on the list, this one
      * included).
+     *
+     * @return the list's statistics now
      */
     public LookasideStats stats() {
         int c = enter();
@@ -631,6 +706,8 @@ public final class Lookaside implements AutoCloseable {
     /**
      * Sets Depth (the debugger's {@code !lookaside -d}): 1 .. maximum depth. Lowering it takes effect at once:
      * frees miss until the cache has drained below the new bound.
+     *
+     * @param depth the new Depth
      */
     public void setDepth(int depth) {
         int c = enter();
@@ -644,6 +721,8 @@ public final class Lookaside implements AutoCloseable {
     /**
      * Excludes this list from depth adjustment ({@link BalanceSet}) ({@code true}) or includes it again (the
      * default): Depth then moves only through {@link #setDepth}.
+     *
+     * @param fixed true to keep Depth where it is
      */
     public void fixDepth(boolean fixed) {
         int c = enter();
@@ -654,23 +733,47 @@ public final class Lookaside implements AutoCloseable {
         }
     }
 
+    /**
+     * NT Size: the block size in bytes.
+     *
+     * @return the block size
+     */
     public long blockSize() {
         return size;
     }
 
+    /**
+     * NT Tag: the list's tag.
+     *
+     * @return the tag
+     */
     public Tag tag() {
         return tag;
     }
 
+    /**
+     * NT Type: the list's pool type.
+     *
+     * @return the pool type
+     */
     public PoolType poolType() {
         return poolType;
     }
 
-    /** Blocks handed out and not yet freed (checked mode; -1 in unchecked mode). */
+    /**
+     * Blocks handed out and not yet freed (checked mode; -1 in unchecked mode).
+     *
+     * @return the number of outstanding blocks, or -1
+     */
     public long outstandingBlocks() {
         return outstanding == null ? -1 : outstanding.size();
     }
 
+    /**
+     * Whether {@link #close()} ran.
+     *
+     * @return true once the list is closed
+     */
     public boolean isClosed() {
         return inFlight.isClosed();
     }
@@ -707,7 +810,11 @@ public final class Lookaside implements AutoCloseable {
         rethrowCallbackFailure();
     }
 
-    /** Statistics of every live lookaside list in the process (NT-named ones from C included), oldest first. */
+    /**
+     * Statistics of every live lookaside list in the process (NT-named ones from C included), oldest first.
+     *
+     * @return one row per live list
+     */
     public static List<LookasideStats> all() {
         Native.ensure();
         try (Arena a = Arena.ofConfined()) {

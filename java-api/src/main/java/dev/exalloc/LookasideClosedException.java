@@ -8,6 +8,11 @@ public final class LookasideClosedException extends IllegalStateException {
     @Serial
     private static final long serialVersionUID = 1L;
 
+    /**
+     * A call on a closed lookaside list.
+     *
+     * @param message what was called
+     */
     public LookasideClosedException(String message) {
         super(message);
     }

@@ -57,6 +57,7 @@ public final class LookasideLocal implements AutoCloseable {
      * A block's address: the most recently freed one. Checked lists record it, so that
      * {@link #freeAddress(long)} can check it.
      *
+     * @return the block's address
      * @throws InsufficientResourcesException when nothing is cached and the allocator has no memory
      */
     public long allocateAddress() {
@@ -69,7 +70,11 @@ public final class LookasideLocal implements AutoCloseable {
         return address;
     }
 
-    /** A block of exactly {@link Lookaside#blockSize()} bytes (scoped in checked mode, see the class). */
+    /**
+     * A block of exactly {@link Lookaside#blockSize()} bytes (scoped in checked mode, see the class).
+     *
+     * @return the block
+     */
     public MemorySegment allocate() {
         check();
         if (owner != null) {
@@ -83,6 +88,7 @@ public final class LookasideLocal implements AutoCloseable {
     /**
      * Takes back a block by address (one from {@link #allocateAddress()}, or a segment's address).
      *
+     * @param address the block's address
      * @throws InvalidBlockException in checked mode, for anything but an outstanding block of the list
      */
     public void freeAddress(long address) {
@@ -97,6 +103,7 @@ public final class LookasideLocal implements AutoCloseable {
     /**
      * Takes back a block.
      *
+     * @param block the block
      * @throws InvalidBlockException in checked mode, for anything but an outstanding block of the list
      */
     public void free(MemorySegment block) {
@@ -182,17 +189,29 @@ public final class LookasideLocal implements AutoCloseable {
         n -= count;
     }
 
-    /** Blocks this LookasideLocal holds now. */
+    /**
+     * Blocks this LookasideLocal holds now.
+     *
+     * @return the number of blocks in this cache
+     */
     public int cached() {
         return n;
     }
 
-    /** Allocations this LookasideLocal served (from its cache or the list). */
+    /**
+     * Allocations this LookasideLocal served (from its cache or the list).
+     *
+     * @return the number of allocations
+     */
     public long allocations() {
         return allocations;
     }
 
-    /** Frees this LookasideLocal took. */
+    /**
+     * Frees this LookasideLocal took.
+     *
+     * @return the number of frees
+     */
     public long frees() {
         return frees;
     }

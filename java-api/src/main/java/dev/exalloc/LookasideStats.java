@@ -21,12 +21,20 @@ package dev.exalloc;
 public record LookasideStats(long id, long totalAllocates, long allocateMisses, long totalFrees, long freeMisses, long size,
         int currentDepth, int depth, int maximumDepth, Tag tag, PoolType poolType, int typeFlags, int threadCaches) {
 
-    /** Allocates served from the cache, as a fraction (1.0 when nothing was allocated yet). */
+    /**
+     * Allocates served from the cache, as a fraction (1.0 when nothing was allocated yet).
+     *
+     * @return the allocate hit rate, 0.0 to 1.0
+     */
     public double allocateHitRate() {
         return totalAllocates == 0 ? 1.0 : (double) (totalAllocates - allocateMisses) / totalAllocates;
     }
 
-    /** Frees kept in the cache, as a fraction (1.0 when nothing was freed yet). */
+    /**
+     * Frees kept in the cache, as a fraction (1.0 when nothing was freed yet).
+     *
+     * @return the free hit rate, 0.0 to 1.0
+     */
     public double freeHitRate() {
         return totalFrees == 0 ? 1.0 : (double) (totalFrees - freeMisses) / totalFrees;
     }

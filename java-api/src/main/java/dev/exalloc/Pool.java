@@ -90,6 +90,10 @@ public final class Pool {
     /**
      * ExAllocatePoolWithTag: {@code size} bytes, uninitialised.
      *
+     * @param type the pool type (paged or non-paged, with its modifiers)
+     * @param size the block size in bytes
+     * @param tag  the pool tag the block is counted under (PoolMon)
+     * @return the block, exactly {@code size} bytes
      * @throws InsufficientResourcesException when the pool has no room (NT returns NULL); the status is
      *                                        STATUS_INSUFFICIENT_RESOURCES, or STATUS_WORKING_SET_QUOTA when the
      *                                        host refused to lock non-paged memory under
@@ -101,7 +105,14 @@ public final class Pool {
         return allocate(type, size, tag, PoolPriority.HIGH);
     }
 
-    /** ExAllocatePoolWithTag: as {@link #allocate(PoolType, long, Tag)}, but null where NT returns NULL. */
+    /**
+     * ExAllocatePoolWithTag: as {@link #allocate(PoolType, long, Tag)}, but null where NT returns NULL.
+     *
+     * @param type the pool type (paged or non-paged, with its modifiers)
+     * @param size the block size in bytes
+     * @param tag  the pool tag the block is counted under (PoolMon)
+     * @return the block, or null when the pool has no room
+     */
     public static MemorySegment tryAllocate(PoolType type, long size, Tag tag) {
         return tryAllocate(type, size, tag, PoolPriority.HIGH);
     }
@@ -109,6 +120,12 @@ public final class Pool {
     /**
      * ExAllocatePoolWithTagPriority: as {@link #allocate(PoolType, long, Tag)}, failing earlier for lower priorities
      * (LOW below the low watermark, NORMAL below the critical watermark; see {@link PoolLimits}).
+     *
+     * @param type the pool type (paged or non-paged, with its modifiers)
+     * @param size the block size in bytes
+     * @param tag  the pool tag the block is counted under (PoolMon)
+     * @param priority how early the request fails as the pool fills
+     * @return the block, exactly {@code size} bytes
      */
     public static MemorySegment allocate(PoolType type, long size, Tag tag, PoolPriority priority) {
         checkArguments(type, size, tag);
@@ -121,7 +138,15 @@ public final class Pool {
         throw failure(mark, type + " block of " + size + " bytes (" + tag + ")");
     }
 
-    /** ExAllocatePoolWithTagPriority, null where NT returns NULL. */
+    /**
+     * ExAllocatePoolWithTagPriority, null where NT returns NULL.
+     *
+     * @param type the pool type (paged or non-paged, with its modifiers)
+     * @param size the block size in bytes
+     * @param tag  the pool tag the block is counted under (PoolMon)
+     * @param priority how early the request fails as the pool fills
+     * @return the block, or null when the request fails at this priority
+     */
     public static MemorySegment tryAllocate(PoolType type, long size, Tag tag, PoolPriority priority) {
         checkArguments(type, size, tag);
         long mark = Native.mark();
@@ -137,6 +162,10 @@ public final class Pool {
      * ExAllocatePoolWithQuotaTag: charges the current {@link QuotaAccount} (blocks of up to 4064 bytes: the whole
      * block, header included; nothing for bigger ones or the system account) and raises on failure.
      *
+     * @param type the pool type (paged or non-paged, with its modifiers)
+     * @param size the block size in bytes
+     * @param tag  the pool tag the block is counted under (PoolMon)
+     * @return the block, charged to the current quota account
      * @throws QuotaExceededException         when the charge would pass the account's limit (STATUS_QUOTA_EXCEEDED)
      * @throws InsufficientResourcesException when the pool has no room
      */
@@ -153,6 +182,11 @@ public final class Pool {
     /**
      * ExAllocatePoolWithQuotaTag with POOL_QUOTA_FAIL_INSTEAD_OF_RAISE: as {@link #allocateWithQuota}, but null
      * where it would raise (nothing charged then).
+     *
+     * @param type the pool type (paged or non-paged, with its modifiers)
+     * @param size the block size in bytes
+     * @param tag  the pool tag the block is counted under (PoolMon)
+     * @return the block, or null when the charge or the allocation fails
      */
     public static MemorySegment tryAllocateWithQuota(PoolType type, long size, Tag tag) {
         checkArguments(type, size, tag);
@@ -189,6 +223,10 @@ public final class Pool {
      * {@link PoolFlags#raiseOnFailure()}, which throws instead: {@link InsufficientResourcesException},
      * {@link QuotaExceededException}, or {@link InvalidArgumentException} for a rejected request.
      *
+     * @param size the block size in bytes
+     * @param tag   the pool tag, not 0
+     * @param flags the POOL_FLAGS: pool, zeroing, quota, failure behaviour
+     * @return the block, or null on failure unless the flags ask for an exception
      * @throws BugCheckError when a native check failed (IRQL)
      */
     public static MemorySegment allocate(long size, Tag tag, PoolFlags flags) {
@@ -198,6 +236,12 @@ public final class Pool {
     /**
      * ExAllocatePool3: as {@link #allocate(long, Tag, PoolFlags)} with extended parameters (a priority, a NUMA node).
      * A required parameter that cannot be honoured fails the request like an invalid flag.
+     *
+     * @param size the block size in bytes
+     * @param tag        the pool tag, not 0
+     * @param flags      the POOL_FLAGS, as for ExAllocatePool2
+     * @param parameters the extended parameters (priority, NUMA node)
+     * @return the block, or null on failure unless the flags ask for an exception
      */
     public static MemorySegment allocate(long size, Tag tag, PoolFlags flags, PoolParameters parameters) {
         checkSize(size);
@@ -280,12 +324,18 @@ public final class Pool {
      * Sets what the segments of blocks allocated from now on are tied to (process-wide; blocks already out keep
      * theirs). Default {@link PoolScope#CONFINED} (checked: a use after free throws {@link IllegalStateException};
      * the allocating thread owns the block), or the system property {@code exalloc.pool.scope}.
+     *
+     * @param scope what new blocks' segments are tied to
      */
     public static void setScope(PoolScope scope) {
         Pool.scope = Objects.requireNonNull(scope, "scope");
     }
 
-    /** What new blocks' segments are tied to ({@link #setScope}). */
+    /**
+     * What new blocks' segments are tied to ({@link #setScope}).
+     *
+     * @return the scope of segments handed out from now on
+     */
     public static PoolScope scope() {
         return scope;
     }
@@ -326,6 +376,7 @@ public final class Pool {
      * ExFreePool. A block allocated with a PROTECTED_POOL tag cannot be freed this way (bug check 0xC2/0x0A: use
      * {@link #free(MemorySegment, Tag)} with the tag).
      *
+     * @param block a block from one of the pool's allocate methods
      * @throws InvalidBlockException for a heap segment or NULL (refused before any native call)
      * @throws BugCheckError         for anything else that is not a live pool block (see the class comment), nothing
      *                               changed
@@ -339,6 +390,9 @@ public final class Pool {
      * tag, PROTECTED_POOL bit included; in strict mode any tag that does not match is refused; otherwise an
      * unprotected block's tag is not checked (NT's behaviour). Refusal: bug check 0xC2/0x0A (p2 the block, p3 its
      * tag, p4 the tag passed), the block still allocated.
+     *
+     * @param block a block from one of the pool's allocate methods
+     * @param tag   the tag it was allocated with
      */
     public static void free(MemorySegment block, Tag tag) {
         Objects.requireNonNull(tag, "tag");
@@ -375,6 +429,10 @@ public final class Pool {
      * the system property {@code exalloc.pool.critical} is true at startup (then critical, and no condition
      * listeners: see {@link #onCondition}).
      *
+     * @param type the pool type (paged or non-paged, with its modifiers)
+     * @param size the block size in bytes
+     * @param tag  the pool tag the block is counted under (PoolMon)
+     * @return the block's address, or 0 when the pool has no room
      * @throws BugCheckError when a native check failed (strict-mode tag or size rules, IRQL, must-succeed)
      */
     public static long allocateAddress(PoolType type, long size, Tag tag) {
@@ -397,6 +455,8 @@ public final class Pool {
      * address a block allocated through the segment routines leaves its segment's scope open (free it with
      * {@link #free(MemorySegment, Tag)} instead).
      *
+     * @param address the block's address
+     * @param tag     the tag it was allocated with
      * @throws InvalidBlockException for address 0
      */
     public static void freeAddress(long address, Tag tag) {
@@ -404,7 +464,11 @@ public final class Pool {
         freeAddress(address, tag.value());
     }
 
-    /** ExFreePool for an address (as {@link #freeAddress(long, Tag)} without the tag check). */
+    /**
+     * ExFreePool for an address (as {@link #freeAddress(long, Tag)} without the tag check).
+     *
+     * @param address the block's address
+     */
     public static void freeAddress(long address) {
         freeAddress(address, 0);
     }
@@ -420,7 +484,11 @@ public final class Pool {
         }
     }
 
-    /** True when the address fast path uses critical downcalls (system property {@code exalloc.pool.critical}). */
+    /**
+     * True when the address fast path uses critical downcalls (system property {@code exalloc.pool.critical}).
+     *
+     * @return whether {@link #allocateAddress} and {@link #freeAddress} use critical downcalls
+     */
     public static boolean criticalFastPath() {
         return PoolFast.CRITICAL;
     }
@@ -445,6 +513,8 @@ public final class Pool {
     /**
      * The block's tag, usable size (ExQueryPoolBlockSize), pool type and quota charge.
      *
+     * @param block a live pool block
+     * @return what the pool records about the block
      * @throws InvalidBlockException FOREIGN for a heap segment, NOT_OUTSTANDING for an address that is not a live
      *                               pool block (freed, interior, never allocated)
      */
@@ -457,7 +527,12 @@ public final class Pool {
         return info;
     }
 
-    /** True when {@code block} is the address of a live pool block (a silent check: never a bug check). */
+    /**
+     * True when {@code block} is the address of a live pool block (a silent check: never a bug check).
+     *
+     * @param block any native segment
+     * @return whether it is a live pool block
+     */
     public static boolean isLive(MemorySegment block) {
         Objects.requireNonNull(block, "block");
         return block.isNative() && block.scope().isAlive() && tryQuery(block) != null;
@@ -495,6 +570,8 @@ public final class Pool {
     /**
      * Returns the calling thread's cached free blocks to the pools and empty segments to the host; returns the number
      * of blocks returned. (Thread exit does this by itself.)
+     *
+     * @return the number of blocks returned to the pools
      */
     public static long trim() {
         return exa_pool_trim();
@@ -504,7 +581,11 @@ public final class Pool {
     // PoolMon and pool statistics
     // ---------------------------------------------------------------------------------------------
 
-    /** PoolMon's rows: every tag in every pool it was used in, sorted by tag bytes, then pool. */
+    /**
+     * PoolMon's rows: every tag in every pool it was used in, sorted by tag bytes, then pool.
+     *
+     * @return one row per tag and pool, largest first
+     */
     public static List<PoolTagStats> tags() {
         try (Arena a = Arena.ofConfined()) {
             for (;;) {
@@ -527,7 +608,13 @@ public final class Pool {
         }
     }
 
-    /** The PoolMon row of one tag in one pool (zeroes when the tag was never used there). */
+    /**
+     * The PoolMon row of one tag in one pool (zeroes when the tag was never used there).
+     *
+     * @param tag  the tag (its PROTECTED_POOL bit is ignored)
+     * @param pool the pool
+     * @return the tag's row in that pool
+     */
     public static PoolTagStats tag(Tag tag, PoolKind pool) {
         Tag plain = tag.unprotected();
         for (PoolTagStats row : tags()) {
@@ -538,7 +625,12 @@ public final class Pool {
         return new PoolTagStats(plain, pool, 0, 0, 0, 0, 0);
     }
 
-    /** A pool's counters, capacity and condition now. */
+    /**
+     * A pool's counters, capacity and condition now.
+     *
+     * @param pool the pool
+     * @return its statistics at this moment
+     */
     public static PoolStats stats(PoolKind pool) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(exa_pool_stats_s.layout());
@@ -557,7 +649,12 @@ public final class Pool {
     // Limits and options
     // ---------------------------------------------------------------------------------------------
 
-    /** A pool's capacity, watermarks and policies now. */
+    /**
+     * A pool's capacity, watermarks and policies now.
+     *
+     * @param pool the pool
+     * @return its limits, rounded to whole pages as the pool keeps them
+     */
     public static PoolLimits limits(PoolKind pool) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment l = a.allocate(exa_pool_limits_s.layout());
@@ -575,6 +672,8 @@ public final class Pool {
      * Sets a pool's limits (process-wide, at once). Lowering the capacity below what is in use is allowed: requests
      * then fail until blocks are freed. The new marks are evaluated at once, so condition listeners may be called.
      *
+     * @param pool   the pool
+     * @param limits the new limits
      * @throws InvalidArgumentException STATUS_INVALID_PARAMETER_2 when the marks are out of order (after rounding to
      *                                   pages) or a value is out of range
      */
@@ -599,6 +698,8 @@ public final class Pool {
      * Strict mode (process-wide; default off; the rules NT applies under Driver Verifier, docs/diagnostics.md#check-levels): zero-byte and must-succeed legacy
      * requests and legacy tags 0, "BIG " or without a letter or digit are bug checks; zero-byte ExAllocatePool2/3
      * requests return null; any non-zero tag passed to {@link #free(MemorySegment, Tag)} must match.
+     *
+     * @param strict true for strict mode, false for NT's lenient defaults
      */
     public static void setStrict(boolean strict) {
         int strictBit = EXA_POOL_OPTION_STRICT();
@@ -608,6 +709,11 @@ public final class Pool {
         }
     }
 
+    /**
+     * Whether strict mode is on ({@link #setStrict}).
+     *
+     * @return true in strict mode
+     */
     public static boolean isStrict() {
         return (exa_pool_get_options() & EXA_POOL_OPTION_STRICT()) != 0;
     }
@@ -616,7 +722,12 @@ public final class Pool {
     // Condition events
     // ---------------------------------------------------------------------------------------------
 
-    /** The pool's condition events set now: the pollable form of {@link #onCondition}. */
+    /**
+     * The pool's condition events set now: the pollable form of {@link #onCondition}.
+     *
+     * @param pool the pool
+     * @return the LOW and HIGH events set now (empty when neither)
+     */
     public static Set<PoolCondition> condition(PoolKind pool) {
         return PoolCondition.fromBits(exa_pool_condition(pool.code()));
     }
@@ -636,6 +747,8 @@ public final class Pool {
      * returns, outside the listener itself, it is not called again). The first listener links one upcall into the
      * native pool, for the life of the process.
      *
+     * @param listener told of every change of either pool's condition
+     * @return a handle whose close removes the listener
      * @throws IllegalStateException when the pool's fast path is critical ({@link #criticalFastPath()})
      */
     public static AutoCloseable onCondition(PoolConditionListener listener) {
@@ -760,12 +873,20 @@ public final class Pool {
     // Memory-manager queries
     // ---------------------------------------------------------------------------------------------
 
-    /** MmQuerySystemSize: from the host's physical memory (or {@link #configureSystem}). */
+    /**
+     * MmQuerySystemSize: from the host's physical memory (or {@link #configureSystem}).
+     *
+     * @return the system size class
+     */
     public static MmSystemSize systemSize() {
         return MmSystemSize.fromCode(exa_mm_query_system_size());
     }
 
-    /** MmIsThisAnNtAsSystem: true on a server product type (anything but "Wi..."); false by default ("WinNt"). */
+    /**
+     * MmIsThisAnNtAsSystem: true on a server product type (anything but "Wi..."); false by default ("WinNt").
+     *
+     * @return true for a server product type
+     */
     public static boolean isNtAsSystem() {
         return exa_mm_is_nt_as_system() != 0;
     }
@@ -774,6 +895,9 @@ public final class Pool {
      * Overrides the inputs of the Mm queries, process-wide: {@code physicalBytes} 0 = the host's memory;
      * {@code productType} null = "WinNt" (only its first two characters count, as in NT: "Wi" is a workstation,
      * anything else a server, e.g. "ServerNt", "LanmanNt"). {@code configureSystem(0, null)} restores the defaults.
+     *
+     * @param physicalBytes the memory size the Mm queries see, 0 for the host's
+     * @param productType   the product type they see, null for "WinNt"
      */
     public static void configureSystem(long physicalBytes, String productType) {
         if (physicalBytes < 0) {
@@ -785,7 +909,11 @@ public final class Pool {
         }
     }
 
-    /** NUMA nodes the host has (at least 1): the range of {@link PoolParameters#numaNode}. */
+    /**
+     * NUMA nodes the host has (at least 1): the range of {@link PoolParameters#numaNode}.
+     *
+     * @return the number of NUMA nodes, at least 1
+     */
     public static int numaNodes() {
         return exa_numa_node_count();
     }

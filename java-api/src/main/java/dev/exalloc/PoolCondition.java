@@ -22,7 +22,11 @@ public enum PoolCondition {
         this.bit = bit;
     }
 
-    /** The exa_pool_condition_e bit. */
+    /**
+     * The exa_pool_condition_e bit.
+     *
+     * @return the bit
+     */
     public int bit() {
         return bit;
     }

@@ -16,6 +16,8 @@ import java.util.Set;
 public interface PoolConditionListener {
 
     /**
+     * Called after a change of the pool's condition.
+     *
      * @param pool      the pool whose condition changed
      * @param condition the events set now (an immutable set; empty when neither Low nor High holds)
      */

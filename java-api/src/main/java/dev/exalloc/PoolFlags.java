@@ -39,22 +39,39 @@ public record PoolFlags(long bits) {
      */
     public static final long SPECIAL_POOL = 0x1_0000_0000L;
 
-    /** POOL_FLAG_NON_PAGED: non-paged, no-execute (NonPagedPoolNx). */
+    /**
+     * POOL_FLAG_NON_PAGED: non-paged, no-execute (NonPagedPoolNx).
+     *
+     * @return the flags
+     */
     public static PoolFlags nonPaged() {
         return new PoolFlags(NON_PAGED);
     }
 
-    /** POOL_FLAG_PAGED: paged pool. */
+    /**
+     * POOL_FLAG_PAGED: paged pool.
+     *
+     * @return the flags
+     */
     public static PoolFlags paged() {
         return new PoolFlags(PAGED);
     }
 
-    /** POOL_FLAG_NON_PAGED_EXECUTE: non-paged, executable where the host allows it (NonPagedPool). */
+    /**
+     * POOL_FLAG_NON_PAGED_EXECUTE: non-paged, executable where the host allows it (NonPagedPool).
+     *
+     * @return the flags
+     */
     public static PoolFlags nonPagedExecute() {
         return new PoolFlags(NON_PAGED_EXECUTE);
     }
 
-    /** Any POOL_FLAGS value, as C code would pass it (invalid combinations included: the pool rejects them). */
+    /**
+     * Any POOL_FLAGS value, as C code would pass it (invalid combinations included: the pool rejects them).
+     *
+     * @param bits the POOL_FLAGS bits
+     * @return the flags
+     */
     public static PoolFlags of(long bits) {
         return new PoolFlags(bits);
     }
@@ -63,27 +80,47 @@ public record PoolFlags(long bits) {
         return new PoolFlags(bits | bit);
     }
 
-    /** POOL_FLAG_UNINITIALIZED: do not zero the block. */
+    /**
+     * POOL_FLAG_UNINITIALIZED: do not zero the block.
+     *
+     * @return these flags with that one added
+     */
     public PoolFlags uninitialized() {
         return with(UNINITIALIZED);
     }
 
-    /** POOL_FLAG_CACHE_ALIGNED: align the block to the cache line ({@link Exalloc#cacheLineSize()}). */
+    /**
+     * POOL_FLAG_CACHE_ALIGNED: align the block to the cache line ({@link Exalloc#cacheLineSize()}).
+     *
+     * @return these flags with that one added
+     */
     public PoolFlags cacheAligned() {
         return with(CACHE_ALIGNED);
     }
 
-    /** POOL_FLAG_USE_QUOTA: charge the block to the current {@link QuotaAccount}. */
+    /**
+     * POOL_FLAG_USE_QUOTA: charge the block to the current {@link QuotaAccount}.
+     *
+     * @return these flags with that one added
+     */
     public PoolFlags useQuota() {
         return with(USE_QUOTA);
     }
 
-    /** POOL_FLAG_RAISE_ON_FAILURE: throw instead of returning null. */
+    /**
+     * POOL_FLAG_RAISE_ON_FAILURE: throw instead of returning null.
+     *
+     * @return these flags with that one added
+     */
     public PoolFlags raiseOnFailure() {
         return with(RAISE_ON_FAILURE);
     }
 
-    /** POOL_FLAG_SESSION: session pool (behaves as its base pool; the block reports the session type). */
+    /**
+     * POOL_FLAG_SESSION: session pool (behaves as its base pool; the block reports the session type).
+     *
+     * @return these flags with that one added
+     */
     public PoolFlags session() {
         return with(SESSION);
     }
@@ -91,27 +128,54 @@ public record PoolFlags(long bits) {
     /**
      * POOL_FLAG_SPECIAL_POOL (optional): the block comes from the special pool ({@link #SPECIAL_POOL}), or from the
      * normal pool as NT does when none is left.
+     *
+     * @return these flags with that one added
      */
     public PoolFlags specialPool() {
         return with(SPECIAL_POOL);
     }
 
+    /**
+     * Whether POOL_FLAG_UNINITIALIZED is set.
+     *
+     * @return true with POOL_FLAG_UNINITIALIZED
+     */
     public boolean isUninitialized() {
         return (bits & UNINITIALIZED) != 0;
     }
 
+    /**
+     * Whether POOL_FLAG_RAISE_ON_FAILURE is set.
+     *
+     * @return true with POOL_FLAG_RAISE_ON_FAILURE
+     */
     public boolean isRaiseOnFailure() {
         return (bits & RAISE_ON_FAILURE) != 0;
     }
 
+    /**
+     * Whether POOL_FLAG_USE_QUOTA is set.
+     *
+     * @return true with POOL_FLAG_USE_QUOTA
+     */
     public boolean isUseQuota() {
         return (bits & USE_QUOTA) != 0;
     }
 
+    /**
+     * Whether POOL_FLAG_CACHE_ALIGNED is set.
+     *
+     * @return true with POOL_FLAG_CACHE_ALIGNED
+     */
     public boolean isCacheAligned() {
         return (bits & CACHE_ALIGNED) != 0;
     }
 
+    /**
+     * Whether POOL_FLAG_SESSION is set.
+     *
+     * @return true with POOL_FLAG_SESSION
+     */
     public boolean isSession() {
         return (bits & SESSION) != 0;
     }
@@ -120,6 +184,8 @@ public record PoolFlags(long bits) {
      * The POOL_TYPE these flags select, per docs/pool.md#pool-flags (NON_PAGED -> NonPagedPoolNx, NON_PAGED_EXECUTE ->
      * NonPagedPool, PAGED -> PagedPool, plus cache-aligned and session), or null when they name no single pool or no
      * such type exists.
+     *
+     * @return the pool type, or null
      */
     public PoolType poolType() {
         long pools = bits & (NON_PAGED | NON_PAGED_EXECUTE | PAGED);

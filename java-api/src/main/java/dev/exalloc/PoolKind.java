@@ -18,12 +18,20 @@ public enum PoolKind {
         this.poolMonName = poolMonName;
     }
 
-    /** The exa_pool_kind_e value (also the low bit of every POOL_TYPE of this pool). */
+    /**
+     * The exa_pool_kind_e value (also the low bit of every POOL_TYPE of this pool).
+     *
+     * @return the code
+     */
     public int code() {
         return code;
     }
 
-    /** The pool as PoolMon's Type column shows it: "Nonp" or "Paged". */
+    /**
+     * The pool as PoolMon's Type column shows it: "Nonp" or "Paged".
+     *
+     * @return "Nonp" or "Paged"
+     */
     public String poolMonName() {
         return poolMonName;
     }

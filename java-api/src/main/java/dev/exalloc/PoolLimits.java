@@ -40,6 +40,7 @@ public record PoolLimits(long capacity, long lowWatermark, long lowClear, long h
         NONE
     }
 
+    /** Checks that every amount is non-negative; the order of the marks is checked by {@link Pool#setLimits}. */
     public PoolLimits {
         Objects.requireNonNull(lockPolicy, "lockPolicy");
         if (capacity < 0 || lowWatermark < 0 || lowClear < 0 || highClear < 0 || highWatermark < 0
@@ -52,6 +53,9 @@ public record PoolLimits(long capacity, long lowWatermark, long lowClear, long h
      * Limits for a pool of {@code capacity} bytes with exalloc's default proportions: LOW below 10% free (cleared at
      * 15%), HIGH from 50% free (cleared below 45%), NORMAL-priority requests failing below 2% free, a 16 KiB
      * must-succeed reserve, best-effort locking, 2 cached segments.
+     *
+     * @param capacity the pool's capacity in bytes
+     * @return limits in those proportions
      */
     public static PoolLimits scaled(long capacity) {
         long pages = capacity / 4096;
@@ -59,27 +63,60 @@ public record PoolLimits(long capacity, long lowWatermark, long lowClear, long h
                 pages / 2 * 4096, pages / 50 * 4096, 16384, LockPolicy.BEST_EFFORT, 2);
     }
 
+    /**
+     * These limits with another capacity.
+     *
+     * @param bytes the capacity
+     * @return the new limits
+     */
     public PoolLimits withCapacity(long bytes) {
         return new PoolLimits(bytes, lowWatermark, lowClear, highClear, highWatermark, criticalWatermark,
                 mustSucceedReserve, lockPolicy, cachedSegments);
     }
 
-    /** The five marks at once (in bytes of free capacity), as they must be ordered. */
+    /**
+     * The five marks at once (in bytes of free capacity), as they must be ordered.
+     *
+     * @param critical  the critical watermark
+     * @param low       the low watermark
+     * @param lowClear  where LOW clears
+     * @param highClear where HIGH clears
+     * @param high      the high watermark
+     * @return the new limits
+     */
     public PoolLimits withWatermarks(long critical, long low, long lowClear, long highClear, long high) {
         return new PoolLimits(capacity, low, lowClear, highClear, high, critical, mustSucceedReserve, lockPolicy,
                 cachedSegments);
     }
 
+    /**
+     * These limits with another must-succeed reserve.
+     *
+     * @param bytes the reserve
+     * @return the new limits
+     */
     public PoolLimits withMustSucceedReserve(long bytes) {
         return new PoolLimits(capacity, lowWatermark, lowClear, highClear, highWatermark, criticalWatermark, bytes,
                 lockPolicy, cachedSegments);
     }
 
+    /**
+     * These limits with another lock policy.
+     *
+     * @param policy the lock policy
+     * @return the new limits
+     */
     public PoolLimits withLockPolicy(LockPolicy policy) {
         return new PoolLimits(capacity, lowWatermark, lowClear, highClear, highWatermark, criticalWatermark,
                 mustSucceedReserve, policy, cachedSegments);
     }
 
+    /**
+     * These limits with another number of cached segments.
+     *
+     * @param segments 0 .. 64
+     * @return the new limits
+     */
     public PoolLimits withCachedSegments(int segments) {
         return new PoolLimits(capacity, lowWatermark, lowClear, highClear, highWatermark, criticalWatermark,
                 mustSucceedReserve, lockPolicy, segments);

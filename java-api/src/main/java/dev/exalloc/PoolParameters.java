@@ -18,8 +18,11 @@ public final class PoolParameters {
 
     /** POOL_EXTENDED_PARAMETER_TYPE values. */
     public static final int TYPE_INVALID = 0;
+    /** PoolExtendedParameterPriority: the value is a {@link PoolPriority} code. */
     public static final int TYPE_PRIORITY = 1;
+    /** PoolExtendedParameterSecurePool: NT's secure pools, which exalloc does not have. */
     public static final int TYPE_SECURE_POOL = 2;
+    /** PoolExtendedParameterNumaNode: the value is a node number, with {@link #ANY_NODE_OK} allowed. */
     public static final int TYPE_NUMA_NODE = 3;
 
     /** MM_ANY_NODE_OK: bit 31 of a node value, another node will do. */
@@ -43,7 +46,11 @@ public final class PoolParameters {
         this.parameters = parameters;
     }
 
-    /** No parameters (ExAllocatePool3 with a count of 0 is ExAllocatePool2). */
+    /**
+     * No parameters (ExAllocatePool3 with a count of 0 is ExAllocatePool2).
+     *
+     * @return the empty list
+     */
     public static PoolParameters none() {
         return NONE;
     }
@@ -54,7 +61,12 @@ public final class PoolParameters {
         return new PoolParameters(List.copyOf(next));
     }
 
-    /** PoolExtendedParameterPriority, required. */
+    /**
+     * PoolExtendedParameterPriority, required.
+     *
+     * @param priority the priority
+     * @return these parameters with the priority added
+     */
     public PoolParameters priority(PoolPriority priority) {
         return with(new Parameter(TYPE_PRIORITY, false, Objects.requireNonNull(priority).code()));
     }
@@ -62,6 +74,10 @@ public final class PoolParameters {
     /**
      * PoolExtendedParameterNumaNode, required: non-paged pool only, from {@code node}, or from another node when
      * {@code anyNodeOk} (MM_ANY_NODE_OK). A node the host does not have fails the request unless {@code anyNodeOk}.
+     *
+     * @param node      the NUMA node
+     * @param anyNodeOk whether another node will do
+     * @return these parameters with the node added
      */
     public PoolParameters numaNode(int node, boolean anyNodeOk) {
         if (node < 0) {
@@ -70,15 +86,32 @@ public final class PoolParameters {
         return with(new Parameter(TYPE_NUMA_NODE, false, Integer.toUnsignedLong(node | (anyNodeOk ? ANY_NODE_OK : 0))));
     }
 
-    /** Any parameter, as C code would pass it (invalid ones included: the pool rejects them unless optional). */
+    /**
+     * Any parameter, as C code would pass it (invalid ones included: the pool rejects them unless optional).
+     *
+     * @param type     a TYPE_* value
+     * @param optional true when the pool may ignore it
+     * @param value    the parameter's value
+     * @return these parameters with that one added
+     */
     public PoolParameters raw(int type, boolean optional, long value) {
         return with(new Parameter(type, optional, value));
     }
 
+    /**
+     * The parameters in order.
+     *
+     * @return an immutable list
+     */
     public List<Parameter> parameters() {
         return parameters;
     }
 
+    /**
+     * The number of parameters.
+     *
+     * @return the count (ExAllocatePool3's ExtendedParametersCount)
+     */
     public int size() {
         return parameters.size();
     }

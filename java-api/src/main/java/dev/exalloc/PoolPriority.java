@@ -9,14 +9,23 @@ package dev.exalloc;
  * full), and otherwise act as their base priority. See docs/diagnostics.md#special-pool.
  */
 public enum PoolPriority {
+    /** Fails once free capacity is below the low watermark. */
     LOW(0),
+    /** LOW, asking for special-pool overrun placement. */
     LOW_SPECIAL_POOL_OVERRUN(8),
+    /** LOW, asking for special-pool underrun placement. */
     LOW_SPECIAL_POOL_UNDERRUN(9),
+    /** Fails once free capacity is below the critical watermark. */
     NORMAL(16),
+    /** NORMAL, asking for special-pool overrun placement. */
     NORMAL_SPECIAL_POOL_OVERRUN(24),
+    /** NORMAL, asking for special-pool underrun placement. */
     NORMAL_SPECIAL_POOL_UNDERRUN(25),
+    /** Fails only when the pool is exhausted. */
     HIGH(32),
+    /** HIGH, asking for special-pool overrun placement. */
     HIGH_SPECIAL_POOL_OVERRUN(40),
+    /** HIGH, asking for special-pool underrun placement. */
     HIGH_SPECIAL_POOL_UNDERRUN(41);
 
     private final int code;
@@ -25,7 +34,11 @@ public enum PoolPriority {
         this.code = code;
     }
 
-    /** The EX_POOL_PRIORITY value. */
+    /**
+     * The EX_POOL_PRIORITY value.
+     *
+     * @return the code
+     */
     public int code() {
         return code;
     }

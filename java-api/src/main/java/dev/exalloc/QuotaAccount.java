@@ -96,6 +96,9 @@ public final class QuotaAccount implements AutoCloseable {
     /**
      * A new account with these limits in bytes (0 = unlimited). Note the order: paged first.
      *
+     * @param pagedLimit    the paged-pool limit
+     * @param nonPagedLimit the non-paged-pool limit
+     * @return the new account
      * @throws IllegalArgumentException for a negative limit
      * @throws InsufficientResourcesException when the native account cannot be allocated
      */
@@ -110,12 +113,20 @@ public final class QuotaAccount implements AutoCloseable {
         }
     }
 
-    /** The host process's account: every thread's current account unless code runs charged to another. */
+    /**
+     * The host process's account: every thread's current account unless code runs charged to another.
+     *
+     * @return the process account
+     */
     public static QuotaAccount process() {
         return PROCESS;
     }
 
-    /** The System process's account: never charged. Run code charged to it to allocate without quota. */
+    /**
+     * The System process's account: never charged. Run code charged to it to allocate without quota.
+     *
+     * @return the system account
+     */
     public static QuotaAccount system() {
         return SYSTEM;
     }
@@ -123,6 +134,8 @@ public final class QuotaAccount implements AutoCloseable {
     /**
      * The calling thread's current account: the innermost {@link #runCharged} scope's, else the natively attached one
      * (normally {@link #process()}); null when native code attached an account that was not created here.
+     *
+     * @return the current account, or null
      */
     public static QuotaAccount current() {
         Scope s = CURRENT.get();
@@ -150,15 +163,29 @@ public final class QuotaAccount implements AutoCloseable {
         return handle;
     }
 
+    /**
+     * What the account stands for.
+     *
+     * @return a created account, the process's or the system's
+     */
     public Kind kind() {
         return kind;
     }
 
-    /** Unique for the life of the process. */
+    /**
+     * Unique for the life of the process.
+     *
+     * @return the id
+     */
     public long id() {
         return id;
     }
 
+    /**
+     * Whether {@link #close()} ran.
+     *
+     * @return true once the account is closed
+     */
     public boolean isClosed() {
         return (state.get() & CLOSED) != 0;
     }
@@ -194,7 +221,11 @@ public final class QuotaAccount implements AutoCloseable {
     // Queries and limits
     // ---------------------------------------------------------------------------------------------
 
-    /** Usage, peak, limits and charged blocks at one moment. */
+    /**
+     * Usage, peak, limits and charged blocks at one moment.
+     *
+     * @return the statistics
+     */
     public QuotaStats stats() {
         enter(1);
         try (Arena a = Arena.ofConfined()) {
@@ -210,22 +241,38 @@ public final class QuotaAccount implements AutoCloseable {
         }
     }
 
-    /** Bytes charged now, per pool. */
+    /**
+     * Bytes charged now, per pool.
+     *
+     * @return the usage
+     */
     public QuotaUsage usage() {
         return stats().usage();
     }
 
-    /** The highest usage so far, per pool (frees do not lower it). */
+    /**
+     * The highest usage so far, per pool (frees do not lower it).
+     *
+     * @return the peak
+     */
     public QuotaUsage peak() {
         return stats().peak();
     }
 
-    /** The limits, per pool (0 = unlimited). */
+    /**
+     * The limits, per pool (0 = unlimited).
+     *
+     * @return the limits
+     */
     public QuotaUsage limits() {
         return stats().limits();
     }
 
-    /** Blocks holding a charge now. */
+    /**
+     * Blocks holding a charge now.
+     *
+     * @return the number of blocks
+     */
     public long chargedBlocks() {
         return stats().chargedBlocks();
     }
@@ -233,6 +280,9 @@ public final class QuotaAccount implements AutoCloseable {
     /**
      * Sets the limits in bytes (0 = unlimited). Lowering a limit below the usage is allowed: charges then fail until
      * blocks are freed.
+     *
+     * @param pagedLimit    the paged-pool limit
+     * @param nonPagedLimit the non-paged-pool limit
      */
     public void setLimits(long pagedLimit, long nonPagedLimit) {
         checkLimits(pagedLimit, nonPagedLimit);
@@ -252,6 +302,7 @@ public final class QuotaAccount implements AutoCloseable {
      * Runs {@code task} with this account current on the calling thread, then restores the previous account (also
      * when the task throws).
      *
+     * @param task the code to run
      * @throws IllegalStateException when the account is closed
      */
     public void runCharged(Runnable task) {
@@ -268,6 +319,10 @@ public final class QuotaAccount implements AutoCloseable {
      * Calls {@code task} with this account current on the calling thread and returns its result, then restores the
      * previous account (also when the task throws; its exception propagates unchanged).
      *
+     * @param <T>  the task's result type
+     * @param task the code to call
+     * @return what the task returned
+     * @throws Exception whatever the task throws
      * @throws IllegalStateException when the account is closed
      */
     public <T> T callCharged(Callable<T> task) throws Exception {

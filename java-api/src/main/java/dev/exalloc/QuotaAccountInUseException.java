@@ -13,14 +13,25 @@ public final class QuotaAccountInUseException extends IllegalStateException {
     @Serial
     private static final long serialVersionUID = 1L;
 
+    /** Scopes that were open. */
     private final long openScopes;
 
+    /**
+     * A refused close.
+     *
+     * @param message    why
+     * @param openScopes scopes charged to the account that were open
+     */
     public QuotaAccountInUseException(String message, long openScopes) {
         super(message);
         this.openScopes = openScopes;
     }
 
-    /** Scopes charged to the account that were open when the close was refused. */
+    /**
+     * Scopes charged to the account that were open when the close was refused.
+     *
+     * @return the number of scopes
+     */
     public long openScopes() {
         return openScopes;
     }

@@ -12,6 +12,12 @@ public final class QuotaExceededException extends ExallocException {
     @Serial
     private static final long serialVersionUID = 1L;
 
+    /**
+     * A charge past the account's limit.
+     *
+     * @param status  the NTSTATUS (STATUS_QUOTA_EXCEEDED)
+     * @param message what was charged
+     */
     public QuotaExceededException(int status, String message) {
         super(status, message);
     }

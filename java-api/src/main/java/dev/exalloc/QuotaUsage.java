@@ -8,11 +8,21 @@ package dev.exalloc;
  */
 public record QuotaUsage(long paged, long nonPaged) {
 
-    /** The amount for one pool. */
+    /**
+     * The amount for one pool.
+     *
+     * @param pool the pool
+     * @return the bytes for that pool
+     */
     public long of(PoolKind pool) {
         return pool == PoolKind.PAGED ? paged : nonPaged;
     }
 
+    /**
+     * Both pools together.
+     *
+     * @return paged plus non-paged bytes
+     */
     public long total() {
         return paged + nonPaged;
     }

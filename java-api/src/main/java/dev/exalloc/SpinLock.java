@@ -32,7 +32,9 @@ public final class SpinLock implements AutoCloseable {
 
     /** How a lock is acquired: NT's two kinds. */
     public enum Kind {
+        /** KSPIN_LOCK with KeAcquireSpinLock: one word, threads spin on it. */
         CLASSIC,
+        /** In-stack queued spin lock: waiters queue and each spins on its own entry. */
         QUEUED
     }
 
@@ -46,12 +48,21 @@ public final class SpinLock implements AutoCloseable {
         this.kind = kind;
     }
 
-    /** A classic lock on a word of its own (on its own cache line). */
+    /**
+     * A classic lock on a word of its own (on its own cache line).
+     *
+     * @return the new lock
+     */
     public static SpinLock create() {
         return create(Kind.CLASSIC);
     }
 
-    /** A lock of the given kind on a word of its own (on its own cache line). */
+    /**
+     * A lock of the given kind on a word of its own (on its own cache line).
+     *
+     * @param kind classic or queued
+     * @return the new lock
+     */
     public static SpinLock create(Kind kind) {
         Native.ensure();
         Arena arena = Arena.ofShared();
@@ -63,6 +74,10 @@ public final class SpinLock implements AutoCloseable {
     /**
      * A lock over a caller's pointer-sized, pointer-aligned word (for example one C code also uses). The word is not
      * initialised here: call {@link #initialize()} when nobody uses it yet.
+     *
+     * @param word the lock word
+     * @param kind classic or queued
+     * @return a lock over that word
      */
     public static SpinLock over(MemorySegment word, Kind kind) {
         Native.ensure();
@@ -78,11 +93,20 @@ public final class SpinLock implements AutoCloseable {
         exa_spinlock_init(word);
     }
 
+    /**
+     * How the lock is acquired.
+     *
+     * @return classic or queued
+     */
     public Kind kind() {
         return kind;
     }
 
-    /** The lock word. */
+    /**
+     * The lock word.
+     *
+     * @return the word the lock spins on
+     */
     public MemorySegment word() {
         return word;
     }
@@ -91,6 +115,7 @@ public final class SpinLock implements AutoCloseable {
      * KeAcquireSpinLock (classic) or KeAcquireInStackQueuedSpinLock (queued): raises to DISPATCH_LEVEL and spins
      * until the lock is held.
      *
+     * @return the held lock: close it to release
      * @throws BugCheckError 0x0F if this thread holds it already, 0xC4 on IRQL or kind misuse
      */
     public Held acquire() {
@@ -113,6 +138,8 @@ public final class SpinLock implements AutoCloseable {
     /**
      * One attempt (KeTryToAcquireSpinLockAtDpcLevel, at DISPATCH_LEVEL): a {@link Held} when the lock was free, else
      * null with the IRQL unchanged. Classic locks only.
+     *
+     * @return the held lock, or null when it was taken
      */
     public Held tryAcquire() {
         if (kind != Kind.CLASSIC) {
@@ -126,7 +153,11 @@ public final class SpinLock implements AutoCloseable {
         return null;
     }
 
-    /** KeTestSpinLock: true if the lock looks free now (the answer may be stale on return). */
+    /**
+     * KeTestSpinLock: true if the lock looks free now (the answer may be stale on return).
+     *
+     * @return whether the lock looked free
+     */
     public boolean isFree() {
         return exa_spinlock_test(word) == 1;
     }
@@ -157,7 +188,11 @@ public final class SpinLock implements AutoCloseable {
             this.oldIrql = oldIrql;
         }
 
-        /** The IRQL the lock was acquired at (restored by {@link #close()}). */
+        /**
+         * The IRQL the lock was acquired at (restored by {@link #close()}).
+         *
+         * @return the IRQL to restore
+         */
         public int previousIrql() {
             return handle != null ? Byte.toUnsignedInt(exa_queued_lock_handle_s.old_irql(handle)) : oldIrql;
         }

@@ -24,6 +24,8 @@ public record Tag(int value) {
     /**
      * The tag shown as {@code text}: 1 to 4 printable ASCII characters (0x20..0x7E).
      *
+     * @param text the tag's characters
+     * @return the tag
      * @throws IllegalArgumentException for an empty, longer or non-printable text
      */
     public static Tag of(String text) {
@@ -41,17 +43,29 @@ public record Tag(int value) {
         return new Tag(v);
     }
 
-    /** This tag with the PROTECTED_POOL bit set. */
+    /**
+     * This tag with the PROTECTED_POOL bit set.
+     *
+     * @return the protected tag
+     */
     public Tag asProtected() {
         return new Tag(value | PROTECTED_BIT);
     }
 
-    /** This tag without the PROTECTED_POOL bit (as PoolMon counts it). */
+    /**
+     * This tag without the PROTECTED_POOL bit (as PoolMon counts it).
+     *
+     * @return the plain tag
+     */
     public Tag unprotected() {
         return new Tag(value & ~PROTECTED_BIT);
     }
 
-    /** True when the PROTECTED_POOL bit is set. */
+    /**
+     * True when the PROTECTED_POOL bit is set.
+     *
+     * @return whether the tag is protected
+     */
     public boolean isProtected() {
         return (value & PROTECTED_BIT) != 0;
     }

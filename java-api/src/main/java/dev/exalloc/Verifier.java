@@ -30,12 +30,20 @@ public final class Verifier {
         Native.ensure();
     }
 
-    /** The native check level now. */
+    /**
+     * The native check level now.
+     *
+     * @return the level the native checks run at
+     */
     public static CheckLevel checkLevel() {
         return CheckLevel.values()[exa_get_check_level()];
     }
 
-    /** Sets the native check level; it applies to the calls made afterwards. */
+    /**
+     * Sets the native check level; it applies to the calls made afterwards.
+     *
+     * @param level the new level
+     */
     public static void setCheckLevel(CheckLevel level) {
         Failures.check(exa_set_check_level(Objects.requireNonNull(level).ordinal()));
     }
@@ -58,30 +66,63 @@ public final class Verifier {
                          int quarantine, int failuresPer10000, Tag failureTag, long failuresAfter,
                          Duration failuresDelay) {
 
+        /** Checks the configuration's values that cannot be null. */
         public Config {
             Objects.requireNonNull(failuresDelay);
         }
 
-        /** Nothing selected, fill patterns on, no simulated failures. */
+        /**
+         * Nothing selected, fill patterns on, no simulated failures.
+         *
+         * @return a configuration that changes nothing but the fill patterns
+         */
         public static Config none() {
             return new Config(null, 0, 0, false, true, 0, 0, null, 0, Duration.ZERO);
         }
 
+        /**
+         * This configuration, sending requests with {@code tag} to the special pool.
+         *
+         * @param tag the tag to select ('?' matches any character), or null for none
+         * @return the new configuration
+         */
         public Config withSpecialTag(Tag tag) {
             return new Config(tag, specialSizeMin, specialSizeMax, verifyStart, fill, quarantine, failuresPer10000,
                     failureTag, failuresAfter, failuresDelay);
         }
 
+        /**
+         * This configuration, sending requests of {@code min} to {@code max} bytes to the special pool.
+         *
+         * @param min the smallest size selected
+         * @param max the largest size selected (0: none by size)
+         * @return the new configuration
+         */
         public Config withSpecialSizes(long min, long max) {
             return new Config(specialTag, min, max, verifyStart, fill, quarantine, failuresPer10000, failureTag,
                     failuresAfter, failuresDelay);
         }
 
+        /**
+         * This configuration, with special-pool blocks at the start of their page (catches underruns) or at its end.
+         *
+         * @param start true for the start of the page, false for the end (overruns)
+         * @return the new configuration
+         */
         public Config withVerifyStart(boolean start) {
             return new Config(specialTag, specialSizeMin, specialSizeMax, start, fill, quarantine, failuresPer10000,
                     failureTag, failuresAfter, failuresDelay);
         }
 
+        /**
+         * This configuration, with the low-resources simulation: requests fail at random.
+         *
+         * @param per10000 the probability a request fails, per 10,000 (0: off)
+         * @param tag      only requests with this tag fail ('?' wildcards), or null for all
+         * @param after    requests let through before any fails
+         * @param delay    time after {@link #configure} before any fails
+         * @return the new configuration
+         */
         public Config withLowResources(int per10000, Tag tag, long after, Duration delay) {
             return new Config(specialTag, specialSizeMin, specialSizeMax, verifyStart, fill, quarantine, per10000, tag,
                     after, delay);
@@ -105,6 +146,7 @@ public final class Verifier {
     /**
      * Replaces the configuration.
      *
+     * @param c the new configuration
      * @throws InvalidArgumentException for min > max or a probability above 10,000
      */
     public static void configure(Config c) {
@@ -124,7 +166,11 @@ public final class Verifier {
         }
     }
 
-    /** The configuration now. */
+    /**
+     * The configuration now.
+     *
+     * @return the configuration in force
+     */
     public static Config config() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(exa_verifier_config_s.layout());
@@ -140,7 +186,11 @@ public final class Verifier {
         }
     }
 
-    /** The special pool's counters now. */
+    /**
+     * The special pool's counters now.
+     *
+     * @return the special pool's counters
+     */
     public static Stats stats() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(exa_verifier_stats_s.layout());
@@ -151,7 +201,12 @@ public final class Verifier {
         }
     }
 
-    /** MmIsSpecialPoolAddress: whether the address lies in a special pool page (live, free or guard). */
+    /**
+     * MmIsSpecialPoolAddress: whether the address lies in a special pool page (live, free or guard).
+     *
+     * @param address any address
+     * @return whether it lies in a special-pool page
+     */
     public static boolean isSpecialPoolAddress(long address) {
         return exa_is_special_pool_address(MemorySegment.ofAddress(address)) != 0;
     }

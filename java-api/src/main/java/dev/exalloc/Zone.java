@@ -45,33 +45,58 @@ public final class Zone implements AutoCloseable {
             this.blockSize = blockSize;
         }
 
-        /** Size of the segment the zone allocates for itself (default 4096 bytes, NT's usual page). */
+        /**
+         * Size of the segment the zone allocates for itself (default 4096 bytes, NT's usual page).
+         *
+         * @param bytes the segment size
+         * @return this builder
+         */
         public Builder segmentSize(int bytes) {
             this.segmentSize = bytes;
             this.segment = null;
             return this;
         }
 
-        /** Tag and pool type of the segments the zone allocates from the pool (default "Zone", non-paged NX). */
+        /**
+         * Tag and pool type of the segments the zone allocates from the pool (default "Zone", non-paged NX).
+         *
+         * @param type       the pool type of the segments
+         * @param segmentTag the tag of the segments
+         * @return this builder
+         */
         public Builder pool(PoolType type, Tag segmentTag) {
             this.poolType = Objects.requireNonNull(type);
             this.tag = Objects.requireNonNull(segmentTag);
             return this;
         }
 
-        /** Carve the zone from the caller's memory (8-byte aligned, a multiple of 8 bytes); it must outlive the zone. */
+        /**
+         * Carve the zone from the caller's memory (8-byte aligned, a multiple of 8 bytes); it must outlive the zone.
+         *
+         * @param callerSegment the memory to carve blocks from
+         * @return this builder
+         */
         public Builder segment(MemorySegment callerSegment) {
             this.segment = Objects.requireNonNull(callerSegment);
             return this;
         }
 
-        /** Guard the zone with a spin lock of its own, so that any thread may use it. */
+        /**
+         * Guard the zone with a spin lock of its own, so that any thread may use it.
+         *
+         * @return this builder
+         */
         public Builder interlocked() {
             this.interlocked = true;
             return this;
         }
 
-        /** Guard the zone with the caller's classic spin lock (which C code may share). */
+        /**
+         * Guard the zone with the caller's classic spin lock (which C code may share).
+         *
+         * @param callerLock the lock
+         * @return this builder
+         */
         public Builder interlocked(SpinLock callerLock) {
             if (callerLock.kind() != SpinLock.Kind.CLASSIC) {
                 throw new IllegalArgumentException("zones use classic spin locks (ExInterlocked... routines)");
@@ -81,7 +106,11 @@ public final class Zone implements AutoCloseable {
             return this;
         }
 
-        /** Skip the ownership checks on free (faster; misuse corrupts the zone as in C). */
+        /**
+         * Skip the ownership checks on free (faster; misuse corrupts the zone as in C).
+         *
+         * @return this builder
+         */
         public Builder unchecked() {
             this.checked = false;
             return this;
@@ -90,6 +119,7 @@ public final class Zone implements AutoCloseable {
         /**
          * Creates the zone.
          *
+         * @return the new zone
          * @throws ExallocException STATUS_UNSUCCESSFUL (or another NT status) when ExInitializeZone refuses the block
          *                          size or segment: block size not a multiple of 8, smaller than a pointer, or not
          *                          smaller than the segment; a misaligned segment
@@ -99,6 +129,12 @@ public final class Zone implements AutoCloseable {
         }
     }
 
+    /**
+     * A builder for a zone of blocks of {@code blockSize} bytes.
+     *
+     * @param blockSize the block size: a multiple of 8, at least a pointer's size
+     * @return a builder with the defaults
+     */
     public static Builder builder(int blockSize) {
         return new Builder(blockSize);
     }
@@ -204,6 +240,8 @@ public final class Zone implements AutoCloseable {
     /**
      * ExAllocateFromZone (ExInterlockedAllocateFromZone when interlocked): the block freed last, or the next carved
      * one; {@link InsufficientResourcesException} when the zone is full (NT returns NULL: {@link #tryAllocate()}).
+     *
+     * @return the block
      */
     public MemorySegment allocate() {
         MemorySegment b = tryAllocate();
@@ -214,7 +252,11 @@ public final class Zone implements AutoCloseable {
         return b;
     }
 
-    /** As {@link #allocate()}, null when the zone is full. */
+    /**
+     * As {@link #allocate()}, null when the zone is full.
+     *
+     * @return the block, or null
+     */
     @SuppressWarnings("restricted") // reinterpret: a block of this zone is exactly blockSize bytes
     public MemorySegment tryAllocate() {
         int c = enter();
@@ -242,6 +284,7 @@ public final class Zone implements AutoCloseable {
     /**
      * ExFreeToZone (ExInterlockedFreeToZone): the block goes back on the free list, first in line.
      *
+     * @param block a block this zone handed out
      * @return true when the zone had been full (NT's NULL return), which is information, not an error
      * @throws InvalidBlockException in checked mode, for anything but an outstanding block of this zone
      */
@@ -261,7 +304,11 @@ public final class Zone implements AutoCloseable {
         }
     }
 
-    /** ExExtendZone (ExInterlockedExtendZone): adds a segment of {@code bytes} that the zone allocates. */
+    /**
+     * ExExtendZone (ExInterlockedExtendZone): adds a segment of {@code bytes} that the zone allocates.
+     *
+     * @param bytes the size of the new segment
+     */
     public void extend(int bytes) {
         int c = enter();
         try {
@@ -271,7 +318,11 @@ public final class Zone implements AutoCloseable {
         }
     }
 
-    /** ExExtendZone with the caller's segment (8-byte aligned, a multiple of 8 bytes); it must outlive the zone. */
+    /**
+     * ExExtendZone with the caller's segment (8-byte aligned, a multiple of 8 bytes); it must outlive the zone.
+     *
+     * @param segment the memory to add
+     */
     public void extend(MemorySegment segment) {
         int c = enter();
         try {
@@ -287,7 +338,11 @@ public final class Zone implements AutoCloseable {
         Failures.check(status);
     }
 
-    /** ExIsFullZone: true when every block is handed out. */
+    /**
+     * ExIsFullZone: true when every block is handed out.
+     *
+     * @return whether the zone is full
+     */
     public boolean isFull() {
         int c = enter();
         try {
@@ -297,7 +352,12 @@ public final class Zone implements AutoCloseable {
         }
     }
 
-    /** True when {@code p} lies within the blocks of any of the zone's segments (exalloc's correct test). */
+    /**
+     * True when {@code p} lies within the blocks of any of the zone's segments (exalloc's correct test).
+     *
+     * @param p any segment
+     * @return whether it lies in the zone's blocks
+     */
     public boolean contains(MemorySegment p) {
         int c = enter();
         try {
@@ -310,6 +370,9 @@ public final class Zone implements AutoCloseable {
     /**
      * ExIsObjectInFirstZoneSegment, evaluated literally as NT's macro does: after an extension it tests the newest
      * segment with the combined length, which is neither "first" nor "any" segment. Prefer {@link #contains}.
+     *
+     * @param p any segment
+     * @return what NT's macro would answer
      */
     public boolean isInFirstSegmentNt(MemorySegment p) {
         int c = enter();
@@ -320,7 +383,11 @@ public final class Zone implements AutoCloseable {
         }
     }
 
-    /** Block size, extents and counts. */
+    /**
+     * Block size, extents and counts.
+     *
+     * @return the zone's information now
+     */
     public ZoneInfo info() {
         int c = enter();
         try (Arena a = Arena.ofConfined()) {
@@ -333,20 +400,38 @@ public final class Zone implements AutoCloseable {
         }
     }
 
+    /**
+     * The block size in bytes.
+     *
+     * @return the block size
+     */
     public int blockSize() {
         return blockSize;
     }
 
+    /**
+     * Whether the zone is guarded by a spin lock.
+     *
+     * @return true for an interlocked zone
+     */
     public boolean isInterlocked() {
         return lock != null;
     }
 
-    /** The zone's lock (null for a plain zone). */
+    /**
+     * The zone's lock (null for a plain zone).
+     *
+     * @return the lock, or null
+     */
     public SpinLock lock() {
         return lock;
     }
 
-    /** Blocks handed out and not yet freed (checked mode; -1 unchecked). */
+    /**
+     * Blocks handed out and not yet freed (checked mode; -1 unchecked).
+     *
+     * @return the number of outstanding blocks, or -1
+     */
     public long outstandingBlocks() {
         return outstanding == null ? -1 : outstanding.size();
     }

@@ -29,14 +29,13 @@ class WithoutManagementTest {
         Assumptions.assumeFalse(WithoutManagementTest.class.getModule().isNamed(), "class-path run only");
         List<String> classPath = Arrays.asList(System.getProperty("java.class.path").split(File.pathSeparator));
         String modulePath = classPath.stream()
-                .filter(e -> e.replace('\\', '/').endsWith("java-api/target/classes") || e.contains("exalloc-bindings")
-                        || e.replace('\\', '/').endsWith("generated/target/classes"))
+                .filter(e -> e.replace('\\', '/').endsWith("java-api/target/classes"))
                 .collect(Collectors.joining(File.pathSeparator));
         String testClasses = classPath.stream().filter(e -> e.replace('\\', '/').endsWith("target/test-classes"))
                 .findFirst().orElseThrow();
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process child = new ProcessBuilder(java, "--module-path", modulePath, "--limit-modules", "dev.exalloc",
-                "--add-modules", "dev.exalloc", "--enable-native-access=dev.exalloc,dev.exalloc.bindings",
+                "--add-modules", "dev.exalloc", "--enable-native-access=dev.exalloc",
                 "--illegal-native-access=deny", "-Dexalloc.management=" + managementProperty, "-cp", testClasses,
                 "dev.exalloc.probe.WithoutManagement").redirectErrorStream(true).start();
         String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -106,7 +106,27 @@ final class NativeLoader {
 
     @SuppressWarnings("restricted")
     private static void loadFile(Path file) {
-        System.load(file.toString());
+        try {
+            System.load(file.toString());
+        } catch (IllegalCallerException e) {
+            // the JVM refuses native access to this module (--illegal-native-access=deny)
+            UnsatisfiedLinkError error = new UnsatisfiedLinkError(nativeAccessDenied(NativeLoader.class.getModule()));
+            error.initCause(e);
+            throw error;
+        }
+    }
+
+    /**
+     * The message for a JVM that denies native access to {@code module}: it names the flag to add,
+     * for the way exalloc was loaded (module path: the module's name; class path: ALL-UNNAMED).
+     */
+    static String nativeAccessDenied(Module module) {
+        String self = module.isNamed() ? module.getName() : "ALL-UNNAMED";
+        String other = module.isNamed() ? "ALL-UNNAMED" : "dev.exalloc";
+        return "exalloc: the JVM denies native access to " + (module.isNamed() ? "module " + self : "the class path")
+                + ", and exalloc cannot work without it. Add --enable-native-access=" + self
+                + " to the java command line (for exalloc " + (module.isNamed() ? "on the class path" : "on the module path")
+                + ": --enable-native-access=" + other + ").";
     }
 
     /** {@code <os>-<arch>}: os is linux, macos or windows; arch is x86_64 or aarch64. */

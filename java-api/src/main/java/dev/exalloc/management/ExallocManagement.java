@@ -50,19 +50,33 @@ public final class ExallocManagement {
 
     private static final Set<ObjectName> LOOKASIDES = new HashSet<>(); // guarded by the class
 
-    /** The ObjectName of a pool's bean. */
+    /**
+     * The ObjectName of a pool's bean.
+     *
+     * @param pool the pool
+     * @return {@code dev.exalloc:type=Pool,name=NonPaged} or {@code name=Paged}
+     */
     @SuppressWarnings("exports") // java.management: see the class comment
     public static ObjectName poolName(PoolKind pool) {
         return name("type=Pool,name=" + (pool == PoolKind.NON_PAGED ? "NonPaged" : "Paged"));
     }
 
-    /** The ObjectName of the PoolMon table's bean. */
+    /**
+     * The ObjectName of the PoolMon table's bean.
+     *
+     * @return {@code dev.exalloc:type=Tags}
+     */
     @SuppressWarnings("exports") // java.management: see the class comment
     public static ObjectName tagsName() {
         return name("type=Tags");
     }
 
-    /** The ObjectName of a lookaside list's bean: its tag (quoted) and id. */
+    /**
+     * The ObjectName of a lookaside list's bean: its tag (quoted) and id.
+     *
+     * @param list the list's statistics (their tag and id)
+     * @return {@code dev.exalloc:type=Lookaside,name=<tag>#<id>}
+     */
     @SuppressWarnings("exports") // java.management: see the class comment
     public static ObjectName lookasideName(LookasideStats list) {
         return name("type=Lookaside,name=" + ObjectName.quote(list.tag() + "#" + list.id()));

@@ -5,11 +5,24 @@ import java.util.List;
 /** PoolMon's table ({@code dev.exalloc:type=Tags}): {@link dev.exalloc.Pool#tags}, sorted by bytes, largest first. */
 public interface TagsMXBean {
 
+    /**
+     * PoolMon's rows, largest first.
+     *
+     * @return one row per tag and pool
+     */
     List<TagRow> getRows();
 
-    /** Rows in the table. */
+    /**
+     * Rows in the table.
+     *
+     * @return the number of rows
+     */
     int getTagCount();
 
-    /** Sum of the rows' bytes. */
+    /**
+     * Sum of the rows' bytes.
+     *
+     * @return the total bytes
+     */
     long getTotalBytes();
 }

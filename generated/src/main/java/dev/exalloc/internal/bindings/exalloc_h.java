@@ -55,7 +55,7 @@ public class exalloc_h extends exalloc_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             exalloc_h.C_INT    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_abi_version");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_abi_version").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_abi_version"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -113,7 +113,7 @@ public class exalloc_h extends exalloc_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             exalloc_h.C_POINTER    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_version_string");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_version_string").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_version_string"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -236,7 +236,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_struct_size");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_struct_size").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_struct_size"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -294,7 +294,7 @@ public class exalloc_h extends exalloc_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             exalloc_h.C_INT    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_cache_line_size");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_cache_line_size").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_cache_line_size"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -642,7 +642,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_set_bugcheck_handler");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_set_bugcheck_handler").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_set_bugcheck_handler"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -706,7 +706,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_bugcheck_abort");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_bugcheck_abort").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_bugcheck_abort"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -770,7 +770,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_bugcheck_record");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_bugcheck_record").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_bugcheck_record"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -830,7 +830,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_last_bugcheck");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_last_bugcheck").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_last_bugcheck"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -890,7 +890,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_set_raise_handler");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_set_raise_handler").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_set_raise_handler"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -948,7 +948,7 @@ public class exalloc_h extends exalloc_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             exalloc_h.C_INT    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_last_status");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_last_status").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_last_status"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -1005,7 +1005,7 @@ public class exalloc_h extends exalloc_h$shared {
     private static class exa_clear_last_status {
         public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_clear_last_status");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_clear_last_status").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_clear_last_status"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -1099,7 +1099,7 @@ public class exalloc_h extends exalloc_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             exalloc_h.C_CHAR    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_irql_get");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_irql_get").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_irql_get"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -1160,7 +1160,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_irql_raise");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_irql_raise").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_irql_raise"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -1220,7 +1220,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_CHAR
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_irql_lower");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_irql_lower").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_irql_lower"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -1285,7 +1285,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_spinlock_init");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_spinlock_init").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_spinlock_init"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -1345,7 +1345,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_spinlock_acquire");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_spinlock_acquire").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_spinlock_acquire"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -1405,7 +1405,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_spinlock_try_acquire");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_spinlock_try_acquire").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_spinlock_try_acquire"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -1465,7 +1465,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_spinlock_release");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_spinlock_release").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_spinlock_release"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -1525,7 +1525,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_spinlock_test");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_spinlock_test").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_spinlock_test"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -1586,7 +1586,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_spinlock_acquire_raise");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_spinlock_acquire_raise").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_spinlock_acquire_raise"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -1647,7 +1647,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_CHAR
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_spinlock_release_lower");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_spinlock_release_lower").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_spinlock_release_lower"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -1726,7 +1726,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_queued_lock_acquire");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_queued_lock_acquire").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_queued_lock_acquire"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -1786,7 +1786,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_queued_lock_release");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_queued_lock_release").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_queued_lock_release"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -1892,7 +1892,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_lookaside_create");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_lookaside_create").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_lookaside_create"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -1952,7 +1952,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_lookaside_allocate");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_lookaside_allocate").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_lookaside_allocate"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -2013,7 +2013,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_lookaside_free");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_lookaside_free").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_lookaside_free"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -2073,7 +2073,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_lookaside_flush");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_lookaside_flush").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_lookaside_flush"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -2133,7 +2133,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_lookaside_delete");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_lookaside_delete").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_lookaside_delete"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -2194,7 +2194,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_lookaside_query");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_lookaside_query").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_lookaside_query"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -2254,7 +2254,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_lookaside_reset_counters");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_lookaside_reset_counters").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_lookaside_reset_counters"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -2315,7 +2315,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_lookaside_set_depth");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_lookaside_set_depth").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_lookaside_set_depth"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -2376,7 +2376,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_lookaside_enumerate");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_lookaside_enumerate").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_lookaside_enumerate"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -2435,7 +2435,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_free");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_pool_free").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_pool_free"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -2511,7 +2511,7 @@ public class exalloc_h extends exalloc_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             exalloc_h.C_INT    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_lookaside_fence_mode");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_lookaside_fence_mode").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_lookaside_fence_mode"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -2568,7 +2568,7 @@ public class exalloc_h extends exalloc_h$shared {
     private static class exa_thread_cache_release {
         public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_thread_cache_release");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_thread_cache_release").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_thread_cache_release"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -2631,7 +2631,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_zone_init");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_zone_init").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_zone_init"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -2693,7 +2693,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_zone_extend");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_zone_extend").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_zone_extend"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -2756,7 +2756,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_zone_extend_interlocked");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_zone_extend_interlocked").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_zone_extend_interlocked"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -2816,7 +2816,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_zone_allocate");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_zone_allocate").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_zone_allocate"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -2877,7 +2877,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_zone_free");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_zone_free").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_zone_free"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -2938,7 +2938,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_zone_allocate_interlocked");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_zone_allocate_interlocked").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_zone_allocate_interlocked"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -3000,7 +3000,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_zone_free_interlocked");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_zone_free_interlocked").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_zone_free_interlocked"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -3060,7 +3060,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_zone_is_full");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_zone_is_full").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_zone_is_full"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -3122,7 +3122,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_zone_contains");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_zone_contains").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_zone_contains"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -3183,7 +3183,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_zone_in_first_segment");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_zone_in_first_segment").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_zone_in_first_segment"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -3245,7 +3245,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_zone_query");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_zone_query").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_zone_query"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -3637,7 +3637,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_set_options");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_pool_set_options").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_pool_set_options"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -3695,7 +3695,7 @@ public class exalloc_h extends exalloc_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             exalloc_h.C_INT    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_get_options");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_pool_get_options").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_pool_get_options"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -3757,7 +3757,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_allocate");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_pool_allocate").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_pool_allocate"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -3821,7 +3821,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_allocate_ex");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_pool_allocate_ex").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_pool_allocate_ex"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -3884,7 +3884,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_allocate_typed");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_pool_allocate_typed").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_pool_allocate_typed"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -3946,7 +3946,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_allocate_quota");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_pool_allocate_quota").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_pool_allocate_quota"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -4006,7 +4006,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_free_with_tag");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_pool_free_with_tag").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_pool_free_with_tag"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -4067,7 +4067,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_free_checked");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_pool_free_checked").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_pool_free_checked"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -4128,7 +4128,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_query_block");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_pool_query_block").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_pool_query_block"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -4189,7 +4189,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_tag_snapshot");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_pool_tag_snapshot").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_pool_tag_snapshot"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -4277,7 +4277,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_get_limits");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_pool_get_limits").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_pool_get_limits"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -4338,7 +4338,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_set_limits");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_pool_set_limits").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_pool_set_limits"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -4426,7 +4426,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_query");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_pool_query").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_pool_query"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -4486,7 +4486,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_condition");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_pool_condition").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_pool_condition"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -4548,7 +4548,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_register_condition");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_pool_register_condition").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_pool_register_condition"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -4608,7 +4608,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_unregister_condition");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_pool_unregister_condition").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_pool_unregister_condition"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -4666,7 +4666,7 @@ public class exalloc_h extends exalloc_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             exalloc_h.C_LONG_LONG    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_pool_trim");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_pool_trim").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_pool_trim"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -4755,7 +4755,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_quota_create");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_quota_create").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_quota_create"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -4815,7 +4815,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_quota_close");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_quota_close").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_quota_close"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -4877,7 +4877,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_LONG_LONG
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_quota_set_limits");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_quota_set_limits").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_quota_set_limits"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -4938,7 +4938,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_quota_query");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_quota_query").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_quota_query"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -4998,7 +4998,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_quota_attach");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_quota_attach").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_quota_attach"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -5056,7 +5056,7 @@ public class exalloc_h extends exalloc_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             exalloc_h.C_POINTER    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_quota_current");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_quota_current").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_quota_current"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -5114,7 +5114,7 @@ public class exalloc_h extends exalloc_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             exalloc_h.C_POINTER    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_quota_process");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_quota_process").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_quota_process"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -5172,7 +5172,7 @@ public class exalloc_h extends exalloc_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             exalloc_h.C_POINTER    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_quota_system");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_quota_system").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_quota_system"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -5257,7 +5257,7 @@ public class exalloc_h extends exalloc_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             exalloc_h.C_INT    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_mm_query_system_size");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_mm_query_system_size").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_mm_query_system_size"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -5315,7 +5315,7 @@ public class exalloc_h extends exalloc_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             exalloc_h.C_INT    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_mm_is_nt_as_system");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_mm_is_nt_as_system").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_mm_is_nt_as_system"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -5376,7 +5376,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_mm_configure");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_mm_configure").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_mm_configure"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -5434,7 +5434,7 @@ public class exalloc_h extends exalloc_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             exalloc_h.C_INT    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_numa_node_count");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_numa_node_count").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_numa_node_count"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -5496,7 +5496,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_lookaside_allocate_cached");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_lookaside_allocate_cached").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_lookaside_allocate_cached"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -5558,7 +5558,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_lookaside_free_cached");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_lookaside_free_cached").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_lookaside_free_cached"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -5615,7 +5615,7 @@ public class exalloc_h extends exalloc_h$shared {
     private static class exa_lookaside_tick {
         public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_lookaside_tick");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_lookaside_tick").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_lookaside_tick"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -5675,7 +5675,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_balance_set_start");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_balance_set_start").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_balance_set_start"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -5733,7 +5733,7 @@ public class exalloc_h extends exalloc_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             exalloc_h.C_INT    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_balance_set_stop");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_balance_set_stop").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_balance_set_stop"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -5791,7 +5791,7 @@ public class exalloc_h extends exalloc_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             exalloc_h.C_INT    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_balance_set_running");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_balance_set_running").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_balance_set_running"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -5852,7 +5852,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_lookaside_set_fixed_depth");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_lookaside_set_fixed_depth").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_lookaside_set_fixed_depth"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -5913,7 +5913,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_LONG_LONG
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_leak_report");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_leak_report").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_leak_report"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -5973,7 +5973,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_leak_report_write");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_leak_report_write").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_leak_report_write"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -6034,7 +6034,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_leak_report_at_exit");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_leak_report_at_exit").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_leak_report_at_exit"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -6094,7 +6094,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_diag_record_sites");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_diag_record_sites").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_diag_record_sites"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -6155,7 +6155,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_LONG_LONG
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_allocation_snapshot");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_allocation_snapshot").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_allocation_snapshot"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -6216,7 +6216,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_LONG_LONG
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_allocation_dump");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_allocation_dump").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_allocation_dump"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -6323,7 +6323,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_poolmon_text");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_poolmon_text").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_poolmon_text"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -6384,7 +6384,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_LONG_LONG
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_lookaside_text");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_lookaside_text").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_lookaside_text"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -6444,7 +6444,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_publish_start");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_publish_start").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_publish_start"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -6502,7 +6502,7 @@ public class exalloc_h extends exalloc_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             exalloc_h.C_INT    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_publish_stop");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_publish_stop").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_publish_stop"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -6560,7 +6560,7 @@ public class exalloc_h extends exalloc_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             exalloc_h.C_INT    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_publish_now");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_publish_now").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_publish_now"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -6665,7 +6665,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_INT
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_set_check_level");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_set_check_level").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_set_check_level"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -6723,7 +6723,7 @@ public class exalloc_h extends exalloc_h$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             exalloc_h.C_INT    );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_get_check_level");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_get_check_level").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_get_check_level"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -6810,7 +6810,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_verifier_configure");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_verifier_configure").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_verifier_configure"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -6870,7 +6870,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_verifier_get_config");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_verifier_get_config").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_verifier_get_config"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -6930,7 +6930,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_verifier_query");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_verifier_query").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_verifier_query"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -6990,7 +6990,7 @@ public class exalloc_h extends exalloc_h$shared {
             exalloc_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("exa_is_special_pool_address");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_is_special_pool_address").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_is_special_pool_address"));
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
