@@ -92,3 +92,11 @@ cmake --build "$work/cmake" > "$work/cmake-build.log" 2>&1 || { cat "$work/cmake
 loads_packaged "$work/cmake/consumer"
 "$work/cmake/consumer" || fail "the CMake program failed"
 echo "consumers: pass: CMake project with find_package(exalloc) and exalloc::exalloc ($(cmake --version | head -1))"
+# ... and the package's version file refuses a version it does not provide
+mkdir -p "$work/cmake-newer"
+printf 'cmake_minimum_required(VERSION 3.16)\nproject(newer C)\nfind_package(exalloc 99.0 CONFIG REQUIRED)\n' > "$work/cmake-newer/CMakeLists.txt"
+if cmake -S "$work/cmake-newer" -B "$work/cmake-newer/build" -DCMAKE_PREFIX_PATH="$prefix" > "$work/cmake-newer.log" 2>&1; then
+  fail "find_package(exalloc 99.0) accepted the package of version $version"
+fi
+grep -q 'exallocConfig.cmake, version: ' "$work/cmake-newer.log" || { cat "$work/cmake-newer.log" >&2; fail "find_package(exalloc 99.0) failed for another reason than the version"; }
+echo "consumers: pass: find_package(exalloc 99.0) refuses version $version"
