@@ -5,8 +5,8 @@
 #
 # Passes when
 #   - the dynamic symbol table defines exactly the functions that include/exalloc.h and
-#     include/exalloc_nt.h declare with EXA_API (nothing internal such as _exa_* or a
-#     helper without the exa_ prefix, and nothing public missing);
+#     include/exalloc_nt.h declare with EXA_API (nothing internal such as _exa_* or an
+#     internal function without the exa_ prefix, and nothing public missing);
 #   - every export carries the version node of exalloc.map (EXALLOC_<abi>);
 #   - the SONAME is libexalloc.so.<abi>, where <abi> is EXA_ABI_VERSION in exalloc.h.
 # Needs nm and objdump (binutils). Linux/ELF only; elsewhere it says so and passes.
