@@ -269,8 +269,20 @@ enum exa_lock_queue_e {
     EXA_LOCK_QUEUE_OWNER = 2   /* bit in `lock`: this entry owns the lock */
 };
 
+/* The alignment is spelled per language: C11's keyword (the library's language, and what
+ * jextract reads), C++'s, and the compiler's own for C99. */
 typedef struct exa_queued_lock_handle_s {
+#if defined(__cplusplus)
+    alignas(64) void *next;
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
     _Alignas(64) void *next;   /* KSPIN_LOCK_QUEUE.Next: the successor's entry (library-owned) */
+#elif defined(__GNUC__)
+    void *next __attribute__((aligned(64)));
+#elif defined(_MSC_VER)
+    __declspec(align(64)) void *next;
+#else
+#error "exalloc.h: no way known to align exa_queued_lock_handle_t to 64 bytes with this compiler"
+#endif
     void *lock;                /* KSPIN_LOCK_QUEUE.Lock: lock address | WAIT / OWNER bits */
     uint8_t old_irql;          /* KLOCK_QUEUE_HANDLE.OldIrql: the IRQL the release restores */
 } exa_queued_lock_handle_t;

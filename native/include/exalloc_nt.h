@@ -52,7 +52,52 @@ typedef UCHAR KIRQL, *PKIRQL;
 #define NTAPI
 #endif
 #ifndef DECLSPEC_NORETURN
+#if defined(__cplusplus)
+#define DECLSPEC_NORETURN [[noreturn]]
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 #define DECLSPEC_NORETURN _Noreturn
+#elif defined(__GNUC__)
+#define DECLSPEC_NORETURN __attribute__((noreturn))
+#elif defined(_MSC_VER)
+#define DECLSPEC_NORETURN __declspec(noreturn)
+#else
+#define DECLSPEC_NORETURN
+#endif
+#endif
+
+/* Spellings for C11 (the library's language), C99 with GCC or Clang, and C++11 or later:
+ *   EXALLOC_ALIGNAS(n)           on a named member: align it (and so the struct) to n bytes;
+ *   EXALLOC_ANONYMOUS            before an anonymous struct or union member (standard in C11,
+ *                                an extension in C99 and C++, which -pedantic accepts when
+ *                                marked);
+ *   EXALLOC_CACHE_ALIGNED_TYPE   after `struct` and EXALLOC_CACHE_ALIGNED_FIRST before the
+ *                                first member: 64-byte alignment for a struct whose first
+ *                                member is anonymous (C99 and C++ cannot align an anonymous
+ *                                member, so the type carries it there).
+ * Every spelling gives the same layout (the headers' check compiles and compares them). */
+#if defined(__cplusplus)
+#define EXALLOC_ALIGNAS(n) alignas(n)
+#define EXALLOC_CACHE_ALIGNED_TYPE alignas(64)
+#define EXALLOC_CACHE_ALIGNED_FIRST
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define EXALLOC_ALIGNAS(n) _Alignas(n)
+#define EXALLOC_CACHE_ALIGNED_TYPE
+#define EXALLOC_CACHE_ALIGNED_FIRST _Alignas(64)
+#elif defined(__GNUC__)
+#define EXALLOC_ALIGNAS(n) __attribute__((aligned(n)))
+#define EXALLOC_CACHE_ALIGNED_TYPE __attribute__((aligned(64)))
+#define EXALLOC_CACHE_ALIGNED_FIRST
+#elif defined(_MSC_VER)
+#define EXALLOC_ALIGNAS(n) __declspec(align(n))
+#define EXALLOC_CACHE_ALIGNED_TYPE __declspec(align(64))
+#define EXALLOC_CACHE_ALIGNED_FIRST
+#else
+#error "exalloc_nt.h: no way known to spell the NT structures' alignment with this compiler"
+#endif
+#if defined(__GNUC__) && (defined(__cplusplus) || !defined(__STDC_VERSION__) || __STDC_VERSION__ < 201112L)
+#define EXALLOC_ANONYMOUS __extension__
+#else
+#define EXALLOC_ANONYMOUS
 #endif
 
 #define NT_SUCCESS(Status) (((NTSTATUS)(Status)) >= 0)
@@ -86,18 +131,18 @@ typedef struct _SINGLE_LIST_ENTRY {
 } SINGLE_LIST_ENTRY, *PSINGLE_LIST_ENTRY;
 
 typedef struct _SLIST_ENTRY {
-    _Alignas(16) struct _SLIST_ENTRY *Next;
+    EXALLOC_ALIGNAS(16) struct _SLIST_ENTRY *Next;
 } SLIST_ENTRY, *PSLIST_ENTRY;
 
 /* x64 SLIST_HEADER. exalloc keeps its own list state elsewhere: Alignment's low 16 bits
  * mirror the cached-entry count (what ExQueryDepthSList reads) and Region holds the list's
  * handle. Code must not write either. */
 typedef union _SLIST_HEADER {
-    struct {
+    EXALLOC_ANONYMOUS struct {
         ULONGLONG Alignment;
         ULONGLONG Region;
     };
-    _Alignas(16) ULONGLONG Words[2];
+    EXALLOC_ALIGNAS(16) ULONGLONG Words[2];
 } SLIST_HEADER, *PSLIST_HEADER;
 
 /* ==========================================================================================
@@ -150,43 +195,43 @@ typedef VOID (*PFREE_FUNCTION_EX)(PVOID Buffer, struct _LOOKASIDE_LIST_EX *Looka
 
 /* GENERAL_LOOKASIDE's fields, as in wdm.h (x64 offsets in the comments). */
 #define EXALLOC_GENERAL_LOOKASIDE_LAYOUT                                                        \
-    union {                                                                                     \
+    EXALLOC_ANONYMOUS union {                                                                   \
         SLIST_HEADER ListHead;           /* 0x00 */                                             \
         SINGLE_LIST_ENTRY SingleListHead;                                                       \
     };                                                                                          \
     USHORT Depth;                        /* 0x10 */                                             \
     USHORT MaximumDepth;                 /* 0x12 */                                             \
     ULONG TotalAllocates;                /* 0x14 */                                             \
-    union {                                                                                     \
+    EXALLOC_ANONYMOUS union {                                                                   \
         ULONG AllocateMisses;            /* 0x18 */                                             \
         ULONG AllocateHits;                                                                     \
     };                                                                                          \
     ULONG TotalFrees;                    /* 0x1C */                                             \
-    union {                                                                                     \
+    EXALLOC_ANONYMOUS union {                                                                   \
         ULONG FreeMisses;                /* 0x20 */                                             \
         ULONG FreeHits;                                                                         \
     };                                                                                          \
     POOL_TYPE Type;                      /* 0x24 */                                             \
     ULONG Tag;                           /* 0x28 */                                             \
     ULONG Size;                          /* 0x2C */                                             \
-    union {                                                                                     \
+    EXALLOC_ANONYMOUS union {                                                                   \
         PALLOCATE_FUNCTION_EX AllocateEx; /* 0x30 */                                            \
         PALLOCATE_FUNCTION Allocate;                                                            \
     };                                                                                          \
-    union {                                                                                     \
+    EXALLOC_ANONYMOUS union {                                                                   \
         PFREE_FUNCTION_EX FreeEx;        /* 0x38 */                                             \
         PFREE_FUNCTION Free;                                                                    \
     };                                                                                          \
     LIST_ENTRY ListEntry;                /* 0x40 */                                             \
     ULONG LastTotalAllocates;            /* 0x50 */                                             \
-    union {                                                                                     \
+    EXALLOC_ANONYMOUS union {                                                                   \
         ULONG LastAllocateMisses;        /* 0x54 */                                             \
         ULONG LastAllocateHits;                                                                 \
     };                                                                                          \
     ULONG Future[2];                     /* 0x58 */
 
-typedef struct _GENERAL_LOOKASIDE {
-    _Alignas(64) EXALLOC_GENERAL_LOOKASIDE_LAYOUT
+typedef struct EXALLOC_CACHE_ALIGNED_TYPE _GENERAL_LOOKASIDE {
+    EXALLOC_CACHE_ALIGNED_FIRST EXALLOC_GENERAL_LOOKASIDE_LAYOUT
 } GENERAL_LOOKASIDE, *PGENERAL_LOOKASIDE;
 
 typedef struct _GENERAL_LOOKASIDE_POOL {
@@ -242,10 +287,10 @@ EXA_API USHORT ExQueryDepthSList(PSLIST_HEADER SListHead);
  * Bug check (ntddk.h)
  * ======================================================================================== */
 
-EXA_API DECLSPEC_NORETURN VOID KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR BugCheckParameter1,
+DECLSPEC_NORETURN EXA_API VOID KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR BugCheckParameter1,
                                             ULONG_PTR BugCheckParameter2, ULONG_PTR BugCheckParameter3,
                                             ULONG_PTR BugCheckParameter4);
-EXA_API DECLSPEC_NORETURN VOID KeBugCheck(ULONG BugCheckCode);
+DECLSPEC_NORETURN EXA_API VOID KeBugCheck(ULONG BugCheckCode);
 
 /* ==========================================================================================
  * IRQL (wdm.h, x64 values). Per thread in exalloc; see exalloc.h "IRQL".
@@ -438,13 +483,13 @@ typedef struct _POOL_EXTENDED_PARAMS_SECURE_POOL {
 typedef ULONG POOL_NODE_REQUIREMENT;
 #define MM_ANY_NODE_OK 0x80000000
 
-typedef struct _POOL_EXTENDED_PARAMETER {
-    struct {
+EXALLOC_ANONYMOUS typedef struct _POOL_EXTENDED_PARAMETER {
+    EXALLOC_ANONYMOUS struct {
         ULONG64 Type : POOL_EXTENDED_PARAMETER_TYPE_BITS;
         ULONG64 Optional : POOL_EXTENDED_PARAMETER_REQUIRED_FIELD_BITS;
         ULONG64 Reserved : POOL_EXTENDED_PARAMETER_RESERVED_BITS;
     };
-    union {
+    EXALLOC_ANONYMOUS union {
         ULONG64 Reserved2;
         PVOID Reserved3;
         EX_POOL_PRIORITY Priority;
