@@ -66,8 +66,12 @@ uint64_t _exa_os_physical_memory(void);
 /* Map `size` bytes of zeroed, readable and writable memory aligned to `align` (size and
  * align are multiples of the host page size, align a power of two). `executable` 1 asks for
  * PROT_EXEC as well; the host may refuse that (W^X policies): then NULL. NULL on failure,
- * never aborts. Unmap with _exa_os_pages_unmap and the same size. */
-void *_exa_os_pages_map(size_t size, size_t align, int executable);
+ * never aborts; then, when `why` is not NULL, *why says which failure it was: the host's
+ * refusal of executable memory as such (a policy: POSIX EACCES or EPERM, which a retry will
+ * meet again) or anything else (address space or memory short, EXA_OS_MAP_NO_MEMORY, which
+ * may pass). Unmap with _exa_os_pages_unmap and the same size. */
+enum { EXA_OS_MAP_NO_MEMORY = 1, EXA_OS_MAP_EXEC_REFUSED = 2 };
+void *_exa_os_pages_map(size_t size, size_t align, int executable, int *why);
 void  _exa_os_pages_unmap(void *p, size_t size);
 
 /* Hint that the pages will rarely be touched (Linux MADV_COLD: reclaim them first). Best

@@ -233,7 +233,9 @@ static exa_lookaside_stats_t *exa_lists(uint32_t *n) {
 
 static exa_spinlock_t exa_sort_lock;  /* exa_sort_key for qsort */
 
+/* rows is NULL when there are none: qsort must not see it (its pointer must be valid). */
 static void exa_sort_rows(exa_pool_tag_row_t *rows, uint32_t n, int32_t key) {
+    if (rows == NULL || n < 2) return;
     _exa_lock(&exa_sort_lock);
     exa_sort_key = key;
     qsort(rows, n, sizeof *rows, exa_row_cmp);

@@ -22,13 +22,15 @@
 #  include <ucontext.h>
 #endif
 
+/* Threads may ask for the first time together: the cache is an atomic word (relaxed: every
+ * thread computes the same value, so whichever store lands is right). */
 size_t _exa_os_page_size(void) {
-    static size_t cached;
-    size_t v = cached;
+    static exa_atomic(size_t) cached;
+    size_t v = exa_atomic_load_relaxed(&cached);
     if (v == 0) {
         long r = sysconf(_SC_PAGESIZE);
         v = r > 0 ? (size_t)r : 4096u;
-        cached = v;
+        exa_atomic_store_relaxed(&cached, v);
     }
     return v;
 }
@@ -142,15 +144,21 @@ uint64_t _exa_os_physical_memory(void) {
  * Pool page source
  * ------------------------------------------------------------------------------------- */
 
-void *_exa_os_pages_map(size_t size, size_t align, int executable) {
+void *_exa_os_pages_map(size_t size, size_t align, int executable, int *why) {
     int prot = PROT_READ | PROT_WRITE | (executable ? PROT_EXEC : 0);
     size_t page = _exa_os_page_size();
+    if (why != NULL) *why = EXA_OS_MAP_NO_MEMORY;
     if (align < page) align = page;
     if (size > SIZE_MAX - align) return NULL;
     /* Over-map by the alignment and trim both ends (mmap only promises host-page alignment). */
     size_t span = align > page ? size + align : size;
     char *raw = mmap(NULL, span, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (raw == MAP_FAILED) return NULL;
+    if (raw == MAP_FAILED) {
+        /* SELinux execmem, PaX MPROTECT and noexec policies answer EACCES or EPERM; ENOMEM
+         * (address space, RLIMIT_AS, overcommit) says nothing about executable memory. */
+        if (why != NULL && executable && (errno == EACCES || errno == EPERM)) *why = EXA_OS_MAP_EXEC_REFUSED;
+        return NULL;
+    }
     if (span == size) return raw;
     uintptr_t start = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
     size_t head = start - (uintptr_t)raw, tail = span - head - size;
