@@ -5,6 +5,7 @@
 #include "base/platform.h"
 #include "base/atomic.h"
 #include "base/arch.h"
+#include "base/debug.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #if defined(__linux__)
+#  include <sys/auxv.h>
 #  include <linux/membarrier.h>
 #  include <sys/syscall.h>
 #  include <ucontext.h>
@@ -257,11 +259,63 @@ int _exa_os_pages_bind_node(void *p, size_t size, uint32_t node) {
 
 uint32_t _exa_os_pid(void) { return (uint32_t)getpid(); }
 
-const char *_exa_os_getenv(const char *name) { return getenv(name); }
+/* -1: as the process is; 0 or 1: the debug tier's test override. */
+static exa_atomic(int) exa_os_secure_forced = -1;
 
-int _exa_os_file_open(const char *path) {
-    if (path == NULL || strcmp(path, "-") == 0) return STDERR_FILENO;
-    return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+static int exa_os_secure_real(void) {
+#if defined(__linux__)
+    return getauxval(AT_SECURE) != 0;
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__) || defined(__DragonFly__)
+    return issetugid() != 0;
+#else
+    return getuid() != geteuid() || getgid() != getegid();
+#endif
+}
+
+int _exa_os_secure_execution(void) {
+    int forced = exa_atomic_load_relaxed(&exa_os_secure_forced);
+    return forced >= 0 ? forced : exa_os_secure_real();
+}
+
+const char *_exa_os_getenv(const char *name) {
+    if (_exa_os_secure_execution()) return NULL;
+#if defined(__GLIBC__)
+    return secure_getenv(name);  /* the C library's own rule, the same answer */
+#else
+    return getenv(name);
+#endif
+}
+
+#if EXA_DEBUG
+int _exa_debug_os_secure(int forced) {
+    return exa_atomic_exchange_acq_rel(&exa_os_secure_forced, forced < 0 ? -1 : forced != 0);
+}
+const char *_exa_debug_os_getenv(const char *name) { return _exa_os_getenv(name); }
+#endif
+
+static exa_atomic(uint32_t) exa_os_temp_serial;
+
+int _exa_os_file_open(exa_os_file_t *f, const char *path) {
+    f->fd = -1;
+    f->path[0] = f->temp[0] = 0;
+    if (path == NULL || strcmp(path, "-") == 0) {
+        f->fd = STDERR_FILENO;
+        return 0;
+    }
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof f->path) return -1;
+    memcpy(f->path, path, n + 1);
+    /* A fresh name in the same directory (rename stays on one file system). O_EXCL refuses
+     * any existing name, a symbolic link included; a name someone planted is skipped. */
+    for (int attempt = 0; attempt < 16; attempt++) {
+        uint32_t serial = exa_atomic_fetch_add_relaxed(&exa_os_temp_serial, 1u);
+        snprintf(f->temp, sizeof f->temp, "%s.exalloc-%u-%u.tmp", path, (unsigned)getpid(), (unsigned)serial);
+        f->fd = open(f->temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (f->fd >= 0) return 0;
+        if (errno != EEXIST) break;
+    }
+    f->path[0] = f->temp[0] = 0;
+    return -1;
 }
 
 void _exa_os_file_write(int fd, const char *text, size_t length) {
@@ -276,8 +330,18 @@ void _exa_os_file_write(int fd, const char *text, size_t length) {
     }
 }
 
-void _exa_os_file_close(int fd) {
-    if (fd > STDERR_FILENO) close(fd);
+int _exa_os_file_close(exa_os_file_t *f) {
+    int fd = f->fd, ok = 1;
+    f->fd = -1;
+    if (fd < 0) return -1;
+    if (f->temp[0] == 0) return 0;  /* stderr */
+    ok = close(fd) == 0;
+    /* rename replaces the name `path`, a symbolic link there included, and never writes into
+     * the file it named. */
+    if (ok) ok = rename(f->temp, f->path) == 0;
+    if (!ok) unlink(f->temp);
+    f->path[0] = f->temp[0] = 0;
+    return ok ? 0 : -1;
 }
 
 int _exa_os_at_exit(void (*fn)(void)) { return atexit(fn); }
