@@ -135,9 +135,16 @@ EXA_DEBUG_API const char *_exa_debug_os_getenv(const char *name);
 #endif
 /* Register fn to run at process exit (atexit). 0 on success. */
 int _exa_os_at_exit(void (*fn)(void));
-/* Create (or replace) the shared-memory file `name` (e.g. "/exalloc.123", under /dev/shm)
- * of `size` bytes, mapped shared and zeroed; NULL on failure. unlink removes the name. */
-void *_exa_os_shm_create(const char *name, size_t size);
+/* Create the shared-memory file `name` (e.g. "/exalloc.123", under /dev/shm) of `size`
+ * bytes, mapped shared and zeroed, with exactly the permission bits `mode` (0600 unless the
+ * caller asks for more), owned by the process's user. The name is created anew
+ * (O_CREAT|O_EXCL|O_NOFOLLOW): an existing regular file of the same user's is a view an
+ * earlier process with this pid left behind and is replaced; any other existing name (another
+ * user's file, a link, a directory) is left alone and the call fails with *why =
+ * EXA_OS_SHM_TAKEN and *owner its owner's user id. Other failures: *why =
+ * EXA_OS_SHM_FAILED. unlink removes the name. */
+enum { EXA_OS_SHM_FAILED = 1, EXA_OS_SHM_TAKEN = 2 };
+void *_exa_os_shm_create(const char *name, size_t size, uint32_t mode, int *why, uint32_t *owner);
 void  _exa_os_shm_unlink(const char *name, void *p, size_t size);
 /* Start a joinable thread running fn(arg); 0 on success with *handle set. join waits. */
 int  _exa_os_thread_start(void (*fn)(void *), void *arg, uintptr_t *handle);

@@ -350,13 +350,26 @@ static void exa_shm_path(const char *name, char *path, size_t cap) {
     snprintf(path, cap, "/dev/shm%s%s", name[0] == '/' ? "" : "/", name);
 }
 
-void *_exa_os_shm_create(const char *name, size_t size) {
+void *_exa_os_shm_create(const char *name, size_t size, uint32_t mode, int *why, uint32_t *owner) {
     char path[256];
     exa_shm_path(name, path, sizeof path);
-    (void)unlink(path);
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    *why = EXA_OS_SHM_FAILED;
+    *owner = 0;
+    int fd = -1;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0 || errno != EEXIST) break;
+        struct stat st;
+        if (lstat(path, &st) != 0) continue;  /* gone meanwhile: try again */
+        if (attempt > 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+            *why = EXA_OS_SHM_TAKEN;
+            *owner = (uint32_t)st.st_uid;
+            return NULL;
+        }
+        (void)unlink(path);  /* our own user's stale view (sticky /dev/shm: nobody else's) */
+    }
     if (fd < 0) return NULL;
-    if (ftruncate(fd, (off_t)size) != 0) {
+    if (fchmod(fd, (mode_t)mode) != 0 || ftruncate(fd, (off_t)size) != 0) {
         close(fd);
         unlink(path);
         return NULL;
