@@ -63,7 +63,8 @@ static long find_pid(void) {
 
 /* The view of pid, opened for reading: a regular file (not through a link) owned by the
  * process's user (the owner of /proc/<pid>); anybody could have created a file of that name.
- * -1 with *why: 2 no such file (or no such process), 4 not the process's. */
+ * -1 with *why: 2 no such file (or no such process), 3 not readable by us, 4 not the
+ * process's. */
 static int open_view(long pid, int *why, unsigned *file_uid, unsigned *proc_uid) {
     char path[64], proc[64];
     snprintf(path, sizeof path, "/dev/shm/exalloc.%ld", pid);
@@ -72,6 +73,7 @@ static int open_view(long pid, int *why, unsigned *file_uid, unsigned *proc_uid)
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ELOOP) *why = 4;  /* a symbolic link */
+        if (errno == EACCES) *why = 3; /* another user's view, mode 0600 */
         return -1;
     }
     struct stat st, ps;
@@ -254,6 +256,13 @@ int main(int argc, char **argv) {
                 "while the process runs as uid %u): refused\n",
                 pid, pid, file_uid, proc_uid);
         return 4;
+    }
+    if (fd < 0 && why == 3) {
+        fprintf(stderr,
+                "exapoolmon: /dev/shm/exalloc.%ld: permission denied (a live view is its user's alone unless the process "
+                "sets EXALLOC_PUBLISH_MODE): run as the process's user\n",
+                pid);
+        return 3;
     }
     if (fd < 0) {
         fprintf(stderr, "exapoolmon: no live view for pid %ld (/dev/shm/exalloc.%ld)\n", pid, pid);
