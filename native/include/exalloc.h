@@ -872,16 +872,21 @@ EXA_API exa_status_t exa_lookaside_set_fixed_depth(exa_lookaside_t *list, int32_
  *   EXALLOC_CHECKS=verifier          record each pool allocation's call stack (see
  *                                    exa_diag_record_sites) for leak reports and dumps
  *   EXALLOC_PUBLISH=1 | <period ms>  start the live-view publisher (1: every 1000 ms)
+ *   EXALLOC_PUBLISH_MODE=0640 | 0644 the live view's mode (default 0600: the user only;
+ *                                    read when the file is created)
  *   EXALLOC_DUMP_PATH=<path>         where the default bug-check handler writes its dump
  *                                    (default: stderr, after the STOP line)
+ * A secure-execution process (setuid, setgid) ignores every EXALLOC_* variable; reports and
+ * dumps are new files of mode 0600 renamed over the path (docs/diagnostics.md#secure-execution,
+ * #output-files).
  * ======================================================================================== */
 
 /* The leak report: lookaside lists not deleted (id, tag, type, size, depth), pool tags with
  * blocks outstanding (PoolMon rows with Diff > 0) and, when allocation sites are recorded,
  * every outstanding block with the stack that allocated it. "No leaks." when clean. */
 EXA_API exa_u64 exa_leak_report(char *buf, exa_u64 capacity);
-/* Write the leak report to `path` (NULL or "-": stderr). EXA_STATUS_UNSUCCESSFUL when the
- * file cannot be opened. */
+/* Write the leak report to `path` (NULL or "-": stderr): a new file of mode 0600 renamed over
+ * the path. EXA_STATUS_UNSUCCESSFUL when it cannot be created or put in place. */
 EXA_API exa_status_t exa_leak_report_write(const char *path);
 /* Write the leak report when the process exits (enable 1) or not (0); path as above,
  * copied. */
@@ -922,7 +927,10 @@ EXA_API exa_u64 exa_lookaside_text(char *buf, exa_u64 capacity);
 /* Live view for tools/exapoolmon: publish the PoolMon rows and lookaside statistics into
  * /dev/shm/exalloc.<pid> (seqlock-versioned), every period_ms (0 = 1000) from a small
  * thread. start when running: changes the period. stop ends the thread and removes the
- * file. now: publish once (creating the file if needed), from the calling thread. */
+ * file. now: publish once (creating the file if needed), from the calling thread. The file
+ * is created anew, mode 0600 (EXALLOC_PUBLISH_MODE); when the name is held by something not
+ * this user's own file, start and now return EXA_STATUS_UNSUCCESSFUL and say so once on
+ * stderr (docs/diagnostics.md#live-view). */
 EXA_API exa_status_t exa_publish_start(uint32_t period_ms);
 EXA_API exa_status_t exa_publish_stop(void);
 EXA_API exa_status_t exa_publish_now(void);

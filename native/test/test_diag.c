@@ -324,6 +324,10 @@ static void diag_publish(void) {
     snprintf(path, sizeof path, "/dev/shm/exalloc.%d", (int)getpid());
     int fd = open(path, O_RDONLY);
     CHECK(fd >= 0);
+    struct stat sb;
+    CHECK(fstat(fd, &sb) == 0);
+    CHECK_EQ(sb.st_mode & 07777, 0600);  /* the user's alone unless asked otherwise */
+    CHECK_EQ(sb.st_uid, geteuid());
     exa_shm_word_t *w = mmap(NULL, (size_t)exa_shm_bytes(), PROT_READ, MAP_SHARED, fd, 0);
     close(fd);
     CHECK(w != MAP_FAILED);
@@ -432,6 +436,220 @@ static void diag_publish(void) {
     CHECK(access(path, F_OK) != 0);
 }
 
+/* Standard error into a file for a while (in-process messages). */
+static int stderr_to(const char *path) {
+    fflush(stderr);
+    int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (saved < 0 || fd < 0) return -1;
+    dup2(fd, 2);
+    close(fd);
+    return saved;
+}
+static void stderr_back(int saved) {
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+}
+
+static int count_of(const char *text, const char *what) {
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, what)) != NULL; p++) n++;
+    return n;
+}
+
+/* A name somebody else holds: publishing fails with a message (once), and the file or link
+ * there is neither written into nor removed. */
+static void diag_publish_taken(void) {
+    char view[64], target[64], errpath[64];
+    snprintf(view, sizeof view, "/dev/shm/exalloc.%d", (int)getpid());
+    snprintf(target, sizeof target, "/tmp/exalloc-taken-%d", (int)getpid());
+    snprintf(errpath, sizeof errpath, "/tmp/exalloc-taken-err-%d", (int)getpid());
+    CHECK(access(view, F_OK) != 0);
+    int fd = open(target, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CHECK(fd >= 0);
+    CHECK(write(fd, "mine\n", 5) == 5);
+    close(fd);
+    CHECK(symlink(target, view) == 0);  /* a link planted at the name */
+    int saved = stderr_to(errpath);
+    CHECK(saved >= 0);
+    exa_status_t a = exa_publish_now(), b = exa_publish_start(50);
+    stderr_back(saved);
+    struct stat sb;
+    int still_link = lstat(view, &sb) == 0 && S_ISLNK(sb.st_mode);
+    int target_kept = read_file(target, big_text, sizeof big_text) == 5 && strcmp(big_text, "mine\n") == 0;
+    unlink(view);
+    unlink(target);
+    CHECK_EQ(a, EXA_STATUS_UNSUCCESSFUL);
+    CHECK_EQ(b, EXA_STATUS_UNSUCCESSFUL);
+    CHECK(still_link);
+    CHECK(target_kept);
+    CHECK(read_file(errpath, big_text, sizeof big_text) > 0);
+    unlink(errpath);
+    CHECK_EQ(count_of(big_text, "is not this process's"), 1);  /* said once */
+    CHECK(strstr(big_text, view + 8) != NULL);
+    if (geteuid() == 0) {
+        /* Another user's file (root could remove it; it must not). */
+        fd = open(view, O_RDWR | O_CREAT | O_EXCL, 0644);
+        CHECK(fd >= 0);
+        CHECK(write(fd, "theirs\n", 7) == 7);
+        CHECK(fchown(fd, 65534, 65534) == 0);
+        close(fd);
+        exa_status_t c = exa_publish_now();
+        int kept = lstat(view, &sb) == 0 && sb.st_uid == 65534 && read_file(view, big_text, sizeof big_text) == 7;
+        unlink(view);
+        CHECK_EQ(c, EXA_STATUS_UNSUCCESSFUL);
+        CHECK(kept);
+    }
+    /* The name free again: publishing works. A stale view of this user's is replaced. */
+    fd = open(view, O_RDWR | O_CREAT | O_EXCL, 0600);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_EQ(exa_publish_now(), EXA_STATUS_SUCCESS);
+    CHECK(lstat(view, &sb) == 0 && (uint64_t)sb.st_size == exa_shm_bytes());
+    CHECK_EQ(exa_publish_stop(), EXA_STATUS_SUCCESS);
+    CHECK(access(view, F_OK) != 0);
+}
+
+/* EXALLOC_PUBLISH_MODE widens the view's mode on request; anything else keeps 0600. */
+static void diag_publish_mode(void) {
+    char view[64];
+    snprintf(view, sizeof view, "/dev/shm/exalloc.%d", (int)getpid());
+    static const struct { const char *value; unsigned mode; } cases[] = {{"0644", 0644}, {"0640", 0640}, {"0666", 0600}, {"", 0600}};
+    mode_t old = umask(077);  /* the mode is the library's, not the umask's */
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        setenv("EXALLOC_PUBLISH_MODE", cases[i].value, 1);
+        int saved = stderr_to("/dev/null");
+        exa_status_t st = exa_publish_now();
+        stderr_back(saved);
+        struct stat sb;
+        int ok = stat(view, &sb) == 0;
+        exa_publish_stop();
+        if (st != EXA_STATUS_SUCCESS || !ok || (sb.st_mode & 07777) != cases[i].mode) {
+            umask(old);
+            unsetenv("EXALLOC_PUBLISH_MODE");
+            printf("    EXALLOC_PUBLISH_MODE=%s: status 0x%x, mode 0%o\n", cases[i].value, (unsigned)st,
+                   ok ? (unsigned)(sb.st_mode & 07777) : 0u);
+            CHECK(0);
+        }
+    }
+    umask(old);
+    unsetenv("EXALLOC_PUBLISH_MODE");
+}
+
+/* A process that only waits (the pid a planted view names). */
+static pid_t sleeper(void) {
+    fflush(stdout);
+    pid_t p = fork();
+    if (p == 0) {
+        for (;;) pause();
+    }
+    return p;
+}
+static void sleeper_end(pid_t p) {
+    kill(p, SIGKILL);
+    waitpid(p, NULL, 0);
+}
+
+/* Copy this process's live view to /dev/shm/exalloc.<pid> (mode 0600, this user's). */
+static int plant_view(pid_t pid, char *path, size_t cap) {
+    static char copy[1 << 18];
+    char mine[64];
+    snprintf(mine, sizeof mine, "/dev/shm/exalloc.%d", (int)getpid());
+    if (sizeof copy < exa_shm_bytes()) return 0;
+    void *row = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 64, TAG4("DgPv"));  /* a row to show */
+    exa_status_t st = exa_publish_now();
+    exa_pool_free(row);
+    if (st != EXA_STATUS_SUCCESS) return 0;
+    int n = read_file(mine, copy, sizeof copy);
+    exa_publish_stop();
+    if ((uint64_t)n != exa_shm_bytes()) return 0;
+    snprintf(path, cap, "/dev/shm/exalloc.%d", (int)pid);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) return 0;
+    int ok = write(fd, copy, (size_t)n) == n;
+    return close(fd) == 0 && ok;
+}
+
+/* The tool shows only a view owned by the process's user, and never one through a link. */
+static void diag_tool_owner(void) {
+    char tool[1200];
+    if (!tool_path(tool, sizeof tool)) {
+        printf("    (exapoolmon not built: skipped)\n");
+        return;
+    }
+    pid_t pid = sleeper();
+    CHECK(pid > 0);
+    char path[64], args[64];
+    int planted = plant_view(pid, path, sizeof path);
+    snprintf(args, sizeof args, "--once %d", (int)pid);
+    int rc_own = planted ? run_tool(args, big_text, sizeof big_text) : -9;
+    int shown = strstr(big_text, "DgPv Nonp") != NULL;
+    int rc_other = 0;
+    static char other[4096];
+    if (planted && geteuid() == 0) {
+        rc_other = chown(path, 65534, 65534) == 0 ? run_tool(args, other, sizeof other) : -8;
+    }
+    unlink(path);
+    /* A link at the name, to this user's own file. */
+    char target[64];
+    snprintf(target, sizeof target, "/dev/shm/exalloc-link-%d", (int)pid);  /* rename stays on tmpfs */
+    int linked = planted && plant_view(pid, path, sizeof path) && rename(path, target) == 0 && symlink(target, path) == 0;
+    static char via_link[4096];
+    int rc_link = linked ? run_tool(args, via_link, sizeof via_link) : -7;
+    unlink(path);
+    unlink(target);
+    sleeper_end(pid);
+    CHECK(planted);
+    CHECK_EQ(rc_own, 0);  /* this user's file for this user's process: shown */
+    CHECK(shown);
+    if (geteuid() == 0) {
+        CHECK_EQ(rc_other, 4);
+        CHECK(strstr(other, "refused") != NULL);
+        CHECK(strstr(other, "DgPv") == NULL);
+    }
+    CHECK(linked);
+    CHECK_EQ(rc_link, 4);
+    CHECK(strstr(via_link, "DgPv") == NULL);
+}
+
+/* A view truncated while the tool reads it ends the tool with a message (a mapping used to
+ * die of SIGBUS). */
+static void diag_tool_truncated(void) {
+    char tool[1200], cmd[1400], path[64], line[512];
+    if (!tool_path(tool, sizeof tool)) {
+        printf("    (exapoolmon not built: skipped)\n");
+        return;
+    }
+    pid_t pid = sleeper();
+    CHECK(pid > 0);
+    int planted = plant_view(pid, path, sizeof path);
+    if (!planted) sleeper_end(pid);
+    CHECK(planted);
+    snprintf(cmd, sizeof cmd, "'%s' --count=200 --interval=50 %d 2>&1", tool, (int)pid);
+    FILE *f = popen(cmd, "r");
+    CHECK(f != NULL);
+    int first = 0;
+    while (fgets(line, sizeof line, f) != NULL && line[0] != '\n') first |= strstr(line, " DgPv Nonp") == line;
+    int fd = open(path, O_RDWR);
+    int cut = fd >= 0 && ftruncate(fd, 0) == 0;
+    if (fd >= 0) close(fd);
+    big_text[0] = 0;
+    size_t used = 0;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (used + strlen(line) < sizeof big_text) {
+            memcpy(big_text + used, line, strlen(line) + 1);
+            used += strlen(line);
+        }
+    int st = pclose(f);
+    unlink(path);
+    sleeper_end(pid);
+    CHECK(first);
+    CHECK(cut);
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 3)) printf("    tool status 0x%x, output tail: %.300s\n", (unsigned)st, big_text);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+    CHECK(strstr(big_text, "was truncated") != NULL);
+}
+
 static void diag_lookaside_text(void) {
     exa_lookaside_config_t cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -514,5 +732,9 @@ static const test_case_t diag_cases[] = {{"diag_env_child_body", diag_env_child_
                                   {"diag_bugcheck_dump", diag_bugcheck_dump},
                                   {"diag_lookaside_text", diag_lookaside_text},
                                   {"diag_publish", diag_publish},
+                                  {"diag_publish_taken", diag_publish_taken},
+                                  {"diag_publish_mode", diag_publish_mode},
+                                  {"diag_tool_owner", diag_tool_owner},
+                                  {"diag_tool_truncated", diag_tool_truncated},
                                   {NULL, NULL}};
 TEST_SUITE(diag);

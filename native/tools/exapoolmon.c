@@ -12,8 +12,11 @@
  * Usage: exapoolmon [--once] [--lookaside] [--sort=bytes|allocs|frees|diff|tag]
  *                   [--interval=ms] [--count=n] [pid]
  * Without a pid: the only process with a live view. When stdout is not a terminal each
- * frame ends with an empty line; --count=n stops after n frames. Exit status: 0, 1 on usage errors, 2
- * when no (or more than one) process is found, 3 when the view cannot be read. */
+ * frame ends with an empty line; --count=n stops after n frames. The view must be a regular
+ * file owned by the process's user (anybody can create a file of that name); it is read with
+ * pread into a private copy, so a file truncated or removed meanwhile ends the tool with a
+ * message. Exit status: 0, 1 on usage errors, 2 when no (or more than one) process is found,
+ * 3 when the view cannot be read (or was truncated), 4 when the file is not the process's. */
 #define _GNU_SOURCE 1
 #include "diag/poolmon.h"
 
@@ -24,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
@@ -59,19 +61,77 @@ static long find_pid(void) {
     return found;
 }
 
-static exa_shm_word_t *map_view(long pid) {
-    char path[64];
+/* The view of pid, opened for reading: a regular file (not through a link) owned by the
+ * process's user (the owner of /proc/<pid>); anybody could have created a file of that name.
+ * -1 with *why: 2 no such file (or no such process), 3 not readable by us, 4 not the
+ * process's. */
+static int open_view(long pid, int *why, unsigned *file_uid, unsigned *proc_uid) {
+    char path[64], proc[64];
     snprintf(path, sizeof path, "/dev/shm/exalloc.%ld", pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return NULL;
-    struct stat st;
-    if (fstat(fd, &st) != 0 || (uint64_t)st.st_size < exa_shm_bytes()) {
-        close(fd);
-        return NULL;
+    snprintf(proc, sizeof proc, "/proc/%ld", pid);
+    *why = 2;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ELOOP) *why = 4;  /* a symbolic link */
+        if (errno == EACCES) *why = 3; /* another user's view, mode 0600 */
+        return -1;
     }
-    void *p = mmap(NULL, (size_t)exa_shm_bytes(), PROT_READ, MAP_SHARED, fd, 0);
-    close(fd);
-    return p == MAP_FAILED ? NULL : p;
+    struct stat st, ps;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        *why = 4;
+        close(fd);
+        return -1;
+    }
+    *file_uid = (unsigned)st.st_uid;
+    if (stat(proc, &ps) != 0) {  /* no such process: a stale file */
+        close(fd);
+        return -1;
+    }
+    *proc_uid = (unsigned)ps.st_uid;
+    if (ps.st_uid != st.st_uid) {
+        *why = 4;
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* A private copy of the file, read with pread (a file truncated under us gives a short read,
+ * never the SIGBUS a mapping would), kept only when the seqlock word was even and unchanged
+ * before and after. 0 on success, -1 wrong magic or version, -2 no consistent copy, -3 the
+ * file is shorter than a view. */
+enum { VIEW_WORDS = EXA_SHM_HEADER_WORDS + EXA_SHM_TAG_CAPACITY * EXA_SHM_TAG_WORDS +
+                    EXA_SHM_LIST_CAPACITY * EXA_SHM_LIST_WORDS };
+static exa_shm_word_t view_copy[VIEW_WORDS];
+
+static int read_seq(int fd, uint64_t *seq) {
+    return pread(fd, seq, sizeof *seq, 8 * EXA_SHM_W_SEQ) == (ssize_t)sizeof *seq ? 0 : -3;
+}
+
+static int read_view(int fd, exa_shm_snapshot_t *out) {
+    _Static_assert(sizeof view_copy == 8 * VIEW_WORDS, "view words are 8 bytes");
+    for (int t = 0; t < 100000; t++) {
+        struct stat st;
+        if (fstat(fd, &st) != 0 || (uint64_t)st.st_size < exa_shm_bytes()) return -3;
+        uint64_t s1, s2;
+        if (read_seq(fd, &s1) != 0) return -3;
+        if (s1 & 1) continue;
+        size_t want = (size_t)exa_shm_bytes(), got = 0;
+        while (got < want) {
+            ssize_t n = pread(fd, (char *)view_copy + got, want - got, (off_t)got);
+            if (n <= 0) {
+                if (n < 0 && errno == EINTR) continue;
+                return -3;
+            }
+            got += (size_t)n;
+        }
+        if (read_seq(fd, &s2) != 0) return -3;
+        if (s2 != s1) continue;
+        int r = exa_shm_read(view_copy, out, 1);
+        if (r == -1) return -1;
+        if (r == 0 && out->seq == s1) return 0;
+    }
+    return -2;
 }
 
 static int cmp_rows(const void *a_, const void *b_) { return exa_poolmon_row_order(a_, b_, sort_key); }
@@ -187,8 +247,24 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    exa_shm_word_t *w = map_view(pid);
-    if (w == NULL) {
+    int why = 0;
+    unsigned file_uid = 0, proc_uid = 0;
+    int fd = open_view(pid, &why, &file_uid, &proc_uid);
+    if (fd < 0 && why == 4) {
+        fprintf(stderr,
+                "exapoolmon: /dev/shm/exalloc.%ld is not the live view of pid %ld (a link, not a file, or owned by uid %u "
+                "while the process runs as uid %u): refused\n",
+                pid, pid, file_uid, proc_uid);
+        return 4;
+    }
+    if (fd < 0 && why == 3) {
+        fprintf(stderr,
+                "exapoolmon: /dev/shm/exalloc.%ld: permission denied (a live view is its user's alone unless the process "
+                "sets EXALLOC_PUBLISH_MODE): run as the process's user\n",
+                pid);
+        return 3;
+    }
+    if (fd < 0) {
         fprintf(stderr, "exapoolmon: no live view for pid %ld (/dev/shm/exalloc.%ld)\n", pid, pid);
         return 2;
     }
@@ -204,8 +280,10 @@ int main(int argc, char **argv) {
         atexit(restore_tty);
     }
     for (long n = 0; count < 0 || n < count; n++) {
-        if (exa_shm_read(w, cur, 1000000) != 0) {
-            fprintf(stderr, "exapoolmon: the live view of pid %ld cannot be read\n", pid);
+        int r = read_view(fd, cur);
+        if (r != 0) {
+            fprintf(stderr, "exapoolmon: the live view of pid %ld %s\n", pid,
+                    r == -3 ? "was truncated or removed" : "cannot be read");
             return 3;
         }
         if (interactive) printf("\033[H\033[2J");

@@ -6,6 +6,8 @@
 #ifndef EXA_INTERNAL_PLATFORM_H
 #define EXA_INTERNAL_PLATFORM_H
 
+#include "base/debug.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,8 +68,12 @@ uint64_t _exa_os_physical_memory(void);
 /* Map `size` bytes of zeroed, readable and writable memory aligned to `align` (size and
  * align are multiples of the host page size, align a power of two). `executable` 1 asks for
  * PROT_EXEC as well; the host may refuse that (W^X policies): then NULL. NULL on failure,
- * never aborts. Unmap with _exa_os_pages_unmap and the same size. */
-void *_exa_os_pages_map(size_t size, size_t align, int executable);
+ * never aborts; then, when `why` is not NULL, *why says which failure it was: the host's
+ * refusal of executable memory as such (a policy: POSIX EACCES or EPERM, which a retry will
+ * meet again) or anything else (address space or memory short, EXA_OS_MAP_NO_MEMORY, which
+ * may pass). Unmap with _exa_os_pages_unmap and the same size. */
+enum { EXA_OS_MAP_NO_MEMORY = 1, EXA_OS_MAP_EXEC_REFUSED = 2 };
+void *_exa_os_pages_map(size_t size, size_t align, int executable, int *why);
 void  _exa_os_pages_unmap(void *p, size_t size);
 
 /* Hint that the pages will rarely be touched (Linux MADV_COLD: reclaim them first). Best
@@ -93,18 +99,52 @@ int _exa_os_at_thread_exit_slot(uint32_t slot, void (*fn)(void *), void *value);
  * ------------------------------------------------------------------------------------- */
 /* The process id. */
 uint32_t _exa_os_pid(void);
-/* getenv (NULL when unset). */
+/* The library's environment (every EXALLOC_* variable is read here and nowhere else):
+ * getenv, NULL when unset, and NULL for every name in a secure-execution process, one the
+ * loader started with privileges its caller does not have (setuid, setgid, file
+ * capabilities: AT_SECURE on Linux, where glibc's secure_getenv gives the same answer;
+ * issetugid() on the BSDs and macOS). Such a process must not let its caller pick output
+ * paths, inject allocation failures or change checking levels. Windows has no setuid
+ * programs: an implementation there reads the environment plainly.
+ * _exa_os_secure_execution() is that decision (1: secure). */
 const char *_exa_os_getenv(const char *name);
-/* Open `path` for writing (created, truncated); -1 on failure. "-" or NULL gives stderr (2).
- * write: all bytes, retrying short writes. close ignores 2. */
-int  _exa_os_file_open(const char *path);
+int _exa_os_secure_execution(void);
+/* Output files (reports and dumps, docs/diagnostics.md#output-files). open creates a new
+ * file beside `path`, mode 0600, with a name nobody else has (O_CREAT|O_EXCL, which never
+ * follows a symbolic link); close renames it over `path`. So nothing is ever written through
+ * a symbolic link or into a file this process did not create, and readers see either the
+ * previous file or the whole new one. "-" or NULL is standard error (fd 2, nothing renamed).
+ * open: 0 with f->fd set, -1 on failure (f->fd -1). write: all bytes to f->fd, retrying short
+ * writes. close: 0 when the file is in place (or was stderr), -1 when it could not be (the
+ * temporary is removed). */
+enum { EXA_OS_PATH_MAX = 1024 };
+typedef struct exa_os_file_s {
+    int fd;
+    char path[EXA_OS_PATH_MAX];           /* the target, "" for stderr */
+    char temp[EXA_OS_PATH_MAX + 48];      /* the name written */
+} exa_os_file_t;
+int  _exa_os_file_open(exa_os_file_t *f, const char *path);
 void _exa_os_file_write(int fd, const char *text, size_t length);
-void _exa_os_file_close(int fd);
+int  _exa_os_file_close(exa_os_file_t *f);
+#if EXA_DEBUG
+/* Debug tier (base/debug.h): answer as a secure-execution process (1), as an ordinary one
+ * (0) or as the process is (-1, the default); returns the previous setting. And
+ * _exa_os_getenv under a name the tests can call. */
+EXA_DEBUG_API int _exa_debug_os_secure(int forced);
+EXA_DEBUG_API const char *_exa_debug_os_getenv(const char *name);
+#endif
 /* Register fn to run at process exit (atexit). 0 on success. */
 int _exa_os_at_exit(void (*fn)(void));
-/* Create (or replace) the shared-memory file `name` (e.g. "/exalloc.123", under /dev/shm)
- * of `size` bytes, mapped shared and zeroed; NULL on failure. unlink removes the name. */
-void *_exa_os_shm_create(const char *name, size_t size);
+/* Create the shared-memory file `name` (e.g. "/exalloc.123", under /dev/shm) of `size`
+ * bytes, mapped shared and zeroed, with exactly the permission bits `mode` (0600 unless the
+ * caller asks for more), owned by the process's user. The name is created anew
+ * (O_CREAT|O_EXCL|O_NOFOLLOW): an existing regular file of the same user's is a view an
+ * earlier process with this pid left behind and is replaced; any other existing name (another
+ * user's file, a link, a directory) is left alone and the call fails with *why =
+ * EXA_OS_SHM_TAKEN and *owner its owner's user id. Other failures: *why =
+ * EXA_OS_SHM_FAILED. unlink removes the name. */
+enum { EXA_OS_SHM_FAILED = 1, EXA_OS_SHM_TAKEN = 2 };
+void *_exa_os_shm_create(const char *name, size_t size, uint32_t mode, int *why, uint32_t *owner);
 void  _exa_os_shm_unlink(const char *name, void *p, size_t size);
 /* Start a joinable thread running fn(arg); 0 on success with *handle set. join waits. */
 int  _exa_os_thread_start(void (*fn)(void *), void *arg, uintptr_t *handle);

@@ -233,7 +233,9 @@ static exa_lookaside_stats_t *exa_lists(uint32_t *n) {
 
 static exa_spinlock_t exa_sort_lock;  /* exa_sort_key for qsort */
 
+/* rows is NULL when there are none: qsort must not see it (its pointer must be valid). */
 static void exa_sort_rows(exa_pool_tag_row_t *rows, uint32_t n, int32_t key) {
+    if (rows == NULL || n < 2) return;
     _exa_lock(&exa_sort_lock);
     exa_sort_key = key;
     qsort(rows, n, sizeof *rows, exa_row_cmp);
@@ -419,14 +421,13 @@ exa_u64 exa_leak_report(char *buf, exa_u64 capacity) {
 }
 
 exa_status_t exa_leak_report_write(const char *path) {
-    int fd = _exa_os_file_open(path);
-    if (fd < 0) return EXA_STATUS_UNSUCCESSFUL;
+    exa_os_file_t f;
+    if (_exa_os_file_open(&f, path) != 0) return EXA_STATUS_UNSUCCESSFUL;
     char stream[4096];
-    exa_out_t o = {stream, sizeof stream, 0, 0, fd};
+    exa_out_t o = {stream, sizeof stream, 0, 0, f.fd};
     exa_leak_text(&o);
     exa_out_flush(&o);
-    _exa_os_file_close(fd);
-    return EXA_STATUS_SUCCESS;
+    return _exa_os_file_close(&f) == 0 ? EXA_STATUS_SUCCESS : EXA_STATUS_UNSUCCESSFUL;
 }
 
 static exa_spinlock_t exa_exit_lock;
@@ -544,8 +545,9 @@ static int exa_culprit(uint32_t code, exa_u64 p1, exa_u64 p2, exa_u64 p3, exa_u6
 void _exa_diag_fatal_dump(uint32_t code, exa_u64 p1, exa_u64 p2, exa_u64 p3, exa_u64 p4) {
     if (exa_atomic_exchange_acq_rel(&exa_fatal_busy, 1u) != 0) return;  /* one dump at a time */
     const char *path = _exa_os_getenv("EXALLOC_DUMP_PATH");
-    int fd = _exa_os_file_open(path != NULL && path[0] ? path : NULL);
-    if (fd < 0) fd = _exa_os_file_open(NULL);
+    static exa_os_file_t file;  /* one dump at a time; kept off a fault handler's small stack */
+    if (_exa_os_file_open(&file, path != NULL && path[0] ? path : NULL) != 0) (void)_exa_os_file_open(&file, NULL);
+    int fd = file.fd;
     char stream[2048];
     exa_out_t o = {stream, sizeof stream, 0, 0, fd};
     exa_out(&o, "exalloc bug-check dump (pid %u)\n*** STOP: 0x%08X (0x%016llX, 0x%016llX, 0x%016llX, 0x%016llX)\n",
@@ -582,7 +584,7 @@ void _exa_diag_fatal_dump(uint32_t code, exa_u64 p1, exa_u64 p2, exa_u64 p3, exa
     exa_u64 shown = f->nblocks < EXA_FATAL_BLOCKS ? f->nblocks : EXA_FATAL_BLOCKS;
     for (exa_u64 i = 0; i < shown; i++) exa_out_block(&o, &f->blocks[i], 1);
     exa_out_flush(&o);
-    _exa_os_file_close(fd);
+    (void)_exa_os_file_close(&file);
     exa_atomic_store_release(&exa_fatal_busy, 0u);
 }
 

@@ -4,7 +4,9 @@
  * period from a small thread, or on demand. tools/exapoolmon reads it from outside.
  *
  * One writer at a time (exa_publish_lock); the file is created on first use and removed by
- * exa_publish_stop (and at exit when the thread was started). */
+ * exa_publish_stop (and at exit when the thread was started). It is the user's alone (0600)
+ * unless EXALLOC_PUBLISH_MODE widens it, and it is always a new file: a name somebody else
+ * holds is reported, never written into. */
 #include "diag/diag.h"
 #include "diag/diag_shm.h"
 
@@ -24,27 +26,61 @@ static uintptr_t exa_pub_thread;
 static uint32_t exa_pub_has_thread;
 static exa_atomic(uint32_t) exa_pub_exit_registered;
 
-/* Publish lock held. */
-static int exa_shm_ensure(void) {
-    if (exa_shm != NULL) return 1;
+static exa_atomic(uint32_t) exa_pub_said_taken;  /* the name-taken message, once */
+static exa_atomic(uint32_t) exa_pub_said_mode;   /* the bad-mode message, once */
+
+/* The file's permission bits: 0600, or what EXALLOC_PUBLISH_MODE asks for among 0600, 0640
+ * and 0644 (docs/diagnostics.md#live-view). */
+static uint32_t exa_publish_mode(void) {
+    const char *v = _exa_os_getenv("EXALLOC_PUBLISH_MODE");
+    if (v == NULL || v[0] == 0) return 0600;
+    uint32_t mode = 0;
+    const char *c = v;
+    for (; *c >= '0' && *c <= '7' && mode <= 07777; c++) mode = mode * 8 + (uint32_t)(*c - '0');
+    if (*c == 0 && (mode == 0600 || mode == 0640 || mode == 0644)) return mode;
+    if (exa_atomic_exchange_acq_rel(&exa_pub_said_mode, 1u) == 0) {
+        static const char msg[] = "exalloc: EXALLOC_PUBLISH_MODE must be 0600, 0640 or 0644; the live view is 0600\n";
+        _exa_os_write_stderr(msg, sizeof msg - 1);
+    }
+    return 0600;
+}
+
+/* Publish lock held. EXA_STATUS_SUCCESS when the view exists; EXA_STATUS_UNSUCCESSFUL when
+ * its name is taken (said once on stderr); EXA_STATUS_INSUFFICIENT_RESOURCES otherwise. */
+static exa_status_t exa_shm_ensure(void) {
+    if (exa_shm != NULL) return EXA_STATUS_SUCCESS;
     snprintf(exa_shm_name, sizeof exa_shm_name, "/exalloc.%u", _exa_os_pid());
-    exa_shm_word_t *w = _exa_os_shm_create(exa_shm_name, (size_t)exa_shm_bytes());
-    if (w == NULL) return 0;
+    int why = 0;
+    uint32_t owner = 0;
+    exa_shm_word_t *w = _exa_os_shm_create(exa_shm_name, (size_t)exa_shm_bytes(), exa_publish_mode(), &why, &owner);
+    if (w == NULL && why == EXA_OS_SHM_TAKEN) {
+        /* Somebody else's file (or a link) holds the name: never write into it or remove it. */
+        if (exa_atomic_exchange_acq_rel(&exa_pub_said_taken, 1u) == 0) {
+            char msg[200];
+            int n = snprintf(msg, sizeof msg,
+                             "exalloc: /dev/shm%s exists and is not this process's (owner uid %u): live view not published\n",
+                             exa_shm_name, (unsigned)owner);
+            if (n > 0) _exa_os_write_stderr(msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+        }
+        return EXA_STATUS_UNSUCCESSFUL;
+    }
+    if (w == NULL) return EXA_STATUS_INSUFFICIENT_RESOURCES;
     exa_atomic_store_relaxed(&w[EXA_SHM_W_VERSION], (uint64_t)EXA_SHM_VERSION);
     exa_atomic_store_relaxed(&w[EXA_SHM_W_PID], (uint64_t)_exa_os_pid());
     exa_atomic_store_relaxed(&w[EXA_SHM_W_TAG_CAPACITY], (uint64_t)EXA_SHM_TAG_CAPACITY);
     exa_atomic_store_relaxed(&w[EXA_SHM_W_LIST_CAPACITY], (uint64_t)EXA_SHM_LIST_CAPACITY);
     exa_atomic_store_release(&w[EXA_SHM_W_MAGIC], EXA_SHM_MAGIC);
     exa_shm = w;
-    return 1;
+    return EXA_STATUS_SUCCESS;
 }
 
 exa_status_t exa_publish_now(void) {
     /* Gather outside the seqlock's write section (the snapshots take the pool's locks). */
     _exa_lock(&exa_publish_lock);
-    if (!exa_shm_ensure()) {
+    exa_status_t made = exa_shm_ensure();
+    if (made != EXA_STATUS_SUCCESS) {
         _exa_unlock(&exa_publish_lock);
-        return EXA_STATUS_UNSUCCESSFUL;
+        return made;
     }
     uint32_t tag_total = exa_pool_tag_snapshot(exa_pub_tags, EXA_SHM_TAG_CAPACITY);
     uint32_t list_total = exa_lookaside_enumerate(exa_pub_lists, EXA_SHM_LIST_CAPACITY);
@@ -93,11 +129,11 @@ exa_status_t exa_publish_start(uint32_t period_ms) {
         return EXA_STATUS_SUCCESS;
     }
     _exa_lock(&exa_publish_lock);
-    int ok = exa_shm_ensure();
+    exa_status_t made = exa_shm_ensure();
     _exa_unlock(&exa_publish_lock);
-    if (!ok) {
+    if (made != EXA_STATUS_SUCCESS) {
         _exa_unlock(&exa_thread_lock);
-        return EXA_STATUS_UNSUCCESSFUL;
+        return made;
     }
     exa_atomic_store_release(&exa_pub_running, 1u);
     if (_exa_os_thread_start(exa_publisher, NULL, &exa_pub_thread) != 0) {

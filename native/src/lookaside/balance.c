@@ -81,7 +81,7 @@ static void exa_balance_autostart(void) {
     if (exa_likely(exa_atomic_load_acquire(&exa_balance_env_done))) return;
     uint32_t expected = 0;
     if (!exa_atomic_cas_strong_acq_rel(&exa_balance_env_done, &expected, 1u)) return;
-    const char *v = getenv("EXALLOC_BALANCE_SET");
+    const char *v = _exa_os_getenv("EXALLOC_BALANCE_SET");
     if (v == NULL || *v == '\0') return;
     char *end = NULL;
     unsigned long ms = strtoul(v, &end, 10);

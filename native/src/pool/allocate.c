@@ -31,9 +31,12 @@ static void *exa_big_allocate(exa_pool_desc_t *d, const exa_pool_request_t *r, e
         *status = EXA_STATUS_INSUFFICIENT_RESOURCES;
         if (pages > (exa_u64)SIZE_MAX >> EXA_PAGE_SHIFT || !_exa_pool_reserve(pool, pages, must)) return NULL;
         size_t bytes = (size_t)pages << EXA_PAGE_SHIFT;
-        int exec = d->executable && exa_atomic_load_relaxed(&_exa_executable_refused) == 0;
-        void *a = _exa_os_pages_map(bytes, EXA_PAGE_SIZE, exec);
-        if (a == NULL && exec) a = _exa_os_pages_map(bytes, EXA_PAGE_SIZE, 0);
+        int exec = d->executable && exa_atomic_load_relaxed(&_exa_executable_refused) == 0, why = 0;
+        void *a = _exa_os_pages_map(bytes, EXA_PAGE_SIZE, exec, &why);
+        if (a == NULL && exec && why == EXA_OS_MAP_EXEC_REFUSED) {
+            _exa_pool_exec_refused();
+            a = _exa_os_pages_map(bytes, EXA_PAGE_SIZE, 0, NULL);
+        }
         int locked = 0;
         if (a != NULL && d->node >= 0 && _exa_os_pages_bind_node(a, bytes, (uint32_t)d->node) != 0) {
             _exa_os_pages_unmap(a, bytes);

@@ -296,6 +296,7 @@ _Static_assert(EXA_DESC_PAGED == 2 && EXA_POOL_FRONT_DESCRIPTORS == 3, "front de
 extern exa_pool_desc_t _exa_front_descs[EXA_POOL_FRONT_DESCRIPTORS];  /* segment.c */
 extern exa_atomic(uintptr_t) _exa_descs[EXA_DESC_MAX];  /* segment.c */
 extern exa_atomic(uint32_t) _exa_executable_refused;  /* segment.c */
+void _exa_pool_exec_refused(void);  /* segment.c: the host refused executable memory (once) */
 extern exa_atomic(uint32_t) _exa_pool_state;  /* segment.c */
 exa_noinline void _exa_pool_init_slow(void);  /* segment.c */
 exa_noinline exa_pool_desc_t *_exa_desc_for_node(uint32_t node, int executable);  /* segment.c */

@@ -69,7 +69,7 @@ static int exa_segmap_set(uintptr_t a, exa_pool_segment_t *s) {
     uintptr_t leaf = exa_atomic_load_acquire(slot);
     if (leaf == 0) {
         size_t bytes = sizeof(uintptr_t) << EXA_MAP_LEAF_BITS;
-        void *fresh = _exa_os_pages_map(bytes, _exa_os_page_size(), 0);
+        void *fresh = _exa_os_pages_map(bytes, _exa_os_page_size(), 0, NULL);
         if (fresh == NULL) return 0;
         uintptr_t expected = 0;
         if (exa_atomic_cas_strong_acq_rel(slot, &expected, (uintptr_t)fresh)) {
@@ -102,22 +102,29 @@ static void exa_seg_push(exa_pool_segment_t **head, exa_pool_segment_t *s) {
     *head = s;
 }
 
+/* exalloc's own choice (docs/pool.md#placement): executable pages are a hardening question,
+ * not a functional one. When the host refuses them as a policy, executable requests fall
+ * back to NX memory from then on, said once on stderr (stats.executable tells programs). A
+ * mapping that failed for want of memory is no refusal: that request fails, the next tries
+ * executable memory again. */
+void _exa_pool_exec_refused(void) {
+    if (exa_atomic_exchange_acq_rel(&_exa_executable_refused, 1u) == 0) {
+        static const char warning[] = "exalloc: the host refused executable memory; executable pool types get NX memory\n";
+        _exa_os_write_stderr(warning, sizeof warning - 1);
+    }
+}
+
 /* Map, bind, lock and register a new segment for d (no lock held). NULL with *status. */
 static exa_pool_segment_t *exa_segment_create(exa_pool_desc_t *d, exa_status_t *status) {
     *status = EXA_STATUS_INSUFFICIENT_RESOURCES;
     exa_pool_t *pool = d->pool;
     exa_pool_segment_t *s = _exa_os_alloc_aligned(sizeof *s, sizeof(void *));
     if (s == NULL) return NULL;
-    int exec = d->executable && exa_atomic_load_relaxed(&_exa_executable_refused) == 0;
-    void *base = _exa_os_pages_map(EXA_POOL_SEGMENT_SIZE, EXA_POOL_SEGMENT_SIZE, exec);
-    if (base == NULL && exec) {
-        /* exalloc's own choice (docs/pool.md#placement): executable pages are a hardening question, not a functional one:
-         * fall back to NX memory, say so once (stats.executable tells programs). */
-        if (exa_atomic_exchange_acq_rel(&_exa_executable_refused, 1u) == 0) {
-            static const char warning[] = "exalloc: the host refused executable memory; executable pool types get NX memory\n";
-            _exa_os_write_stderr(warning, sizeof warning - 1);
-        }
-        base = _exa_os_pages_map(EXA_POOL_SEGMENT_SIZE, EXA_POOL_SEGMENT_SIZE, 0);
+    int exec = d->executable && exa_atomic_load_relaxed(&_exa_executable_refused) == 0, why = 0;
+    void *base = _exa_os_pages_map(EXA_POOL_SEGMENT_SIZE, EXA_POOL_SEGMENT_SIZE, exec, &why);
+    if (base == NULL && exec && why == EXA_OS_MAP_EXEC_REFUSED) {
+        _exa_pool_exec_refused();
+        base = _exa_os_pages_map(EXA_POOL_SEGMENT_SIZE, EXA_POOL_SEGMENT_SIZE, 0, NULL);
     }
     if (base == NULL) {
         _exa_os_free_aligned(s);

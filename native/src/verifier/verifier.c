@@ -273,7 +273,7 @@ static void exa_verifier_environment(void) {
     exa_verifier_config_t c;
     memset(&c, 0, sizeof c);
     int any = 0;
-    const char *v = getenv("EXALLOC_SPECIAL_POOL");
+    const char *v = _exa_os_getenv("EXALLOC_SPECIAL_POOL");
     if (v != NULL) {
         if (strncmp(v, "tag:", 4) == 0) {
             c.special_tag = exa_env_tag(v + 4);
@@ -287,7 +287,7 @@ static void exa_verifier_environment(void) {
         }
         any = 1;
     }
-    v = getenv("EXALLOC_VERIFIER_FLAGS");
+    v = _exa_os_getenv("EXALLOC_VERIFIER_FLAGS");
     if (v != NULL) {
         if (exa_env_option(v, "start")) c.flags |= EXA_VERIFIER_VERIFY_START;
         if (exa_env_option(v, "nofill")) c.flags |= EXA_VERIFIER_NO_FILL;
@@ -295,7 +295,7 @@ static void exa_verifier_environment(void) {
         if (q != NULL) c.quarantine = (uint32_t)strtoul(q, NULL, 0);
         any = 1;
     }
-    v = getenv("EXALLOC_LOW_RESOURCES");
+    v = _exa_os_getenv("EXALLOC_LOW_RESOURCES");
     if (v != NULL) {
         c.low_resources = (uint32_t)strtoul(v, NULL, 0);
         const char *o;
@@ -308,7 +308,7 @@ static void exa_verifier_environment(void) {
         static const char msg[] = "exalloc: EXALLOC_SPECIAL_POOL / _VERIFIER_FLAGS / _LOW_RESOURCES ignored (invalid)\n";
         _exa_os_write_stderr(msg, sizeof msg - 1);
     }
-    v = getenv("EXALLOC_CHECKS");
+    v = _exa_os_getenv("EXALLOC_CHECKS");
     if (v != NULL) {
         if (strcmp(v, "off") == 0) (void)exa_set_check_level(EXA_CHECKS_OFF);
         else if (strcmp(v, "default") == 0) (void)exa_set_check_level(EXA_CHECKS_DEFAULT);

@@ -5,6 +5,7 @@
 #include "base/platform.h"
 #include "base/atomic.h"
 #include "base/arch.h"
+#include "base/debug.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,18 +18,21 @@
 #include <time.h>
 #include <unistd.h>
 #if defined(__linux__)
+#  include <sys/auxv.h>
 #  include <linux/membarrier.h>
 #  include <sys/syscall.h>
 #  include <ucontext.h>
 #endif
 
+/* Threads may ask for the first time together: the cache is an atomic word (relaxed: every
+ * thread computes the same value, so whichever store lands is right). */
 size_t _exa_os_page_size(void) {
-    static size_t cached;
-    size_t v = cached;
+    static exa_atomic(size_t) cached;
+    size_t v = exa_atomic_load_relaxed(&cached);
     if (v == 0) {
         long r = sysconf(_SC_PAGESIZE);
         v = r > 0 ? (size_t)r : 4096u;
-        cached = v;
+        exa_atomic_store_relaxed(&cached, v);
     }
     return v;
 }
@@ -142,15 +146,21 @@ uint64_t _exa_os_physical_memory(void) {
  * Pool page source
  * ------------------------------------------------------------------------------------- */
 
-void *_exa_os_pages_map(size_t size, size_t align, int executable) {
+void *_exa_os_pages_map(size_t size, size_t align, int executable, int *why) {
     int prot = PROT_READ | PROT_WRITE | (executable ? PROT_EXEC : 0);
     size_t page = _exa_os_page_size();
+    if (why != NULL) *why = EXA_OS_MAP_NO_MEMORY;
     if (align < page) align = page;
     if (size > SIZE_MAX - align) return NULL;
     /* Over-map by the alignment and trim both ends (mmap only promises host-page alignment). */
     size_t span = align > page ? size + align : size;
     char *raw = mmap(NULL, span, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (raw == MAP_FAILED) return NULL;
+    if (raw == MAP_FAILED) {
+        /* SELinux execmem, PaX MPROTECT and noexec policies answer EACCES or EPERM; ENOMEM
+         * (address space, RLIMIT_AS, overcommit) says nothing about executable memory. */
+        if (why != NULL && executable && (errno == EACCES || errno == EPERM)) *why = EXA_OS_MAP_EXEC_REFUSED;
+        return NULL;
+    }
     if (span == size) return raw;
     uintptr_t start = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
     size_t head = start - (uintptr_t)raw, tail = span - head - size;
@@ -249,11 +259,63 @@ int _exa_os_pages_bind_node(void *p, size_t size, uint32_t node) {
 
 uint32_t _exa_os_pid(void) { return (uint32_t)getpid(); }
 
-const char *_exa_os_getenv(const char *name) { return getenv(name); }
+/* -1: as the process is; 0 or 1: the debug tier's test override. */
+static exa_atomic(int) exa_os_secure_forced = -1;
 
-int _exa_os_file_open(const char *path) {
-    if (path == NULL || strcmp(path, "-") == 0) return STDERR_FILENO;
-    return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+static int exa_os_secure_real(void) {
+#if defined(__linux__)
+    return getauxval(AT_SECURE) != 0;
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__) || defined(__DragonFly__)
+    return issetugid() != 0;
+#else
+    return getuid() != geteuid() || getgid() != getegid();
+#endif
+}
+
+int _exa_os_secure_execution(void) {
+    int forced = exa_atomic_load_relaxed(&exa_os_secure_forced);
+    return forced >= 0 ? forced : exa_os_secure_real();
+}
+
+const char *_exa_os_getenv(const char *name) {
+    if (_exa_os_secure_execution()) return NULL;
+#if defined(__GLIBC__)
+    return secure_getenv(name);  /* the C library's own rule, the same answer */
+#else
+    return getenv(name);
+#endif
+}
+
+#if EXA_DEBUG
+int _exa_debug_os_secure(int forced) {
+    return exa_atomic_exchange_acq_rel(&exa_os_secure_forced, forced < 0 ? -1 : forced != 0);
+}
+const char *_exa_debug_os_getenv(const char *name) { return _exa_os_getenv(name); }
+#endif
+
+static exa_atomic(uint32_t) exa_os_temp_serial;
+
+int _exa_os_file_open(exa_os_file_t *f, const char *path) {
+    f->fd = -1;
+    f->path[0] = f->temp[0] = 0;
+    if (path == NULL || strcmp(path, "-") == 0) {
+        f->fd = STDERR_FILENO;
+        return 0;
+    }
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof f->path) return -1;
+    memcpy(f->path, path, n + 1);
+    /* A fresh name in the same directory (rename stays on one file system). O_EXCL refuses
+     * any existing name, a symbolic link included; a name someone planted is skipped. */
+    for (int attempt = 0; attempt < 16; attempt++) {
+        uint32_t serial = exa_atomic_fetch_add_relaxed(&exa_os_temp_serial, 1u);
+        snprintf(f->temp, sizeof f->temp, "%s.exalloc-%u-%u.tmp", path, (unsigned)getpid(), (unsigned)serial);
+        f->fd = open(f->temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (f->fd >= 0) return 0;
+        if (errno != EEXIST) break;
+    }
+    f->path[0] = f->temp[0] = 0;
+    return -1;
 }
 
 void _exa_os_file_write(int fd, const char *text, size_t length) {
@@ -268,8 +330,18 @@ void _exa_os_file_write(int fd, const char *text, size_t length) {
     }
 }
 
-void _exa_os_file_close(int fd) {
-    if (fd > STDERR_FILENO) close(fd);
+int _exa_os_file_close(exa_os_file_t *f) {
+    int fd = f->fd, ok = 1;
+    f->fd = -1;
+    if (fd < 0) return -1;
+    if (f->temp[0] == 0) return 0;  /* stderr */
+    ok = close(fd) == 0;
+    /* rename replaces the name `path`, a symbolic link there included, and never writes into
+     * the file it named. */
+    if (ok) ok = rename(f->temp, f->path) == 0;
+    if (!ok) unlink(f->temp);
+    f->path[0] = f->temp[0] = 0;
+    return ok ? 0 : -1;
 }
 
 int _exa_os_at_exit(void (*fn)(void)) { return atexit(fn); }
@@ -278,13 +350,26 @@ static void exa_shm_path(const char *name, char *path, size_t cap) {
     snprintf(path, cap, "/dev/shm%s%s", name[0] == '/' ? "" : "/", name);
 }
 
-void *_exa_os_shm_create(const char *name, size_t size) {
+void *_exa_os_shm_create(const char *name, size_t size, uint32_t mode, int *why, uint32_t *owner) {
     char path[256];
     exa_shm_path(name, path, sizeof path);
-    (void)unlink(path);
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    *why = EXA_OS_SHM_FAILED;
+    *owner = 0;
+    int fd = -1;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0 || errno != EEXIST) break;
+        struct stat st;
+        if (lstat(path, &st) != 0) continue;  /* gone meanwhile: try again */
+        if (attempt > 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+            *why = EXA_OS_SHM_TAKEN;
+            *owner = (uint32_t)st.st_uid;
+            return NULL;
+        }
+        (void)unlink(path);  /* our own user's stale view (sticky /dev/shm: nobody else's) */
+    }
     if (fd < 0) return NULL;
-    if (ftruncate(fd, (off_t)size) != 0) {
+    if (fchmod(fd, (mode_t)mode) != 0 || ftruncate(fd, (off_t)size) != 0) {
         close(fd);
         unlink(path);
         return NULL;
