@@ -357,7 +357,31 @@ static void abi_self_description(void) {
     CHECK(strcmp(exa_version_string(), "0.1.0") == 0);
 }
 
+/* The modern API never faults on a NULL handle: NULL / EXA_STATUS_INVALID_PARAMETER, with
+ * exa_last_status telling why where the routine returns no status (docs/lookaside.md#null). */
+static void null_handle_is_invalid_parameter(void) {
+    exa_clear_last_status();
+    CHECK(exa_lookaside_allocate(NULL) == NULL);
+    CHECK_EQ(exa_last_status(), EXA_STATUS_INVALID_PARAMETER);
+    unsigned char block[64];
+    block[0] = 0x5A;
+    CHECK_EQ(exa_lookaside_free(NULL, block), EXA_STATUS_INVALID_PARAMETER);
+    CHECK_EQ(block[0], 0x5A); /* the block stays with the caller, untouched */
+    void *out[2];
+    exa_clear_last_status();
+    CHECK_EQ(exa_lookaside_allocate_cached(NULL, out, 2), 0);
+    CHECK_EQ(exa_last_status(), EXA_STATUS_INVALID_PARAMETER);
+    void *in[1] = {block};
+    exa_clear_last_status();
+    CHECK_EQ(exa_lookaside_free_cached(NULL, in, 1), 0);
+    CHECK_EQ(exa_last_status(), EXA_STATUS_INVALID_PARAMETER);
+    CHECK_EQ(exa_lookaside_flush(NULL), 0);
+    CHECK_EQ(exa_lookaside_delete(NULL), EXA_STATUS_INVALID_PARAMETER);
+    exa_clear_last_status();
+}
+
 static const test_case_t lookaside_cases[] = {
+    {"lookaside.null_handle_is_invalid_parameter", null_handle_is_invalid_parameter},
     {"lookaside.create_validates_parameters", create_validates_parameters},
     {"lookaside.create_sets_nt_defaults", create_sets_nt_defaults},
     {"lookaside.depth_bound_and_lifo", depth_bound_and_lifo},

@@ -53,6 +53,10 @@ void _exa_bugcheck(uint32_t code, uint64_t p1, uint64_t p2, uint64_t p3, uint64_
 /* Emulated raise: record `status` for this thread and call the raise handler if any. */
 void _exa_raise(exa_status_t status);
 
+/* Record `status` for this thread (exa_last_status) without calling the raise handler: how a
+ * routine that returns NULL or nothing tells a caller why (a NULL handle, for one). */
+void _exa_note_status(exa_status_t status);
+
 /* ---------------------------------------------------------------------------------------
  * IRQL (base/irql.c): the calling thread's current IRQL, one byte in initial-exec TLS so that
  * the checks on hot paths are a %fs-relative byte load and a compare. Only irql.c and the

@@ -270,9 +270,17 @@ static exa_noinline exa_status_t exa_free_medium(exa_lookaside_t *l, void *block
     return EXA_STATUS_SUCCESS;
 }
 
+/* A NULL handle (docs/lookaside.md#null): NULL, with exa_last_status
+ * EXA_STATUS_INVALID_PARAMETER; the NT names fault as NT's inline routines would. */
+static exa_cold void *exa_allocate_null(void) {
+    _exa_note_status(EXA_STATUS_INVALID_PARAMETER);
+    return NULL;
+}
+
 /* The fast paths proper: IRQL byte check, the thread's memo (last list -> its cache), the
  * busy/stale handshake, one array access. Everything else is out of line. */
 void *exa_lookaside_allocate(exa_lookaside_t *l) {
+    if (exa_unlikely(l == NULL)) return exa_allocate_null();
     if (exa_unlikely(_exa_irql() > l->irql_limit)) return exa_allocate_irql_violation(l);
     exa_memo_busy_enter();
     if (exa_likely(exa_atomic_load_seq_cst(&exa_tls_memo.la_list) == (void *)l)) {
@@ -290,6 +298,7 @@ void *exa_lookaside_allocate(exa_lookaside_t *l) {
 }
 
 exa_status_t exa_lookaside_free(exa_lookaside_t *l, void *block) {
+    if (exa_unlikely(l == NULL)) return EXA_STATUS_INVALID_PARAMETER; /* the block stays with the caller */
     if (exa_unlikely(_exa_irql() > l->irql_limit)) return exa_free_irql_violation(l, block);
     if (exa_unlikely(block == NULL)) return EXA_STATUS_SUCCESS;
     exa_memo_busy_enter();
@@ -321,6 +330,10 @@ exa_status_t exa_lookaside_free(exa_lookaside_t *l, void *block) {
  * ======================================================================================== */
 
 uint32_t exa_lookaside_allocate_cached(exa_lookaside_t *l, void **out, uint32_t n) {
+    if (l == NULL) {
+        _exa_note_status(EXA_STATUS_INVALID_PARAMETER);
+        return 0;
+    }
     if (exa_unlikely(_exa_irql_too_high_for_pool(l->pool_type))) {
         (void)_exa_irql_pool_violation(EXA_BAD_POOL_CALLER_ALLOCATE_IRQL, l->pool_type, l->size);
         return 0;
@@ -357,6 +370,10 @@ uint32_t exa_lookaside_allocate_cached(exa_lookaside_t *l, void **out, uint32_t 
 }
 
 uint32_t exa_lookaside_free_cached(exa_lookaside_t *l, void *const *blocks, uint32_t n) {
+    if (l == NULL) {
+        _exa_note_status(EXA_STATUS_INVALID_PARAMETER);
+        return 0;
+    }
     if (exa_unlikely(_exa_irql_too_high_for_pool(l->pool_type))) {
         (void)_exa_irql_pool_violation(EXA_BAD_POOL_CALLER_FREE_IRQL, l->pool_type,
                                        n > 0 && blocks != NULL ? (uintptr_t)blocks[0] : 0);
