@@ -43,7 +43,8 @@ enum {
     EXA_VERIFIER_ACQUIRE_ABOVE_DISPATCH = 0x42,  /* KeAcquireSpinLock: p2 IRQL, p3 lock */
     EXA_VERIFIER_LOCK_ACQUIRE_MISMATCH = 0x1008, /* acquire with the other lock kind's API: p2 lock */
     EXA_VERIFIER_LOCK_RELEASE_MISMATCH = 0x1009, /* release with the other lock kind's API: p2 lock */
-    EXA_VERIFIER_LOOKASIDE_OVERSIZE = 0x1010     /* NT lookaside Size above 4 GiB - 1: p2 list, p3 Size */
+    EXA_VERIFIER_LOOKASIDE_OVERSIZE = 0x1010,    /* NT lookaside Size above 4 GiB - 1: p2 list, p3 Size */
+    EXA_VERIFIER_LOOKASIDE_STALE = 0x1014        /* handle of a deleted list: p2 handle, p3 the word found */
 };
 
 /* Record the bug check for this thread and call the handler. Returns only if the handler

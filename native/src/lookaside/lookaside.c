@@ -270,6 +270,32 @@ static exa_noinline exa_status_t exa_free_medium(exa_lookaside_t *l, void *block
     return EXA_STATUS_SUCCESS;
 }
 
+/* ==========================================================================================
+ * The gated path (docs/lookaside.md#errors): a list whose gate is -1 sends every allocate and
+ * free here, at no cost to the fast paths (they compare the IRQL with the gate byte, as they
+ * compared it with the IRQL limit). A deleted list (a stale handle) is reported.
+ * ======================================================================================== */
+
+int _exa_lookaside_stale(const exa_lookaside_t *l) {
+    _exa_bugcheck(EXA_BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, EXA_VERIFIER_LOOKASIDE_STALE, (uintptr_t)l, l->magic, 0);
+    return 0;
+}
+
+static exa_cold void *exa_allocate_gated(exa_lookaside_t *l) {
+    if (!exa_list_live(l)) return NULL;
+    if (_exa_irql() > l->irql_limit) return exa_allocate_irql_violation(l);
+    return exa_allocate_slow(l);
+}
+
+static exa_cold exa_status_t exa_free_gated(exa_lookaside_t *l, void *block) {
+    if (!exa_list_live(l)) return EXA_STATUS_BUGCHECK; /* the block stays with the caller */
+    if (_exa_irql() > l->irql_limit) return exa_free_irql_violation(l, block);
+    if (block == NULL) return EXA_STATUS_SUCCESS;
+    *(void **)block = NULL; /* NT overwrites the first word with the SList link */
+    exa_free_slow(l, block);
+    return EXA_STATUS_SUCCESS;
+}
+
 /* A NULL handle (docs/lookaside.md#null): NULL, with exa_last_status
  * EXA_STATUS_INVALID_PARAMETER; the NT names fault as NT's inline routines would. */
 static exa_cold void *exa_allocate_null(void) {
@@ -281,7 +307,7 @@ static exa_cold void *exa_allocate_null(void) {
  * busy/stale handshake, one array access. Everything else is out of line. */
 void *exa_lookaside_allocate(exa_lookaside_t *l) {
     if (exa_unlikely(l == NULL)) return exa_allocate_null();
-    if (exa_unlikely(_exa_irql() > l->irql_limit)) return exa_allocate_irql_violation(l);
+    if (exa_unlikely(_exa_irql() > l->gate)) return exa_allocate_gated(l);
     exa_memo_busy_enter();
     if (exa_likely(exa_atomic_load_seq_cst(&exa_tls_memo.la_list) == (void *)l)) {
         exa_tcache_t *tc = (exa_tcache_t *)exa_tls_memo.la_tc;
@@ -299,7 +325,7 @@ void *exa_lookaside_allocate(exa_lookaside_t *l) {
 
 exa_status_t exa_lookaside_free(exa_lookaside_t *l, void *block) {
     if (exa_unlikely(l == NULL)) return EXA_STATUS_INVALID_PARAMETER; /* the block stays with the caller */
-    if (exa_unlikely(_exa_irql() > l->irql_limit)) return exa_free_irql_violation(l, block);
+    if (exa_unlikely(_exa_irql() > l->gate)) return exa_free_gated(l, block);
     if (exa_unlikely(block == NULL)) return EXA_STATUS_SUCCESS;
     exa_memo_busy_enter();
     if (exa_likely(exa_atomic_load_seq_cst(&exa_tls_memo.la_list) == (void *)l)) {
@@ -334,6 +360,7 @@ uint32_t exa_lookaside_allocate_cached(exa_lookaside_t *l, void **out, uint32_t 
         _exa_note_status(EXA_STATUS_INVALID_PARAMETER);
         return 0;
     }
+    if (!exa_list_live(l)) return 0;
     if (exa_unlikely(_exa_irql_too_high_for_pool(l->pool_type))) {
         (void)_exa_irql_pool_violation(EXA_BAD_POOL_CALLER_ALLOCATE_IRQL, l->pool_type, l->size);
         return 0;
@@ -374,6 +401,7 @@ uint32_t exa_lookaside_free_cached(exa_lookaside_t *l, void *const *blocks, uint
         _exa_note_status(EXA_STATUS_INVALID_PARAMETER);
         return 0;
     }
+    if (!exa_list_live(l)) return 0;
     if (exa_unlikely(_exa_irql_too_high_for_pool(l->pool_type))) {
         (void)_exa_irql_pool_violation(EXA_BAD_POOL_CALLER_FREE_IRQL, l->pool_type,
                                        n > 0 && blocks != NULL ? (uintptr_t)blocks[0] : 0);
@@ -472,7 +500,7 @@ static uint32_t exa_collect_all(exa_lookaside_t *l, void **chain) {
 }
 
 exa_u64 exa_lookaside_flush(exa_lookaside_t *l) {
-    if (l == NULL) return 0;
+    if (l == NULL || !exa_list_live(l)) return 0;
     void *chain;
     _exa_lock(&l->lock);
     uint32_t n = exa_collect_all(l, &chain);
@@ -505,6 +533,7 @@ static void exa_stats_fill(exa_lookaside_t *l, exa_lookaside_stats_t *out) {
 
 exa_status_t exa_lookaside_query(exa_lookaside_t *l, exa_lookaside_stats_t *out) {
     if (l == NULL || out == NULL) return EXA_STATUS_INVALID_PARAMETER;
+    if (!exa_list_live(l)) return EXA_STATUS_BUGCHECK;
     _exa_lock(&l->lock);
     exa_stats_fill(l, out);
     _exa_publish(l);
@@ -514,6 +543,7 @@ exa_status_t exa_lookaside_query(exa_lookaside_t *l, exa_lookaside_stats_t *out)
 
 exa_status_t exa_lookaside_reset_counters(exa_lookaside_t *l) {
     if (l == NULL) return EXA_STATUS_INVALID_PARAMETER;
+    if (!exa_list_live(l)) return EXA_STATUS_BUGCHECK;
     _exa_lock(&l->lock);
     for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next) _exa_tcache_fold(l, tc);
     l->allocates = l->allocate_misses = l->frees = l->free_misses = 0;
@@ -553,7 +583,10 @@ exa_status_t _exa_lookaside_create(const exa_lookaside_config_t *cfg, const exa_
     if (depth > maximum) return EXA_STATUS_INVALID_PARAMETER;
     _exa_init();
 
-    exa_lookaside_t *l = _exa_os_alloc_aligned(sizeof *l, EXA_CACHE_LINE);
+    _exa_lock(&_exa_registry_lock);
+    exa_lookaside_t *l = _exa_dead_take(); /* a deleted list's memory, past its quarantine */
+    _exa_unlock(&_exa_registry_lock);
+    if (l == NULL) l = _exa_os_alloc_aligned(sizeof *l, EXA_CACHE_LINE);
     if (l == NULL) return EXA_STATUS_INSUFFICIENT_RESOURCES;
     memset(l, 0, sizeof *l);
     l->size = cfg->size < EXA_LOOKASIDE_MINIMUM_BLOCK_SIZE ? EXA_LOOKASIDE_MINIMUM_BLOCK_SIZE : cfg->size;
@@ -561,6 +594,7 @@ exa_status_t _exa_lookaside_create(const exa_lookaside_config_t *cfg, const exa_
     l->pool_type = cfg->pool_type;
     l->maximum_depth = maximum;
     l->irql_limit = (uint8_t)(EXA_DISPATCH_LEVEL - (cfg->pool_type & EXA_PAGED_POOL));
+    l->gate = (int8_t)l->irql_limit;
     exa_atomic_store_relaxed(&l->xdepth, depth);
     l->minimum_depth = depth;
     l->allocate = cfg->allocate;
@@ -572,8 +606,10 @@ exa_status_t _exa_lookaside_create(const exa_lookaside_config_t *cfg, const exa_
 
     _exa_lock(&_exa_registry_lock);
     if (!_exa_slot_take(&l->slot)) {
+        l->magic = EXA_LOOKASIDE_DEAD;
+        l->gate = -1;
+        _exa_dead_push(l); /* it may have been a deleted list's memory: kept, never freed */
         _exa_unlock(&_exa_registry_lock);
-        _exa_os_free_aligned(l);
         return EXA_STATUS_INSUFFICIENT_RESOURCES;
     }
     l->id = _exa_next_list_id++;
@@ -601,7 +637,12 @@ exa_status_t exa_lookaside_delete(exa_lookaside_t *l) {
     if (l == NULL) return EXA_STATUS_INVALID_PARAMETER;
     void *chain;
     _exa_lock(&_exa_registry_lock);
+    if (!exa_list_live(l)) { /* deleted twice */
+        _exa_unlock(&_exa_registry_lock);
+        return EXA_STATUS_BUGCHECK;
+    }
     _exa_lock(&l->lock);
+    l->gate = -1; /* from now on every call takes the gated path, which finds the list dead */
     (void)exa_collect_all(l, &chain);
     while (l->caches != NULL) _exa_tcache_unlink(l, l->caches);
     _exa_publish(l);
@@ -622,7 +663,9 @@ exa_status_t exa_lookaside_delete(exa_lookaside_t *l) {
         if (trimming == 0) break;
         _exa_os_yield();
     }
-    _exa_os_free_aligned(l);
+    _exa_lock(&_exa_registry_lock);
+    _exa_dead_push(l); /* kept, so that a stale handle is reported (list.h) */
+    _exa_unlock(&_exa_registry_lock);
     return EXA_STATUS_SUCCESS;
 }
 
