@@ -44,6 +44,9 @@ enum {
     EXA_VERIFIER_LOCK_ACQUIRE_MISMATCH = 0x1008, /* acquire with the other lock kind's API: p2 lock */
     EXA_VERIFIER_LOCK_RELEASE_MISMATCH = 0x1009, /* release with the other lock kind's API: p2 lock */
     EXA_VERIFIER_LOOKASIDE_OVERSIZE = 0x1010,    /* NT lookaside Size above 4 GiB - 1: p2 list, p3 Size */
+    EXA_VERIFIER_LOOKASIDE_DOUBLE_FREE = 0x1011, /* block already cached: p2 list caching it, p3 block, p4 list freed to */
+    EXA_VERIFIER_LOOKASIDE_WRONG_SIZE = 0x1012,  /* block smaller than Size / no pool block: p2 list, p3 block, p4 its size */
+    EXA_VERIFIER_LOOKASIDE_CACHED_FREED = 0x1013, /* pool free of a cached block: p2 list, p3 block */
     EXA_VERIFIER_LOOKASIDE_STALE = 0x1014        /* handle of a deleted list: p2 handle, p3 the word found */
 };
 

@@ -4,6 +4,7 @@
  * (lookaside/list.h).
  */
 #include "lookaside/list.h"
+#include "base/hooks.h"
 
 void (*_exa_lookaside_created_hook)(void);
 
@@ -273,12 +274,83 @@ static exa_noinline exa_status_t exa_free_medium(exa_lookaside_t *l, void *block
 /* ==========================================================================================
  * The gated path (docs/lookaside.md#errors): a list whose gate is -1 sends every allocate and
  * free here, at no cost to the fast paths (they compare the IRQL with the gate byte, as they
- * compared it with the IRQL limit). A deleted list (a stale handle) is reported.
+ * compared it with the IRQL limit). A deleted list (a stale handle) is reported; at the
+ * verifier level every free is checked, then the slow paths serve the call under the lock,
+ * so that the checks see every cached block.
  * ======================================================================================== */
 
 int _exa_lookaside_stale(const exa_lookaside_t *l) {
     _exa_bugcheck(EXA_BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, EXA_VERIFIER_LOOKASIDE_STALE, (uintptr_t)l, l->magic, 0);
     return 0;
+}
+
+static int exa_blocks_from_pool(const exa_lookaside_t *l) {
+    if (l->hooks != NULL) return l->hooks->from_pool != NULL && l->hooks->from_pool(l->owner);
+    return l->allocate == NULL;
+}
+
+/* List lock held: 1 when `b` is cached by `l` (on the shared stack or in a thread cache). */
+static int exa_list_holds(exa_lookaside_t *l, const void *b) {
+    for (void *p = l->head; p != NULL; p = exa_link_read(p))
+        if (p == b) return 1;
+    for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next) {
+        uint32_t n = exa_atomic_load_relaxed(&tc->xn);
+        for (uint32_t i = 0; i < n; i++)
+            if (tc->mag[i] == b) return 1;
+    }
+    return 0;
+}
+
+void *_exa_lookaside_caching(const void *block) {
+    exa_lookaside_t *found = NULL;
+    _exa_lock(&_exa_registry_lock);
+    for (exa_lookaside_t *l = _exa_registry_head; l != NULL && found == NULL; l = l->reg_next) {
+        _exa_lock(&l->lock);
+        if (exa_list_holds(l, block)) found = l;
+        _exa_unlock(&l->lock);
+    }
+    _exa_unlock(&_exa_registry_lock);
+    return found;
+}
+
+/* List lock held: the gate for the current level. A gate change starts a new generation, so
+ * that no thread is left inside a fast path that began before it. */
+static void exa_set_gate(exa_lookaside_t *l, int verify) {
+    int8_t gate = verify ? (int8_t)-1 : (int8_t)l->irql_limit;
+    if (l->gate == gate) return;
+    l->gate = gate;
+    _exa_new_generation(l);
+}
+
+void _exa_lookaside_verify(int on) {
+    _exa_lock(&_exa_registry_lock);
+    for (exa_lookaside_t *l = _exa_registry_head; l != NULL; l = l->reg_next) {
+        _exa_lock(&l->lock);
+        exa_set_gate(l, on);
+        _exa_unlock(&l->lock);
+    }
+    _exa_unlock(&_exa_registry_lock);
+}
+
+/* The verifier's free checks: 1 when `block` may be cached by `l`, else the report and 0
+ * (the block stays with the caller). */
+static int exa_verify_free(exa_lookaside_t *l, void *block) {
+    void *holder = _exa_lookaside_caching(block);
+    if (holder != NULL) { /* a second free: the block would have two owners */
+        _exa_bugcheck(EXA_BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, EXA_VERIFIER_LOOKASIDE_DOUBLE_FREE,
+                      (uintptr_t)holder, (uintptr_t)block, (uintptr_t)l);
+        return 0;
+    }
+    if (exa_blocks_from_pool(l)) { /* the pool's header tells the block's real size */
+        exa_pool_block_info_t info;
+        exa_u64 size = _exa_pool_describe(block, &info) == EXA_STATUS_SUCCESS ? info.size : 0;
+        if (size < l->size) {
+            _exa_bugcheck(EXA_BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, EXA_VERIFIER_LOOKASIDE_WRONG_SIZE,
+                          (uintptr_t)l, (uintptr_t)block, size);
+            return 0;
+        }
+    }
+    return 1;
 }
 
 static exa_cold void *exa_allocate_gated(exa_lookaside_t *l) {
@@ -291,6 +363,7 @@ static exa_cold exa_status_t exa_free_gated(exa_lookaside_t *l, void *block) {
     if (!exa_list_live(l)) return EXA_STATUS_BUGCHECK; /* the block stays with the caller */
     if (_exa_irql() > l->irql_limit) return exa_free_irql_violation(l, block);
     if (block == NULL) return EXA_STATUS_SUCCESS;
+    if ((_exa_verifier_state() & EXA_VBIT_VERIFIER) && !exa_verify_free(l, block)) return EXA_STATUS_BUGCHECK;
     *(void **)block = NULL; /* NT overwrites the first word with the SList link */
     exa_free_slow(l, block);
     return EXA_STATUS_SUCCESS;
@@ -402,6 +475,12 @@ uint32_t exa_lookaside_free_cached(exa_lookaside_t *l, void *const *blocks, uint
         return 0;
     }
     if (!exa_list_live(l)) return 0;
+    if (l->gate < 0 && (_exa_verifier_state() & EXA_VBIT_VERIFIER)) {
+        /* The verifier level: the blocks one by one, each checked (a refused one stops it). */
+        uint32_t k = 0;
+        while (k < n && blocks != NULL && blocks[k] != NULL && exa_verify_free(l, blocks[k])) k++;
+        n = k;
+    }
     if (exa_unlikely(_exa_irql_too_high_for_pool(l->pool_type))) {
         (void)_exa_irql_pool_violation(EXA_BAD_POOL_CALLER_FREE_IRQL, l->pool_type,
                                        n > 0 && blocks != NULL ? (uintptr_t)blocks[0] : 0);
@@ -614,6 +693,9 @@ exa_status_t _exa_lookaside_create(const exa_lookaside_config_t *cfg, const exa_
     }
     l->id = _exa_next_list_id++;
     l->magic = EXA_LOOKASIDE_MAGIC;
+    /* The verifier level's checks (set here under the registry lock, which the level change
+     * takes too, so no list misses one). */
+    if (_exa_verifier_state() & EXA_VBIT_VERIFIER) l->gate = -1;
     l->reg_prev = _exa_registry_tail;
     if (_exa_registry_tail != NULL) _exa_registry_tail->reg_next = l;
     else _exa_registry_head = l;

@@ -59,8 +59,13 @@ static void *exa_nt_ex_allocate(void *owner, int32_t type, exa_u64 size, uint32_
 }
 static void exa_nt_ex_free(void *owner, void *block) { exa_nt_fields(owner)->FreeEx(block, (PLOOKASIDE_LIST_EX)owner); }
 
-static const exa_lookaside_hooks_t exa_nt_classic_hooks = {exa_nt_classic_allocate, exa_nt_classic_free, exa_nt_publish};
-static const exa_lookaside_hooks_t exa_nt_ex_hooks = {exa_nt_ex_allocate, exa_nt_ex_free, exa_nt_publish};
+static int exa_nt_classic_from_pool(void *owner) { return exa_nt_fields(owner)->Allocate == exa_nt_default_allocate; }
+static int exa_nt_ex_from_pool(void *owner) { return exa_nt_fields(owner)->AllocateEx == exa_nt_default_allocate_ex; }
+
+static const exa_lookaside_hooks_t exa_nt_classic_hooks = {exa_nt_classic_allocate, exa_nt_classic_free, exa_nt_publish,
+                                                           exa_nt_classic_from_pool};
+static const exa_lookaside_hooks_t exa_nt_ex_hooks = {exa_nt_ex_allocate, exa_nt_ex_free, exa_nt_publish,
+                                                      exa_nt_ex_from_pool};
 
 static exa_lookaside_t *exa_nt_handle(void *owner) { return (exa_lookaside_t *)(uintptr_t)exa_nt_fields(owner)->ListHead.Region; }
 
