@@ -121,9 +121,10 @@ struct exa_lookaside_s {
     uint32_t slot;                     /* index into each thread's cache table */
     uint32_t magic;
     uint8_t irql_limit;                /* highest IRQL the list may be used at */
-    exa_atomic(int8_t) xgate;          /* (relaxed) the fast paths run while IRQL <= gate: irql_limit for
-                                        * a plain list; -1 sends every call to the gated path
-                                        * (a deleted list, or the verifier level's checks) */
+    exa_atomic(uint8_t) xgate;         /* (relaxed) the fast paths run while IRQL < gate:
+                                        * irql_limit + 1 for a plain list; 0 sends every call
+                                        * to the gated path (a deleted list, or the verifier
+                                        * level's checks) */
     exa_atomic(uint32_t) xdepth;       /* NT Depth */
     uint32_t maximum_depth;            /* NT MaximumDepth */
     uint32_t tag;

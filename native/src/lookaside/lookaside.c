@@ -272,7 +272,7 @@ static exa_noinline exa_status_t exa_free_medium(exa_lookaside_t *l, void *block
 }
 
 /* ==========================================================================================
- * The gated path (docs/lookaside.md#errors): a list whose gate is -1 sends every allocate and
+ * The gated path (docs/lookaside.md#errors): a list whose gate is 0 sends every allocate and
  * free here, at no cost to the fast paths (they compare the IRQL with the gate byte, as they
  * compared it with the IRQL limit). A deleted list (a stale handle) is reported; at the
  * verifier level every free is checked, then the slow paths serve the call under the lock,
@@ -316,7 +316,7 @@ void *_exa_lookaside_caching(const void *block) {
 /* List lock held: the gate for the current level. A gate change starts a new generation, so
  * that no thread is left inside a fast path that began before it. */
 static void exa_set_gate(exa_lookaside_t *l, int verify) {
-    int8_t gate = verify ? (int8_t)-1 : (int8_t)l->irql_limit;
+    uint8_t gate = verify ? (uint8_t)0 : (uint8_t)(l->irql_limit + 1);
     if (exa_atomic_load_relaxed(&l->xgate) == gate) return;
     exa_atomic_store_relaxed(&l->xgate, gate);
     _exa_new_generation(l);
@@ -380,7 +380,7 @@ static exa_cold void *exa_allocate_null(void) {
  * busy/stale handshake, one array access. Everything else is out of line. */
 void *exa_lookaside_allocate(exa_lookaside_t *l) {
     if (exa_unlikely(l == NULL)) return exa_allocate_null();
-    if (exa_unlikely(_exa_irql() > exa_atomic_load_relaxed(&l->xgate))) return exa_allocate_gated(l);
+    if (exa_unlikely(_exa_irql() >= exa_atomic_load_relaxed(&l->xgate))) return exa_allocate_gated(l);
     exa_memo_busy_enter();
     if (exa_likely(exa_atomic_load_seq_cst(&exa_tls_memo.la_list) == (void *)l)) {
         exa_tcache_t *tc = (exa_tcache_t *)exa_tls_memo.la_tc;
@@ -398,7 +398,7 @@ void *exa_lookaside_allocate(exa_lookaside_t *l) {
 
 exa_status_t exa_lookaside_free(exa_lookaside_t *l, void *block) {
     if (exa_unlikely(l == NULL)) return EXA_STATUS_INVALID_PARAMETER; /* the block stays with the caller */
-    if (exa_unlikely(_exa_irql() > exa_atomic_load_relaxed(&l->xgate))) return exa_free_gated(l, block);
+    if (exa_unlikely(_exa_irql() >= exa_atomic_load_relaxed(&l->xgate))) return exa_free_gated(l, block);
     if (exa_unlikely(block == NULL)) return EXA_STATUS_SUCCESS;
     exa_memo_busy_enter();
     if (exa_likely(exa_atomic_load_seq_cst(&exa_tls_memo.la_list) == (void *)l)) {
@@ -475,7 +475,7 @@ uint32_t exa_lookaside_free_cached(exa_lookaside_t *l, void *const *blocks, uint
         return 0;
     }
     if (!exa_list_live(l)) return 0;
-    if (exa_atomic_load_relaxed(&l->xgate) < 0 && (_exa_verifier_state() & EXA_VBIT_VERIFIER)) {
+    if (exa_atomic_load_relaxed(&l->xgate) == 0 && (_exa_verifier_state() & EXA_VBIT_VERIFIER)) {
         /* The verifier level: the blocks one by one, each checked (a refused one stops it). */
         uint32_t k = 0;
         while (k < n && blocks != NULL && blocks[k] != NULL && exa_verify_free(l, blocks[k])) k++;
@@ -673,7 +673,7 @@ exa_status_t _exa_lookaside_create(const exa_lookaside_config_t *cfg, const exa_
     l->pool_type = cfg->pool_type;
     l->maximum_depth = maximum;
     l->irql_limit = (uint8_t)(EXA_DISPATCH_LEVEL - (cfg->pool_type & EXA_PAGED_POOL));
-    exa_atomic_store_relaxed(&l->xgate, (int8_t)l->irql_limit);
+    exa_atomic_store_relaxed(&l->xgate, (uint8_t)(l->irql_limit + 1));
     exa_atomic_store_relaxed(&l->xdepth, depth);
     l->minimum_depth = depth;
     l->allocate = cfg->allocate;
@@ -686,7 +686,7 @@ exa_status_t _exa_lookaside_create(const exa_lookaside_config_t *cfg, const exa_
     _exa_lock(&_exa_registry_lock);
     if (!_exa_slot_take(&l->slot)) {
         l->magic = EXA_LOOKASIDE_DEAD;
-        exa_atomic_store_relaxed(&l->xgate, (int8_t)-1);
+        exa_atomic_store_relaxed(&l->xgate, (uint8_t)0);
         _exa_dead_push(l); /* it may have been a deleted list's memory: kept, never freed */
         _exa_unlock(&_exa_registry_lock);
         return EXA_STATUS_INSUFFICIENT_RESOURCES;
@@ -695,7 +695,7 @@ exa_status_t _exa_lookaside_create(const exa_lookaside_config_t *cfg, const exa_
     l->magic = EXA_LOOKASIDE_MAGIC;
     /* The verifier level's checks (set here under the registry lock, which the level change
      * takes too, so no list misses one). */
-    if (_exa_verifier_state() & EXA_VBIT_VERIFIER) exa_atomic_store_relaxed(&l->xgate, (int8_t)-1);
+    if (_exa_verifier_state() & EXA_VBIT_VERIFIER) exa_atomic_store_relaxed(&l->xgate, (uint8_t)0);
     l->reg_prev = _exa_registry_tail;
     if (_exa_registry_tail != NULL) _exa_registry_tail->reg_next = l;
     else _exa_registry_head = l;
@@ -724,7 +724,7 @@ exa_status_t exa_lookaside_delete(exa_lookaside_t *l) {
         return EXA_STATUS_BUGCHECK;
     }
     _exa_lock(&l->lock);
-    exa_atomic_store_relaxed(&l->xgate, (int8_t)-1); /* from now on every call takes the gated path, which finds the list dead */
+    exa_atomic_store_relaxed(&l->xgate, (uint8_t)0); /* from now on every call takes the gated path, which finds the list dead */
     (void)exa_collect_all(l, &chain);
     while (l->caches != NULL) _exa_tcache_unlink(l, l->caches);
     _exa_publish(l);
