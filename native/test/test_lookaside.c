@@ -357,7 +357,97 @@ static void abi_self_description(void) {
     CHECK(strcmp(exa_version_string(), "0.1.0") == 0);
 }
 
+/* The modern API never faults on a NULL handle: NULL / EXA_STATUS_INVALID_PARAMETER, with
+ * exa_last_status telling why where the routine returns no status (docs/lookaside.md#null). */
+static void null_handle_is_invalid_parameter(void) {
+    exa_clear_last_status();
+    CHECK(exa_lookaside_allocate(NULL) == NULL);
+    CHECK_EQ(exa_last_status(), EXA_STATUS_INVALID_PARAMETER);
+    unsigned char block[64];
+    block[0] = 0x5A;
+    CHECK_EQ(exa_lookaside_free(NULL, block), EXA_STATUS_INVALID_PARAMETER);
+    CHECK_EQ(block[0], 0x5A); /* the block stays with the caller, untouched */
+    void *out[2];
+    exa_clear_last_status();
+    CHECK_EQ(exa_lookaside_allocate_cached(NULL, out, 2), 0);
+    CHECK_EQ(exa_last_status(), EXA_STATUS_INVALID_PARAMETER);
+    void *in[1] = {block};
+    exa_clear_last_status();
+    CHECK_EQ(exa_lookaside_free_cached(NULL, in, 1), 0);
+    CHECK_EQ(exa_last_status(), EXA_STATUS_INVALID_PARAMETER);
+    CHECK_EQ(exa_lookaside_flush(NULL), 0);
+    CHECK_EQ(exa_lookaside_delete(NULL), EXA_STATUS_INVALID_PARAMETER);
+    exa_clear_last_status();
+}
+
+/* A deleted list's handle used again (docs/lookaside.md#errors): bug check 0xC4/0x1014 (p2
+ * the handle) at every level, never a hang or a walk through freed memory; with a handler
+ * that returns, nothing happens (NULL, the block stays with the caller). */
+static void stale_handle_is_bugcheck_0xc4_0x1014(void) {
+    counting_t c = {0};
+    exa_lookaside_t *l = make(&c, 64);
+    CHECK(l != NULL);
+    void *b = exa_lookaside_allocate(l);
+    CHECK(b != NULL);
+    CHECK_EQ(exa_lookaside_delete(l), EXA_STATUS_SUCCESS);
+    exa_u64 k = test_bugcheck_begin();
+    CHECK(exa_lookaside_allocate(l) == NULL);
+    exa_bugcheck_info_t bc = test_bugcheck_end(k);
+    CHECK_BUGCHECK(bc, 0xC4, 0x1014, (uintptr_t)l);
+    k = test_bugcheck_begin();
+    CHECK_EQ(exa_lookaside_free(l, b), EXA_STATUS_BUGCHECK);
+    bc = test_bugcheck_end(k);
+    CHECK_BUGCHECK(bc, 0xC4, 0x1014, (uintptr_t)l);
+    CHECK_EQ(c.frees, 0); /* the refused free kept the block with the caller */
+    exa_lookaside_stats_t st;
+    void *out[1];
+    void *in[1] = {b};
+    k = test_bugcheck_begin();
+    CHECK_EQ(exa_lookaside_query(l, &st), EXA_STATUS_BUGCHECK);
+    CHECK_EQ(exa_lookaside_flush(l), 0);
+    CHECK_EQ(exa_lookaside_allocate_cached(l, out, 1), 0);
+    CHECK_EQ(exa_lookaside_free_cached(l, in, 1), 0);
+    CHECK_EQ(exa_lookaside_set_depth(l, 8), EXA_STATUS_BUGCHECK);
+    CHECK_EQ(exa_lookaside_delete(l), EXA_STATUS_BUGCHECK); /* deleted twice */
+    bc = test_bugcheck_end(k);
+    CHECK_EQ(bc.sequence, 6); /* one report per call */
+    CHECK_EQ(bc.code, 0xC4);
+    CHECK_EQ(bc.parameter1, 0x1014);
+    counting_free(b, &c);
+    /* The deleted list's memory is not handed to the next lists: its handle stays detectable. */
+    exa_lookaside_t *fresh[8];
+    for (int i = 0; i < 8; i++) {
+        fresh[i] = make(NULL, 64);
+        CHECK(fresh[i] != NULL && fresh[i] != l);
+    }
+    for (int i = 0; i < 8; i++) CHECK_EQ(exa_lookaside_delete(fresh[i]), EXA_STATUS_SUCCESS);
+}
+
+static void child_stale_allocate(void) {
+    exa_lookaside_t *l = make(NULL, 32);
+    void *b = exa_lookaside_allocate(l);
+    exa_lookaside_free(l, b);
+    exa_lookaside_delete(l);
+    (void)exa_lookaside_allocate(l); /* used to spin for ever on the freed list's lock */
+}
+
+static void child_stale_free(void) {
+    exa_lookaside_t *l = make(NULL, 32);
+    void *b = exa_lookaside_allocate(l);
+    exa_lookaside_delete(l);
+    (void)exa_lookaside_free(l, b);
+}
+
+/* The default handler stops the process: the STOP line, promptly. */
+static void stale_handle_stops_the_process(void) {
+    CHECK(test_child_stops(child_stale_allocate, "*** STOP: 0x000000C4 (0x0000000000001014, "));
+    CHECK(test_child_stops(child_stale_free, "*** STOP: 0x000000C4 (0x0000000000001014, "));
+}
+
 static const test_case_t lookaside_cases[] = {
+    {"lookaside.stale_handle_is_bugcheck_0xc4_0x1014", stale_handle_is_bugcheck_0xc4_0x1014},
+    {"lookaside.stale_handle_stops_the_process", stale_handle_stops_the_process},
+    {"lookaside.null_handle_is_invalid_parameter", null_handle_is_invalid_parameter},
     {"lookaside.create_validates_parameters", create_validates_parameters},
     {"lookaside.create_sets_nt_defaults", create_sets_nt_defaults},
     {"lookaside.depth_bound_and_lifo", depth_bound_and_lifo},

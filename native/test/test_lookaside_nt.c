@@ -194,7 +194,67 @@ static void nt_lists_are_in_the_registry(void) {
     CHECK_EQ(exa_lookaside_enumerate(NULL, 0), before);
 }
 
+/* A Size that does not fit NT's 32-bit field (docs/lookaside.md#init): never a block smaller
+ * than asked. The classic (VOID) initialisers leave a list whose every allocate fails (Size,
+ * Depth, MaximumDepth 0; exa_last_status STATUS_INVALID_PARAMETER) without calling Allocate;
+ * the verifier level reports 0xC4/0x1010; ExInitializeLookasideListEx returns
+ * STATUS_INVALID_PARAMETER, as the modern creator does. */
+static void oversize_sizes_never_truncate(void) {
+    const SIZE_T sizes[] = {((SIZE_T)1 << 32) + 16, (SIZE_T)-1, (SIZE_T)1 << 32};
+    for (unsigned i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        nt_reset();
+        NPAGED_LOOKASIDE_LIST np;
+        exa_clear_last_status();
+        ExInitializeNPagedLookasideList(&np, nt_alloc, nt_free, 0, sizes[i], 0x7A69534F, 0);
+        CHECK_EQ(exa_last_status(), STATUS_INVALID_PARAMETER);
+        CHECK_EQ(np.L.Size, 0);
+        CHECK_EQ(np.L.Depth, 0);
+        CHECK_EQ(np.L.MaximumDepth, 0);
+        exa_clear_last_status();
+        CHECK(ExAllocateFromNPagedLookasideList(&np) == NULL);
+        CHECK_EQ(exa_last_status(), STATUS_INVALID_PARAMETER);
+        CHECK_EQ(nt_allocs, 0);
+        ExDeleteNPagedLookasideList(&np);
+
+        PAGED_LOOKASIDE_LIST pg;
+        ExInitializePagedLookasideList(&pg, NULL, NULL, 0, sizes[i], 0x7A69534F, 0);
+        CHECK(ExAllocateFromPagedLookasideList(&pg) == NULL);
+        ExDeletePagedLookasideList(&pg);
+
+        LOOKASIDE_LIST_EX ex;
+        CHECK_EQ(ExInitializeLookasideListEx(&ex, nt_alloc_ex, nt_free_ex, NonPagedPoolNx, 0, sizes[i], 0x7A69534F, 0),
+                 STATUS_INVALID_PARAMETER);
+        CHECK(ExAllocateFromLookasideListEx(&ex) == NULL); /* used anyway: still no short block */
+        CHECK_EQ(nt_allocs, 0);
+
+        exa_lookaside_config_t cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.size = sizes[i];
+        cfg.pool_type = EXA_NON_PAGED_POOL;
+        exa_lookaside_t *l = NULL;
+        CHECK_EQ(exa_lookaside_create(&cfg, &l), EXA_STATUS_INVALID_PARAMETER);
+    }
+    /* The largest size that fits is kept exactly. */
+    NPAGED_LOOKASIDE_LIST big;
+    ExInitializeNPagedLookasideList(&big, nt_alloc, nt_free, 0, 0xFFFFFFFFu, 0x7A69534F, 0);
+    CHECK_EQ(big.L.Size, 0xFFFFFFFFu);
+    ExDeleteNPagedLookasideList(&big);
+    /* The verifier level reports the classic form. */
+    exa_set_check_level(EXA_CHECKS_VERIFIER);
+    NPAGED_LOOKASIDE_LIST v;
+    exa_u64 c = test_bugcheck_begin();
+    ExInitializeNPagedLookasideList(&v, NULL, NULL, 0, ((SIZE_T)1 << 32) + 16, 0x7A69534F, 0);
+    exa_bugcheck_info_t bc = test_bugcheck_end(c);
+    CHECK_BUGCHECK(bc, 0xC4, 0x1010, (uintptr_t)&v);
+    CHECK_EQ(bc.parameter3, ((exa_u64)1 << 32) + 16);
+    CHECK(ExAllocateFromNPagedLookasideList(&v) == NULL);
+    ExDeleteNPagedLookasideList(&v);
+    exa_set_check_level(EXA_CHECKS_DEFAULT);
+    exa_clear_last_status();
+}
+
 static const test_case_t lookaside_nt_cases[] = {
+    {"lookaside_nt.oversize_sizes_never_truncate", oversize_sizes_never_truncate},
     {"nt.npaged_fields_and_counters", npaged_fields_and_counters},
     {"nt.paged_custom_callbacks", paged_custom_callbacks},
     {"nt.classic_size_below_minimum_is_raised", classic_size_below_minimum_is_raised},

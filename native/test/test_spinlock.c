@@ -198,7 +198,28 @@ static void internal_symbols_are_hidden(void) {
     CHECK(dlsym(RTLD_DEFAULT, "_exa_os_thread_token") == NULL);
 }
 
+/* The modern API never faults on a NULL lock (docs/spinlock.md#null); the IRQL is unchanged. */
+static void null_lock_is_invalid_parameter(void) {
+    uint8_t old = 0xEE;
+    CHECK_EQ(exa_spinlock_acquire(NULL), EXA_STATUS_INVALID_PARAMETER);
+    CHECK_EQ(exa_spinlock_release(NULL), EXA_STATUS_INVALID_PARAMETER);
+    CHECK_EQ(exa_spinlock_acquire_raise(NULL, &old), EXA_STATUS_INVALID_PARAMETER);
+    CHECK_EQ(exa_irql_get(), EXA_PASSIVE_LEVEL);
+    CHECK_EQ(exa_spinlock_release_lower(NULL, EXA_PASSIVE_LEVEL), EXA_STATUS_INVALID_PARAMETER);
+    exa_clear_last_status();
+    CHECK_EQ(exa_spinlock_try_acquire(NULL), 0);
+    CHECK_EQ(exa_last_status(), EXA_STATUS_INVALID_PARAMETER);
+    exa_clear_last_status();
+    CHECK_EQ(exa_spinlock_test(NULL), 0);
+    CHECK_EQ(exa_last_status(), EXA_STATUS_INVALID_PARAMETER);
+    exa_clear_last_status();
+    exa_spinlock_init(NULL);
+    CHECK_EQ(exa_last_status(), EXA_STATUS_INVALID_PARAMETER);
+    exa_clear_last_status();
+}
+
 static const test_case_t spinlock_cases[] = {
+    {"spinlock.null_lock_is_invalid_parameter", null_lock_is_invalid_parameter},
     {"spinlock.mutual_exclusion_four_threads", mutual_exclusion_four_threads},
     {"spinlock.word_shape_try_and_test", word_shape_try_and_test},
     {"spinlock.recursion_is_bugcheck_0x0f", recursion_is_bugcheck_0x0f},

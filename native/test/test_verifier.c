@@ -690,7 +690,117 @@ static void special_pool_threads(void) {
     CHECK(seen);
 }
 
+/* Lookaside bad frees at the verifier level (docs/lookaside.md#errors): a second free of a
+ * cached block (0xC4/0x1011, p2 the list caching it, p3 block, p4 the list freed to); a pool
+ * block smaller than the list's Size freed into a pool-backed list (0x1012, p2 list, p3
+ * block, p4 its size); a pool free of a block a list still caches (0x1013, p2 list, p3
+ * block). Each refused call changes nothing: no block ever has two owners. */
+static exa_lookaside_t *pool_list(exa_u64 size) {
+    exa_lookaside_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.size = size;
+    cfg.tag = test_tag("LkVf");
+    cfg.pool_type = EXA_NON_PAGED_POOL_NX;
+    exa_lookaside_t *l = NULL;
+    return exa_lookaside_create(&cfg, &l) == EXA_STATUS_SUCCESS ? l : NULL;
+}
+
+static void lookaside_bad_frees(void) {
+    /* Created at the default level: the level change reaches lists that exist. */
+    exa_lookaside_t *l = pool_list(256);
+    exa_lookaside_t *other = pool_list(256);
+    CHECK(l != NULL && other != NULL);
+    exa_set_check_level(EXA_CHECKS_VERIFIER);
+    void *a = exa_lookaside_allocate(l);
+    void *b = exa_lookaside_allocate(l);
+    CHECK(a != NULL && b != NULL);
+    CHECK_EQ(exa_lookaside_free(l, a), EXA_STATUS_SUCCESS);
+    exa_lookaside_stats_t st;
+    CHECK_EQ(exa_lookaside_query(l, &st), EXA_STATUS_SUCCESS);
+    exa_u64 frees = st.total_frees;
+
+    exa_u64 c = test_bugcheck_begin();
+    CHECK_EQ(exa_lookaside_free(l, a), EXA_STATUS_BUGCHECK); /* double free */
+    exa_bugcheck_info_t bc = test_bugcheck_end(c);
+    CHECK_BUGCHECK(bc, 0xC4, 0x1011, (uintptr_t)l);
+    CHECK_EQ(bc.parameter3, (uintptr_t)a);
+    CHECK_EQ(bc.parameter4, (uintptr_t)l);
+    c = test_bugcheck_begin();
+    CHECK_EQ(exa_lookaside_free(other, a), EXA_STATUS_BUGCHECK); /* cached by l, freed to other */
+    bc = test_bugcheck_end(c);
+    CHECK_BUGCHECK(bc, 0xC4, 0x1011, (uintptr_t)l);
+    CHECK_EQ(bc.parameter4, (uintptr_t)other);
+    CHECK_EQ(exa_lookaside_query(l, &st), EXA_STATUS_SUCCESS);
+    CHECK_EQ(st.total_frees, frees);
+    CHECK_EQ(st.current_depth, 1);
+    void *a2 = exa_lookaside_allocate(l);
+    void *a3 = exa_lookaside_allocate(l);
+    CHECK(a2 == a);  /* the cached block, once */
+    CHECK(a3 != a);  /* never a second owner */
+
+    /* A 16-byte pool block freed into a 256-byte list. */
+    void *small = ExAllocatePoolWithTag(NonPagedPoolNx, 16, 'llmS');
+    CHECK(small != NULL);
+    c = test_bugcheck_begin();
+    CHECK_EQ(exa_lookaside_free(l, small), EXA_STATUS_BUGCHECK);
+    bc = test_bugcheck_end(c);
+    CHECK_BUGCHECK(bc, 0xC4, 0x1012, (uintptr_t)l);
+    CHECK_EQ(bc.parameter3, (uintptr_t)small);
+    CHECK(bc.parameter4 >= 16 && bc.parameter4 < 256);
+    /* A pointer that is no pool block at all. */
+    static _Alignas(16) unsigned char foreign[256];
+    c = test_bugcheck_begin();
+    CHECK_EQ(exa_lookaside_free(l, foreign), EXA_STATUS_BUGCHECK);
+    bc = test_bugcheck_end(c);
+    CHECK_BUGCHECK(bc, 0xC4, 0x1012, (uintptr_t)l);
+    CHECK_EQ(bc.parameter4, 0);
+    ExFreePool(small); /* it stayed with the caller */
+
+    /* A cached block freed to the pool. */
+    CHECK_EQ(exa_lookaside_free(l, b), EXA_STATUS_SUCCESS);
+    c = test_bugcheck_begin();
+    ExFreePool(b);
+    bc = test_bugcheck_end(c);
+    CHECK_BUGCHECK(bc, 0xC4, 0x1013, (uintptr_t)l);
+    CHECK_EQ(bc.parameter3, (uintptr_t)b);
+    CHECK(exa_lookaside_allocate(l) == b); /* still the list's, still usable */
+    exa_pool_block_info_t info;
+    CHECK_EQ(exa_pool_query_block(b, &info), EXA_STATUS_SUCCESS);
+
+    /* An NT list with the pool's callbacks: the same checks. */
+    static NPAGED_LOOKASIDE_LIST nt;
+    ExInitializeNPagedLookasideList(&nt, NULL, NULL, POOL_NX_ALLOCATION, 128, 'tNkL', 0);
+    void *e = ExAllocateFromNPagedLookasideList(&nt);
+    ExFreeToNPagedLookasideList(&nt, e);
+    c = test_bugcheck_begin();
+    ExFreeToNPagedLookasideList(&nt, e);
+    bc = test_bugcheck_end(c);
+    CHECK_BUGCHECK(bc, 0xC4, 0x1011, (uintptr_t)nt.L.ListHead.Region);
+    void *tiny = ExAllocatePoolWithTag(NonPagedPoolNx, 24, 'ynyT');
+    c = test_bugcheck_begin();
+    ExFreeToNPagedLookasideList(&nt, tiny);
+    bc = test_bugcheck_end(c);
+    CHECK_BUGCHECK(bc, 0xC4, 0x1012, (uintptr_t)nt.L.ListHead.Region);
+    ExFreePool(tiny);
+    ExDeleteNPagedLookasideList(&nt);
+
+    /* Correct use stays quiet; leaving the level restores the fast paths. */
+    c = test_bugcheck_begin();
+    CHECK_EQ(exa_lookaside_free(l, a2), EXA_STATUS_SUCCESS);
+    CHECK_EQ(exa_lookaside_free(l, a3), EXA_STATUS_SUCCESS);
+    CHECK_EQ(exa_lookaside_free(l, b), EXA_STATUS_SUCCESS);
+    bc = test_bugcheck_end(c);
+    CHECK_EQ(bc.sequence, 0);
+    exa_set_check_level(EXA_CHECKS_DEFAULT);
+    void *f = exa_lookaside_allocate(l);
+    CHECK(f == b);
+    CHECK_EQ(exa_lookaside_free(l, f), EXA_STATUS_SUCCESS);
+    CHECK_EQ(exa_lookaside_delete(l), EXA_STATUS_SUCCESS);
+    CHECK_EQ(exa_lookaside_delete(other), EXA_STATUS_SUCCESS);
+}
+
 static const test_case_t verifier_cases[] = {
+    {"verifier_lookaside_bad_frees", lookaside_bad_frees},
     {"verifier_levels_api", levels_api},
     {"verifier_level_off_skips_the_neighbour_check", level_off_skips_the_neighbour_check},
     {"verifier_fills_patterns", verifier_fills_patterns},

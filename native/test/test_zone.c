@@ -274,7 +274,39 @@ static void interlocked_contention(void) {
     CHECK_EQ(z_lock, 0);
 }
 
+/* The modern API never faults on a NULL zone or lock (docs/zone.md#null). */
+static void null_zone_or_lock_is_invalid_parameter(void) {
+    static _Alignas(16) unsigned char seg[256];
+    exa_zone_t z;
+    exa_spinlock_t lock;
+    exa_spinlock_init(&lock);
+    CHECK_EQ(exa_zone_init(&z, 32, seg, sizeof seg), EXA_STATUS_SUCCESS);
+    exa_clear_last_status();
+    CHECK(exa_zone_allocate_interlocked(&z, NULL) == NULL);
+    CHECK_EQ(exa_last_status(), EXA_STATUS_INVALID_PARAMETER);
+    exa_clear_last_status();
+    CHECK(exa_zone_allocate_interlocked(NULL, &lock) == NULL);
+    CHECK_EQ(exa_last_status(), EXA_STATUS_INVALID_PARAMETER);
+    exa_clear_last_status();
+    CHECK(exa_zone_allocate(NULL) == NULL);
+    CHECK_EQ(exa_last_status(), EXA_STATUS_INVALID_PARAMETER);
+    void *b = exa_zone_allocate(&z);
+    CHECK(b != NULL);
+    exa_clear_last_status();
+    CHECK(exa_zone_free(NULL, b) == NULL);
+    CHECK_EQ(exa_last_status(), EXA_STATUS_INVALID_PARAMETER);
+    exa_clear_last_status();
+    CHECK(exa_zone_free_interlocked(&z, b, NULL) == NULL);
+    CHECK_EQ(exa_last_status(), EXA_STATUS_INVALID_PARAMETER);
+    CHECK(exa_zone_is_full(NULL) == 1);
+    CHECK(exa_zone_in_first_segment(NULL, b) == 0);
+    CHECK_EQ(exa_spinlock_test(&lock), 1); /* the lock was never taken by a refused call */
+    exa_zone_free(&z, b);
+    exa_clear_last_status();
+}
+
 static const test_case_t zone_cases[] = {
+    {"zone.null_zone_or_lock_is_invalid_parameter", null_zone_or_lock_is_invalid_parameter},
     {"zone.worked_example", worked_example},
     {"zone.free_returns_previous_head", free_returns_previous_head},
     {"zone.validation", validation},

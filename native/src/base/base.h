@@ -42,7 +42,12 @@ enum {
     EXA_VERIFIER_RELEASE_BELOW_DISPATCH = 0x41,  /* ...FromDpcLevel: p2 IRQL, p3 lock */
     EXA_VERIFIER_ACQUIRE_ABOVE_DISPATCH = 0x42,  /* KeAcquireSpinLock: p2 IRQL, p3 lock */
     EXA_VERIFIER_LOCK_ACQUIRE_MISMATCH = 0x1008, /* acquire with the other lock kind's API: p2 lock */
-    EXA_VERIFIER_LOCK_RELEASE_MISMATCH = 0x1009  /* release with the other lock kind's API: p2 lock */
+    EXA_VERIFIER_LOCK_RELEASE_MISMATCH = 0x1009, /* release with the other lock kind's API: p2 lock */
+    EXA_VERIFIER_LOOKASIDE_OVERSIZE = 0x1010,    /* NT lookaside Size above 4 GiB - 1: p2 list, p3 Size */
+    EXA_VERIFIER_LOOKASIDE_DOUBLE_FREE = 0x1011, /* block already cached: p2 list caching it, p3 block, p4 list freed to */
+    EXA_VERIFIER_LOOKASIDE_WRONG_SIZE = 0x1012,  /* block smaller than Size / no pool block: p2 list, p3 block, p4 its size */
+    EXA_VERIFIER_LOOKASIDE_CACHED_FREED = 0x1013, /* pool free of a cached block: p2 list, p3 block */
+    EXA_VERIFIER_LOOKASIDE_STALE = 0x1014        /* handle of a deleted list: p2 handle, p3 the word found */
 };
 
 /* Record the bug check for this thread and call the handler. Returns only if the handler
@@ -52,6 +57,10 @@ void _exa_bugcheck(uint32_t code, uint64_t p1, uint64_t p2, uint64_t p3, uint64_
 
 /* Emulated raise: record `status` for this thread and call the raise handler if any. */
 void _exa_raise(exa_status_t status);
+
+/* Record `status` for this thread (exa_last_status) without calling the raise handler: how a
+ * routine that returns NULL or nothing tells a caller why (a NULL handle, for one). */
+void _exa_note_status(exa_status_t status);
 
 /* ---------------------------------------------------------------------------------------
  * IRQL (base/irql.c): the calling thread's current IRQL, one byte in initial-exec TLS so that

@@ -72,6 +72,8 @@ void _exa_raise(exa_status_t status) {
     if (fn != NULL) fn(status, (void *)exa_atomic_load_acquire(&exa_raise_handler_ctx));
 }
 
+void _exa_note_status(exa_status_t status) { exa_tls_status = status; }
+
 exa_status_t exa_last_status(void) { return exa_tls_status; }
 
 void exa_clear_last_status(void) { exa_tls_status = EXA_STATUS_SUCCESS; }

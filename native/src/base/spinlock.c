@@ -123,13 +123,31 @@ exa_status_t _exa_spin_release(exa_spinlock_t *lock) {
     return EXA_STATUS_SUCCESS;
 }
 
-void exa_spinlock_init(exa_spinlock_t *lock) { exa_atomic_store_release(exa_atomic_word(lock), (uintptr_t)0); }
+/* The modern routines take a NULL lock as an invalid parameter (docs/spinlock.md#null); the
+ * NT names reach the internal forms directly and fault on NULL as NT's do. */
+void exa_spinlock_init(exa_spinlock_t *lock) {
+    if (exa_unlikely(lock == NULL)) {
+        _exa_note_status(EXA_STATUS_INVALID_PARAMETER);
+        return;
+    }
+    exa_atomic_store_release(exa_atomic_word(lock), (uintptr_t)0);
+}
 
-exa_status_t exa_spinlock_acquire(exa_spinlock_t *lock) { return _exa_spin_acquire(lock); }
+exa_status_t exa_spinlock_acquire(exa_spinlock_t *lock) {
+    if (exa_unlikely(lock == NULL)) return EXA_STATUS_INVALID_PARAMETER;
+    return _exa_spin_acquire(lock);
+}
 
-exa_status_t exa_spinlock_release(exa_spinlock_t *lock) { return _exa_spin_release(lock); }
+exa_status_t exa_spinlock_release(exa_spinlock_t *lock) {
+    if (exa_unlikely(lock == NULL)) return EXA_STATUS_INVALID_PARAMETER;
+    return _exa_spin_release(lock);
+}
 
 int32_t exa_spinlock_try_acquire(exa_spinlock_t *lock) {
+    if (exa_unlikely(lock == NULL)) {
+        _exa_note_status(EXA_STATUS_INVALID_PARAMETER);
+        return 0;
+    }
     exa_atomic(uintptr_t) *word = exa_atomic_word(lock);
     if (exa_atomic_load_relaxed(word) != 0) return 0;
     uintptr_t expected = 0;
@@ -137,13 +155,17 @@ int32_t exa_spinlock_try_acquire(exa_spinlock_t *lock) {
 }
 
 int32_t exa_spinlock_test(const exa_spinlock_t *lock) {
+    if (exa_unlikely(lock == NULL)) {
+        _exa_note_status(EXA_STATUS_INVALID_PARAMETER);
+        return 0;
+    }
     if (exa_atomic_load_relaxed(exa_atomic_word((void *)(uintptr_t)lock)) == 0) return 1;
     exa_cpu_pause();
     return 0;
 }
 
 exa_status_t exa_spinlock_acquire_raise(exa_spinlock_t *lock, uint8_t *old_irql) {
-    if (old_irql == NULL) return EXA_STATUS_INVALID_PARAMETER;
+    if (old_irql == NULL || lock == NULL) return EXA_STATUS_INVALID_PARAMETER;
     uint8_t current = _exa_irql();
     *old_irql = current;
     if (exa_unlikely(current > EXA_DISPATCH_LEVEL))
@@ -155,6 +177,7 @@ exa_status_t exa_spinlock_acquire_raise(exa_spinlock_t *lock, uint8_t *old_irql)
 }
 
 exa_status_t exa_spinlock_release_lower(exa_spinlock_t *lock, uint8_t new_irql) {
+    if (exa_unlikely(lock == NULL)) return EXA_STATUS_INVALID_PARAMETER;
     if (exa_unlikely(_exa_irql() != EXA_DISPATCH_LEVEL))
         return _exa_irql_verifier(EXA_VERIFIER_RELEASE_NOT_AT_DISPATCH, (uintptr_t)lock, 0);
     exa_status_t st = _exa_spin_release(lock);

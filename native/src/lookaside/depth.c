@@ -47,6 +47,7 @@ static int exa_depth_store_locked(exa_lookaside_t *l, uint32_t depth) {
 
 exa_status_t exa_lookaside_set_depth(exa_lookaside_t *l, uint32_t depth) {
     if (l == NULL) return EXA_STATUS_INVALID_PARAMETER_1;
+    if (!exa_list_live(l)) return EXA_STATUS_BUGCHECK;
     if (depth < 1 || depth > l->maximum_depth) return EXA_STATUS_INVALID_PARAMETER_2;
     _exa_lock(&l->lock);
     exa_depth_store_locked(l, depth);
@@ -145,6 +146,7 @@ void exa_lookaside_tick(void) {
 
 exa_status_t exa_lookaside_set_fixed_depth(exa_lookaside_t *l, int32_t fixed) {
     if (l == NULL) return EXA_STATUS_INVALID_PARAMETER;
+    if (!exa_list_live(l)) return EXA_STATUS_BUGCHECK;
     _exa_lock(&l->lock);
     l->fixed_depth = fixed != 0;
     _exa_unlock(&l->lock);

@@ -121,6 +121,10 @@ struct exa_lookaside_s {
     uint32_t slot;                     /* index into each thread's cache table */
     uint32_t magic;
     uint8_t irql_limit;                /* highest IRQL the list may be used at */
+    exa_atomic(uint8_t) xgate;         /* (relaxed) the fast paths run while IRQL < gate:
+                                        * irql_limit + 1 for a plain list; 0 sends every call
+                                        * to the gated path (a deleted list, or the verifier
+                                        * level's checks) */
     exa_atomic(uint32_t) xdepth;       /* NT Depth */
     uint32_t maximum_depth;            /* NT MaximumDepth */
     uint32_t tag;
@@ -182,6 +186,13 @@ extern exa_lookaside_t *_exa_registry_tail;
 extern uint32_t _exa_registry_count;
 extern exa_u64 _exa_next_list_id;
 int _exa_slot_take(uint32_t *slot);   /* registry lock held: a free slot (0: no memory) */
+/* Deleted lists' memory (registry lock held): a deleted list is kept, gated and marked dead,
+ * so that a stale handle is reported rather than followed into freed memory; its memory is
+ * reused for a new list only once more than EXA_LOOKASIDE_QUARANTINE others were deleted
+ * after it. It is never returned to the OS, so a stale handle always points at a list. */
+enum { EXA_LOOKASIDE_QUARANTINE = 64 };
+void _exa_dead_push(exa_lookaside_t *l);
+exa_lookaside_t *_exa_dead_take(void);  /* the oldest beyond the quarantine, or NULL */
 void _exa_slot_release(uint32_t slot);  /* registry lock held; capacity was ensured by take */
 
 extern exa_thread_local exa_theap_t *_exa_tls_heap;  /* tcache.c */
@@ -193,6 +204,13 @@ exa_cold exa_tcache_t *_exa_tcache_attach(exa_lookaside_t *l);  /* tcache.c */
 void _exa_release_chain(exa_lookaside_t *l, void *chain);  /* lookaside.c */
 void _exa_publish(exa_lookaside_t *l);  /* lookaside.c */
 void _exa_new_generation(exa_lookaside_t *l);  /* lookaside.c */
+exa_cold int _exa_lookaside_stale(const exa_lookaside_t *l);  /* lookaside.c: reports, returns 0 */
+
+/* 1 when `l` is a live list; else the stale-handle report (0xC4/0x1014) and 0. */
+exa_inline int exa_list_live(const exa_lookaside_t *l) {
+    if (exa_likely(l->magic == EXA_LOOKASIDE_MAGIC)) return 1;
+    return _exa_lookaside_stale(l);
+}
 
 /* ==========================================================================================
  * Thread caches

@@ -4,6 +4,7 @@
  * (lookaside/list.h).
  */
 #include "lookaside/list.h"
+#include "base/hooks.h"
 
 void (*_exa_lookaside_created_hook)(void);
 
@@ -270,10 +271,116 @@ static exa_noinline exa_status_t exa_free_medium(exa_lookaside_t *l, void *block
     return EXA_STATUS_SUCCESS;
 }
 
+/* ==========================================================================================
+ * The gated path (docs/lookaside.md#errors): a list whose gate is 0 sends every allocate and
+ * free here, at no cost to the fast paths (they compare the IRQL with the gate byte, as they
+ * compared it with the IRQL limit). A deleted list (a stale handle) is reported; at the
+ * verifier level every free is checked, then the slow paths serve the call under the lock,
+ * so that the checks see every cached block.
+ * ======================================================================================== */
+
+int _exa_lookaside_stale(const exa_lookaside_t *l) {
+    _exa_bugcheck(EXA_BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, EXA_VERIFIER_LOOKASIDE_STALE, (uintptr_t)l, l->magic, 0);
+    return 0;
+}
+
+static int exa_blocks_from_pool(const exa_lookaside_t *l) {
+    if (l->hooks != NULL) return l->hooks->from_pool != NULL && l->hooks->from_pool(l->owner);
+    return l->allocate == NULL;
+}
+
+/* List lock held: 1 when `b` is cached by `l` (on the shared stack or in a thread cache). */
+static int exa_list_holds(exa_lookaside_t *l, const void *b) {
+    for (void *p = l->head; p != NULL; p = exa_link_read(p))
+        if (p == b) return 1;
+    for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next) {
+        uint32_t n = exa_atomic_load_relaxed(&tc->xn);
+        for (uint32_t i = 0; i < n; i++)
+            if (tc->mag[i] == b) return 1;
+    }
+    return 0;
+}
+
+void *_exa_lookaside_caching(const void *block) {
+    exa_lookaside_t *found = NULL;
+    _exa_lock(&_exa_registry_lock);
+    for (exa_lookaside_t *l = _exa_registry_head; l != NULL && found == NULL; l = l->reg_next) {
+        _exa_lock(&l->lock);
+        if (exa_list_holds(l, block)) found = l;
+        _exa_unlock(&l->lock);
+    }
+    _exa_unlock(&_exa_registry_lock);
+    return found;
+}
+
+/* List lock held: the gate for the current level. A gate change starts a new generation, so
+ * that no thread is left inside a fast path that began before it. */
+static void exa_set_gate(exa_lookaside_t *l, int verify) {
+    uint8_t gate = verify ? (uint8_t)0 : (uint8_t)(l->irql_limit + 1);
+    if (exa_atomic_load_relaxed(&l->xgate) == gate) return;
+    exa_atomic_store_relaxed(&l->xgate, gate);
+    _exa_new_generation(l);
+}
+
+void _exa_lookaside_verify(int on) {
+    _exa_lock(&_exa_registry_lock);
+    for (exa_lookaside_t *l = _exa_registry_head; l != NULL; l = l->reg_next) {
+        _exa_lock(&l->lock);
+        exa_set_gate(l, on);
+        _exa_unlock(&l->lock);
+    }
+    _exa_unlock(&_exa_registry_lock);
+}
+
+/* The verifier's free checks: 1 when `block` may be cached by `l`, else the report and 0
+ * (the block stays with the caller). */
+static int exa_verify_free(exa_lookaside_t *l, void *block) {
+    void *holder = _exa_lookaside_caching(block);
+    if (holder != NULL) { /* a second free: the block would have two owners */
+        _exa_bugcheck(EXA_BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, EXA_VERIFIER_LOOKASIDE_DOUBLE_FREE,
+                      (uintptr_t)holder, (uintptr_t)block, (uintptr_t)l);
+        return 0;
+    }
+    if (exa_blocks_from_pool(l)) { /* the pool's header tells the block's real size */
+        exa_pool_block_info_t info;
+        exa_u64 size = _exa_pool_describe(block, &info) == EXA_STATUS_SUCCESS ? info.size : 0;
+        if (size < l->size) {
+            _exa_bugcheck(EXA_BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, EXA_VERIFIER_LOOKASIDE_WRONG_SIZE,
+                          (uintptr_t)l, (uintptr_t)block, size);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static exa_cold void *exa_allocate_gated(exa_lookaside_t *l) {
+    if (!exa_list_live(l)) return NULL;
+    if (_exa_irql() > l->irql_limit) return exa_allocate_irql_violation(l);
+    return exa_allocate_slow(l);
+}
+
+static exa_cold exa_status_t exa_free_gated(exa_lookaside_t *l, void *block) {
+    if (!exa_list_live(l)) return EXA_STATUS_BUGCHECK; /* the block stays with the caller */
+    if (_exa_irql() > l->irql_limit) return exa_free_irql_violation(l, block);
+    if (block == NULL) return EXA_STATUS_SUCCESS;
+    if ((_exa_verifier_state() & EXA_VBIT_VERIFIER) && !exa_verify_free(l, block)) return EXA_STATUS_BUGCHECK;
+    *(void **)block = NULL; /* NT overwrites the first word with the SList link */
+    exa_free_slow(l, block);
+    return EXA_STATUS_SUCCESS;
+}
+
+/* A NULL handle (docs/lookaside.md#null): NULL, with exa_last_status
+ * EXA_STATUS_INVALID_PARAMETER; the NT names fault as NT's inline routines would. */
+static exa_cold void *exa_allocate_null(void) {
+    _exa_note_status(EXA_STATUS_INVALID_PARAMETER);
+    return NULL;
+}
+
 /* The fast paths proper: IRQL byte check, the thread's memo (last list -> its cache), the
  * busy/stale handshake, one array access. Everything else is out of line. */
 void *exa_lookaside_allocate(exa_lookaside_t *l) {
-    if (exa_unlikely(_exa_irql() > l->irql_limit)) return exa_allocate_irql_violation(l);
+    if (exa_unlikely(l == NULL)) return exa_allocate_null();
+    if (exa_unlikely(_exa_irql() >= exa_atomic_load_relaxed(&l->xgate))) return exa_allocate_gated(l);
     exa_memo_busy_enter();
     if (exa_likely(exa_atomic_load_seq_cst(&exa_tls_memo.la_list) == (void *)l)) {
         exa_tcache_t *tc = (exa_tcache_t *)exa_tls_memo.la_tc;
@@ -290,7 +397,8 @@ void *exa_lookaside_allocate(exa_lookaside_t *l) {
 }
 
 exa_status_t exa_lookaside_free(exa_lookaside_t *l, void *block) {
-    if (exa_unlikely(_exa_irql() > l->irql_limit)) return exa_free_irql_violation(l, block);
+    if (exa_unlikely(l == NULL)) return EXA_STATUS_INVALID_PARAMETER; /* the block stays with the caller */
+    if (exa_unlikely(_exa_irql() >= exa_atomic_load_relaxed(&l->xgate))) return exa_free_gated(l, block);
     if (exa_unlikely(block == NULL)) return EXA_STATUS_SUCCESS;
     exa_memo_busy_enter();
     if (exa_likely(exa_atomic_load_seq_cst(&exa_tls_memo.la_list) == (void *)l)) {
@@ -321,6 +429,11 @@ exa_status_t exa_lookaside_free(exa_lookaside_t *l, void *block) {
  * ======================================================================================== */
 
 uint32_t exa_lookaside_allocate_cached(exa_lookaside_t *l, void **out, uint32_t n) {
+    if (l == NULL) {
+        _exa_note_status(EXA_STATUS_INVALID_PARAMETER);
+        return 0;
+    }
+    if (!exa_list_live(l)) return 0;
     if (exa_unlikely(_exa_irql_too_high_for_pool(l->pool_type))) {
         (void)_exa_irql_pool_violation(EXA_BAD_POOL_CALLER_ALLOCATE_IRQL, l->pool_type, l->size);
         return 0;
@@ -357,6 +470,17 @@ uint32_t exa_lookaside_allocate_cached(exa_lookaside_t *l, void **out, uint32_t 
 }
 
 uint32_t exa_lookaside_free_cached(exa_lookaside_t *l, void *const *blocks, uint32_t n) {
+    if (l == NULL) {
+        _exa_note_status(EXA_STATUS_INVALID_PARAMETER);
+        return 0;
+    }
+    if (!exa_list_live(l)) return 0;
+    if (exa_atomic_load_relaxed(&l->xgate) == 0 && (_exa_verifier_state() & EXA_VBIT_VERIFIER)) {
+        /* The verifier level: the blocks one by one, each checked (a refused one stops it). */
+        uint32_t k = 0;
+        while (k < n && blocks != NULL && blocks[k] != NULL && exa_verify_free(l, blocks[k])) k++;
+        n = k;
+    }
     if (exa_unlikely(_exa_irql_too_high_for_pool(l->pool_type))) {
         (void)_exa_irql_pool_violation(EXA_BAD_POOL_CALLER_FREE_IRQL, l->pool_type,
                                        n > 0 && blocks != NULL ? (uintptr_t)blocks[0] : 0);
@@ -455,7 +579,7 @@ static uint32_t exa_collect_all(exa_lookaside_t *l, void **chain) {
 }
 
 exa_u64 exa_lookaside_flush(exa_lookaside_t *l) {
-    if (l == NULL) return 0;
+    if (l == NULL || !exa_list_live(l)) return 0;
     void *chain;
     _exa_lock(&l->lock);
     uint32_t n = exa_collect_all(l, &chain);
@@ -488,6 +612,7 @@ static void exa_stats_fill(exa_lookaside_t *l, exa_lookaside_stats_t *out) {
 
 exa_status_t exa_lookaside_query(exa_lookaside_t *l, exa_lookaside_stats_t *out) {
     if (l == NULL || out == NULL) return EXA_STATUS_INVALID_PARAMETER;
+    if (!exa_list_live(l)) return EXA_STATUS_BUGCHECK;
     _exa_lock(&l->lock);
     exa_stats_fill(l, out);
     _exa_publish(l);
@@ -497,6 +622,7 @@ exa_status_t exa_lookaside_query(exa_lookaside_t *l, exa_lookaside_stats_t *out)
 
 exa_status_t exa_lookaside_reset_counters(exa_lookaside_t *l) {
     if (l == NULL) return EXA_STATUS_INVALID_PARAMETER;
+    if (!exa_list_live(l)) return EXA_STATUS_BUGCHECK;
     _exa_lock(&l->lock);
     for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next) _exa_tcache_fold(l, tc);
     l->allocates = l->allocate_misses = l->frees = l->free_misses = 0;
@@ -536,7 +662,10 @@ exa_status_t _exa_lookaside_create(const exa_lookaside_config_t *cfg, const exa_
     if (depth > maximum) return EXA_STATUS_INVALID_PARAMETER;
     _exa_init();
 
-    exa_lookaside_t *l = _exa_os_alloc_aligned(sizeof *l, EXA_CACHE_LINE);
+    _exa_lock(&_exa_registry_lock);
+    exa_lookaside_t *l = _exa_dead_take(); /* a deleted list's memory, past its quarantine */
+    _exa_unlock(&_exa_registry_lock);
+    if (l == NULL) l = _exa_os_alloc_aligned(sizeof *l, EXA_CACHE_LINE);
     if (l == NULL) return EXA_STATUS_INSUFFICIENT_RESOURCES;
     memset(l, 0, sizeof *l);
     l->size = cfg->size < EXA_LOOKASIDE_MINIMUM_BLOCK_SIZE ? EXA_LOOKASIDE_MINIMUM_BLOCK_SIZE : cfg->size;
@@ -544,6 +673,7 @@ exa_status_t _exa_lookaside_create(const exa_lookaside_config_t *cfg, const exa_
     l->pool_type = cfg->pool_type;
     l->maximum_depth = maximum;
     l->irql_limit = (uint8_t)(EXA_DISPATCH_LEVEL - (cfg->pool_type & EXA_PAGED_POOL));
+    exa_atomic_store_relaxed(&l->xgate, (uint8_t)(l->irql_limit + 1));
     exa_atomic_store_relaxed(&l->xdepth, depth);
     l->minimum_depth = depth;
     l->allocate = cfg->allocate;
@@ -555,12 +685,17 @@ exa_status_t _exa_lookaside_create(const exa_lookaside_config_t *cfg, const exa_
 
     _exa_lock(&_exa_registry_lock);
     if (!_exa_slot_take(&l->slot)) {
+        l->magic = EXA_LOOKASIDE_DEAD;
+        exa_atomic_store_relaxed(&l->xgate, (uint8_t)0);
+        _exa_dead_push(l); /* it may have been a deleted list's memory: kept, never freed */
         _exa_unlock(&_exa_registry_lock);
-        _exa_os_free_aligned(l);
         return EXA_STATUS_INSUFFICIENT_RESOURCES;
     }
     l->id = _exa_next_list_id++;
     l->magic = EXA_LOOKASIDE_MAGIC;
+    /* The verifier level's checks (set here under the registry lock, which the level change
+     * takes too, so no list misses one). */
+    if (_exa_verifier_state() & EXA_VBIT_VERIFIER) exa_atomic_store_relaxed(&l->xgate, (uint8_t)0);
     l->reg_prev = _exa_registry_tail;
     if (_exa_registry_tail != NULL) _exa_registry_tail->reg_next = l;
     else _exa_registry_head = l;
@@ -584,7 +719,12 @@ exa_status_t exa_lookaside_delete(exa_lookaside_t *l) {
     if (l == NULL) return EXA_STATUS_INVALID_PARAMETER;
     void *chain;
     _exa_lock(&_exa_registry_lock);
+    if (!exa_list_live(l)) { /* deleted twice */
+        _exa_unlock(&_exa_registry_lock);
+        return EXA_STATUS_BUGCHECK;
+    }
     _exa_lock(&l->lock);
+    exa_atomic_store_relaxed(&l->xgate, (uint8_t)0); /* from now on every call takes the gated path, which finds the list dead */
     (void)exa_collect_all(l, &chain);
     while (l->caches != NULL) _exa_tcache_unlink(l, l->caches);
     _exa_publish(l);
@@ -605,7 +745,9 @@ exa_status_t exa_lookaside_delete(exa_lookaside_t *l) {
         if (trimming == 0) break;
         _exa_os_yield();
     }
-    _exa_os_free_aligned(l);
+    _exa_lock(&_exa_registry_lock);
+    _exa_dead_push(l); /* kept, so that a stale handle is reported (list.h) */
+    _exa_unlock(&_exa_registry_lock);
     return EXA_STATUS_SUCCESS;
 }
 

@@ -15,6 +15,9 @@ typedef struct exa_lookaside_hooks_s {
     /* Called with the list lock held after counters change on a slow path, and on query,
      * flush, reset and delete: write the NT struct's fields. */
     void (*publish)(void *owner, const exa_lookaside_stats_t *stats);
+    /* 1 when the owner's allocate callback is the pool's (the verifier checks a freed block's
+     * pool size against the list's Size only then). */
+    int (*from_pool)(void *owner);
 } exa_lookaside_hooks_t;
 
 exa_status_t _exa_lookaside_create(const exa_lookaside_config_t *cfg, const exa_lookaside_hooks_t *hooks, void *owner,
@@ -28,6 +31,14 @@ extern void (*_exa_lookaside_created_hook)(void);
 /* For the diagnostics: the handle and NT owner (NULL for modern lists) of the live list
  * `id`; 0 when there is none. */
 int _exa_lookaside_handle_of(exa_u64 id, void **handle, void **owner);
+
+/* The verifier level (verifier/verifier.c calls these; docs/lookaside.md#errors):
+ * _exa_lookaside_verify(1) sends every call on every list (and on lists created later) through
+ * the gated path, which checks each free (0xC4/0x1011, 0x1012); 0 restores the fast paths.
+ * _exa_lookaside_caching(block): the live list that caches `block`, or NULL. Both take the
+ * registry lock, then each list's lock. */
+void _exa_lookaside_verify(int on);
+void *_exa_lookaside_caching(const void *block);
 
 #if EXA_DEBUG
 /* Debug tier (base/debug.h, lookaside/validate_lookaside.c): the list's depth bound and

@@ -42,3 +42,26 @@ int _exa_slot_take(uint32_t *slot) {
 
 /* Registry lock held; capacity was ensured by _exa_slot_take (count < capacity). */
 void _exa_slot_release(uint32_t slot) { exa_free_slots[exa_free_slot_count++] = slot; }
+
+static exa_lookaside_t *exa_dead_head, *exa_dead_tail;  /* oldest first, linked by reg_next */
+static uint32_t exa_dead_count;
+
+/* Registry lock held. */
+void _exa_dead_push(exa_lookaside_t *l) {
+    l->reg_next = NULL;
+    l->reg_prev = NULL;
+    if (exa_dead_tail != NULL) exa_dead_tail->reg_next = l;
+    else exa_dead_head = l;
+    exa_dead_tail = l;
+    exa_dead_count++;
+}
+
+/* Registry lock held. */
+exa_lookaside_t *_exa_dead_take(void) {
+    if (exa_dead_count <= EXA_LOOKASIDE_QUARANTINE) return NULL;
+    exa_lookaside_t *l = exa_dead_head;
+    exa_dead_head = l->reg_next;
+    if (exa_dead_head == NULL) exa_dead_tail = NULL;
+    exa_dead_count--;
+    return l;
+}

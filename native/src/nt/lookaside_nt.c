@@ -59,10 +59,44 @@ static void *exa_nt_ex_allocate(void *owner, int32_t type, exa_u64 size, uint32_
 }
 static void exa_nt_ex_free(void *owner, void *block) { exa_nt_fields(owner)->FreeEx(block, (PLOOKASIDE_LIST_EX)owner); }
 
-static const exa_lookaside_hooks_t exa_nt_classic_hooks = {exa_nt_classic_allocate, exa_nt_classic_free, exa_nt_publish};
-static const exa_lookaside_hooks_t exa_nt_ex_hooks = {exa_nt_ex_allocate, exa_nt_ex_free, exa_nt_publish};
+static int exa_nt_classic_from_pool(void *owner) { return exa_nt_fields(owner)->Allocate == exa_nt_default_allocate; }
+static int exa_nt_ex_from_pool(void *owner) { return exa_nt_fields(owner)->AllocateEx == exa_nt_default_allocate_ex; }
+
+static const exa_lookaside_hooks_t exa_nt_classic_hooks = {exa_nt_classic_allocate, exa_nt_classic_free, exa_nt_publish,
+                                                           exa_nt_classic_from_pool};
+static const exa_lookaside_hooks_t exa_nt_ex_hooks = {exa_nt_ex_allocate, exa_nt_ex_free, exa_nt_publish,
+                                                      exa_nt_ex_from_pool};
 
 static exa_lookaside_t *exa_nt_handle(void *owner) { return (exa_lookaside_t *)(uintptr_t)exa_nt_fields(owner)->ListHead.Region; }
+
+/* NT's field values. */
+static void exa_nt_fill(exa_nt_fields_t *f, int32_t type, ULONG tag, ULONG size, USHORT depth, USHORT maximum_depth) {
+    f->ListHead.Alignment = 0;
+    f->ListHead.Region = 0;
+    f->Depth = depth;
+    f->MaximumDepth = maximum_depth;
+    f->TotalAllocates = f->AllocateMisses = f->TotalFrees = f->FreeMisses = 0;
+    f->LastTotalAllocates = f->LastAllocateMisses = 0;
+    f->Future[0] = f->Future[1] = 0;
+    f->Type = (POOL_TYPE)type;
+    f->Tag = tag;
+    f->Size = size;
+    f->ListEntry.Flink = f->ListEntry.Blink = &f->ListEntry;
+}
+
+/* A list whose Size does not fit NT's 32-bit field (docs/lookaside.md#init): Size, Depth and
+ * MaximumDepth 0 and no core list, so every allocate fails (exa_nt_refused) instead of handing
+ * out blocks of the truncated size. A classic (VOID) initialiser reports it at the verifier
+ * level as 0xC4/0x1010 too; ExInitializeLookasideListEx returns STATUS_INVALID_PARAMETER. */
+static NTSTATUS exa_nt_init_oversize(void *owner, int32_t type, ULONG tag, SIZE_T size, int report) {
+    exa_nt_fill(exa_nt_fields(owner), type, tag, 0, 0, 0);
+    _exa_note_status(EXA_STATUS_INVALID_PARAMETER);
+    if (report && (_exa_verifier_state() & EXA_VBIT_VERIFIER)) {
+        _exa_bugcheck(EXA_BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, EXA_VERIFIER_LOOKASIDE_OVERSIZE,
+                      (uintptr_t)owner, (uint64_t)size, 0);
+    }
+    return EXA_STATUS_INVALID_PARAMETER;
+}
 
 /* Common initialisation: NT's field values, then the core list. When the core list cannot be
  * created (no memory for it) Region stays 0 and every operation goes straight to the
@@ -71,18 +105,9 @@ static NTSTATUS exa_nt_init(void *owner, const exa_lookaside_hooks_t *hooks, int
                             SIZE_T size, uint32_t maximum_depth) {
     exa_nt_fields_t *f = exa_nt_fields(owner);
     if (!_exa_verifier_lookaside_init(owner, size)) return EXA_STATUS_BUGCHECK; /* verifier level: 0xC4/0xCA */
+    if ((exa_u64)size > UINT32_MAX) return exa_nt_init_oversize(owner, type, tag, size, 1);
     if (size < EXA_LOOKASIDE_MINIMUM_BLOCK_SIZE) size = EXA_LOOKASIDE_MINIMUM_BLOCK_SIZE;
-    f->ListHead.Alignment = 0;
-    f->ListHead.Region = 0;
-    f->Depth = EXA_LOOKASIDE_INITIAL_DEPTH;
-    f->MaximumDepth = (USHORT)maximum_depth;
-    f->TotalAllocates = f->AllocateMisses = f->TotalFrees = f->FreeMisses = 0;
-    f->LastTotalAllocates = f->LastAllocateMisses = 0;
-    f->Future[0] = f->Future[1] = 0;
-    f->Type = (POOL_TYPE)type;
-    f->Tag = tag;
-    f->Size = (ULONG)size;
-    f->ListEntry.Flink = f->ListEntry.Blink = &f->ListEntry;
+    exa_nt_fill(f, type, tag, (ULONG)size, EXA_LOOKASIDE_INITIAL_DEPTH, (USHORT)maximum_depth);
     exa_lookaside_config_t cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.size = size;
@@ -107,10 +132,17 @@ static void exa_nt_classic_init(void *owner, int32_t base, PALLOCATE_FUNCTION al
     (void)exa_nt_init(owner, &exa_nt_classic_hooks, base | (int32_t)flags, core, tag, size, EXA_LOOKASIDE_DEFAULT_MAXIMUM_DEPTH);
 }
 
+/* A list initialised with a Size above 4 GiB - 1 (Size 0): every allocate fails. */
+static exa_cold PVOID exa_nt_refused(void) {
+    _exa_note_status(EXA_STATUS_INVALID_PARAMETER);
+    return NULL;
+}
+
 static PVOID exa_nt_allocate(void *owner) {
     exa_lookaside_t *l = exa_nt_handle(owner);
     if (exa_likely(l != NULL)) return exa_lookaside_allocate(l);
     exa_nt_fields_t *f = exa_nt_fields(owner);
+    if (f->Size == 0) return exa_nt_refused();
     return f->Allocate(f->Type, f->Size, f->Tag);
 }
 
@@ -173,12 +205,15 @@ NTSTATUS ExInitializeLookasideListEx(PLOOKASIDE_LIST_EX Lookaside, PALLOCATE_FUN
     if (Flags & EX_LOOKASIDE_LIST_EX_FLAGS_FAIL_NO_RAISE) type |= POOL_QUOTA_FAIL_INSTEAD_OF_RAISE;
     Lookaside->L.AllocateEx = Allocate != NULL ? Allocate : exa_nt_default_allocate_ex;
     Lookaside->L.FreeEx = Free != NULL ? Free : exa_nt_default_free_ex;
+    /* The status says it: no verifier report, no registration (a failed list is not deleted). */
+    if ((exa_u64)Size > UINT32_MAX) return exa_nt_init_oversize(Lookaside, type, Tag, Size, 0);
     return exa_nt_init(Lookaside, &exa_nt_ex_hooks, type, type, Tag, Size, maximum);
 }
 
 PVOID ExAllocateFromLookasideListEx(PLOOKASIDE_LIST_EX Lookaside) {
     exa_lookaside_t *l = exa_nt_handle(Lookaside);
     if (exa_likely(l != NULL)) return exa_lookaside_allocate(l);
+    if (Lookaside->L.Size == 0) return exa_nt_refused();
     return Lookaside->L.AllocateEx(Lookaside->L.Type, Lookaside->L.Size, Lookaside->L.Tag, Lookaside);
 }
 VOID ExFreeToLookasideListEx(PLOOKASIDE_LIST_EX Lookaside, PVOID Entry) { exa_nt_free(Lookaside, Entry, 1); }

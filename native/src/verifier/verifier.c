@@ -5,6 +5,7 @@
  * and #integrity, docs/lookaside.md#errors). The special pool itself is in
  * special_pool.c. See exalloc.h, "Checking levels and the Driver Verifier emulation". */
 #include "verifier/verifier.h"
+#include "lookaside/lookaside.h" /* the verifier level gates the lists */
 #include "base/track.h"
 
 #include <stdlib.h>
@@ -62,6 +63,9 @@ exa_status_t exa_set_check_level(int32_t level) {
         exa_v_started_sites = 0;
     }
     _exa_unlock(&exa_v_lock);
+    /* The lists' checks follow the level (the current one, should another change race). */
+    if (was_verifier != (level == EXA_CHECKS_VERIFIER))
+        _exa_lookaside_verify((_exa_verifier_state() & EXA_VBIT_VERIFIER) != 0);
     return EXA_STATUS_SUCCESS;
 }
 
@@ -198,6 +202,12 @@ int _exa_verifier_freeing(void *block, exa_u64 bytes) {
     _exa_unlock(&exa_v_lock);
     if (list != 0) {
         _exa_bugcheck(EXA_BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, EXA_VERIFIER_LOOKASIDE_FREED, list, a, bytes);
+        return 0;
+    }
+    void *caching = _exa_lookaside_caching(block); /* a list still holds it: it would have two owners */
+    if (caching != NULL) {
+        _exa_bugcheck(EXA_BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, EXA_VERIFIER_LOOKASIDE_CACHED_FREED,
+                      (uintptr_t)caching, a, 0);
         return 0;
     }
     if (!(flags & EXA_VERIFIER_NO_FILL) && !_exa_special_owns(block)) {

@@ -171,21 +171,37 @@ exa_status_t exa_zone_extend_interlocked(exa_zone_t *zone, void *segment, uint32
  * Allocate and free
  * ======================================================================================== */
 
-void *exa_zone_allocate(exa_zone_t *zone) { return exa_list_pop(exa_free_head(zone), zone->block_size); }
+/* A NULL zone or lock: NULL, with exa_last_status EXA_STATUS_INVALID_PARAMETER
+ * (docs/zone.md#null); a free leaves the block with the caller. */
+static exa_cold void *exa_zone_null(void) {
+    _exa_note_status(EXA_STATUS_INVALID_PARAMETER);
+    return NULL;
+}
+
+void *exa_zone_allocate(exa_zone_t *zone) {
+    if (exa_unlikely(zone == NULL)) return exa_zone_null();
+    return exa_list_pop(exa_free_head(zone), zone->block_size);
+}
 
 void *exa_zone_free(exa_zone_t *zone, void *block) {
+    if (exa_unlikely(zone == NULL)) return exa_zone_null();
     return exa_list_push(exa_free_head(zone), block, zone->block_size);
 }
 
 void *exa_zone_allocate_interlocked(exa_zone_t *zone, exa_spinlock_t *lock) {
+    if (exa_unlikely(zone == NULL || lock == NULL)) return exa_zone_null();
     return exa_list_locked(&zone->free_list, NULL, 0, lock, zone->block_size);
 }
 
 void *exa_zone_free_interlocked(exa_zone_t *zone, void *block, exa_spinlock_t *lock) {
+    if (exa_unlikely(zone == NULL || lock == NULL)) return exa_zone_null();
     return exa_list_locked(&zone->free_list, block, 1, lock, zone->block_size);
 }
 
-int32_t exa_zone_is_full(const exa_zone_t *zone) { return exa_atomic_load_relaxed(exa_free_head(zone)) == 0; }
+/* A NULL zone is "full": nothing can be allocated from it. */
+int32_t exa_zone_is_full(const exa_zone_t *zone) {
+    return zone == NULL || exa_atomic_load_relaxed(exa_free_head(zone)) == 0;
+}
 
 /* ==========================================================================================
  * Membership and statistics
@@ -236,6 +252,7 @@ int32_t exa_zone_contains(const exa_zone_t *zone, const void *p, exa_spinlock_t 
 }
 
 int32_t exa_zone_in_first_segment(const exa_zone_t *zone, const void *p) {
+    if (zone == NULL) return 0;
     uintptr_t first = exa_atomic_load_relaxed(exa_segment_head(zone)), at = (uintptr_t)p;
     return at >= first && at < first + zone->total_segment_size;
 }
