@@ -35,7 +35,10 @@ import java.util.Objects;
  * scope of its own, confined to the thread that allocated it, that ends when the block is freed: a use after
  * free raises {@link IllegalStateException} instead of touching memory the list may have handed out again. A
  * block may be freed on any thread; freed on another thread, it goes back to the list at the allocating thread's
- * next call (its scope can only be closed there; until then nothing else receives the block). Lists whose blocks
+ * next call (its scope can only be closed there; until then nothing else receives the block). If the allocating
+ * thread has ended, the block goes back at once; one parked for a thread that ends without calling the list again
+ * goes back at the next {@link #stats()}, {@link #flush()} or {@link #close()}, or when another thread first uses
+ * the list, whichever comes first (so {@link #stats()} stays exact). Lists whose blocks
  * travel between threads use {@link Builder#sharedSegments()}: segments any thread can access, every misuse
  * check but the use-after-free one. Unchecked mode ({@link Builder#unchecked()}) skips the bookkeeping behind
  * all checks; misuse then corrupts native memory as it would in C.
@@ -432,7 +435,56 @@ public final class Lookaside implements AutoCloseable {
             return NOW; // a dead thread's confined segments are out of everyone's reach
         }
         owner.remote.add(new Deferred(block.address(), h.scope()));
+        if (!owner.thread.isAlive()) {
+            // The owner ended between the check and the add: it will never call again, so its deferred frees (this
+            // one included) go back now. Whoever polls a block returns it: no block is returned twice.
+            returnOrphans(owner);
+        }
         return DEFERRED;
+    }
+
+    /*
+     * The deferred frees of an owner whose thread has ended go back to the list (to the releaser after the close).
+     * Their segments stay open, but they were confined to a thread that no longer runs: nobody can reach them. A
+     * free the native side refuses (an IRQL check) leaves its block parked for the next sweep.
+     */
+    void returnOrphans(Owner o) {
+        if (o.remote.isEmpty()) {
+            return;
+        }
+        int c = inFlight.enter();
+        try {
+            for (Deferred d; (d = o.remote.poll()) != null;) {
+                try {
+                    if (c < 0) {
+                        releaseAfterClose(d.address());
+                    } else {
+                        nativeFree(d.address());
+                    }
+                } catch (RuntimeException | Error e) {
+                    o.remote.add(d);
+                    throw e;
+                }
+            }
+        } finally {
+            if (c >= 0) {
+                inFlight.exit(c);
+            }
+        }
+    }
+
+    /*
+     * Owners whose thread has ended: their parked blocks go back, and they are forgotten. A free racing with this
+     * (it found the owner alive, then parked its block) sees the thread ended after parking and returns the block
+     * itself (takeBack). Run by stats(), flush(), close() and a thread's first call on the list.
+     */
+    void sweepEndedOwners() {
+        for (Owner o : allOwners) {
+            if (!o.thread.isAlive()) {
+                allOwners.remove(o);
+                returnOrphans(o);
+            }
+        }
     }
 
     /* A free that native code refused (an IRQL check): the block is the caller's again, as it was. */
@@ -522,6 +574,7 @@ public final class Lookaside implements AutoCloseable {
 
     private Owner newOwner() {
         Owner o = new Owner(Thread.currentThread());
+        sweepEndedOwners(); // threads come as others end: their parked blocks go back, their records go away
         allOwners.add(o);
         return o;
     }
@@ -561,12 +614,6 @@ public final class Lookaside implements AutoCloseable {
             }
         }
 
-        /* At the close, for an owner whose thread has ended: nobody can reach its segments any more. */
-        void reclaimForDeadOwner() {
-            for (Deferred d; (d = remote.poll()) != null;) {
-                releaseAfterClose(d.address());
-            }
-        }
     }
 
 
@@ -591,6 +638,10 @@ public final class Lookaside implements AutoCloseable {
     public long flush() {
         int c = enter();
         try {
+            if (scoped) {
+                owners.get().reclaim();
+                sweepEndedOwners();
+            }
             long n = exa_lookaside_flush(handle);
             rethrowCallbackFailure();
             return n;
@@ -602,13 +653,14 @@ public final class Lookaside implements AutoCloseable {
     /**
      * Exact statistics (every thread's counts summed). In scoped mode a block freed on another thread counts as
      * freed once its allocating thread has taken it back (at that thread's next call on the list, this one
-     * included).
+     * included); blocks parked for a thread that has ended are taken back by this call.
      */
     public LookasideStats stats() {
         int c = enter();
         try (Arena a = Arena.ofConfined()) {
             if (scoped) {
                 owners.get().reclaim();
+                sweepEndedOwners();
             }
             MemorySegment s = a.allocate(exa_lookaside_stats_s.layout());
             Failures.check(exa_lookaside_query(handle, s));
@@ -694,11 +746,7 @@ public final class Lookaside implements AutoCloseable {
                 // Those of live threads wait for their owner's next call on the list (which finds it closed and
                 // hands them to the releaser): until then their segments are still open on that thread.
                 owners.get().reclaim();
-                for (Owner o : allOwners) {
-                    if (!o.thread.isAlive()) {
-                        o.reclaimForDeadOwner();
-                    }
-                }
+                sweepEndedOwners();
             }
             Failures.check(exa_lookaside_delete(handle));
         } finally {
