@@ -110,13 +110,21 @@ public final class Lookaside implements AutoCloseable {
             return this;
         }
 
-        /** NT MaximumDepth: 256 .. 1024 (default 256). */
+        /**
+         * NT MaximumDepth: 256 .. 1024; 0 means the default, 256, as a depth of 0 does in ExInitializeLookasideListEx.
+         * Checked by {@link #build()}: anything else is {@link InvalidArgumentException} with
+         * STATUS_INVALID_PARAMETER_8 (Depth is that routine's eighth parameter).
+         */
         public Builder maximumDepth(int maximumDepth) {
             this.maximumDepth = maximumDepth;
             return this;
         }
 
-        /** Depth to start at instead of NT's 4 (an exalloc extension): 1 .. maximum depth. */
+        /**
+         * Depth to start at instead of NT's 4 (an exalloc extension): 1 .. the maximum depth; 0 means NT's 4. Checked by
+         * {@link #build()}: anything else is {@link InvalidArgumentException} with STATUS_INVALID_PARAMETER_8, as for
+         * the maximum depth.
+         */
         public Builder initialDepth(int initialDepth) {
             this.initialDepth = initialDepth;
             return this;
@@ -153,11 +161,24 @@ public final class Lookaside implements AutoCloseable {
         /**
          * Creates the list.
          *
-         * @throws InvalidArgumentException for a depth out of range (STATUS_INVALID_PARAMETER_8 and the like)
+         * @throws InvalidArgumentException for a depth out of range (STATUS_INVALID_PARAMETER_8) or a pool type a
+         *                                  lookaside list cannot use (STATUS_INVALID_PARAMETER_4)
          */
         public Lookaside build() {
             if ((allocator == null) != (releaser == null)) {
                 throw new IllegalArgumentException("give both an allocator and a releaser, or neither");
+            }
+            int low = EXA_LOOKASIDE_DEFAULT_MAXIMUM_DEPTH();
+            int high = EXA_LOOKASIDE_MAXIMUM_DEPTH_LIMIT();
+            if (maximumDepth != 0 && (maximumDepth < low || maximumDepth > high)) {
+                throw new InvalidArgumentException(NtStatus.INVALID_PARAMETER_8, "maximumDepth must be " + low + " .. "
+                        + high + " (0: the default, " + low + "), not " + maximumDepth);
+            }
+            int maximum = maximumDepth == 0 ? low : maximumDepth;
+            if (initialDepth != 0 && (initialDepth < 1 || initialDepth > maximum)) {
+                throw new InvalidArgumentException(NtStatus.INVALID_PARAMETER_8, "initialDepth must be 1 .. " + maximum
+                        + ", the maximum depth (0: NT's " + EXA_LOOKASIDE_INITIAL_DEPTH() + "), not "
+                        + Integer.toUnsignedString(initialDepth));
             }
             return new Lookaside(this);
         }
@@ -242,7 +263,12 @@ public final class Lookaside implements AutoCloseable {
                 exa_lookaside_config_s.free(cfg, exa_free_fn.allocate(this::upcallFree, arena));
             }
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Failures.check(exa_lookaside_create(cfg, out));
+            int status = exa_lookaside_create(cfg, out);
+            if (status == NtStatus.INVALID_PARAMETER_4) {
+                throw new InvalidArgumentException(status, "pool type " + b.poolType
+                        + " cannot back a lookaside list (no must-succeed type can)");
+            }
+            Failures.check(status);
             this.handle = out.get(ValueLayout.ADDRESS, 0);
             if (allocator == null) {
                 CriticalGate.register(inFlight);
@@ -687,7 +713,12 @@ public final class Lookaside implements AutoCloseable {
     public void setDepth(int depth) {
         int c = enter();
         try {
-            Failures.check(exa_lookaside_set_depth(handle, depth));
+            int status = exa_lookaside_set_depth(handle, depth);
+            if (status == NtStatus.INVALID_PARAMETER_2) {
+                throw new InvalidArgumentException(status, "depth must be 1 .. " + stats().maximumDepth()
+                        + ", the list's maximum depth, not " + depth);
+            }
+            Failures.check(status);
         } finally {
             inFlight.exit(c);
         }
