@@ -356,9 +356,10 @@ typedef struct exa_lookaside_stats_s {
 } exa_lookaside_stats_t;
 
 /* Create a list. Returns EXA_STATUS_SUCCESS and *out, or:
- *   EXA_STATUS_INVALID_PARAMETER    cfg or out NULL, size 0 or > 4 GiB - 1, bad initial_depth;
+ *   EXA_STATUS_INVALID_PARAMETER    cfg or out NULL, size 0 or > 4 GiB - 1;
  *   EXA_STATUS_INVALID_PARAMETER_4  pool_type is not a valid lookaside pool type;
- *   EXA_STATUS_INVALID_PARAMETER_8  maximum_depth not 0 and not in 256..1024;
+ *   EXA_STATUS_INVALID_PARAMETER_8  maximum_depth not 0 and not in 256..1024, or initial_depth
+ *                                   not 0 and not in 1..maximum (NT's Depth is parameter 8);
  *   EXA_STATUS_INSUFFICIENT_RESOURCES  no memory for the list itself. */
 EXA_API exa_status_t exa_lookaside_create(const exa_lookaside_config_t *cfg, exa_lookaside_t **out);
 

@@ -74,7 +74,9 @@ static void create_validates_parameters(void) {
     CHECK_EQ(exa_lookaside_create(&cfg, &l), EXA_STATUS_INVALID_PARAMETER_8);
     cfg.maximum_depth = 256;
     cfg.initial_depth = 257;
-    CHECK_EQ(exa_lookaside_create(&cfg, &l), EXA_STATUS_INVALID_PARAMETER);
+    CHECK_EQ(exa_lookaside_create(&cfg, &l), EXA_STATUS_INVALID_PARAMETER_8);
+    cfg.initial_depth = UINT32_MAX;
+    CHECK_EQ(exa_lookaside_create(&cfg, &l), EXA_STATUS_INVALID_PARAMETER_8);
     cfg.maximum_depth = 1024;
     cfg.initial_depth = 1024;
     CHECK_EQ(exa_lookaside_create(&cfg, &l), EXA_STATUS_SUCCESS);

@@ -451,6 +451,33 @@ static void pool_flags_validation(void) {
     CHECK(z == NULL);
 }
 
+/* Zero bytes take the full path's rule (a 16-byte block; NULL in strict mode) even when the
+ * thread's page cache holds a page: the one-page doors serve 4065..4096 bytes, never 0. */
+static void zero_bytes_never_take_a_cached_page(void) {
+    for (int strict = 0; strict < 2; strict++) {
+        void *page = exa_pool_allocate(EXA_POOL_FLAG_PAGED, MAX_SMALL + 1, test_tag("Zpg1"));
+        CHECK(page != NULL);
+        exa_pool_free(page); /* the page goes to this thread's page cache */
+        exa_pool_set_options(strict ? EXA_POOL_OPTION_STRICT : 0);
+        void *z = exa_pool_allocate(EXA_POOL_FLAG_PAGED, 0, test_tag("Zpg2"));
+        exa_pool_set_options(0);
+        if (strict) {
+            CHECK(z == NULL);
+        } else {
+            CHECK(z != NULL);
+            CHECK_EQ(test_block_info(z).size, 16);
+            exa_pool_free(z);
+        }
+        page = exa_pool_allocate_typed(EXA_PAGED_POOL, MAX_SMALL + 1, test_tag("Zpg1"), EXA_POOL_PRIORITY_HIGH);
+        CHECK(page != NULL);
+        exa_pool_free(page);
+        void *l = exa_pool_allocate_typed(EXA_PAGED_POOL, 0, test_tag("Zpg3"), EXA_POOL_PRIORITY_HIGH);
+        CHECK(l != NULL);
+        CHECK_EQ(test_block_info(l).size, 16);
+        exa_pool_free(l);
+    }
+}
+
 static void pool3_extended_parameters(void) {
     uint32_t nodes = exa_numa_node_count();
     CHECK(nodes >= 1);
@@ -1054,6 +1081,7 @@ static const test_case_t pool_cases[] = {
     {"pool.cache_aligned_blocks_and_shadow_headers", cache_aligned_blocks_and_shadow_headers},
     {"pool.pool_flags_map_to_types", pool_flags_map_to_types},
     {"pool.pool_flags_validation", pool_flags_validation},
+    {"pool.zero_bytes_never_take_a_cached_page", zero_bytes_never_take_a_cached_page},
     {"pool.pool3_extended_parameters", pool3_extended_parameters},
     {"pool.legacy_zero_length_and_tags", legacy_zero_length_and_tags},
     {"pool.quota_charge_and_back_out", quota_charge_and_back_out},

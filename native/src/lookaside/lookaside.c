@@ -659,7 +659,7 @@ exa_status_t _exa_lookaside_create(const exa_lookaside_config_t *cfg, const exa_
     if (maximum < EXA_LOOKASIDE_DEFAULT_MAXIMUM_DEPTH || maximum > EXA_LOOKASIDE_MAXIMUM_DEPTH_LIMIT)
         return EXA_STATUS_INVALID_PARAMETER_8;
     uint32_t depth = cfg->initial_depth == 0 ? EXA_LOOKASIDE_INITIAL_DEPTH : cfg->initial_depth;
-    if (depth > maximum) return EXA_STATUS_INVALID_PARAMETER;
+    if (depth > maximum) return EXA_STATUS_INVALID_PARAMETER_8; /* both depths stand for NT's Depth argument */
     _exa_init();
 
     _exa_lock(&_exa_registry_lock);

@@ -147,7 +147,7 @@ void *_exa_pool_flags_entry(exa_u64 flags, exa_u64 size, uint32_t tag) {
             else if (pool == EXA_POOL_FLAG_PAGED) p = exa_allocate_fast(EXA_DESC_PAGED, EXA_PT_PAGED, size, tag, zero);
             else if (pool == EXA_POOL_FLAG_NON_PAGED_EXECUTE) p = exa_allocate_fast(EXA_DESC_EXECUTE, 0, size, tag, zero);
             if (exa_likely(p != NULL)) return p;
-        } else if (size <= EXA_PAGE_SIZE) {
+        } else if (size != 0 && size <= EXA_PAGE_SIZE) { /* zero bytes: the full path's rule */
             return exa_flags_page_door(flags, size, tag);
         }
     }
@@ -162,7 +162,7 @@ void *_exa_pool_legacy_entry(int32_t pool_type, exa_u64 size, uint32_t tag) {
             else if (pool_type == EXA_PT_PAGED) p = exa_allocate_fast(EXA_DESC_PAGED, EXA_PT_PAGED, size, tag, 0);
             else if (pool_type == 0) p = exa_allocate_fast(EXA_DESC_EXECUTE, 0, size, tag, 0);
             if (exa_likely(p != NULL)) return p;
-        } else if (size <= EXA_PAGE_SIZE) {
+        } else if (size != 0 && size <= EXA_PAGE_SIZE) {
             return exa_legacy_page_door(pool_type, size, tag);
         }
     }

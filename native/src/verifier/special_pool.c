@@ -272,7 +272,10 @@ static int exa_special_fault(void *address, int write) {
                      (unsigned long long)s.block, (unsigned long long)s.size, tag);
     if (n > 0) _exa_os_write_stderr(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
     _exa_bugcheck(code, a, (exa_u64)(int64_t)write, s.block, s.size);
-    /* The faulting access cannot be resumed: a handler that returns still ends the process. */
+    /* The faulting access cannot be resumed: a handler that returns (a recording one, as the
+     * Java binding installs) is overruled as KeBugCheckEx overrules it, with the STOP line and
+     * the dump of the default handler, which then aborts. */
+    exa_bugcheck_abort(code, a, (exa_u64)(int64_t)write, s.block, s.size, NULL);
     _exa_os_abort();
 }
 

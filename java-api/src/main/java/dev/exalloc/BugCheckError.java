@@ -7,6 +7,10 @@ import java.io.Serial;
  * NT's. The native operation was abandoned with nothing changed, so the JVM keeps running; the
  * error still means a program bug (lock misuse, a corrupted structure) and is not meant to be
  * caught and ignored.
+ *
+ * <p>The message is NT's STOP line followed by the code's name and what failed, with the meaning of each parameter
+ * used, for example {@code *** STOP: 0x000000C2 (0x0000000000000007, ...) BAD_POOL_CALLER: the block is already free;
+ * p3 header word = 0x..., p4 block = 0x...} (the table of codes: docs/diagnostics.md).
  */
 public final class BugCheckError extends Error {
 
@@ -34,7 +38,8 @@ public final class BugCheckError extends Error {
      * @param p4   the fourth parameter
      */
     public BugCheckError(int code, long p1, long p2, long p3, long p4) {
-        super(String.format("*** STOP: 0x%08X (0x%016X, 0x%016X, 0x%016X, 0x%016X)", code, p1, p2, p3, p4));
+        super(String.format("*** STOP: 0x%08X (0x%016X, 0x%016X, 0x%016X, 0x%016X) ", code, p1, p2, p3, p4)
+                + BugCheckCodes.describe(code, p1, p2, p3, p4));
         this.code = code;
         this.parameter1 = p1;
         this.parameter2 = p2;
@@ -49,6 +54,26 @@ public final class BugCheckError extends Error {
      */
     public int code() {
         return code;
+    }
+
+    /**
+     * NT's name of the code.
+     *
+     * @return {@code "BAD_POOL_CALLER"} and the like, or {@code "bug check 0x..."} for a code exalloc does not name
+     */
+    public String codeName() {
+        String name = BugCheckCodes.name(code);
+        return name != null ? name : String.format("bug check 0x%X", code);
+    }
+
+    /**
+     * What the bug check says, in words.
+     *
+     * @return the code's name, what failed and what each parameter used means, with its value (the message after
+     *         the STOP line)
+     */
+    public String explanation() {
+        return BugCheckCodes.describe(code, parameter1, parameter2, parameter3, parameter4);
     }
 
     /**

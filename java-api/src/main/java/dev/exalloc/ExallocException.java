@@ -41,7 +41,9 @@ public class ExallocException extends RuntimeException {
             case NtStatus.INVALID_PARAMETER, NtStatus.INVALID_PARAMETER_1, NtStatus.INVALID_PARAMETER_2,
                     NtStatus.INVALID_PARAMETER_3, NtStatus.INVALID_PARAMETER_4, NtStatus.INVALID_PARAMETER_5,
                     NtStatus.INVALID_PARAMETER_6, NtStatus.INVALID_PARAMETER_7, NtStatus.INVALID_PARAMETER_8 ->
-                new InvalidArgumentException(status, "invalid parameter");
+                new InvalidArgumentException(status, status == NtStatus.INVALID_PARAMETER ? "invalid parameter"
+                        : "invalid parameter " + (status - NtStatus.INVALID_PARAMETER_1 + 1)
+                                + " (NT numbers a routine's parameters from 1)");
             default -> new ExallocException(status, "exalloc operation failed");
         };
     }

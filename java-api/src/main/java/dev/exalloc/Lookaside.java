@@ -35,7 +35,10 @@ import java.util.Objects;
  * scope of its own, confined to the thread that allocated it, that ends when the block is freed: a use after
  * free raises {@link IllegalStateException} instead of touching memory the list may have handed out again. A
  * block may be freed on any thread; freed on another thread, it goes back to the list at the allocating thread's
- * next call (its scope can only be closed there; until then nothing else receives the block). Lists whose blocks
+ * next call (its scope can only be closed there; until then nothing else receives the block). If the allocating
+ * thread has ended, the block goes back at once; one parked for a thread that ends without calling the list again
+ * goes back at the next {@link #stats()}, {@link #flush()} or {@link #close()}, or when another thread first uses
+ * the list, whichever comes first (so {@link #stats()} stays exact). Lists whose blocks
  * travel between threads use {@link Builder#sharedSegments()}: segments any thread can access, every misuse
  * check but the use-after-free one. Unchecked mode ({@link Builder#unchecked()}) skips the bookkeeping behind
  * all checks; misuse then corrupts native memory as it would in C.
@@ -142,7 +145,9 @@ public final class Lookaside implements AutoCloseable {
         }
 
         /**
-         * NT MaximumDepth: 256 .. 1024 (default 256).
+         * NT MaximumDepth: 256 .. 1024; 0 means the default, 256, as a depth of 0 does in ExInitializeLookasideListEx.
+         * Checked by {@link #build()}: anything else is {@link InvalidArgumentException} with
+         * STATUS_INVALID_PARAMETER_8 (Depth is that routine's eighth parameter).
          *
          * @param maximumDepth the bound on Depth
          * @return this builder
@@ -153,7 +158,9 @@ public final class Lookaside implements AutoCloseable {
         }
 
         /**
-         * Depth to start at instead of NT's 4 (an exalloc extension): 1 .. maximum depth.
+         * Depth to start at instead of NT's 4 (an exalloc extension): 1 .. the maximum depth; 0 means NT's 4. Checked by
+         * {@link #build()}: anything else is {@link InvalidArgumentException} with STATUS_INVALID_PARAMETER_8, as for
+         * the maximum depth.
          *
          * @param initialDepth the first Depth
          * @return this builder
@@ -211,11 +218,24 @@ public final class Lookaside implements AutoCloseable {
          * Creates the list.
          *
          * @return the new list
-         * @throws InvalidArgumentException for a depth out of range (STATUS_INVALID_PARAMETER_8 and the like)
+         * @throws InvalidArgumentException for a depth out of range (STATUS_INVALID_PARAMETER_8) or a pool type a
+         *                                  lookaside list cannot use (STATUS_INVALID_PARAMETER_4)
          */
         public Lookaside build() {
             if ((allocator == null) != (releaser == null)) {
                 throw new IllegalArgumentException("give both an allocator and a releaser, or neither");
+            }
+            int low = EXA_LOOKASIDE_DEFAULT_MAXIMUM_DEPTH();
+            int high = EXA_LOOKASIDE_MAXIMUM_DEPTH_LIMIT();
+            if (maximumDepth != 0 && (maximumDepth < low || maximumDepth > high)) {
+                throw new InvalidArgumentException(NtStatus.INVALID_PARAMETER_8, "maximumDepth must be " + low + " .. "
+                        + high + " (0: the default, " + low + "), not " + maximumDepth);
+            }
+            int maximum = maximumDepth == 0 ? low : maximumDepth;
+            if (initialDepth != 0 && (initialDepth < 1 || initialDepth > maximum)) {
+                throw new InvalidArgumentException(NtStatus.INVALID_PARAMETER_8, "initialDepth must be 1 .. " + maximum
+                        + ", the maximum depth (0: NT's " + EXA_LOOKASIDE_INITIAL_DEPTH() + "), not "
+                        + Integer.toUnsignedString(initialDepth));
             }
             return new Lookaside(this);
         }
@@ -300,7 +320,12 @@ public final class Lookaside implements AutoCloseable {
                 exa_lookaside_config_s.free(cfg, exa_free_fn.allocate(this::upcallFree, arena));
             }
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Failures.check(exa_lookaside_create(cfg, out));
+            int status = exa_lookaside_create(cfg, out);
+            if (status == NtStatus.INVALID_PARAMETER_4) {
+                throw new InvalidArgumentException(status, "pool type " + b.poolType
+                        + " cannot back a lookaside list (no must-succeed type can)");
+            }
+            Failures.check(status);
             this.handle = out.get(ValueLayout.ADDRESS, 0);
             if (allocator == null) {
                 CriticalGate.register(inFlight);
@@ -498,7 +523,56 @@ public final class Lookaside implements AutoCloseable {
             return NOW; // a dead thread's confined segments are out of everyone's reach
         }
         owner.remote.add(new Deferred(block.address(), h.scope()));
+        if (!owner.thread.isAlive()) {
+            // The owner ended between the check and the add: it will never call again, so its deferred frees (this
+            // one included) go back now. Whoever polls a block returns it: no block is returned twice.
+            returnOrphans(owner);
+        }
         return DEFERRED;
+    }
+
+    /*
+     * The deferred frees of an owner whose thread has ended go back to the list (to the releaser after the close).
+     * Their segments stay open, but they were confined to a thread that no longer runs: nobody can reach them. A
+     * free the native side refuses (an IRQL check) leaves its block parked for the next sweep.
+     */
+    void returnOrphans(Owner o) {
+        if (o.remote.isEmpty()) {
+            return;
+        }
+        int c = inFlight.enter();
+        try {
+            for (Deferred d; (d = o.remote.poll()) != null;) {
+                try {
+                    if (c < 0) {
+                        releaseAfterClose(d.address());
+                    } else {
+                        nativeFree(d.address());
+                    }
+                } catch (RuntimeException | Error e) {
+                    o.remote.add(d);
+                    throw e;
+                }
+            }
+        } finally {
+            if (c >= 0) {
+                inFlight.exit(c);
+            }
+        }
+    }
+
+    /*
+     * Owners whose thread has ended: their parked blocks go back, and they are forgotten. A free racing with this
+     * (it found the owner alive, then parked its block) sees the thread ended after parking and returns the block
+     * itself (takeBack). Run by stats(), flush(), close() and a thread's first call on the list.
+     */
+    void sweepEndedOwners() {
+        for (Owner o : allOwners) {
+            if (!o.thread.isAlive()) {
+                allOwners.remove(o);
+                returnOrphans(o);
+            }
+        }
     }
 
     /* A free that native code refused (an IRQL check): the block is the caller's again, as it was. */
@@ -589,6 +663,7 @@ public final class Lookaside implements AutoCloseable {
 
     private Owner newOwner() {
         Owner o = new Owner(Thread.currentThread());
+        sweepEndedOwners(); // threads come as others end: their parked blocks go back, their records go away
         allOwners.add(o);
         return o;
     }
@@ -628,12 +703,6 @@ public final class Lookaside implements AutoCloseable {
             }
         }
 
-        /* At the close, for an owner whose thread has ended: nobody can reach its segments any more. */
-        void reclaimForDeadOwner() {
-            for (Deferred d; (d = remote.poll()) != null;) {
-                releaseAfterClose(d.address());
-            }
-        }
     }
 
 
@@ -664,6 +733,10 @@ public final class Lookaside implements AutoCloseable {
     public long flush() {
         int c = enter();
         try {
+            if (scoped) {
+                owners.get().reclaim();
+                sweepEndedOwners();
+            }
             long n = exa_lookaside_flush(handle);
             rethrowCallbackFailure();
             return n;
@@ -675,7 +748,7 @@ public final class Lookaside implements AutoCloseable {
     /**
      * Exact statistics (every thread's counts summed). In scoped mode a block freed on another thread counts as
      * freed once its allocating thread has taken it back (at that thread's next call on the list, this one
-     * included).
+     * included); blocks parked for a thread that has ended are taken back by this call.
      *
      * @return the list's statistics now
      */
@@ -684,6 +757,7 @@ public final class Lookaside implements AutoCloseable {
         try (Arena a = Arena.ofConfined()) {
             if (scoped) {
                 owners.get().reclaim();
+                sweepEndedOwners();
             }
             MemorySegment s = a.allocate(exa_lookaside_stats_s.layout());
             Failures.check(exa_lookaside_query(handle, s));
@@ -712,7 +786,12 @@ public final class Lookaside implements AutoCloseable {
     public void setDepth(int depth) {
         int c = enter();
         try {
-            Failures.check(exa_lookaside_set_depth(handle, depth));
+            int status = exa_lookaside_set_depth(handle, depth);
+            if (status == NtStatus.INVALID_PARAMETER_2) {
+                throw new InvalidArgumentException(status, "depth must be 1 .. " + stats().maximumDepth()
+                        + ", the list's maximum depth, not " + depth);
+            }
+            Failures.check(status);
         } finally {
             inFlight.exit(c);
         }
@@ -797,11 +876,7 @@ public final class Lookaside implements AutoCloseable {
                 // Those of live threads wait for their owner's next call on the list (which finds it closed and
                 // hands them to the releaser): until then their segments are still open on that thread.
                 owners.get().reclaim();
-                for (Owner o : allOwners) {
-                    if (!o.thread.isAlive()) {
-                        o.reclaimForDeadOwner();
-                    }
-                }
+                sweepEndedOwners();
             }
             Failures.check(exa_lookaside_delete(handle));
         } finally {

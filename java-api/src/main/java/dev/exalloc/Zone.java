@@ -171,7 +171,12 @@ public final class Zone implements AutoCloseable {
                 this.lock = null;
             }
             MemorySegment first = segmentFor(b.segment, b.segmentSize);
-            Failures.check(exa_zone_init(zone, b.blockSize, first, (int) first.byteSize()));
+            int status = exa_zone_init(zone, b.blockSize, first, (int) first.byteSize());
+            if (status == NtStatus.UNSUCCESSFUL) {
+                throw new ExallocException(status, "ExInitializeZone refused a zone of " + Integer.toUnsignedString(
+                        b.blockSize) + "-byte blocks: " + refusal(b.blockSize, first));
+            }
+            Failures.check(status);
             ok = true;
         } finally {
             if (!ok) {
@@ -179,6 +184,29 @@ public final class Zone implements AutoCloseable {
                 freePoolSegments();
             }
         }
+    }
+
+    /*
+     * Why ExInitializeZone / ExExtendZone refuse (STATUS_UNSUCCESSFUL), in words: blocks are a multiple of 8 bytes,
+     * at least a pointer, smaller than the segment; a segment is 8-byte aligned and a multiple of 8 bytes.
+     */
+    private static String refusal(int blockSize, MemorySegment segment) {
+        long block = Integer.toUnsignedLong(blockSize);
+        long bytes = segment.byteSize();
+        List<String> why = new ArrayList<>();
+        if (block < 8 || block % 8 != 0) {
+            why.add("the block size must be a multiple of 8 bytes, at least 8, not " + block);
+        }
+        if (segment.address() % 8 != 0) {
+            why.add(String.format("the segment must be 8-byte aligned, not at 0x%X", segment.address()));
+        }
+        if (bytes % 8 != 0) {
+            why.add("the segment size must be a multiple of 8 bytes, not " + bytes);
+        }
+        if (block >= bytes) {
+            why.add("the block size must be smaller than the segment (" + bytes + " bytes)");
+        }
+        return why.isEmpty() ? "block size or segment out of range" : String.join("; ", why);
     }
 
     @SuppressWarnings("restricted") // reinterpret: the pool handed out exactly `size` bytes
@@ -335,6 +363,9 @@ public final class Zone implements AutoCloseable {
     private void doExtend(MemorySegment segment) {
         int status = lock != null ? exa_zone_extend_interlocked(zone, segment, (int) segment.byteSize(), lock.word())
                 : exa_zone_extend(zone, segment, (int) segment.byteSize());
+        if (status == NtStatus.UNSUCCESSFUL) {
+            throw new ExallocException(status, "ExExtendZone refused the segment: " + refusal(blockSize, segment));
+        }
         Failures.check(status);
     }
 

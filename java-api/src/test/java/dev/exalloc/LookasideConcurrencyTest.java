@@ -11,6 +11,8 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -182,5 +184,106 @@ class LookasideConcurrencyTest {
             }
             assertEquals(200, list.stats().totalFrees());
         }
+    }
+
+    /*
+     * Scoped mode: a block freed on another thread while its allocating thread lives is parked for that thread; when
+     * it ends without calling the list again, the block must still come back (counted in TotalFrees, cached or
+     * released), and at once for the counters: stats() is exact.
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void blocksParkedForAThreadThatEndsComeBack() throws Exception {
+        Tag tag = Tag.of("Orp1");
+        int n = 100;
+        try (Lookaside list = Lookaside.builder(64).tag(tag).build()) {
+            BlockingQueue<MemorySegment> handed = new LinkedBlockingQueue<>();
+            CountDownLatch freed = new CountDownLatch(1);
+            Thread owner = Thread.ofPlatform().start(() -> {
+                for (int i = 0; i < n; i++) {
+                    handed.add(list.allocate());
+                }
+                try {
+                    freed.await(); // alive while the frees happen, then ends with no further call on the list
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            for (int i = 0; i < n; i++) {
+                list.free(handed.take());
+            }
+            freed.countDown();
+            owner.join();
+            assertAllBack(list, tag, n);
+        }
+    }
+
+    /*
+     * The same under load: short-lived producer threads allocate and end at once, long-lived consumers free their
+     * blocks (some while the producer lives, some after it ended, some racing with its end). At the end every
+     * counter is exact and every block is back.
+     */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void crossThreadFreesWithEndingOwnersStayExact() throws Exception {
+        Tag tag = Tag.of("Orp2");
+        int rounds = 40;
+        int perProducer = 500;
+        try (Lookaside list = Lookaside.builder(96).tag(tag).build()) {
+            BlockingQueue<MemorySegment> handed = new LinkedBlockingQueue<>();
+            MemorySegment stop = MemorySegment.ofArray(new byte[1]);
+            Thread[] consumers = new Thread[THREADS];
+            long[] frees = new long[THREADS];
+            for (int t = 0; t < THREADS; t++) {
+                int me = t;
+                consumers[t] = Thread.ofPlatform().start(() -> {
+                    try {
+                        for (MemorySegment b; (b = handed.take()) != stop;) {
+                            list.free(b);
+                            frees[me]++;
+                        }
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+            }
+            for (int r = 0; r < rounds; r++) {
+                Thread[] producers = new Thread[THREADS];
+                for (int t = 0; t < THREADS; t++) {
+                    producers[t] = Thread.ofPlatform().start(() -> {
+                        for (int i = 0; i < perProducer; i++) {
+                            handed.add(list.allocate());
+                        }
+                    });
+                }
+                for (Thread p : producers) {
+                    p.join();
+                }
+            }
+            for (int t = 0; t < THREADS; t++) {
+                handed.add(stop);
+            }
+            for (Thread c : consumers) {
+                c.join();
+            }
+            long total = (long) rounds * THREADS * perProducer;
+            long sum = 0;
+            for (long f : frees) {
+                sum += f;
+            }
+            assertEquals(total, sum);
+            assertAllBack(list, tag, total);
+        }
+    }
+
+    private static void assertAllBack(Lookaside list, Tag tag, long n) {
+        LookasideStats s = list.stats();
+        assertEquals(n, s.totalAllocates(), s.toString());
+        assertEquals(n, s.totalFrees(), "every free is counted: " + s);
+        assertEquals(0, list.outstandingBlocks());
+        assertTrue(s.currentDepth() <= s.depth(), s.toString());
+        list.flush();
+        assertEquals(0, list.stats().currentDepth());
+        assertEquals(0, Pool.tag(tag, PoolKind.NON_PAGED).diff(), "every block went back to the pool");
     }
 }

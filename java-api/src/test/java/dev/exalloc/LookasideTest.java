@@ -285,6 +285,36 @@ class LookasideTest {
         }
     }
 
+    /** Every bad depth is STATUS_INVALID_PARAMETER_8 (NT's Depth argument), named with its range; 0 is the default. */
+    @Test
+    void badDepthsNameTheParameterAndZeroMeansTheDefault() {
+        for (int bad : new int[] {300, -1, 257}) {
+            InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
+                    () -> Lookaside.builder(64).initialDepth(bad).build());
+            assertEquals(NtStatus.INVALID_PARAMETER_8, e.status(), e.getMessage());
+            assertTrue(e.getMessage().contains("initialDepth must be 1 .. 256"), e.getMessage());
+            assertTrue(e.getMessage().contains(Integer.toUnsignedString(bad)), e.getMessage());
+        }
+        InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
+                () -> Lookaside.builder(64).maximumDepth(1024).initialDepth(1025).build());
+        assertEquals(NtStatus.INVALID_PARAMETER_8, e.status());
+        assertTrue(e.getMessage().contains("1 .. 1024"), e.getMessage());
+        e = assertThrows(InvalidArgumentException.class, () -> Lookaside.builder(64).maximumDepth(-5).build());
+        assertEquals(NtStatus.INVALID_PARAMETER_8, e.status());
+        assertTrue(e.getMessage().contains("maximumDepth must be 256 .. 1024"), e.getMessage());
+        e = assertThrows(InvalidArgumentException.class,
+                () -> Lookaside.builder(64).poolType(PoolType.NON_PAGED_MUST_SUCCEED).build());
+        assertEquals(NtStatus.INVALID_PARAMETER_4, e.status());
+        assertTrue(e.getMessage().contains("pool type"), e.getMessage());
+        try (Lookaside list = Lookaside.builder(64).maximumDepth(0).initialDepth(0).build()) {
+            assertEquals(4, list.stats().depth(), "initial depth 0: NT's 4");
+            assertEquals(256, list.stats().maximumDepth(), "maximum depth 0: NT's 256");
+            e = assertThrows(InvalidArgumentException.class, () -> list.setDepth(0));
+            assertEquals(NtStatus.INVALID_PARAMETER_2, e.status());
+            assertTrue(e.getMessage().contains("depth must be 1 .. 256"), e.getMessage());
+        }
+    }
+
     @Test
     void resetCountersZeroesTheFour() {
         try (Lookaside list = Lookaside.builder(16).build()) {

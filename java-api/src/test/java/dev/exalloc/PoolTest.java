@@ -237,6 +237,33 @@ class PoolTest {
             assertThrows(IllegalArgumentException.class, () -> Pool.allocate(-1, tag, PoolFlags.paged()));
         }
 
+        /** Zero bytes keep their rule when the thread's page cache holds a page (a one-page block was just freed). */
+        @Test
+        void zeroBytesNeverTakeACachedPage() {
+            Tag tag = Tag.of("Zpag");
+            for (boolean strict : new boolean[] {false, true}) {
+                Pool.free(Pool.allocate(4065, tag, PoolFlags.paged()));
+                Pool.setStrict(strict);
+                MemorySegment zero;
+                try {
+                    zero = Pool.allocate(0, tag, PoolFlags.paged());
+                } finally {
+                    Pool.setStrict(false);
+                }
+                if (strict) {
+                    assertNull(zero, "strict mode: a zero-byte ExAllocatePool2 request fails");
+                } else {
+                    assertNotNull(zero);
+                    assertEquals(16, Pool.query(zero).size(), "a minimal block, not a page");
+                    Pool.free(zero);
+                }
+                Pool.free(Pool.allocate(PoolType.PAGED, 4065, tag));
+                MemorySegment legacy = Pool.allocate(PoolType.PAGED, 0, tag);
+                assertEquals(16, Pool.query(legacy).size(), "legacy zero bytes: a minimal block, not a page");
+                Pool.free(legacy);
+            }
+        }
+
         @Test
         void pool3ExtendedParameters() {
             Tag tag = Tag.of("Flg3");

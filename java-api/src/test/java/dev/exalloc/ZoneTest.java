@@ -81,6 +81,23 @@ class ZoneTest {
             MemorySegment odd = arena.allocate(4100, 16).asSlice(4, 4096);
             ExallocException e = assertThrows(ExallocException.class, () -> Zone.builder(64).segment(odd).build());
             assertEquals(NtStatus.UNSUCCESSFUL, e.status());
+            assertTrue(e.getMessage().contains("8-byte aligned"), e.getMessage());
+        }
+    }
+
+    /** A refused zone says why, not only "operation failed". */
+    @Test
+    void refusalsSayWhy() {
+        ExallocException e = assertThrows(ExallocException.class, () -> Zone.builder(12).build());
+        assertEquals(NtStatus.UNSUCCESSFUL, e.status());
+        assertTrue(e.getMessage().contains("the block size must be a multiple of 8 bytes, at least 8, not 12"),
+                e.getMessage());
+        e = assertThrows(ExallocException.class, () -> Zone.builder(4096).segmentSize(4096).build());
+        assertTrue(e.getMessage().contains("smaller than the segment (4096 bytes)"), e.getMessage());
+        try (Zone zone = Zone.builder(64).segmentSize(4096).build()) {
+            e = assertThrows(ExallocException.class, () -> zone.extend(60));
+            assertTrue(e.getMessage().contains("ExExtendZone refused the segment"), e.getMessage());
+            assertTrue(e.getMessage().contains("smaller than the segment (60 bytes)"), e.getMessage());
         }
     }
 
