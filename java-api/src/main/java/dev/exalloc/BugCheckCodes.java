@@ -129,7 +129,17 @@ final class BugCheckCodes {
                     Map.entry(0x1008L, new Meaning("a spin lock acquired with the other lock kind's routine",
                             "sub-code", "lock", "lock word", null)),
                     Map.entry(0x1009L, new Meaning("a spin lock released with the other lock kind's routine",
-                            "sub-code", "lock", "lock word", null))));
+                            "sub-code", "lock", "lock word", null)),
+                    Map.entry(0x1010L, new Meaning("a classic lookaside initialiser given a Size above 2^32 - 1",
+                            "sub-code", "list", "Size", null)),
+                    Map.entry(0x1011L, new Meaning("a lookaside free of a block a list already caches (double free)",
+                            "sub-code", "list caching it", "block", "list freed to")),
+                    Map.entry(0x1012L, new Meaning("a lookaside free of a block smaller than the list's Size, or of no "
+                            + "pool block", "sub-code", "list", "block", "its size or 0")),
+                    Map.entry(0x1013L, new Meaning("a pool free of a block a lookaside list still caches", "sub-code",
+                            "list", "block", null)),
+                    Map.entry(0x1014L, new Meaning("a deleted lookaside list's handle used again, or deleted twice",
+                            "sub-code", "handle", "word found", null))));
 
     /** NT's name of a code, or null. */
     static String name(int code) {
