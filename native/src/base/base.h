@@ -169,13 +169,15 @@ typedef struct exa_fork_handler_s {
     void (*child)(void);
 } exa_fork_handler_t;
 
-/* The global order of the library's locks across fork: higher ranks are taken first. */
+/* The global order of the library's locks across fork: higher ranks are taken first. The
+ * start/stop locks of the background threads come first: their holder may be joining its
+ * thread, which must still be able to take every other lock to finish. */
 enum {
+    EXA_FORK_RANK_BALANCE = 98,    /* lookaside/balance.c: start/stop lock */
+    EXA_FORK_RANK_PUBLISH = 95,    /* diag/publish.c: thread lock, then publish lock */
     EXA_FORK_RANK_VERIFIER = 90,   /* verifier/verifier.c: configuration lock */
     EXA_FORK_RANK_SPECIAL = 85,    /* verifier/special_pool.c: slot lock */
-    EXA_FORK_RANK_PUBLISH = 80,    /* diag/publish.c: thread lock, then publish lock */
     EXA_FORK_RANK_DIAG = 70,       /* diag/diag.c: exit, site and sort locks */
-    EXA_FORK_RANK_BALANCE = 60,    /* lookaside/balance.c: start/stop lock */
     EXA_FORK_RANK_LOOKASIDE = 50,  /* lookaside/lookaside.c: registry, then every list */
     EXA_FORK_RANK_QUOTA = 40,      /* pool/quota.c: registry stripes */
     EXA_FORK_RANK_LIMITS = 35,     /* pool/limits.c: condition callbacks */
