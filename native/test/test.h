@@ -19,6 +19,17 @@
 #ifndef TEST_ASAN
 #  define TEST_ASAN 0
 #endif
+/* 1 in a ThreadSanitizer build. */
+#if defined(__SANITIZE_THREAD__)
+#  define TEST_TSAN 1
+#elif defined(__has_feature)
+#  if __has_feature(thread_sanitizer)
+#    define TEST_TSAN 1
+#  endif
+#endif
+#ifndef TEST_TSAN
+#  define TEST_TSAN 0
+#endif
 
 #include <inttypes.h>
 #include <stdint.h>

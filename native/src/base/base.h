@@ -162,6 +162,47 @@ exa_inline int _exa_lock_or_try(exa_spinlock_t *lock, int fatal) {
 }
 
 /* ---------------------------------------------------------------------------------------
+ * Fork (base/fork.c, docs/conventions.md#fork). Every floor that owns locks or threads
+ * registers one handler per file from a load-time function (EXA_ON_LOAD), so the ground
+ * floor never names a higher one. Around fork() the forking thread runs every `prepare`
+ * in descending rank (callers' locks before their callees': a file that calls into a lower
+ * one while holding its own lock has the higher rank), then after the fork every `parent`
+ * (in the parent) or `child` (in the child) in ascending rank. `prepare` takes the file's
+ * locks, `parent` releases them, `child` reinitialises them and repairs what the threads
+ * that do not exist in the child left behind.
+ * ------------------------------------------------------------------------------------- */
+typedef struct exa_fork_handler_s {
+    uint32_t rank;             /* EXA_FORK_RANK_* */
+    void (*prepare)(void);
+    void (*parent)(void);
+    void (*child)(void);
+} exa_fork_handler_t;
+
+/* The global order of the library's locks across fork: higher ranks are taken first. The
+ * start/stop locks of the background threads come first: their holder may be joining its
+ * thread, which must still be able to take every other lock to finish. */
+enum {
+    EXA_FORK_RANK_BALANCE = 98,    /* lookaside/balance.c: start/stop lock */
+    EXA_FORK_RANK_PUBLISH = 95,    /* diag/publish.c: thread lock, then publish lock */
+    EXA_FORK_RANK_VERIFIER = 90,   /* verifier/verifier.c: configuration lock */
+    EXA_FORK_RANK_SPECIAL = 85,    /* verifier/special_pool.c: slot lock */
+    EXA_FORK_RANK_DIAG = 70,       /* diag/diag.c: exit, site and sort locks */
+    EXA_FORK_RANK_LOOKASIDE = 50,  /* lookaside/lookaside.c: registry, then every list */
+    EXA_FORK_RANK_QUOTA = 40,      /* pool/quota.c: registry stripes */
+    EXA_FORK_RANK_LIMITS = 35,     /* pool/limits.c: condition callbacks */
+    EXA_FORK_RANK_TAGS = 30,       /* pool/tag.c: the tag table */
+    EXA_FORK_RANK_SEGMENTS = 20,   /* pool/segment.c: node lock, then every descriptor */
+    EXA_FORK_RANK_BIG = 10         /* pool/big.c: the big table's stripes */
+};
+
+/* Called from a load-time function only (single-threaded; the table is fixed afterwards).
+ * `h` must stay valid for the life of the process. */
+void _exa_fork_register(const exa_fork_handler_t *h);
+
+/* A library lock held across fork by the forking thread, made free again in the child. */
+exa_inline void _exa_lock_reset(exa_spinlock_t *lock) { exa_atomic_store_relaxed(exa_atomic_word(lock), (uintptr_t)0); }
+
+/* ---------------------------------------------------------------------------------------
  * Library-wide one-time state.
  * ------------------------------------------------------------------------------------- */
 /* 1 when the process barrier (membarrier) is usable: thread caches then run with compiler

@@ -135,6 +135,13 @@ EXA_DEBUG_API const char *_exa_debug_os_getenv(const char *name);
 #endif
 /* Register fn to run at process exit (atexit). 0 on success. */
 int _exa_os_at_exit(void (*fn)(void));
+/* Register handlers around fork (pthread_atfork): `prepare` runs in the forking thread
+ * before the fork, `parent` in the parent and `child` in the child (the child's only
+ * thread) after it. Called once per process (base/fork.c). 0 on success. */
+int _exa_os_at_fork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+/* Drop this process's mapping of a shared-memory file (from _exa_os_shm_create) without
+ * removing the name: a child's copy of its parent's live view. */
+void _exa_os_shm_detach(void *p, size_t size);
 /* Create the shared-memory file `name` (e.g. "/exalloc.123", under /dev/shm) of `size`
  * bytes, mapped shared and zeroed, with exactly the permission bits `mode` (0600 unless the
  * caller asks for more), owned by the process's user. The name is created anew

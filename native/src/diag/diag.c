@@ -604,3 +604,23 @@ EXA_ON_LOAD(exa_diag_from_env) {
         (void)exa_leak_report_at_exit(1, strcmp(leak, "1") == 0 ? NULL : leak);
     _exa_publish_from_env();
 }
+
+/* Fork (base/fork.c): the exit, site and sort locks are held across fork. */
+static void exa_diag_fork_prepare(void) {
+    _exa_lock(&exa_exit_lock);
+    _exa_lock(&exa_site_lock);
+    _exa_lock(&exa_sort_lock);
+}
+static void exa_diag_fork_parent(void) {
+    _exa_unlock(&exa_sort_lock);
+    _exa_unlock(&exa_site_lock);
+    _exa_unlock(&exa_exit_lock);
+}
+static void exa_diag_fork_child(void) {
+    _exa_lock_reset(&exa_sort_lock);
+    _exa_lock_reset(&exa_site_lock);
+    _exa_lock_reset(&exa_exit_lock);
+}
+static const exa_fork_handler_t exa_diag_fork = {EXA_FORK_RANK_DIAG, exa_diag_fork_prepare, exa_diag_fork_parent,
+                                                 exa_diag_fork_child};
+EXA_ON_LOAD(exa_diag_fork_load) { _exa_fork_register(&exa_diag_fork); }

@@ -171,3 +171,32 @@ void _exa_publish_from_env(void) {
     for (const char *c = v; *c >= '0' && *c <= '9'; c++) period = period * 10 + (uint32_t)(*c - '0');
     (void)exa_publish_start(period <= 1 ? 1000 : period);
 }
+
+/* Fork (base/fork.c, docs/conventions.md#fork): the thread lock, then the publish lock, are
+ * held across fork (a publish in progress finishes first). The publisher thread does not
+ * exist in the child, and the live view it maps is the parent's (its name carries the
+ * parent's pid): the child marks the thread stopped and drops its copy of the mapping
+ * without removing the name, so it neither writes the parent's view nor deletes it at exit.
+ * A child that wants a view of its own calls exa_publish_start. */
+static void exa_publish_fork_prepare(void) {
+    _exa_lock(&exa_thread_lock);
+    _exa_lock(&exa_publish_lock);
+}
+static void exa_publish_fork_parent(void) {
+    _exa_unlock(&exa_publish_lock);
+    _exa_unlock(&exa_thread_lock);
+}
+static void exa_publish_fork_child(void) {
+    exa_atomic_store_relaxed(&exa_pub_running, 0u);
+    exa_pub_has_thread = 0;
+    exa_pub_thread = 0;
+    if (exa_shm != NULL) {
+        _exa_os_shm_detach(exa_shm, (size_t)exa_shm_bytes());
+        exa_shm = NULL;
+    }
+    _exa_lock_reset(&exa_publish_lock);
+    _exa_lock_reset(&exa_thread_lock);
+}
+static const exa_fork_handler_t exa_publish_fork = {EXA_FORK_RANK_PUBLISH, exa_publish_fork_prepare,
+                                                    exa_publish_fork_parent, exa_publish_fork_child};
+EXA_ON_LOAD(exa_publish_fork_load) { _exa_fork_register(&exa_publish_fork); }

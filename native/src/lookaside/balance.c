@@ -91,3 +91,19 @@ static void exa_balance_autostart(void) {
 
 /* The lists call exa_balance_autostart after each creation (lookaside/lookaside.h). */
 EXA_ON_LOAD(exa_balance_load) { _exa_lookaside_created_hook = exa_balance_autostart; }
+
+/* Fork (base/fork.c, docs/conventions.md#fork): the start/stop lock is held across fork
+ * (a stop in progress finishes first). The balance-set thread does not exist in the child:
+ * it is marked stopped there; the child may start its own. */
+static void exa_balance_fork_prepare(void) { _exa_lock(&exa_balance_lock); }
+static void exa_balance_fork_parent(void) { _exa_unlock(&exa_balance_lock); }
+static void exa_balance_fork_child(void) {
+    exa_balance_started = 0;
+    exa_balance_thread = 0;
+    exa_atomic_store_relaxed(&exa_balance_stop, 0u);
+    exa_atomic_store_relaxed(&exa_balance_token, (uintptr_t)0);
+    _exa_lock_reset(&exa_balance_lock);
+}
+static const exa_fork_handler_t exa_balance_fork = {EXA_FORK_RANK_BALANCE, exa_balance_fork_prepare,
+                                                    exa_balance_fork_parent, exa_balance_fork_child};
+EXA_ON_LOAD(exa_balance_fork_load) { _exa_fork_register(&exa_balance_fork); }

@@ -770,3 +770,51 @@ int _exa_lookaside_handle_of(exa_u64 id, void **handle, void **owner) {
     _exa_unlock(&_exa_registry_lock);
     return found;
 }
+
+/* ==========================================================================================
+ * Fork (base/fork.c, docs/conventions.md#fork)
+ *
+ * prepare: the registry lock, then every list's lock, each followed by a new generation
+ * (the flush handshake): when fork() copies the process no other thread is inside a fast
+ * path, so every thread cache's array and count agree. The owners resync in their next
+ * slow path, in the parent as after a flush.
+ * child:   the caches of the threads that do not exist in the child are reclaimed: their
+ * counters are folded into the list's totals, their blocks go to the shared stack and
+ * their slots back to the budget, and they are unlinked and freed. The forking thread's
+ * own caches stay attached. The locks are then free again.
+ * ======================================================================================== */
+
+static void exa_lookaside_fork_prepare(void) {
+    _exa_lock(&_exa_registry_lock);
+    for (exa_lookaside_t *l = _exa_registry_head; l != NULL; l = l->reg_next) {
+        _exa_lock(&l->lock);
+        _exa_new_generation(l);
+    }
+}
+
+static void exa_lookaside_fork_parent(void) {
+    for (exa_lookaside_t *l = _exa_registry_head; l != NULL; l = l->reg_next) _exa_unlock(&l->lock);
+    _exa_unlock(&_exa_registry_lock);
+}
+
+static void exa_lookaside_fork_child(void) {
+    exa_theap_t *mine = _exa_tls_heap;
+    for (exa_lookaside_t *l = _exa_registry_head; l != NULL; l = l->reg_next) {
+        exa_tcache_t *tc = l->caches;
+        while (tc != NULL) {
+            exa_tcache_t *next = tc->next;
+            if (mine == NULL || tc->heap != mine) {
+                _exa_tcache_spill(l, tc);
+                _exa_tcache_unlink(l, tc);
+                _exa_os_free_aligned(tc);
+            }
+            tc = next;
+        }
+        _exa_lock_reset(&l->lock);
+    }
+    _exa_lock_reset(&_exa_registry_lock);
+}
+
+static const exa_fork_handler_t exa_lookaside_fork = {EXA_FORK_RANK_LOOKASIDE, exa_lookaside_fork_prepare,
+                                                      exa_lookaside_fork_parent, exa_lookaside_fork_child};
+EXA_ON_LOAD(exa_lookaside_fork_load) { _exa_fork_register(&exa_lookaside_fork); }

@@ -69,3 +69,17 @@ int _exa_big_lookup(uintptr_t va, exa_big_t *out) {
     _exa_unlock(&st->lock);
     return e != NULL;
 }
+
+/* Fork (base/fork.c): every stripe is held across fork; the child frees them again. */
+static void exa_big_fork_prepare(void) {
+    for (uint32_t i = 0; i < EXA_BIG_STRIPES; i++) _exa_lock(&_exa_big_table[i].lock);
+}
+static void exa_big_fork_parent(void) {
+    for (uint32_t i = EXA_BIG_STRIPES; i-- > 0;) _exa_unlock(&_exa_big_table[i].lock);
+}
+static void exa_big_fork_child(void) {
+    for (uint32_t i = 0; i < EXA_BIG_STRIPES; i++) _exa_lock_reset(&_exa_big_table[i].lock);
+}
+static const exa_fork_handler_t exa_big_fork = {EXA_FORK_RANK_BIG, exa_big_fork_prepare, exa_big_fork_parent,
+                                                exa_big_fork_child};
+EXA_ON_LOAD(exa_big_fork_load) { _exa_fork_register(&exa_big_fork); }

@@ -269,3 +269,11 @@ exa_status_t exa_pool_set_limits(int32_t pool, const exa_pool_limits_t *in) {
     _exa_pool_changed(p);
     return EXA_STATUS_SUCCESS;
 }
+
+/* Fork (base/fork.c): the callback table's lock is held across fork. */
+static void exa_limits_fork_prepare(void) { _exa_lock(&exa_callback_lock); }
+static void exa_limits_fork_parent(void) { _exa_unlock(&exa_callback_lock); }
+static void exa_limits_fork_child(void) { _exa_lock_reset(&exa_callback_lock); }
+static const exa_fork_handler_t exa_limits_fork = {EXA_FORK_RANK_LIMITS, exa_limits_fork_prepare,
+                                                   exa_limits_fork_parent, exa_limits_fork_child};
+EXA_ON_LOAD(exa_limits_fork_load) { _exa_fork_register(&exa_limits_fork); }

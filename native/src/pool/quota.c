@@ -255,3 +255,17 @@ exa_quota_account_t *exa_quota_attach(exa_quota_account_t *a) {
 exa_quota_account_t *exa_quota_current(void) { return _exa_quota_current(); }
 exa_quota_account_t *exa_quota_process(void) { return &exa_process_account; }
 exa_quota_account_t *exa_quota_system(void) { return &exa_system_account; }
+
+/* Fork (base/fork.c): the registry's stripes are held across fork; the child frees them. */
+static void exa_quota_fork_prepare(void) {
+    for (uint32_t i = 0; i < EXA_QUOTA_STRIPES; i++) _exa_lock(&exa_quota_registry[i].lock);
+}
+static void exa_quota_fork_parent(void) {
+    for (uint32_t i = EXA_QUOTA_STRIPES; i-- > 0;) _exa_unlock(&exa_quota_registry[i].lock);
+}
+static void exa_quota_fork_child(void) {
+    for (uint32_t i = 0; i < EXA_QUOTA_STRIPES; i++) _exa_lock_reset(&exa_quota_registry[i].lock);
+}
+static const exa_fork_handler_t exa_quota_fork = {EXA_FORK_RANK_QUOTA, exa_quota_fork_prepare, exa_quota_fork_parent,
+                                                  exa_quota_fork_child};
+EXA_ON_LOAD(exa_quota_fork_load) { _exa_fork_register(&exa_quota_fork); }

@@ -265,3 +265,44 @@ void _exa_pages_give(exa_pool_desc_t *d, uintptr_t a, uint32_t k, exa_release_t 
         rel->segments = s;
     }
 }
+
+/* ------------------------------------------------------------------------------------------
+ * Fork (base/fork.c, docs/conventions.md#fork): the node lock, then every descriptor's lock,
+ * are held across fork. In the child the blocks and pages other threads held in their front
+ * and page caches stay where they are, marked cached: nobody hands them out again (they are
+ * abandoned, never given to two owners), and their pages stay counted as in use.
+ * ---------------------------------------------------------------------------------------- */
+static void exa_segment_fork_prepare(void) {
+    /* A thread may be initialising the pool right now: descriptors exist only after. */
+    uint32_t state;
+    while ((state = exa_atomic_load_acquire(&_exa_pool_state)) == 1) _exa_os_yield();
+    _exa_lock(&exa_node_lock);
+    if (state != 2) return;
+    for (uint32_t i = 0; i < EXA_DESC_MAX; i++) {
+        exa_pool_desc_t *d = exa_desc_by_index(i);
+        if (d != NULL) _exa_lock(&d->lock);
+    }
+}
+static void exa_segment_fork_parent(void) {
+    if (exa_atomic_load_acquire(&_exa_pool_state) == 2) {
+        for (uint32_t i = EXA_DESC_MAX; i-- > 0;) {
+            exa_pool_desc_t *d = exa_desc_by_index(i);
+            if (d != NULL) _exa_unlock(&d->lock);
+        }
+    }
+    _exa_unlock(&exa_node_lock);
+}
+static void exa_segment_fork_child(void) {
+    /* An initialisation that a vanished thread had begun after prepare looked: start over. */
+    if (exa_atomic_load_acquire(&_exa_pool_state) == 1) exa_atomic_store_release(&_exa_pool_state, 0u);
+    if (exa_atomic_load_acquire(&_exa_pool_state) == 2) {
+        for (uint32_t i = 0; i < EXA_DESC_MAX; i++) {
+            exa_pool_desc_t *d = exa_desc_by_index(i);
+            if (d != NULL) _exa_lock_reset(&d->lock);
+        }
+    }
+    _exa_lock_reset(&exa_node_lock);
+}
+static const exa_fork_handler_t exa_segment_fork = {EXA_FORK_RANK_SEGMENTS, exa_segment_fork_prepare,
+                                                    exa_segment_fork_parent, exa_segment_fork_child};
+EXA_ON_LOAD(exa_segment_fork_load) { _exa_fork_register(&exa_segment_fork); }

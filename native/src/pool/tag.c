@@ -255,3 +255,13 @@ uint32_t exa_pool_tag_snapshot(exa_pool_tag_row_t *out, uint32_t capacity) {
     _exa_os_free_aligned(rows);
     return n;
 }
+
+/* Fork (base/fork.c): the tag lock is held across fork. The child keeps every registered
+ * thread slot table, those of threads that do not exist there included: their counts are
+ * the parent's history up to the fork, and snapshots keep folding them in. */
+static void exa_tag_fork_prepare(void) { _exa_lock(&exa_tag_lock); }
+static void exa_tag_fork_parent(void) { _exa_unlock(&exa_tag_lock); }
+static void exa_tag_fork_child(void) { _exa_lock_reset(&exa_tag_lock); }
+static const exa_fork_handler_t exa_tag_fork = {EXA_FORK_RANK_TAGS, exa_tag_fork_prepare, exa_tag_fork_parent,
+                                                exa_tag_fork_child};
+EXA_ON_LOAD(exa_tag_fork_load) { _exa_fork_register(&exa_tag_fork); }

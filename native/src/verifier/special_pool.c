@@ -319,3 +319,11 @@ int _exa_special_block_of(uintptr_t address, exa_diag_block_t *out) {
     exa_sp_describe_slot(s, out);
     return 1;
 }
+
+/* Fork (base/fork.c): the slot lock is held across fork. */
+static void exa_special_fork_prepare(void) { _exa_lock(&exa_sp_lock); }
+static void exa_special_fork_parent(void) { _exa_unlock(&exa_sp_lock); }
+static void exa_special_fork_child(void) { _exa_lock_reset(&exa_sp_lock); }
+static const exa_fork_handler_t exa_special_fork = {EXA_FORK_RANK_SPECIAL, exa_special_fork_prepare,
+                                                    exa_special_fork_parent, exa_special_fork_child};
+EXA_ON_LOAD(exa_special_fork_load) { _exa_fork_register(&exa_special_fork); }

@@ -342,3 +342,11 @@ EXA_ON_LOAD(exa_verifier_load) {
     _exa_hooks.special_block_of = _exa_special_block_of;
     exa_verifier_environment();
 }
+
+/* Fork (base/fork.c): the configuration lock is held across fork. */
+static void exa_verifier_fork_prepare(void) { _exa_lock(&exa_v_lock); }
+static void exa_verifier_fork_parent(void) { _exa_unlock(&exa_v_lock); }
+static void exa_verifier_fork_child(void) { _exa_lock_reset(&exa_v_lock); }
+static const exa_fork_handler_t exa_verifier_fork = {EXA_FORK_RANK_VERIFIER, exa_verifier_fork_prepare,
+                                                     exa_verifier_fork_parent, exa_verifier_fork_child};
+EXA_ON_LOAD(exa_verifier_fork_load) { _exa_fork_register(&exa_verifier_fork); }

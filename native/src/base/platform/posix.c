@@ -346,6 +346,14 @@ int _exa_os_file_close(exa_os_file_t *f) {
 
 int _exa_os_at_exit(void (*fn)(void)) { return atexit(fn); }
 
+int _exa_os_at_fork(void (*prepare)(void), void (*parent)(void), void (*child)(void)) {
+    return pthread_atfork(prepare, parent, child);
+}
+
+void _exa_os_shm_detach(void *p, size_t size) {
+    if (p != NULL) munmap(p, size);
+}
+
 static void exa_shm_path(const char *name, char *path, size_t cap) {
     snprintf(path, cap, "/dev/shm%s%s", name[0] == '/' ? "" : "/", name);
 }
