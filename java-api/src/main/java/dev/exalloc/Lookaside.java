@@ -52,7 +52,7 @@ import java.util.Objects;
  * }
  * }</pre>
  */
-public final class Lookaside implements AutoCloseable {
+public final class Lookaside implements BlockAllocator {
 
     /** Supplies a block on a miss: at least {@code size} bytes of native memory, or null when there is none. */
     @FunctionalInterface
@@ -320,12 +320,12 @@ public final class Lookaside implements AutoCloseable {
     /**
      * A block of exactly {@link #blockSize()} bytes: the most recently freed one, or a new one from the allocator.
      *
-     * @throws InsufficientResourcesException when nothing is cached and the allocator has no memory
+     * @throws ExallocOutOfMemoryError when nothing is cached and the allocator has no memory
      */
     public MemorySegment allocate() {
         MemorySegment block = tryAllocate();
         if (block == null) {
-            throw new InsufficientResourcesException(NtStatus.INSUFFICIENT_RESOURCES,
+            throw new ExallocOutOfMemoryError(NtStatus.INSUFFICIENT_RESOURCES,
                     "lookaside list " + tag + " could not get a " + size + "-byte block");
         }
         return block;
@@ -654,6 +654,7 @@ public final class Lookaside implements AutoCloseable {
         }
     }
 
+    @Override
     public long blockSize() {
         return size;
     }

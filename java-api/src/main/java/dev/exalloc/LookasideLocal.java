@@ -13,7 +13,7 @@ import java.util.Objects;
  * also for {@link #freeAddress(long)}), and {@link #allocate()} segments are scoped unless the list was built
  * with {@link Lookaside.Builder#sharedSegments()}; an unchecked list's address pair is a pop and a push.
  */
-public final class LookasideLocal implements AutoCloseable {
+public final class LookasideLocal implements BlockAllocator {
 
     /** Blocks a LookasideLocal holds at most. */
     public static final int CAPACITY = 64;
@@ -57,11 +57,14 @@ public final class LookasideLocal implements AutoCloseable {
      * A block's address: the most recently freed one. Checked lists record it, so that
      * {@link #freeAddress(long)} can check it.
      *
-     * @throws InsufficientResourcesException when nothing is cached and the allocator has no memory
+     * @throws ExallocOutOfMemoryError when nothing is cached and the allocator has no memory
      */
     public long allocateAddress() {
         check();
         long address = n > 0 ? cache[--n] : refill();
+        if (address == 0) {
+            throw outOfMemory();
+        }
         if (outstanding != null) {
             outstanding.record(address);
         }
@@ -69,15 +72,44 @@ public final class LookasideLocal implements AutoCloseable {
         return address;
     }
 
-    /** A block of exactly {@link Lookaside#blockSize()} bytes (scoped in checked mode, see the class). */
+    /**
+     * A block of exactly {@link Lookaside#blockSize()} bytes (scoped in checked mode, see the class).
+     *
+     * @throws ExallocOutOfMemoryError when nothing is cached and the allocator has no memory
+     */
+    @Override
     public MemorySegment allocate() {
+        MemorySegment block = tryAllocate();
+        if (block == null) {
+            throw outOfMemory();
+        }
+        return block;
+    }
+
+    /** As {@link #allocate()}, null when nothing is cached and the allocator has no memory. */
+    @Override
+    public MemorySegment tryAllocate() {
         check();
         if (owner != null) {
             owner.reclaimInto(this);
         }
         long address = n > 0 ? cache[--n] : refill();
+        if (address == 0) {
+            return null;
+        }
         allocations++;
         return list.handOut(address, owner);
+    }
+
+    private ExallocOutOfMemoryError outOfMemory() {
+        return new ExallocOutOfMemoryError(NtStatus.INSUFFICIENT_RESOURCES,
+                "lookaside list " + list.tag + " could not get a " + list.size + "-byte block");
+    }
+
+    /** The list's block size. */
+    @Override
+    public long blockSize() {
+        return list.size;
     }
 
     /**
@@ -99,6 +131,7 @@ public final class LookasideLocal implements AutoCloseable {
      *
      * @throws InvalidBlockException in checked mode, for anything but an outstanding block of the list
      */
+    @Override
     public void free(MemorySegment block) {
         Objects.requireNonNull(block, "block");
         checkThread();
@@ -127,7 +160,7 @@ public final class LookasideLocal implements AutoCloseable {
         cache[n++] = address;
     }
 
-    /* The cache is empty: up to a batch of cached blocks in one critical call, else one from the list. */
+    /* The cache is empty: up to a batch of cached blocks in one critical call, else one from the list (0: none). */
     private long refill() {
         int c = list.enter();
         try {
@@ -142,12 +175,7 @@ public final class LookasideLocal implements AutoCloseable {
                 n = k - 1;
                 return cache[n];
             }
-            long address = list.nativeAllocate();
-            if (address == 0) {
-                throw new InsufficientResourcesException(NtStatus.INSUFFICIENT_RESOURCES,
-                        "lookaside list " + list.tag + " could not get a " + list.size + "-byte block");
-            }
-            return address;
+            return list.nativeAllocate(); // 0: no memory
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {

@@ -47,8 +47,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * are the unchecked fast path: no segment, no Java allocation per call.
  *
  * <p>Failure follows the routine: NT returns NULL where {@link #tryAllocate} returns null and {@link #allocate}
- * throws {@link InsufficientResourcesException}; the quota routine raises ({@link QuotaExceededException} or
- * InsufficientResourcesException, each carrying its NTSTATUS) unless the fail-instead-of-raise form
+ * throws {@link ExallocOutOfMemoryError}; the quota routine raises ({@link QuotaExceededException} or
+ * ExallocOutOfMemoryError, each carrying its NTSTATUS) unless the fail-instead-of-raise form
  * ({@link #tryAllocateWithQuota}) is used; ExAllocatePool2/3 return null unless {@link PoolFlags#raiseOnFailure()}.
  * A check that fails where NT would bug-check (strict mode, IRQL, must-succeed exhausted) is a {@link BugCheckError}.
  *
@@ -90,7 +90,7 @@ public final class Pool {
     /**
      * ExAllocatePoolWithTag: {@code size} bytes, uninitialised.
      *
-     * @throws InsufficientResourcesException when the pool has no room (NT returns NULL); the status is
+     * @throws ExallocOutOfMemoryError when the pool has no room (NT returns NULL); the status is
      *                                        STATUS_INSUFFICIENT_RESOURCES, or STATUS_WORKING_SET_QUOTA when the
      *                                        host refused to lock non-paged memory under
      *                                        {@link PoolLimits.LockPolicy#REQUIRED}
@@ -138,7 +138,7 @@ public final class Pool {
      * block, header included; nothing for bigger ones or the system account) and raises on failure.
      *
      * @throws QuotaExceededException         when the charge would pass the account's limit (STATUS_QUOTA_EXCEEDED)
-     * @throws InsufficientResourcesException when the pool has no room
+     * @throws ExallocOutOfMemoryError when the pool has no room
      */
     public static MemorySegment allocateWithQuota(PoolType type, long size, Tag tag) {
         checkArguments(type, size, tag);
@@ -186,7 +186,7 @@ public final class Pool {
     /**
      * ExAllocatePool2: {@code size} bytes, zeroed unless {@link PoolFlags#uninitialized()}; the tag must not be 0.
      * Returns null where NT returns NULL (no room, quota exceeded, flags or tag rejected) unless the flags include
-     * {@link PoolFlags#raiseOnFailure()}, which throws instead: {@link InsufficientResourcesException},
+     * {@link PoolFlags#raiseOnFailure()}, which throws instead: {@link ExallocOutOfMemoryError},
      * {@link QuotaExceededException}, or {@link InvalidArgumentException} for a rejected request.
      *
      * @throws BugCheckError when a native check failed (IRQL)
@@ -310,9 +310,9 @@ public final class Pool {
         }
         return switch (status) {
             case NtStatus.QUOTA_EXCEEDED -> new QuotaExceededException(status, "quota exceeded for a " + what);
-            case NtStatus.INSUFFICIENT_RESOURCES -> new InsufficientResourcesException(status, "no pool for a " + what);
+            case NtStatus.INSUFFICIENT_RESOURCES -> throw new ExallocOutOfMemoryError(status, "no pool for a " + what);
             case NtStatus.WORKING_SET_QUOTA ->
-                new InsufficientResourcesException(status, "the host refused to lock a " + what + " in RAM");
+                throw new ExallocOutOfMemoryError(status, "the host refused to lock a " + what + " in RAM");
             case NtStatus.INVALID_PARAMETER -> new InvalidArgumentException(status, "the pool rejected a " + what);
             default -> ExallocException.of(status);
         };

@@ -97,7 +97,7 @@ public final class QuotaAccount implements AutoCloseable {
      * A new account with these limits in bytes (0 = unlimited). Note the order: paged first.
      *
      * @throws IllegalArgumentException for a negative limit
-     * @throws InsufficientResourcesException when the native account cannot be allocated
+     * @throws ExallocOutOfMemoryError when the native account cannot be allocated
      */
     public static QuotaAccount create(long pagedLimit, long nonPagedLimit) {
         checkLimits(pagedLimit, nonPagedLimit);

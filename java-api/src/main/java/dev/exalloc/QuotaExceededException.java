@@ -5,7 +5,7 @@ import java.io.Serial;
 /**
  * STATUS_QUOTA_EXCEEDED: a quota allocation ({@link Pool#allocateWithQuota}, or {@link PoolFlags#useQuota()} with
  * {@link PoolFlags#raiseOnFailure()}) would take the current {@link QuotaAccount} past its limit. Nothing was charged
- * and no block is held. (Lack of pool memory instead is {@link InsufficientResourcesException}.)
+ * and no block is held. (Lack of pool memory instead is {@link ExallocOutOfMemoryError}.)
  */
 public final class QuotaExceededException extends ExallocException {
 

@@ -424,14 +424,21 @@ class PoolTest {
                 long big = 20 * PAGE;
                 long allocs = row(tag, PoolKind.PAGED)[0];
                 assertNull(Pool.tryAllocate(PoolType.PAGED, big, tag));
-                InsufficientResourcesException e = assertThrows(InsufficientResourcesException.class,
+                ExallocOutOfMemoryError e = assertThrows(ExallocOutOfMemoryError.class,
                         () -> Pool.allocate(PoolType.PAGED, big, tag));
                 assertEquals(NtStatus.INSUFFICIENT_RESOURCES, e.status());
                 assertNull(Pool.allocate(big, tag, PoolFlags.paged()));
-                e = assertThrows(InsufficientResourcesException.class, () -> Pool.allocate(big, tag, PoolFlags.paged().raiseOnFailure()));
+                // what code that handles exhausted memory catches
+                try {
+                    Pool.allocate(PoolType.PAGED, big, tag);
+                    org.junit.jupiter.api.Assertions.fail("allocated past the capacity");
+                } catch (OutOfMemoryError caught) {
+                    assertEquals(NtStatus.INSUFFICIENT_RESOURCES, ((ExallocOutOfMemoryError) caught).status());
+                }
+                e = assertThrows(ExallocOutOfMemoryError.class, () -> Pool.allocate(big, tag, PoolFlags.paged().raiseOnFailure()));
                 assertEquals(NtStatus.INSUFFICIENT_RESOURCES, e.status());
                 // The quota routine raises by default, returns null only when asked to.
-                e = assertThrows(InsufficientResourcesException.class, () -> Pool.allocateWithQuota(PoolType.PAGED, big, tag));
+                e = assertThrows(ExallocOutOfMemoryError.class, () -> Pool.allocateWithQuota(PoolType.PAGED, big, tag));
                 assertEquals(NtStatus.INSUFFICIENT_RESOURCES, e.status());
                 assertNull(Pool.tryAllocateWithQuota(PoolType.PAGED, big, tag));
                 assertEquals(allocs, row(tag, PoolKind.PAGED)[0], "no failed request was counted");
@@ -562,7 +569,7 @@ class PoolTest {
                 assertEquals(Set.of(PoolCondition.LOW), Pool.condition(PoolKind.PAGED));
                 assertEquals(new Event(PoolKind.PAGED, Set.of(PoolCondition.LOW)), events.get(1));
                 assertNull(Pool.tryAllocate(PoolType.PAGED, PAGE, tag, PoolPriority.LOW));
-                assertThrows(InsufficientResourcesException.class, () -> Pool.allocate(PoolType.PAGED, PAGE, tag, PoolPriority.LOW));
+                assertThrows(ExallocOutOfMemoryError.class, () -> Pool.allocate(PoolType.PAGED, PAGE, tag, PoolPriority.LOW));
                 assertNull(Pool.allocate(PAGE, tag, PoolFlags.paged(), PoolParameters.none().priority(PoolPriority.LOW)));
                 assertNull(Pool.tryAllocate(PoolType.PAGED, PAGE, tag, PoolPriority.LOW_SPECIAL_POOL_UNDERRUN));
                 // NORMAL while at least the critical mark (2) is free, HIGH to the last page.

@@ -325,9 +325,12 @@ class QuotaAccountTest {
     @Test
     void statusesMapToTypedExceptions() {
         assertTrue(ExallocException.of(NtStatus.QUOTA_EXCEEDED) instanceof QuotaExceededException);
-        assertTrue(ExallocException.of(NtStatus.WORKING_SET_QUOTA) instanceof InsufficientResourcesException);
+        // quota is not an out-of-memory condition: an exception, not an OutOfMemoryError
+        assertTrue(ExallocException.of(NtStatus.QUOTA_EXCEEDED) instanceof RuntimeException);
         assertEquals("STATUS_QUOTA_EXCEEDED", NtStatus.name(NtStatus.QUOTA_EXCEEDED));
         assertEquals("STATUS_WORKING_SET_QUOTA", NtStatus.name(0xC00000A1));
-        assertEquals(NtStatus.WORKING_SET_QUOTA, ExallocException.of(NtStatus.WORKING_SET_QUOTA).status());
+        OutOfMemoryError oom = org.junit.jupiter.api.Assertions.assertThrows(OutOfMemoryError.class,
+                () -> ExallocException.of(NtStatus.WORKING_SET_QUOTA));
+        assertEquals(NtStatus.WORKING_SET_QUOTA, ((ExallocOutOfMemoryError) oom).status());
     }
 }
