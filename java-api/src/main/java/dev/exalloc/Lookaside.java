@@ -347,6 +347,60 @@ public final class Lookaside implements BlockAllocator {
         }
     }
 
+    /**
+     * This list as a {@link java.lang.foreign.SegmentAllocator}, for the JDK's APIs that take one
+     * ({@code allocateFrom}, {@code allocate(MemoryLayout)}, downcalls that return a struct by value, the
+     * {@code allocate(SegmentAllocator)} of generated bindings). A request of up to {@link #blockSize()} bytes
+     * aligned to at most 16 gets one block, as a segment of exactly the size asked for (the block's first bytes); a
+     * bigger size or alignment is an {@link IllegalArgumentException} that names both. Free such a segment as any
+     * block, with {@link #free} (the segment or any slice of it at offset 0; in checked mode the list knows it
+     * handed the block out short), or let the list's close keep the rule for blocks still out.
+     *
+     * <pre>{@code
+     * try (Lookaside list = Lookaside.builder(64).tag(Tag.of("Strs")).build()) {
+     *     SegmentAllocator alloc = list.asSegmentAllocator();
+     *     MemorySegment s = alloc.allocateFrom("hello");   // 6 bytes of a 64-byte block
+     *     list.free(s);
+     * }
+     * }</pre>
+     *
+     * @throws ExallocOutOfMemoryError (from the allocator's allocate) when the list cannot get a block
+     */
+    public java.lang.foreign.SegmentAllocator asSegmentAllocator() {
+        return new LookasideSegmentAllocator(this);
+    }
+
+    /* A block for the segment allocator: byteSize <= size; null when there is none. */
+    @SuppressWarnings("restricted") // reinterpret: the first byteSize bytes of a block of this list
+    MemorySegment allocateSlice(long byteSize, long byteAlignment) {
+        int c = enter();
+        try {
+            Owner owner = null;
+            if (scoped) {
+                owner = owners.get();
+                owner.reclaim();
+            }
+            long address = nativeAllocate();
+            if (address == 0) {
+                return null;
+            }
+            if ((address & (byteAlignment - 1)) != 0) { // a caller's allocator with less alignment than the pool's
+                nativeFree(address);
+                throw new IllegalArgumentException(String.format("%s got block 0x%X from its allocator, not aligned "
+                        + "to the %d bytes asked for", this, address, byteAlignment));
+            }
+            if (scoped) {
+                return outstanding.handOutScoped(address, size, owner, true).asSlice(0, byteSize);
+            }
+            if (outstanding != null) {
+                outstanding.recordSliced(address);
+            }
+            return MemorySegment.ofAddress(address).reinterpret(byteSize);
+        } finally {
+            inFlight.exit(c);
+        }
+    }
+
     /* One block from the native list (which calls the allocator on a miss), 0 for NULL; inside enter/exit. */
     long nativeAllocate() {
         long address;
