@@ -25,7 +25,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The process-wide pools, as NT's executive pool: {@code ExAllocatePool*}, {@code ExFreePool*},
+ * The process-wide pools, as NT's executive pool (the static routines, NT's shapes; {@link #system()} is the same
+ * pools as a {@link PoolAllocator} object, and {@link #builder()} makes instances with policies of their own): {@code ExAllocatePool*}, {@code ExFreePool*},
  * {@code ExQueryPoolBlockSize}, PoolMon's per-tag counters, the pools' limits and condition events, and the two Mm
  * queries. Two pools, non-paged and paged ({@link PoolKind}); every {@link PoolType} allocates from one of them.
  *
@@ -68,6 +69,27 @@ public final class Pool {
     private Pool() {
     }
 
+    /**
+     * The process's pools as a {@link PoolAllocator}: the one every static routine here uses, with the process-wide
+     * defaults as its policies (segments: {@link #setScope}; calls: the system property
+     * {@code exalloc.pool.critical}); default tag "None", type NON_PAGED_NX.
+     *
+     * <pre>{@code
+     * try (Arena arena = Pool.system().arena(Tag.of("Strs"), PoolType.PAGED)) { ... }
+     * }</pre>
+     */
+    public static PoolAllocator system() {
+        return PoolAllocator.SYSTEM;
+    }
+
+    /**
+     * A builder for a {@link PoolAllocator} with policies of its own (default tag and type, segment policy, call
+     * policy), which no process-wide setting changes.
+     */
+    public static PoolAllocator.Builder builder() {
+        return new PoolAllocator.Builder();
+    }
+
     static {
         Native.ensure();
         StartupExtension.runAll(); // e.g. the MXBeans under -Dexalloc.management=true
@@ -75,8 +97,6 @@ public final class Pool {
 
     /** exa_pool_modifier_e bits. */
     private static final int QUOTA_FAIL_INSTEAD_OF_RAISE = EXA_POOL_QUOTA_FAIL_INSTEAD_OF_RAISE();
-    private static final int RAISE_IF_ALLOCATION_FAILURE = EXA_POOL_RAISE_IF_ALLOCATION_FAILURE();
-    private static final int PRIORITY_HIGH = EXA_POOL_PRIORITY_HIGH();
 
     /** Requests above this many bytes are big allocations (x64 POOL_MAX_ALLOC). */
     public static final int MAX_SMALL_BLOCK = 4064;
@@ -111,26 +131,12 @@ public final class Pool {
      * (LOW below the low watermark, NORMAL below the critical watermark; see {@link PoolLimits}).
      */
     public static MemorySegment allocate(PoolType type, long size, Tag tag, PoolPriority priority) {
-        checkArguments(type, size, tag);
-        long mark = Native.mark();
-        MemorySegment raw = exa_pool_allocate_typed(type.code() | RAISE_IF_ALLOCATION_FAILURE, size, tag.value(),
-                priority.code());
-        if (raw.address() != 0) {
-            return block(raw, size);
-        }
-        throw failure(mark, type + " block of " + size + " bytes (" + tag + ")");
+        return PoolAllocator.SYSTEM.allocate(type, size, tag, priority);
     }
 
     /** ExAllocatePoolWithTagPriority, null where NT returns NULL. */
     public static MemorySegment tryAllocate(PoolType type, long size, Tag tag, PoolPriority priority) {
-        checkArguments(type, size, tag);
-        long mark = Native.mark();
-        MemorySegment raw = exa_pool_allocate_typed(type.code(), size, tag.value(), priority.code());
-        if (raw.address() != 0) {
-            return block(raw, size);
-        }
-        throwIfBugCheck(mark);
-        return null;
+        return PoolAllocator.SYSTEM.tryAllocate(type, size, tag, priority);
     }
 
     /**
@@ -141,13 +147,13 @@ public final class Pool {
      * @throws ExallocOutOfMemoryError when the pool has no room
      */
     public static MemorySegment allocateWithQuota(PoolType type, long size, Tag tag) {
-        checkArguments(type, size, tag);
+        PoolAllocator.checkArguments(type, size, tag);
         long mark = Native.mark();
         MemorySegment raw = quotaAllocate(type.code(), size, tag);
         if (raw.address() != 0) {
-            return block(raw, size);
+            return PoolAllocator.SYSTEM.block(raw, size);
         }
-        throw failure(mark, type + " quota block of " + size + " bytes (" + tag + ")");
+        throw PoolAllocator.failure(mark, type + " quota block of " + size + " bytes (" + tag + ")");
     }
 
     /**
@@ -155,13 +161,13 @@ public final class Pool {
      * where it would raise (nothing charged then).
      */
     public static MemorySegment tryAllocateWithQuota(PoolType type, long size, Tag tag) {
-        checkArguments(type, size, tag);
+        PoolAllocator.checkArguments(type, size, tag);
         long mark = Native.mark();
         MemorySegment raw = quotaAllocate(type.code() | QUOTA_FAIL_INSTEAD_OF_RAISE, size, tag);
         if (raw.address() != 0) {
-            return block(raw, size);
+            return PoolAllocator.SYSTEM.block(raw, size);
         }
-        throwIfBugCheck(mark);
+        PoolAllocator.throwIfBugCheck(mark);
         return null;
     }
 
@@ -216,13 +222,13 @@ public final class Pool {
             }
         }
         if (raw.address() != 0) {
-            return block(raw, size);
+            return PoolAllocator.SYSTEM.block(raw, size);
         }
         if (!flags.isRaiseOnFailure()) {
-            throwIfBugCheck(mark);
+            PoolAllocator.throwIfBugCheck(mark);
             return null;
         }
-        throw failure(mark, "block of " + size + " bytes (" + tag + ", " + flags + ")");
+        throw PoolAllocator.failure(mark, "block of " + size + " bytes (" + tag + ", " + flags + ")");
     }
 
     private static MemorySegment flagsAllocate(long size, Tag tag, PoolFlags flags, PoolParameters parameters) {
@@ -253,12 +259,6 @@ public final class Pool {
         }
     }
 
-    private static void checkArguments(PoolType type, long size, Tag tag) {
-        Objects.requireNonNull(type, "type");
-        Objects.requireNonNull(tag, "tag");
-        checkSize(size);
-    }
-
     /** What new blocks' segments are tied to: {@link #setScope}, else the system property, else CONFINED. */
     private static volatile PoolScope scope = initialScope();
 
@@ -270,15 +270,9 @@ public final class Pool {
     /** System property: the initial {@link #scope()} (global | shared | confined). */
     public static final String SCOPE_PROPERTY = "exalloc.pool.scope";
 
-    @SuppressWarnings("restricted") // reinterpret: the pool handed out at least `size` bytes at this address
-    private static MemorySegment block(MemorySegment raw, long size) {
-        PoolScope m = scope;
-        return m == PoolScope.GLOBAL ? raw.reinterpret(size) : PoolScopes.wrap(raw, size, m == PoolScope.CONFINED);
-    }
-
     /**
-     * Sets what the segments of blocks allocated from now on are tied to (process-wide; blocks already out keep
-     * theirs). Default {@link PoolScope#CONFINED} (checked: a use after free throws {@link IllegalStateException};
+     * Sets what the segments of blocks allocated from now on by {@link #system()} and the static routines are tied
+     * to (their default; instances from {@link #builder()} keep their own; blocks already out keep theirs). Default {@link PoolScope#CONFINED} (checked: a use after free throws {@link IllegalStateException};
      * the allocating thread owns the block), or the system property {@code exalloc.pool.scope}.
      */
     public static void setScope(PoolScope scope) {
@@ -288,34 +282,6 @@ public final class Pool {
     /** What new blocks' segments are tied to ({@link #setScope}). */
     public static PoolScope scope() {
         return scope;
-    }
-
-    private static void throwIfBugCheck(long mark) {
-        BugCheckError e = Failures.bugCheckSince(mark);
-        if (e != null) {
-            throw e;
-        }
-    }
-
-    /**
-     * The exception for a NULL from a routine asked to raise: the bug check this call hit (since {@code mark}, see
-     * {@link Native#mark()}), else the status it raised.
-     */
-    private static RuntimeException failure(long mark, String what) {
-        int status = exa_last_status();
-        exa_clear_last_status();
-        throwIfBugCheck(mark);
-        if (status == NtStatus.SUCCESS) { // cannot happen: a NULL without a bug check raises
-            status = NtStatus.INSUFFICIENT_RESOURCES;
-        }
-        return switch (status) {
-            case NtStatus.QUOTA_EXCEEDED -> new QuotaExceededException(status, "quota exceeded for a " + what);
-            case NtStatus.INSUFFICIENT_RESOURCES -> throw new ExallocOutOfMemoryError(status, "no pool for a " + what);
-            case NtStatus.WORKING_SET_QUOTA ->
-                throw new ExallocOutOfMemoryError(status, "the host refused to lock a " + what + " in RAM");
-            case NtStatus.INVALID_PARAMETER -> new InvalidArgumentException(status, "the pool rejected a " + what);
-            default -> ExallocException.of(status);
-        };
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -331,7 +297,7 @@ public final class Pool {
      *                               changed
      */
     public static void free(MemorySegment block) {
-        freeSegment(block, 0);
+        PoolAllocator.freeSegment(block, 0);
     }
 
     /**
@@ -342,24 +308,7 @@ public final class Pool {
      */
     public static void free(MemorySegment block, Tag tag) {
         Objects.requireNonNull(tag, "tag");
-        freeSegment(block, tag.value());
-    }
-
-    /*
-     * A free through a segment (tag 0: ExFreePool). The segment's scope record is taken out before the native free,
-     * so that a thread that gets the same address from the pool right after it cannot have its new record removed,
-     * put back if the free is refused, and its scope ended once the block is gone.
-     */
-    private static void freeSegment(MemorySegment block, int tag) {
-        checkFreeable(block);
-        Object scope = PoolScopes.detach(block);
-        long mark = Native.mark();
-        // the address, not the segment: no scope check at the call
-        if (exa_pool_free_checked(MemorySegment.ofAddress(block.address()), tag) != NtStatus.SUCCESS) {
-            PoolScopes.reattach(block.address(), scope);
-            throwIfBugCheck(mark);
-        }
-        PoolScopes.end(scope);
+        PoolAllocator.freeSegment(block, tag.value());
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -378,13 +327,7 @@ public final class Pool {
      * @throws BugCheckError when a native check failed (strict-mode tag or size rules, IRQL, must-succeed)
      */
     public static long allocateAddress(PoolType type, long size, Tag tag) {
-        checkArguments(type, size, tag);
-        long mark = Native.mark();
-        long address = PoolFast.allocate(type.code(), size, tag.value(), PRIORITY_HIGH);
-        if (address == 0) {
-            throwIfBugCheck(mark);
-        }
-        return address;
+        return PoolAllocator.SYSTEM.allocateAddress(type, size, tag);
     }
 
     /**
@@ -401,45 +344,17 @@ public final class Pool {
      */
     public static void freeAddress(long address, Tag tag) {
         Objects.requireNonNull(tag, "tag");
-        freeAddress(address, tag.value());
+        PoolAllocator.SYSTEM.freeAddress(address, tag.value());
     }
 
     /** ExFreePool for an address (as {@link #freeAddress(long, Tag)} without the tag check). */
     public static void freeAddress(long address) {
-        freeAddress(address, 0);
-    }
-
-    private static void freeAddress(long address, int tag) {
-        if (address == 0) {
-            throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING,
-                    "NULL is not a pool block (ExFreePool(NULL) is bug check 0xC2/0x46 on NT)");
-        }
-        long mark = Native.mark();
-        if (PoolFast.free(address, tag) != NtStatus.SUCCESS) {
-            throwIfBugCheck(mark);
-        }
+        PoolAllocator.SYSTEM.freeAddress(address, 0);
     }
 
     /** True when the address fast path uses critical downcalls (system property {@code exalloc.pool.critical}). */
     public static boolean criticalFastPath() {
         return PoolFast.CRITICAL;
-    }
-
-    private static void checkFreeable(MemorySegment block) {
-        Objects.requireNonNull(block, "block");
-        if (!block.isNative()) {
-            throw new InvalidBlockException(InvalidBlockException.Reason.FOREIGN,
-                    "not native memory, so not a pool block: " + block);
-        }
-        if (block.address() == 0) {
-            throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING,
-                    "NULL is not a pool block (ExFreePool(NULL) is bug check 0xC2/0x46 on NT)");
-        }
-        if (!block.scope().isAlive()) {
-            throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING,
-                    String.format("0x%X was freed already (its segment's scope is closed)", block.address()));
-        }
-        PoolScopes.checkOwner(block);
     }
 
     /**
@@ -497,6 +412,7 @@ public final class Pool {
      * of blocks returned. (Thread exit does this by itself.)
      */
     public static long trim() {
+        PoolScopes.reapEndedThreads();
         return exa_pool_trim();
     }
 
@@ -536,6 +452,16 @@ public final class Pool {
             }
         }
         return new PoolTagStats(plain, pool, 0, 0, 0, 0, 0);
+    }
+
+    /** The PoolMon row of one tag in the pool a type allocates from ({@code tag(tag, type.kind())}). */
+    public static PoolTagStats tag(Tag tag, PoolType type) {
+        return tag(tag, type.kind());
+    }
+
+    /** The counters of the pool a type allocates from ({@code stats(type.kind())}). */
+    public static PoolStats stats(PoolType type) {
+        return stats(type.kind());
     }
 
     /** A pool's counters, capacity and condition now. */

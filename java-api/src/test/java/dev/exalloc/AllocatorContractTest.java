@@ -314,22 +314,38 @@ class AllocatorContractTest {
         final PoolScope scope;
         final Tag tag;
         final long before;
+        /** An instance with its own policy, or null for the static routines under the process-wide scope. */
+        final PoolAllocator instance;
 
         PoolFlavour(PoolScope scope, Tag tag) {
+            this(scope, tag, false);
+        }
+
+        PoolFlavour(PoolScope scope, Tag tag, boolean instance) {
             this.scope = scope;
             this.tag = tag;
-            Pool.setScope(scope);
-            this.before = Pool.tag(tag, PoolKind.PAGED).diff();
+            if (instance) {
+                this.instance = Pool.builder().scope(scope).tag(tag).poolType(PoolType.PAGED).criticalCalls(true)
+                        .build();
+            } else {
+                this.instance = null;
+                Pool.setScope(scope);
+            }
+            this.before = Pool.tag(tag, PoolType.PAGED).diff();
         }
 
         @Override
         public MemorySegment allocate() {
-            return Pool.allocate(PoolType.PAGED, SIZE, tag);
+            return instance != null ? instance.allocate(SIZE) : Pool.allocate(PoolType.PAGED, SIZE, tag);
         }
 
         @Override
         public void free(MemorySegment block) {
-            Pool.free(block, tag);
+            if (instance != null) {
+                instance.free(block, tag);
+            } else {
+                Pool.free(block, tag);
+            }
         }
 
         @Override
@@ -354,7 +370,9 @@ class AllocatorContractTest {
 
         @Override
         public void close() {
-            Pool.setScope(PoolScope.CONFINED);
+            if (instance == null) {
+                Pool.setScope(PoolScope.CONFINED);
+            }
         }
 
         @Override
@@ -418,6 +436,22 @@ class AllocatorContractTest {
         @Override
         protected Flavour open() {
             return new PoolFlavour(PoolScope.CONFINED, Tag.of("CtPc"));
+        }
+    }
+
+    @Nested
+    class PoolInstanceConfined extends AllocatorContract {
+        @Override
+        protected Flavour open() {
+            return new PoolFlavour(PoolScope.CONFINED, Tag.of("CtIc"), true);
+        }
+    }
+
+    @Nested
+    class PoolInstanceShared extends AllocatorContract {
+        @Override
+        protected Flavour open() {
+            return new PoolFlavour(PoolScope.SHARED, Tag.of("CtIs"), true);
         }
     }
 }

@@ -41,12 +41,41 @@ public final class PoolFast {
     private static final MethodHandle FREE = link(exa_pool_free_checked$address(),
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
 
-    @SuppressWarnings("restricted") // the signatures of exalloc.h, a pointer passed as a 64-bit integer
+    /** The same two, always critical: for pool instances built with critical calls (see {@link CriticalGate}). */
+    private static final MethodHandle ALLOCATE_CRITICAL = link(exa_pool_allocate_typed$address(),
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), true);
+    private static final MethodHandle FREE_CRITICAL = link(exa_pool_free_checked$address(),
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT), true);
+
     private static MethodHandle link(MemorySegment address, FunctionDescriptor descriptor) {
+        return link(address, descriptor, CRITICAL);
+    }
+
+    @SuppressWarnings("restricted") // the signatures of exalloc.h, a pointer passed as a 64-bit integer
+    private static MethodHandle link(MemorySegment address, FunctionDescriptor descriptor, boolean critical) {
         Native.ensure();
         Linker linker = Linker.nativeLinker();
-        return CRITICAL ? linker.downcallHandle(address, descriptor, Linker.Option.critical(false))
+        return critical ? linker.downcallHandle(address, descriptor, Linker.Option.critical(false))
                 : linker.downcallHandle(address, descriptor);
+    }
+
+    /** As {@link #allocate}, as a critical downcall: only while {@link CriticalGate#allowed()}, inside an InFlight. */
+    public static long allocateCritical(int type, long size, int tag, int priority) {
+        try {
+            return (long) ALLOCATE_CRITICAL.invokeExact(type, size, tag, priority);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** As {@link #free}, as a critical downcall (as {@link #allocateCritical}). */
+    public static int freeCritical(long block, int tag) {
+        try {
+            return (int) FREE_CRITICAL.invokeExact(block, tag);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
     }
 
     public static long allocate(int type, long size, int tag, int priority) {
