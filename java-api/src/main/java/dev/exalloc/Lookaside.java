@@ -208,9 +208,11 @@ public final class Lookaside implements BlockAllocator {
     /** Checked mode with per-block scopes (not {@link Builder#sharedSegments()}). */
     final boolean scoped;
     /** Per-thread state of scoped mode: where other threads leave this thread's blocks they free. */
-    final ThreadLocal<Owner> owners;
-    private final java.util.Set<Owner> allOwners;
+    final ThreadLocal<LookasideOwner> owners;
+    private final java.util.Set<LookasideOwner> allOwners;
     final InFlight inFlight = new InFlight();
+    /** Deletes the native list if this object becomes unreachable unclosed (see {@link Reclaimer}). */
+    private final java.lang.ref.Cleaner.Cleanable cleanable;
     /** A callback's exception, parked while native code unwinds, rethrown by the Java caller. */
     private final ThreadLocal<Throwable> callbackFailure = new ThreadLocal<>();
 
@@ -244,6 +246,8 @@ public final class Lookaside implements BlockAllocator {
             if (allocator == null) {
                 CriticalGate.register(inFlight);
             }
+            this.cleanable = Reclaimer.CLEANER.register(this, new Reclaim(handle, inFlight, arena,
+                    b.tag + ", " + size + " bytes"));
             ok = true;
         } finally {
             if (!ok) {
@@ -306,7 +310,7 @@ public final class Lookaside implements BlockAllocator {
         int c = inFlight.enter();
         if (c < 0) {
             if (scoped) {
-                owners.get().reclaim(); // blocks other threads freed for us go to the releaser now
+                owners.get().reclaim(this); // blocks other threads freed for us go to the releaser now
             }
             throw closedException();
         }
@@ -335,10 +339,10 @@ public final class Lookaside implements BlockAllocator {
     public MemorySegment tryAllocate() {
         int c = enter();
         try {
-            Owner owner = null;
+            LookasideOwner owner = null;
             if (scoped) {
                 owner = owners.get();
-                owner.reclaim();
+                owner.reclaim(this);
             }
             long address = nativeAllocate();
             return address == 0 ? null : handOut(address, owner);
@@ -375,10 +379,10 @@ public final class Lookaside implements BlockAllocator {
     MemorySegment allocateSlice(long byteSize, long byteAlignment) {
         int c = enter();
         try {
-            Owner owner = null;
+            LookasideOwner owner = null;
             if (scoped) {
                 owner = owners.get();
-                owner.reclaim();
+                owner.reclaim(this);
             }
             long address = nativeAllocate();
             if (address == 0) {
@@ -452,7 +456,7 @@ public final class Lookaside implements BlockAllocator {
 
     /* The segment for a block the list just produced: scoped, recorded or bare by mode. */
     @SuppressWarnings("restricted") // reinterpret: the block is exactly `size` bytes the list handed out
-    MemorySegment handOut(long address, Owner owner) {
+    MemorySegment handOut(long address, LookasideOwner owner) {
         if (!scoped) {
             if (outstanding != null) {
                 outstanding.record(address);
@@ -478,14 +482,14 @@ public final class Lookaside implements BlockAllocator {
         if (!(v instanceof BlockLedger.Scoped h)) {
             return NOW; // handed out bare (shared segments) or by a LookasideLocal's address API
         }
-        Owner owner = (Owner) h.owner();
+        LookasideOwner owner = (LookasideOwner) h.owner();
         if (owner.thread == Thread.currentThread()) {
             return h;
         }
         if (!owner.thread.isAlive()) {
             return NOW; // a dead thread's confined segments are out of everyone's reach
         }
-        owner.remote.add(new Deferred(block.address(), h.scope()));
+        owner.remote.add(new LookasideOwner.Deferred(block.address(), h.scope()));
         return DEFERRED;
     }
 
@@ -517,7 +521,7 @@ public final class Lookaside implements BlockAllocator {
         }
         try {
             if (scoped) {
-                owners.get().reclaim();
+                owners.get().reclaim(this);
             }
             Object taken = outstanding != null ? takeBack(block) : NOW;
             if (taken == DEFERRED) {
@@ -543,7 +547,7 @@ public final class Lookaside implements BlockAllocator {
             throw closedException();
         }
         if (scoped) {
-            owners.get().reclaim();
+            owners.get().reclaim(this);
         }
         Object taken;
         try {
@@ -570,59 +574,11 @@ public final class Lookaside implements BlockAllocator {
     // Scoped mode: per-thread owners and frees from other threads
     // ---------------------------------------------------------------------------------------------
 
-    /** A block another thread freed: recycled by its owner, which ends the scope first. */
-    private record Deferred(long address, Arena scope) {
-    }
-
-    private Owner newOwner() {
-        Owner o = new Owner(Thread.currentThread());
+    private LookasideOwner newOwner() {
+        LookasideOwner o = new LookasideOwner(Thread.currentThread());
         allOwners.add(o);
         return o;
     }
-
-    /** A thread's part of a scoped list. */
-    final class Owner {
-        final Thread thread;
-        final java.util.concurrent.ConcurrentLinkedQueue<Deferred> remote = new java.util.concurrent.ConcurrentLinkedQueue<>();
-
-        Owner(Thread thread) {
-            this.thread = thread;
-        }
-
-        /* On the owner's thread, inside enter/exit (or after the close): blocks other threads freed go back. */
-        void reclaim() {
-            if (remote.isEmpty()) {
-                return;
-            }
-            for (Deferred d; (d = remote.poll()) != null;) {
-                if (inFlight.isClosed()) {
-                    releaseAfterClose(d.address());
-                } else {
-                    nativeFree(d.address());
-                }
-                d.scope().close();
-            }
-        }
-
-        /* As reclaim, into a LookasideLocal of the owner's thread. */
-        void reclaimInto(LookasideLocal local) {
-            if (remote.isEmpty()) {
-                return;
-            }
-            for (Deferred d; (d = remote.poll()) != null;) {
-                d.scope().close();
-                local.push(d.address());
-            }
-        }
-
-        /* At the close, for an owner whose thread has ended: nobody can reach its segments any more. */
-        void reclaimForDeadOwner() {
-            for (Deferred d; (d = remote.poll()) != null;) {
-                releaseAfterClose(d.address());
-            }
-        }
-    }
-
 
     // ---------------------------------------------------------------------------------------------
     // LookasideLocal: a thread's own cache in Java
@@ -662,7 +618,7 @@ public final class Lookaside implements BlockAllocator {
         int c = enter();
         try (Arena a = Arena.ofConfined()) {
             if (scoped) {
-                owners.get().reclaim();
+                owners.get().reclaim(this);
             }
             MemorySegment s = a.allocate(exa_lookaside_stats_s.layout());
             Failures.check(exa_lookaside_query(handle, s));
@@ -748,18 +704,41 @@ public final class Lookaside implements BlockAllocator {
                 // ended threads.
                 // Those of live threads wait for their owner's next call on the list (which finds it closed and
                 // hands them to the releaser): until then their segments are still open on that thread.
-                owners.get().reclaim();
-                for (Owner o : allOwners) {
+                owners.get().reclaim(this);
+                for (LookasideOwner o : allOwners) {
                     if (!o.thread.isAlive()) {
-                        o.reclaimForDeadOwner();
+                        o.reclaimForDeadOwner(this);
                     }
                 }
             }
             Failures.check(exa_lookaside_delete(handle));
         } finally {
             arena.close(); /* the upcall stubs: native code no longer calls them */
+            cleanable.clean(); // deregisters: the action sees the list closed and does nothing
         }
         rethrowCallbackFailure();
+    }
+
+    /*
+     * The cleaner's action for a list that became unreachable unclosed: nothing can call it any more, so it deletes
+     * the native list (cached blocks go to the pool). Holds no reference to the list. (A list with Java callbacks
+     * stays reachable through its upcall stubs until closed.)
+     */
+    private record Reclaim(MemorySegment handle, InFlight inFlight, Arena arena, String name) implements Runnable {
+        @Override
+        public void run() {
+            if (!inFlight.close()) {
+                return; // closed explicitly
+            }
+            CriticalGate.unregister(inFlight);
+            try {
+                exa_lookaside_delete(handle);
+            } finally {
+                arena.close();
+            }
+            Reclaimer.LISTS.incrementAndGet();
+            Reclaimer.report("lookaside list", name);
+        }
     }
 
     /** Statistics of every live lookaside list in the process (NT-named ones from C included), oldest first. */

@@ -25,7 +25,7 @@ public final class LookasideLocal implements BlockAllocator {
     private final long[] cache = new long[CAPACITY];
     private final MemorySegment cacheSegment = MemorySegment.ofArray(cache);
     private final Thread thread = Thread.currentThread();
-    private final Lookaside.Owner owner;
+    private final LookasideOwner owner;
     private int n;
     private boolean closed;
     private long allocations;

@@ -250,7 +250,7 @@ public final class PoolAllocator implements SegmentAllocator {
      */
     static void freeSegment(MemorySegment block, int tag) {
         checkFreeable(block);
-        Object scope = PoolScopes.detach(block, tag, freedAlready(block), PoolAllocator::checkDeferred);
+        Object scope = PoolScopes.detach(block, tag, PoolAllocator::freedAlready, PoolAllocator::checkDeferred);
         if (scope == PoolScopes.DEFERRED) {
             return;
         }
@@ -263,10 +263,10 @@ public final class PoolAllocator implements SegmentAllocator {
         PoolScopes.end(scope);
     }
 
-    private static InvalidBlockException freedAlready(MemorySegment block) {
+    private static RuntimeException freedAlready(long address) {
         return new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING, String.format(
                 "0x%X was freed already (on another thread: it goes back to the pool at its allocating thread's "
-                        + "next call)", block.address()));
+                        + "next call)", address));
     }
 
     /*

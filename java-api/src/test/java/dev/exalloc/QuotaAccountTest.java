@@ -143,10 +143,13 @@ class QuotaAccountTest {
                 Pool.free(inA);
             });
             assertSame(QuotaAccount.process(), QuotaAccount.current());
-            IOException thrown = assertThrows(IOException.class, () -> a.callCharged(() -> {
-                throw new IOException("task failed");
-            }));
-            assertEquals("task failed", thrown.getMessage());
+            java.io.UncheckedIOException thrown = assertThrows(java.io.UncheckedIOException.class,
+                    () -> a.callCharged(() -> {
+                        throw new java.io.UncheckedIOException(new IOException("task failed"));
+                    }));
+            assertEquals("task failed", thrown.getCause().getMessage());
+            // the Supplier form needs no throws clause: its result comes back as is
+            assertEquals("done", a.callCharged(() -> "done"));
             assertSame(QuotaAccount.process(), QuotaAccount.current());
             assertThrows(IllegalStateException.class, () -> a.runCharged(() -> {
                 throw new IllegalStateException("runtime");

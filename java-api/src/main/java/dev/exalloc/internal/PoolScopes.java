@@ -73,7 +73,8 @@ public final class PoolScopes {
      * A free of a block whose free is already pending throws {@code alreadyPending}; a deferred free is first
      * passed to {@code check}, which throws for what the native free would refuse.
      */
-    public static Object detach(MemorySegment block, int tag, RuntimeException alreadyPending, DeferCheck check) {
+    public static Object detach(MemorySegment block, int tag, java.util.function.LongFunction<RuntimeException> alreadyPending,
+            DeferCheck check) {
         if (OPEN.isEmpty() && PENDING.isEmpty()) {
             return null;
         }
@@ -82,7 +83,7 @@ public final class PoolScopes {
         if (o == null || o.arena().scope() != block.scope()) {
             Open p = PENDING.get(address);
             if (p != null && p.arena().scope() == block.scope()) {
-                throw alreadyPending;
+                throw alreadyPending.apply(address);
             }
             return null;
         }
@@ -90,7 +91,7 @@ public final class PoolScopes {
         if (owner != null && owner.thread != Thread.currentThread() && owner.thread.isAlive()) {
             check.check(address, tag); // what the native free would refuse, refused now
             if (!OPEN.remove(address, o)) {
-                throw alreadyPending; // a concurrent free of the same block won
+                throw alreadyPending.apply(address); // a concurrent free of the same block won
             }
             PENDING.put(address, o);
             owner.remote.add(new Pending(address, tag, o));

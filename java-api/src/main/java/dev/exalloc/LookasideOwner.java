@@ -1,0 +1,56 @@
+package dev.exalloc;
+
+import java.lang.foreign.Arena;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
+/**
+ * A thread's part of a scoped {@link Lookaside} list: where other threads leave the blocks of this thread they free
+ * (a confined scope can only be ended by its thread). It does not reference its list (the list's thread-local map
+ * keeps it, and a reference back would keep an unclosed list reachable for as long as the thread lives).
+ */
+final class LookasideOwner {
+
+    /** A block another thread freed: recycled by its owner, which ends the scope first. */
+    record Deferred(long address, Arena scope) {
+    }
+
+    final Thread thread;
+    final ConcurrentLinkedQueue<Deferred> remote = new ConcurrentLinkedQueue<>();
+
+    LookasideOwner(Thread thread) {
+        this.thread = thread;
+    }
+
+    /* On the owner's thread, inside enter/exit (or after the close): blocks other threads freed go back. */
+    void reclaim(Lookaside list) {
+        if (remote.isEmpty()) {
+            return;
+        }
+        for (Deferred d; (d = remote.poll()) != null;) {
+            if (list.inFlight.isClosed()) {
+                list.releaseAfterClose(d.address());
+            } else {
+                list.nativeFree(d.address());
+            }
+            d.scope().close();
+        }
+    }
+
+    /* As reclaim, into a LookasideLocal of the owner's thread. */
+    void reclaimInto(LookasideLocal local) {
+        if (remote.isEmpty()) {
+            return;
+        }
+        for (Deferred d; (d = remote.poll()) != null;) {
+            d.scope().close();
+            local.push(d.address());
+        }
+    }
+
+    /* At the close, for an owner whose thread has ended: nobody can reach its segments any more. */
+    void reclaimForDeadOwner(Lookaside list) {
+        for (Deferred d; (d = remote.poll()) != null;) {
+            list.releaseAfterClose(d.address());
+        }
+    }
+}
