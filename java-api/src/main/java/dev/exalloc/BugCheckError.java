@@ -7,6 +7,14 @@ import java.io.Serial;
  * NT's. The native operation was abandoned with nothing changed, so the JVM keeps running; the
  * error still means a program bug (lock misuse, a corrupted structure) and is not meant to be
  * caught and ignored.
+ *
+ * <pre>{@code
+ * try {
+ *     Pool.free(MemorySegment.ofAddress(0x1000));   // not a pool block
+ * } catch (BugCheckError e) {
+ *     int code = e.code();                         // 0xC2, BAD_POOL_CALLER
+ * }
+ * }</pre>
  */
 public final class BugCheckError extends Error {
 

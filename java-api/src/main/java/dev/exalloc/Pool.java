@@ -554,6 +554,8 @@ public final class Pool {
     /** Listener failures caught so far, and the last one (for diagnostics and tests). */
     static final AtomicLong LISTENER_FAILURES = new AtomicLong();
     static volatile Throwable lastListenerFailure;
+    /** Listener failures logged: one per failing listener. */
+    static final AtomicLong LISTENER_FAILURES_LOGGED = new AtomicLong();
     /** The registration whose listener this thread is running, to let a listener close itself. */
     private static final ThreadLocal<Registration> DELIVERING = new ThreadLocal<>();
 
@@ -623,11 +625,15 @@ public final class Pool {
         event.commit();
     }
 
+    /*
+     * A failure outside any listener (the JFR event, a stats query): counted and logged with its stack trace. A
+     * listener's own failures go through Registration.failed: one log line per listener.
+     */
     private static void park(Throwable t) {
         try {
             LISTENER_FAILURES.incrementAndGet();
             lastListenerFailure = t;
-            LOG.log(System.Logger.Level.WARNING, "a pool condition listener failed", t);
+            LOG.log(System.Logger.Level.WARNING, "pool condition delivery failed", t);
         } catch (Throwable ignored) {
             // nothing may reach native code, not even a failure to log
         }
@@ -636,6 +642,22 @@ public final class Pool {
     private static final class Registration implements AutoCloseable {
         private final PoolConditionListener listener;
         private volatile boolean closed;
+        /** Failures of this listener so far: the first is logged (one line), later ones only counted. */
+        private final AtomicLong failures = new AtomicLong();
+
+        private void failed(Throwable t) {
+            try {
+                LISTENER_FAILURES.incrementAndGet();
+                lastListenerFailure = t;
+                if (failures.getAndIncrement() == 0) {
+                    LISTENER_FAILURES_LOGGED.incrementAndGet();
+                    LOG.log(System.Logger.Level.WARNING, "pool condition listener " + listener + " threw " + t
+                            + "; its later failures are counted, not logged (it stays registered until closed)");
+                }
+            } catch (Throwable ignored) {
+                // nothing may reach native code, not even a failure to log
+            }
+        }
         private final AtomicInteger active = new AtomicInteger();
 
         Registration(PoolConditionListener listener) {
@@ -651,7 +673,7 @@ public final class Pool {
                     listener.conditionChanged(pool, condition);
                 }
             } catch (Throwable t) {
-                park(t);
+                failed(t);
             } finally {
                 if (outer == null) {
                     DELIVERING.remove();

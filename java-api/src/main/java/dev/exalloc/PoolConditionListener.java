@@ -11,6 +11,12 @@ import java.util.Set;
  * <p>Keep it short and non-blocking: it runs inside that thread's pool call. It may call the pool (allocate, free,
  * query). An exception it throws is caught, logged ({@code System.Logger} "dev.exalloc.Pool", WARNING) and does not
  * reach the allocating caller or the other listeners.
+ *
+ * <pre>{@code
+ * try (AutoCloseable l = Pool.onCondition((pool, condition) -> log(pool + " " + condition))) {
+ *     ...
+ * }                                     // unregistered
+ * }</pre>
  */
 @FunctionalInterface
 public interface PoolConditionListener {

@@ -27,6 +27,13 @@ import java.util.Objects;
  * block this zone handed out and has not taken back; NT takes any pointer silently. In a checked plain zone each
  * block's segment also has a scope of its own that ends at its free, so a use after free raises
  * {@link IllegalStateException}; an interlocked zone's blocks, shared between threads, live until the zone closes.
+ *
+ * <pre>{@code
+ * try (Zone zone = Zone.builder(64).interlocked().build()) {
+ *     MemorySegment b = zone.allocate();     // LIFO from the zone's free list
+ *     zone.free(b);
+ * }
+ * }</pre>
  */
 public final class Zone implements BlockAllocator {
 

@@ -663,6 +663,7 @@ class PoolTest {
             AutoCloseable[] self = new AutoCloseable[1];
             List<Set<PoolCondition>> heardOnce = new CopyOnWriteArrayList<>();
             long failures = Pool.LISTENER_FAILURES.get();
+            long logged = Pool.LISTENER_FAILURES_LOGGED.get();
             AutoCloseable bad = Pool.onCondition((pool, condition) -> {
                 throw new IllegalStateException("listener bug");
             });
@@ -687,6 +688,7 @@ class PoolTest {
             assertEquals(List.of(Set.of(PoolCondition.LOW), Set.of(PoolCondition.HIGH)), heard);
             assertEquals(List.of(Set.of(PoolCondition.LOW)), heardOnce, "closed itself in its first call");
             assertEquals(failures + 2, Pool.LISTENER_FAILURES.get());
+            assertEquals(logged + 1, Pool.LISTENER_FAILURES_LOGGED.get(), "two failures, one log line");
             assertTrue(Pool.lastListenerFailure instanceof IllegalStateException);
             bad.close(); // idempotent
             try {
