@@ -15,7 +15,6 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
@@ -337,6 +336,9 @@ public final class Lookaside implements BlockAllocator {
 
     /** As {@link #allocate()}, but null where NT returns NULL. */
     public MemorySegment tryAllocate() {
+        if (scoped) {
+            return tryAllocateScoped(owners.get());
+        }
         int c = enter();
         try {
             LookasideOwner owner = null;
@@ -402,6 +404,21 @@ public final class Lookaside implements BlockAllocator {
             return MemorySegment.ofAddress(address).reinterpret(byteSize);
         } finally {
             inFlight.exit(c);
+        }
+    }
+
+    /* tryAllocate of the default mode, counted in the thread's own slot. */
+    private MemorySegment tryAllocateScoped(LookasideOwner owner) {
+        if (!inFlight.enter(owner.slot)) {
+            owner.reclaim(this);
+            throw closedException();
+        }
+        try {
+            owner.reclaim(this);
+            long address = nativeAllocate();
+            return address == 0 ? null : outstanding.handOutScoped(address, size, owner);
+        } finally {
+            inFlight.exit(owner.slot);
         }
     }
 
@@ -514,6 +531,10 @@ public final class Lookaside implements BlockAllocator {
      */
     public void free(MemorySegment block) {
         Objects.requireNonNull(block, "block");
+        if (scoped) {
+            freeScoped(block, owners.get());
+            return;
+        }
         int c = inFlight.enter();
         if (c < 0) {
             freeAfterClose(block);
@@ -538,6 +559,30 @@ public final class Lookaside implements BlockAllocator {
             endScope(taken);
         } finally {
             inFlight.exit(c);
+        }
+    }
+
+    /* free of the default mode, counted in the thread's own slot. */
+    private void freeScoped(MemorySegment block, LookasideOwner owner) {
+        if (!inFlight.enter(owner.slot)) {
+            freeAfterClose(block);
+            return;
+        }
+        try {
+            owner.reclaim(this);
+            Object taken = takeBack(block);
+            if (taken == DEFERRED) {
+                return;
+            }
+            try {
+                nativeFree(block.address());
+            } catch (RuntimeException | Error e) {
+                restore(block.address(), taken); // refused: the block is still the caller's
+                throw e;
+            }
+            endScope(taken);
+        } finally {
+            inFlight.exit(owner.slot);
         }
     }
 
@@ -575,7 +620,7 @@ public final class Lookaside implements BlockAllocator {
     // ---------------------------------------------------------------------------------------------
 
     private LookasideOwner newOwner() {
-        LookasideOwner o = new LookasideOwner(Thread.currentThread());
+        LookasideOwner o = new LookasideOwner(Thread.currentThread(), inFlight.newSlot());
         allOwners.add(o);
         return o;
     }
@@ -622,7 +667,7 @@ public final class Lookaside implements BlockAllocator {
             }
             MemorySegment s = a.allocate(exa_lookaside_stats_s.layout());
             Failures.check(exa_lookaside_query(handle, s));
-            return toStats(s);
+            return LookasideRegistry.toStats(s);
         } finally {
             inFlight.exit(c);
         }
@@ -744,31 +789,7 @@ public final class Lookaside implements BlockAllocator {
     /** Statistics of every live lookaside list in the process (NT-named ones from C included), oldest first. */
     public static List<LookasideStats> all() {
         Native.ensure();
-        try (Arena a = Arena.ofConfined()) {
-            for (;;) {
-                int n = exa_lookaside_enumerate(MemorySegment.NULL, 0);
-                int capacity = n + 8;
-                MemorySegment buf = a.allocate(exa_lookaside_stats_s.layout(), capacity);
-                int total = exa_lookaside_enumerate(buf, capacity);
-                if (total <= capacity) {
-                    List<LookasideStats> result = new ArrayList<>(total);
-                    for (int i = 0; i < total; i++) {
-                        result.add(toStats(exa_lookaside_stats_s.asSlice(buf, i)));
-                    }
-                    return List.copyOf(result);
-                }
-            }
-        }
-    }
-
-    private static LookasideStats toStats(MemorySegment s) {
-        int type = exa_lookaside_stats_s.pool_type(s);
-        return new LookasideStats(exa_lookaside_stats_s.id(s), exa_lookaside_stats_s.total_allocates(s),
-                exa_lookaside_stats_s.allocate_misses(s), exa_lookaside_stats_s.total_frees(s),
-                exa_lookaside_stats_s.free_misses(s), exa_lookaside_stats_s.size(s),
-                exa_lookaside_stats_s.current_depth(s), exa_lookaside_stats_s.depth(s),
-                exa_lookaside_stats_s.maximum_depth(s), new Tag(exa_lookaside_stats_s.tag(s)), PoolType.fromCode(type),
-                type, exa_lookaside_stats_s.thread_caches(s));
+        return LookasideRegistry.all();
     }
 
     @Override

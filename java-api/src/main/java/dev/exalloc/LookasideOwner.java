@@ -16,9 +16,12 @@ final class LookasideOwner {
 
     final Thread thread;
     final ConcurrentLinkedQueue<Deferred> remote = new ConcurrentLinkedQueue<>();
+    /** This thread's own in-flight counter on the list (no atomic read-modify-write per call). */
+    final dev.exalloc.internal.InFlight.Slot slot;
 
-    LookasideOwner(Thread thread) {
+    LookasideOwner(Thread thread, dev.exalloc.internal.InFlight.Slot slot) {
         this.thread = thread;
+        this.slot = slot;
     }
 
     /* On the owner's thread, inside enter/exit (or after the close): blocks other threads freed go back. */
