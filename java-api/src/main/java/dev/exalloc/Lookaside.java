@@ -162,9 +162,9 @@ public final class Lookaside implements BlockAllocator {
     /*
      * Lists without Java callbacks call allocate and free as critical downcalls (no thread-state transition): the
      * native paths never block for long (a miss is one pool allocation), never touch the Java heap, and never call
-     * back into Java until a pool condition listener exists (an upcall inside a critical call aborts the JVM): from
-     * then on CriticalGate routes them through the normal handles. Linked from the generated $address/$descriptor,
-     * so jextract stays the source of names and signatures.
+     * back into Java (pool condition listeners are polled, not upcalls); should anything link an upcall into the pool
+     * (an upcall inside a critical call aborts the JVM), CriticalGate routes them through the normal handles from
+     * then on. Linked from the generated $address/$descriptor, so jextract stays the source of names and signatures.
      */
     static {
         Native.ensure(); // load the library before the bindings look up symbols
@@ -426,7 +426,7 @@ public final class Lookaside implements BlockAllocator {
     long nativeAllocate() {
         long address;
         if (allocator == null) {
-            // Critical only while no pool condition upcall can run inside it (see CriticalGate).
+            // Critical only while no upcall can run inside it (see CriticalGate).
             address = CriticalGate.allowed() ? nativeAllocateCritical() : exa_lookaside_allocate(handle).address();
         } else {
             address = exa_lookaside_allocate(handle).address();

@@ -3,12 +3,10 @@ package dev.exalloc;
 import static dev.exalloc.internal.bindings.exalloc_h.*;
 
 import dev.exalloc.internal.Native;
-import dev.exalloc.internal.CriticalGate;
 import dev.exalloc.internal.PoolFast;
 import dev.exalloc.internal.PoolScopes;
 import dev.exalloc.internal.StartupExtension;
 import dev.exalloc.internal.bindings.exa_pool_block_info_s;
-import dev.exalloc.internal.bindings.exa_pool_condition_fn;
 import dev.exalloc.internal.bindings.exa_pool_limits_s;
 import dev.exalloc.internal.bindings.exa_pool_parameter_s;
 import dev.exalloc.internal.bindings.exa_pool_stats_s;
@@ -20,8 +18,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -321,8 +317,8 @@ public final class Pool {
      * {@link #tryAllocate(PoolType, long, Tag)}); the block is {@code size} bytes at the returned address, with NT's
      * alignment. Free it with {@link #freeAddress(long, Tag)} or {@link #freeAddress(long)}; to touch it, wrap it
      * ({@code MemorySegment.ofAddress(a).reinterpret(size)}) or use it from native code. Ordinary downcalls unless
-     * the system property {@code exalloc.pool.critical} is true at startup (then critical, and no condition
-     * listeners: see {@link #onCondition}).
+     * the system property {@code exalloc.pool.critical} is true at startup (then critical; condition listeners work
+     * either way: see {@link #onCondition}).
      *
      * @throws BugCheckError when a native check failed (strict-mode tag or size rules, IRQL, must-succeed)
      */
@@ -466,6 +462,12 @@ public final class Pool {
 
     /** A pool's counters, capacity and condition now. */
     public static PoolStats stats(PoolKind pool) {
+        PoolStats s = readStats(pool);
+        PoolConditions.afterCall();
+        return s;
+    }
+
+    static PoolStats readStats(PoolKind pool) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(exa_pool_stats_s.layout());
             Failures.check(exa_pool_query(pool.code(), s));
@@ -519,6 +521,7 @@ public final class Pool {
             exa_pool_limits_s.cached_segments(l, limits.cachedSegments());
             Failures.check(exa_pool_set_limits(pool.code(), l));
         }
+        PoolConditions.afterCall();
     }
 
     /**
@@ -544,164 +547,33 @@ public final class Pool {
 
     /** The pool's condition events set now: the pollable form of {@link #onCondition}. */
     public static Set<PoolCondition> condition(PoolKind pool) {
-        return PoolCondition.fromBits(exa_pool_condition(pool.code()));
+        int bits = exa_pool_condition(pool.code());
+        PoolConditions.afterCall();
+        return PoolCondition.fromBits(bits);
     }
 
-    private static final System.Logger LOG = System.getLogger("dev.exalloc.Pool");
-    private static final CopyOnWriteArrayList<Registration> LISTENERS = new CopyOnWriteArrayList<>();
-    private static final Object REGISTER_LOCK = new Object();
-    private static boolean upcallRegistered; // guarded by REGISTER_LOCK
     /** Listener failures caught so far, and the last one (for diagnostics and tests). */
-    static final AtomicLong LISTENER_FAILURES = new AtomicLong();
-    static volatile Throwable lastListenerFailure;
+    static final AtomicLong LISTENER_FAILURES = PoolConditions.FAILURES;
     /** Listener failures logged: one per failing listener. */
-    static final AtomicLong LISTENER_FAILURES_LOGGED = new AtomicLong();
-    /** The registration whose listener this thread is running, to let a listener close itself. */
-    private static final ThreadLocal<Registration> DELIVERING = new ThreadLocal<>();
+    static final AtomicLong LISTENER_FAILURES_LOGGED = PoolConditions.FAILURES_LOGGED;
+    static volatile Throwable lastListenerFailure;
 
     /**
      * Adds a listener for both pools' condition changes; {@link AutoCloseable#close()} removes it (after close
-     * returns, outside the listener itself, it is not called again). The first listener links one upcall into the
-     * native pool, for the life of the process.
+     * returns, outside the listener itself, it is not called again).
      *
-     * @throws IllegalStateException when the pool's fast path is critical ({@link #criticalFastPath()})
+     * <p>Listeners are not upcalls from inside the pool: the native pool only records its condition, and Java
+     * compares it with what it last delivered and calls the listeners in order, with the pool's condition at that
+     * moment, from outside every native call: at the end of the next call through the pool's ordinary routines (the
+     * segment and address routines of {@link #system()}, {@link #setLimits}, {@link #condition}, {@link #stats}) on
+     * any thread, and on a daemon thread ({@code exalloc-pool-conditions}) that looks every few milliseconds while a
+     * listener is registered. So lookaside lists, {@link LookasideLocal}s and pool instances with critical calls keep
+     * their critical downcalls whatever listeners exist; a change they cause is delivered by the next ordinary call or
+     * the daemon. Changes that come and go between two looks are delivered as the condition now (a flip and a flip
+     * back: nothing, or one call with the same set).
      */
     public static AutoCloseable onCondition(PoolConditionListener listener) {
-        Objects.requireNonNull(listener, "listener");
-        if (PoolFast.CRITICAL) {
-            throw new IllegalStateException("pool condition listeners are upcalls, which critical downcalls forbid: "
-                    + "the system property " + PoolFast.CRITICAL_PROPERTY + " is true");
-        }
-        synchronized (REGISTER_LOCK) {
-            if (!upcallRegistered) {
-                // Lookaside lists stop calling the pool through critical downcalls first: an upcall inside one
-                // aborts the JVM.
-                CriticalGate.closeForUpcalls();
-                for (PoolKind kind : PoolKind.values()) {
-                    DELIVERED[kind.ordinal()] = exa_pool_condition(kind.code()); // the JFR event's first old value
-                }
-                MemorySegment stub = exa_pool_condition_fn.allocate(Pool::conditionUpcall, Arena.global());
-                try (Arena a = Arena.ofConfined()) {
-                    Failures.check(exa_pool_register_condition(stub, MemorySegment.NULL, a.allocate(ValueLayout.JAVA_INT)));
-                }
-                upcallRegistered = true;
-            }
-            Registration r = new Registration(listener);
-            LISTENERS.add(r);
-            return r;
-        }
-    }
-
-    /** The upcall: runs on a thread inside the native pool. Nothing may escape into native code. */
-    private static void conditionUpcall(int pool, int condition, MemorySegment context) {
-        try {
-            PoolKind kind = PoolKind.fromCode(pool);
-            Set<PoolCondition> set = PoolCondition.fromBits(condition);
-            int old = DELIVERED[kind.ordinal()];
-            DELIVERED[kind.ordinal()] = condition; // delivery is serialised per pool by the native side
-            conditionEvent(kind, old, condition);
-            for (Registration r : LISTENERS) {
-                r.deliver(kind, set);
-            }
-        } catch (Throwable t) {
-            park(t);
-        }
-    }
-
-    /** The condition bits last delivered per pool (PoolKind ordinal), for the JFR event's old value. */
-    private static final int[] DELIVERED = new int[PoolKind.values().length];
-
-    private static void conditionEvent(PoolKind kind, int old, int condition) {
-        var event = new dev.exalloc.internal.PoolConditionChangeEvent();
-        if (!event.isEnabled()) {
-            return;
-        }
-        event.pool = kind.name();
-        event.oldCondition = PoolCondition.fromBits(old).toString();
-        event.newCondition = PoolCondition.fromBits(condition).toString();
-        PoolStats stats = stats(kind);
-        event.inUse = stats.inUse();
-        event.capacity = stats.capacity();
-        event.commit();
-    }
-
-    /*
-     * A failure outside any listener (the JFR event, a stats query): counted and logged with its stack trace. A
-     * listener's own failures go through Registration.failed: one log line per listener.
-     */
-    private static void park(Throwable t) {
-        try {
-            LISTENER_FAILURES.incrementAndGet();
-            lastListenerFailure = t;
-            LOG.log(System.Logger.Level.WARNING, "pool condition delivery failed", t);
-        } catch (Throwable ignored) {
-            // nothing may reach native code, not even a failure to log
-        }
-    }
-
-    private static final class Registration implements AutoCloseable {
-        private final PoolConditionListener listener;
-        private volatile boolean closed;
-        /** Failures of this listener so far: the first is logged (one line), later ones only counted. */
-        private final AtomicLong failures = new AtomicLong();
-
-        private void failed(Throwable t) {
-            try {
-                LISTENER_FAILURES.incrementAndGet();
-                lastListenerFailure = t;
-                if (failures.getAndIncrement() == 0) {
-                    LISTENER_FAILURES_LOGGED.incrementAndGet();
-                    LOG.log(System.Logger.Level.WARNING, "pool condition listener " + listener + " threw " + t
-                            + "; its later failures are counted, not logged (it stays registered until closed)");
-                }
-            } catch (Throwable ignored) {
-                // nothing may reach native code, not even a failure to log
-            }
-        }
-        private final AtomicInteger active = new AtomicInteger();
-
-        Registration(PoolConditionListener listener) {
-            this.listener = listener;
-        }
-
-        void deliver(PoolKind pool, Set<PoolCondition> condition) {
-            active.incrementAndGet();
-            Registration outer = DELIVERING.get();
-            try {
-                if (!closed) {
-                    DELIVERING.set(this);
-                    listener.conditionChanged(pool, condition);
-                }
-            } catch (Throwable t) {
-                failed(t);
-            } finally {
-                if (outer == null) {
-                    DELIVERING.remove();
-                } else {
-                    DELIVERING.set(outer);
-                }
-                active.decrementAndGet();
-            }
-        }
-
-        @Override
-        public void close() {
-            if (closed) {
-                return;
-            }
-            closed = true; // volatile write, then read `active` (Dekker with deliver)
-            LISTENERS.remove(this);
-            if (DELIVERING.get() == this) {
-                return; // closing itself from inside its listener
-            }
-            for (int spins = 0; active.get() != 0; spins++) {
-                if (spins < 1000) {
-                    Thread.onSpinWait();
-                } else {
-                    Thread.yield();
-                }
-            }
-        }
+        return PoolConditions.register(Objects.requireNonNull(listener, "listener"));
     }
 
     // ---------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import java.util.Objects;
  * <li>segment policy ({@link PoolScope}): CONFINED (checked, the default), SHARED (checked, any thread may touch the
  * block) or GLOBAL (unchecked, as C's pointers),</li>
  * <li>call policy: whether the address routines and arenas call the pool through critical downcalls (no
- * thread-state transition) while no condition listener is registered.</li>
+ * thread-state transition).</li>
  * </ul>
  * Every instance allocates from the same two pools, counted under the tags given.
  *
@@ -85,9 +85,10 @@ public final class PoolAllocator implements SegmentAllocator {
         }
 
         /**
-         * Critical downcalls for the address routines and the arenas (no thread-state transition). They fall back to
-         * ordinary downcalls for good once a condition listener is registered ({@link Pool#onCondition}), whose
-         * upcalls a critical downcall cannot make.
+         * Critical downcalls for the address routines and the arenas (no thread-state transition). Condition
+         * listeners ({@link Pool#onCondition}) are no upcalls, so they do not interfere; a lookaside list's pool
+         * calls go through ordinary downcalls only while something else links an upcall into the pool (see the
+         * internal critical gate), which nothing in this API does.
          */
         public Builder criticalCalls(boolean critical) {
             this.critical = critical;
@@ -227,7 +228,10 @@ public final class PoolAllocator implements SegmentAllocator {
     @SuppressWarnings("restricted") // reinterpret: the pool handed out at least `size` bytes at this address
     MemorySegment block(MemorySegment raw, long size) {
         PoolScope m = scope();
-        return m == PoolScope.GLOBAL ? raw.reinterpret(size) : PoolScopes.wrap(raw, size, m == PoolScope.CONFINED);
+        MemorySegment s = m == PoolScope.GLOBAL ? raw.reinterpret(size)
+                : PoolScopes.wrap(raw, size, m == PoolScope.CONFINED);
+        PoolConditions.afterCall();
+        return s;
     }
 
     /**
@@ -261,6 +265,7 @@ public final class PoolAllocator implements SegmentAllocator {
             throwIfBugCheck(mark);
         }
         PoolScopes.end(scope);
+        PoolConditions.afterCall();
     }
 
     private static RuntimeException freedAlready(long address) {
@@ -326,6 +331,7 @@ public final class PoolAllocator implements SegmentAllocator {
         if (address == 0) {
             throwIfBugCheck(mark);
         }
+        PoolConditions.afterCall();
         return address;
     }
 
@@ -349,6 +355,7 @@ public final class PoolAllocator implements SegmentAllocator {
         if (rawFree(address, tag) != NtStatus.SUCCESS) {
             throwIfBugCheck(mark);
         }
+        PoolConditions.afterCall();
     }
 
     /* One allocation by this instance's call policy: 0 for NULL. */

@@ -14,13 +14,10 @@ import java.lang.invoke.MethodHandle;
  * {@link MemorySegment} per call).
  *
  * <p>Ordinary or critical downcalls, chosen once per process by the system property {@code exalloc.pool.critical}
- * (default false). Why not critical by default: a pool allocate or free may cross a watermark and call the pool
- * condition listeners, and a Java listener is an upcall, which aborts the JVM inside a critical downcall; guarding
- * every call against a listener being registered concurrently (as {@link CriticalGate} does for lookaside lists)
- * costs a full fence per call, about what the ordinary downcall's thread-state transition costs. A miss may also map
- * memory from the host (mmap, short; never a long wait). So with the property set the pool's fast path is critical
- * and {@code Pool.onCondition} is refused ({@link IllegalStateException}); without it, ordinary downcalls and
- * listeners as usual.
+ * (default false) for {@code Pool.system()}; pool instances choose their own ({@link #allocateCritical},
+ * {@link #freeCritical}, guarded by {@link CriticalGate}). Condition listeners are no upcalls (the Java side polls
+ * the native condition), so they never conflict with a critical call. A miss may map memory from the host (mmap,
+ * short; never a long wait), which a critical downcall tolerates.
  */
 public final class PoolFast {
 
