@@ -421,7 +421,7 @@ public final class PoolAllocator implements SegmentAllocator {
     }
 
     // ---------------------------------------------------------------------------------------------
-    // Helpers
+    // Argument checks and failures
     // ---------------------------------------------------------------------------------------------
 
     static void checkArguments(PoolType type, long size, Tag tag) {
