@@ -11,11 +11,14 @@
  * {@code dev.exalloc.internal} is not exported.
  *
  * <p>System properties read at startup: {@code exalloc.pool.scope} (global | shared | confined: what
- * pool segments are tied to, default confined), {@code exalloc.pool.critical} (true: the pool's
- * address fast path uses critical downcalls and condition listeners are refused),
+ * the segments of {@code Pool.system()} and the static pool routines are tied to, default confined),
+ * {@code exalloc.pool.critical} (true: their address fast path uses critical downcalls and condition
+ * listeners are refused); both are only the defaults of {@code Pool.system()}: pool instances from
+ * {@code Pool.builder()} carry their own policies.
  * {@code exalloc.management} (true: register the MXBeans of {@code dev.exalloc.management} when the
  * pool or a lookaside list is first used; {@code ExallocManagement.register()} does it on demand).
- * JFR events: {@code dev.exalloc.PoolConditionChange}, {@code dev.exalloc.FatalReport}.
+ * JFR events: {@code dev.exalloc.PoolConditionChange}, {@code dev.exalloc.FatalReport},
+ * {@code dev.exalloc.Reclaimed}.
  */
 module dev.exalloc {
     requires static java.management;

@@ -10,6 +10,12 @@ import java.util.Objects;
  * The process-wide depth adjustment of lookaside lists (NT's balance set manager): every list's Depth follows its
  * recent use, unless the list was excluded with {@link Lookaside#fixDepth(boolean)}. Either one pass on demand
  * ({@link #adjustDepths()}) or a thread that makes one pass a period ({@link #start(Duration)}).
+ *
+ * <pre>{@code
+ * BalanceSet.start(Duration.ofSeconds(1));   // adjust every list's Depth once a second, as NT's balance set
+ * ...
+ * BalanceSet.stop();
+ * }</pre>
  */
 public final class BalanceSet {
 

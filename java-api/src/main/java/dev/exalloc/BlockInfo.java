@@ -3,6 +3,12 @@ package dev.exalloc;
 /**
  * What {@link Pool#query} reports about a live pool block (ExQueryPoolBlockSize and the block's header).
  *
+ * <pre>{@code
+ * BlockInfo info = Pool.query(block);
+ * long usable = info.size();          // ExQueryPoolBlockSize
+ * Tag tag = info.tag();
+ * }</pre>
+ *
  * @param tag          the tag as allocated (the PROTECTED_POOL bit included)
  * @param size         ExQueryPoolBlockSize: bytes usable from the block's address (at least the requested size: the
  *                     block minus its header, rounded to 16 bytes, or whole pages for a big allocation)

@@ -15,9 +15,19 @@ import java.util.function.Consumer;
  */
 final class BlockLedger {
 
-    /** A block handed out with a scope of its own; {@code owner} is the holder's per-thread record, or null. */
-    record Scoped(Arena scope, Object owner) {
+    /**
+     * A block handed out with a scope of its own; {@code owner} is the holder's per-thread record, or null;
+     * {@code sliced}: handed out as a segment shorter than the block (a segment allocator's request), so a free
+     * takes any segment of at most the block's size at its address.
+     */
+    record Scoped(Arena scope, Object owner, boolean sliced) {
+        Scoped(Arena scope, Object owner) {
+            this(scope, owner, false);
+        }
     }
+
+    /** The value of a bare block handed out as a shorter segment (see {@link Scoped#sliced()}). */
+    static final Object SLICED = new Object();
 
     private final BlockSet set = new BlockSet();
     private final String holder;
@@ -34,14 +44,27 @@ final class BlockLedger {
         }
     }
 
+    /** Records a block handed out bare as a segment shorter than the block. */
+    void recordSliced(long address) {
+        if (!set.put(address, SLICED)) {
+            throw handedOutTwice(address);
+        }
+    }
+
     /**
      * Records a block handed out scoped and returns its segment: {@code size} bytes in a new arena confined to the
      * calling thread.
      */
     @SuppressWarnings("restricted") // reinterpret: the block is exactly `size` bytes its allocator handed out
     MemorySegment handOutScoped(long address, long size, Object owner) {
+        return handOutScoped(address, size, owner, false);
+    }
+
+    /** As {@link #handOutScoped(long, long, Object)}; {@code sliced}: see {@link Scoped#sliced()}. */
+    @SuppressWarnings("restricted") // reinterpret: the block is exactly `size` bytes its allocator handed out
+    MemorySegment handOutScoped(long address, long size, Object owner, boolean sliced) {
         Arena scope = Arena.ofConfined();
-        if (!set.put(address, new Scoped(scope, owner))) {
+        if (!set.put(address, new Scoped(scope, owner, sliced))) {
             scope.close();
             throw handedOutTwice(address);
         }
@@ -53,8 +76,9 @@ final class BlockLedger {
     }
 
     /**
-     * The gate of a checked free through a segment: {@code block} must be native, {@code blockSize} bytes, and an
-     * outstanding block; for a scoped block, the very segment handed out. It is then removed; returns its
+     * The gate of a checked free through a segment: {@code block} must be native, {@code blockSize} bytes (or, for a
+     * block handed out short, at most that many), and an outstanding block; for a scoped block, the very segment
+     * handed out or a slice of it at offset 0. It is then removed; returns its
      * {@link Scoped} record, or {@link BlockSet#PRESENT} for a bare block. Otherwise {@link InvalidBlockException},
      * nothing changed.
      *
@@ -66,12 +90,18 @@ final class BlockLedger {
             throw new InvalidBlockException(InvalidBlockException.Reason.FOREIGN,
                     "not native memory, so not a block of " + who + ": " + block);
         }
-        if (block.byteSize() != blockSize) {
+        long address = block.address();
+        boolean exact = block.byteSize() == blockSize;
+        // Only a block handed out as a shorter segment may come back shorter (never longer).
+        Object v = exact || block.byteSize() < blockSize ? set.removeValue(address) : null;
+        boolean longer = block.byteSize() > blockSize;
+        if (!exact && (v != null || longer) && !(v == SLICED || v instanceof Scoped s && s.sliced())) {
+            if (v != null) {
+                set.put(address, v == BlockSet.PRESENT ? null : v);
+            }
             throw new InvalidBlockException(InvalidBlockException.Reason.WRONG_SIZE, "a " + block.byteSize()
                     + "-byte segment is not a block of " + who + " (" + blockSize + " bytes)");
         }
-        long address = block.address();
-        Object v = set.removeValue(address);
         if (v == null) {
             throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING,
                     String.format("0x%X was not handed out by %s, or was freed already%s", address, who,
@@ -105,7 +135,7 @@ final class BlockLedger {
 
     /** A free the native side refused after {@link #take}: the block is outstanding again, as it was. */
     void restore(long address, Object taken) {
-        set.put(address, taken instanceof Scoped s ? s : null);
+        set.put(address, taken == BlockSet.PRESENT ? null : taken);
     }
 
     /** Calls {@code action} with every scoped record, and forgets every block. */

@@ -11,6 +11,14 @@ import java.io.Serial;
  * <p>The message is NT's STOP line followed by the code's name and what failed, with the meaning of each parameter
  * used, for example {@code *** STOP: 0x000000C2 (0x0000000000000007, ...) BAD_POOL_CALLER: the block is already free;
  * p3 header word = 0x..., p4 block = 0x...} (the table of codes: docs/diagnostics.md).
+ *
+ * <pre>{@code
+ * try {
+ *     Pool.free(MemorySegment.ofAddress(0x1000));   // not a pool block
+ * } catch (BugCheckError e) {
+ *     int code = e.code();                         // 0xC2, BAD_POOL_CALLER
+ * }
+ * }</pre>
  */
 public final class BugCheckError extends Error {
 

@@ -4,6 +4,10 @@ package dev.exalloc;
  * How much the native core checks (chosen at start-up with {@code EXALLOC_CHECKS=off|default|verifier}, or with
  * {@link Verifier#setCheckLevel}). The Java API's own checked mode ({@link Lookaside.Builder#unchecked()}) is
  * separate: it guards Java callers; this guards the native pool.
+ *
+ * <pre>{@code
+ * Verifier.setCheckLevel(CheckLevel.OFF);   // fastest; misuse is then the caller's bug
+ * }</pre>
  */
 public enum CheckLevel {
     /** Skips the optional free-time neighbour check; every check that keeps the allocator itself safe stays on. */

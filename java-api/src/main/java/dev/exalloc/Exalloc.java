@@ -5,7 +5,13 @@ import static dev.exalloc.internal.bindings.exalloc_h.*;
 import dev.exalloc.internal.Native;
 import java.nio.file.Path;
 
-/** Facts about the loaded native library. */
+/**
+ * Facts about the loaded native library.
+ *
+ * <pre>{@code
+ * System.out.println("exalloc " + Exalloc.version() + " from " + Exalloc.libraryPath());
+ * }</pre>
+ */
 public final class Exalloc {
 
     private Exalloc() {

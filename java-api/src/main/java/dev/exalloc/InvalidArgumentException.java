@@ -6,6 +6,14 @@ import java.util.OptionalInt;
 /**
  * STATUS_INVALID_PARAMETER or STATUS_INVALID_PARAMETER_n: the native routine rejected an argument; for the numbered
  * form, {@link #parameterIndex()} tells which one (NT counts a routine's parameters from 1).
+ *
+ * <pre>{@code
+ * try {
+ *     Lookaside.builder(64).maximumDepth(5000).build();
+ * } catch (InvalidArgumentException e) {
+ *     e.parameterIndex();   // OptionalInt[8]: STATUS_INVALID_PARAMETER_8, the depth
+ * }
+ * }</pre>
  */
 public final class InvalidArgumentException extends ExallocException {
 

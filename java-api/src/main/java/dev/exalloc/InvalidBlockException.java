@@ -7,6 +7,15 @@ import java.io.Serial;
  * changed. In NT this misuse corrupts memory silently; in exalloc's checked mode it is caught before it reaches
  * native code. {@link Pool#free} and {@link Pool#query} raise it for a heap segment ({@code FOREIGN}) or NULL, and
  * {@code Pool.query} for an address that is not a live pool block ({@code NOT_OUTSTANDING}).
+ *
+ * <pre>{@code
+ * try {
+ *     list.free(block);
+ *     list.free(block);                 // a second time
+ * } catch (InvalidBlockException e) {
+ *     e.reason();                       // NOT_OUTSTANDING
+ * }
+ * }</pre>
  */
 public final class InvalidBlockException extends IllegalArgumentException {
 

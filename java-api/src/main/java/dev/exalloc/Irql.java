@@ -12,6 +12,15 @@ import java.lang.foreign.ValueLayout;
  * level exists so that NT's rules are checked where NT checks them. {@link SpinLock#acquire()} raises to
  * {@link #DISPATCH_LEVEL}; paged lookaside lists may not be used above {@link #APC_LEVEL}, nor any list above
  * DISPATCH_LEVEL ({@link BugCheckError} 0xC2).
+ *
+ * <pre>{@code
+ * int old = Irql.raise(Irql.DISPATCH_LEVEL);
+ * try {
+ *     ...                               // paged memory may not be touched here
+ * } finally {
+ *     Irql.lower(old);
+ * }
+ * }</pre>
  */
 public final class Irql {
 

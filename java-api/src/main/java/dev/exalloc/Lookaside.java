@@ -15,7 +15,6 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
@@ -55,7 +54,7 @@ import java.util.Objects;
  * }
  * }</pre>
  */
-public final class Lookaside implements AutoCloseable {
+public final class Lookaside implements BlockAllocator {
 
     /** Supplies a block on a miss: at least {@code size} bytes of native memory, or null when there is none. */
     @FunctionalInterface
@@ -244,9 +243,9 @@ public final class Lookaside implements AutoCloseable {
     /*
      * Lists without Java callbacks call allocate and free as critical downcalls (no thread-state transition): the
      * native paths never block for long (a miss is one pool allocation), never touch the Java heap, and never call
-     * back into Java until a pool condition listener exists (an upcall inside a critical call aborts the JVM): from
-     * then on CriticalGate routes them through the normal handles. Linked from the generated $address/$descriptor,
-     * so jextract stays the source of names and signatures.
+     * back into Java (pool condition listeners are polled, not upcalls); should anything link an upcall into the pool
+     * (an upcall inside a critical call aborts the JVM), CriticalGate routes them through the normal handles from
+     * then on. Linked from the generated $address/$descriptor, so jextract stays the source of names and signatures.
      */
     static {
         Native.ensure(); // load the library before the bindings look up symbols
@@ -289,9 +288,11 @@ public final class Lookaside implements AutoCloseable {
     /** Checked mode with per-block scopes (not {@link Builder#sharedSegments()}). */
     final boolean scoped;
     /** Per-thread state of scoped mode: where other threads leave this thread's blocks they free. */
-    final ThreadLocal<Owner> owners;
-    private final java.util.Set<Owner> allOwners;
+    final ThreadLocal<LookasideOwner> owners;
+    private final java.util.Set<LookasideOwner> allOwners;
     final InFlight inFlight = new InFlight();
+    /** Deletes the native list if this object becomes unreachable unclosed (see {@link Reclaimer}). */
+    private final java.lang.ref.Cleaner.Cleanable cleanable;
     /** A callback's exception, parked while native code unwinds, rethrown by the Java caller. */
     private final ThreadLocal<Throwable> callbackFailure = new ThreadLocal<>();
 
@@ -330,6 +331,8 @@ public final class Lookaside implements AutoCloseable {
             if (allocator == null) {
                 CriticalGate.register(inFlight);
             }
+            this.cleanable = Reclaimer.CLEANER.register(this, new Reclaim(handle, inFlight, arena,
+                    b.tag + ", " + size + " bytes"));
             ok = true;
         } finally {
             if (!ok) {
@@ -392,7 +395,7 @@ public final class Lookaside implements AutoCloseable {
         int c = inFlight.enter();
         if (c < 0) {
             if (scoped) {
-                owners.get().reclaim(); // blocks other threads freed for us go to the releaser now
+                owners.get().reclaim(this); // blocks other threads freed for us go to the releaser now
             }
             throw closedException();
         }
@@ -407,12 +410,12 @@ public final class Lookaside implements AutoCloseable {
      * A block of exactly {@link #blockSize()} bytes: the most recently freed one, or a new one from the allocator.
      *
      * @return the block
-     * @throws InsufficientResourcesException when nothing is cached and the allocator has no memory
+     * @throws ExallocOutOfMemoryError when nothing is cached and the allocator has no memory
      */
     public MemorySegment allocate() {
         MemorySegment block = tryAllocate();
         if (block == null) {
-            throw new InsufficientResourcesException(NtStatus.INSUFFICIENT_RESOURCES,
+            throw new ExallocOutOfMemoryError(NtStatus.INSUFFICIENT_RESOURCES,
                     "lookaside list " + tag + " could not get a " + size + "-byte block");
         }
         return block;
@@ -424,12 +427,15 @@ public final class Lookaside implements AutoCloseable {
      * @return the block, or null when nothing is cached and the allocator has no memory
      */
     public MemorySegment tryAllocate() {
+        if (scoped) {
+            return tryAllocateScoped(owners.get());
+        }
         int c = enter();
         try {
-            Owner owner = null;
+            LookasideOwner owner = null;
             if (scoped) {
                 owner = owners.get();
-                owner.reclaim();
+                owner.reclaim(this);
             }
             long address = nativeAllocate();
             return address == 0 ? null : handOut(address, owner);
@@ -438,11 +444,80 @@ public final class Lookaside implements AutoCloseable {
         }
     }
 
+    /**
+     * This list as a {@link java.lang.foreign.SegmentAllocator}, for the JDK's APIs that take one
+     * ({@code allocateFrom}, {@code allocate(MemoryLayout)}, downcalls that return a struct by value, the
+     * {@code allocate(SegmentAllocator)} of generated bindings). A request of up to {@link #blockSize()} bytes
+     * aligned to at most 16 gets one block, as a segment of exactly the size asked for (the block's first bytes); a
+     * bigger size or alignment is an {@link IllegalArgumentException} that names both. Free such a segment as any
+     * block, with {@link #free} (the segment or any slice of it at offset 0; in checked mode the list knows it
+     * handed the block out short), or let the list's close keep the rule for blocks still out.
+     *
+     * <pre>{@code
+     * try (Lookaside list = Lookaside.builder(64).tag(Tag.of("Strs")).build()) {
+     *     SegmentAllocator alloc = list.asSegmentAllocator();
+     *     MemorySegment s = alloc.allocateFrom("hello");   // 6 bytes of a 64-byte block
+     *     list.free(s);
+     * }
+     * }</pre>
+     *
+     * @throws ExallocOutOfMemoryError (from the allocator's allocate) when the list cannot get a block
+     */
+    public java.lang.foreign.SegmentAllocator asSegmentAllocator() {
+        return new LookasideSegmentAllocator(this);
+    }
+
+    /* A block for the segment allocator: byteSize <= size; null when there is none. */
+    @SuppressWarnings("restricted") // reinterpret: the first byteSize bytes of a block of this list
+    MemorySegment allocateSlice(long byteSize, long byteAlignment) {
+        int c = enter();
+        try {
+            LookasideOwner owner = null;
+            if (scoped) {
+                owner = owners.get();
+                owner.reclaim(this);
+            }
+            long address = nativeAllocate();
+            if (address == 0) {
+                return null;
+            }
+            if ((address & (byteAlignment - 1)) != 0) { // a caller's allocator with less alignment than the pool's
+                nativeFree(address);
+                throw new IllegalArgumentException(String.format("%s got block 0x%X from its allocator, not aligned "
+                        + "to the %d bytes asked for", this, address, byteAlignment));
+            }
+            if (scoped) {
+                return outstanding.handOutScoped(address, size, owner, true).asSlice(0, byteSize);
+            }
+            if (outstanding != null) {
+                outstanding.recordSliced(address);
+            }
+            return MemorySegment.ofAddress(address).reinterpret(byteSize);
+        } finally {
+            inFlight.exit(c);
+        }
+    }
+
+    /* tryAllocate of the default mode, counted in the thread's own slot. */
+    private MemorySegment tryAllocateScoped(LookasideOwner owner) {
+        if (!inFlight.enter(owner.slot)) {
+            owner.reclaim(this);
+            throw closedException();
+        }
+        try {
+            owner.reclaim(this);
+            long address = nativeAllocate();
+            return address == 0 ? null : outstanding.handOutScoped(address, size, owner);
+        } finally {
+            inFlight.exit(owner.slot);
+        }
+    }
+
     /* One block from the native list (which calls the allocator on a miss), 0 for NULL; inside enter/exit. */
     long nativeAllocate() {
         long address;
         if (allocator == null) {
-            // Critical only while no pool condition upcall can run inside it (see CriticalGate).
+            // Critical only while no upcall can run inside it (see CriticalGate).
             address = CriticalGate.allowed() ? nativeAllocateCritical() : exa_lookaside_allocate(handle).address();
         } else {
             address = exa_lookaside_allocate(handle).address();
@@ -489,7 +564,7 @@ public final class Lookaside implements AutoCloseable {
 
     /* The segment for a block the list just produced: scoped, recorded or bare by mode. */
     @SuppressWarnings("restricted") // reinterpret: the block is exactly `size` bytes the list handed out
-    MemorySegment handOut(long address, Owner owner) {
+    MemorySegment handOut(long address, LookasideOwner owner) {
         if (!scoped) {
             if (outstanding != null) {
                 outstanding.record(address);
@@ -515,14 +590,14 @@ public final class Lookaside implements AutoCloseable {
         if (!(v instanceof BlockLedger.Scoped h)) {
             return NOW; // handed out bare (shared segments) or by a LookasideLocal's address API
         }
-        Owner owner = (Owner) h.owner();
+        LookasideOwner owner = (LookasideOwner) h.owner();
         if (owner.thread == Thread.currentThread()) {
             return h;
         }
         if (!owner.thread.isAlive()) {
             return NOW; // a dead thread's confined segments are out of everyone's reach
         }
-        owner.remote.add(new Deferred(block.address(), h.scope()));
+        owner.remote.add(new LookasideOwner.Deferred(block.address(), h.scope()));
         if (!owner.thread.isAlive()) {
             // The owner ended between the check and the add: it will never call again, so its deferred frees (this
             // one included) go back now. Whoever polls a block returns it: no block is returned twice.
@@ -536,13 +611,13 @@ public final class Lookaside implements AutoCloseable {
      * Their segments stay open, but they were confined to a thread that no longer runs: nobody can reach them. A
      * free the native side refuses (an IRQL check) leaves its block parked for the next sweep.
      */
-    void returnOrphans(Owner o) {
+    void returnOrphans(LookasideOwner o) {
         if (o.remote.isEmpty()) {
             return;
         }
         int c = inFlight.enter();
         try {
-            for (Deferred d; (d = o.remote.poll()) != null;) {
+            for (LookasideOwner.Deferred d; (d = o.remote.poll()) != null;) {
                 try {
                     if (c < 0) {
                         releaseAfterClose(d.address());
@@ -567,7 +642,7 @@ public final class Lookaside implements AutoCloseable {
      * itself (takeBack). Run by stats(), flush(), close() and a thread's first call on the list.
      */
     void sweepEndedOwners() {
-        for (Owner o : allOwners) {
+        for (LookasideOwner o : allOwners) {
             if (!o.thread.isAlive()) {
                 allOwners.remove(o);
                 returnOrphans(o);
@@ -597,6 +672,10 @@ public final class Lookaside implements AutoCloseable {
      */
     public void free(MemorySegment block) {
         Objects.requireNonNull(block, "block");
+        if (scoped) {
+            freeScoped(block, owners.get());
+            return;
+        }
         int c = inFlight.enter();
         if (c < 0) {
             freeAfterClose(block);
@@ -604,7 +683,7 @@ public final class Lookaside implements AutoCloseable {
         }
         try {
             if (scoped) {
-                owners.get().reclaim();
+                owners.get().reclaim(this);
             }
             Object taken = outstanding != null ? takeBack(block) : NOW;
             if (taken == DEFERRED) {
@@ -624,13 +703,37 @@ public final class Lookaside implements AutoCloseable {
         }
     }
 
+    /* free of the default mode, counted in the thread's own slot. */
+    private void freeScoped(MemorySegment block, LookasideOwner owner) {
+        if (!inFlight.enter(owner.slot)) {
+            freeAfterClose(block);
+            return;
+        }
+        try {
+            owner.reclaim(this);
+            Object taken = takeBack(block);
+            if (taken == DEFERRED) {
+                return;
+            }
+            try {
+                nativeFree(block.address());
+            } catch (RuntimeException | Error e) {
+                restore(block.address(), taken); // refused: the block is still the caller's
+                throw e;
+            }
+            endScope(taken);
+        } finally {
+            inFlight.exit(owner.slot);
+        }
+    }
+
     /* A block still handed out when the list was deleted: NT code frees such blocks to the pool directly. */
     private void freeAfterClose(MemorySegment block) {
         if (outstanding == null) {
             throw closedException();
         }
         if (scoped) {
-            owners.get().reclaim();
+            owners.get().reclaim(this);
         }
         Object taken;
         try {
@@ -657,54 +760,12 @@ public final class Lookaside implements AutoCloseable {
     // Scoped mode: per-thread owners and frees from other threads
     // ---------------------------------------------------------------------------------------------
 
-    /** A block another thread freed: recycled by its owner, which ends the scope first. */
-    private record Deferred(long address, Arena scope) {
-    }
-
-    private Owner newOwner() {
-        Owner o = new Owner(Thread.currentThread());
+    private LookasideOwner newOwner() {
+        LookasideOwner o = new LookasideOwner(Thread.currentThread(), inFlight.newSlot());
         sweepEndedOwners(); // threads come as others end: their parked blocks go back, their records go away
         allOwners.add(o);
         return o;
     }
-
-    /** A thread's part of a scoped list. */
-    final class Owner {
-        final Thread thread;
-        final java.util.concurrent.ConcurrentLinkedQueue<Deferred> remote = new java.util.concurrent.ConcurrentLinkedQueue<>();
-
-        Owner(Thread thread) {
-            this.thread = thread;
-        }
-
-        /* On the owner's thread, inside enter/exit (or after the close): blocks other threads freed go back. */
-        void reclaim() {
-            if (remote.isEmpty()) {
-                return;
-            }
-            for (Deferred d; (d = remote.poll()) != null;) {
-                if (inFlight.isClosed()) {
-                    releaseAfterClose(d.address());
-                } else {
-                    nativeFree(d.address());
-                }
-                d.scope().close();
-            }
-        }
-
-        /* As reclaim, into a LookasideLocal of the owner's thread. */
-        void reclaimInto(LookasideLocal local) {
-            if (remote.isEmpty()) {
-                return;
-            }
-            for (Deferred d; (d = remote.poll()) != null;) {
-                d.scope().close();
-                local.push(d.address());
-            }
-        }
-
-    }
-
 
     // ---------------------------------------------------------------------------------------------
     // LookasideLocal: a thread's own cache in Java
@@ -734,7 +795,7 @@ public final class Lookaside implements AutoCloseable {
         int c = enter();
         try {
             if (scoped) {
-                owners.get().reclaim();
+                owners.get().reclaim(this);
                 sweepEndedOwners();
             }
             long n = exa_lookaside_flush(handle);
@@ -756,12 +817,12 @@ public final class Lookaside implements AutoCloseable {
         int c = enter();
         try (Arena a = Arena.ofConfined()) {
             if (scoped) {
-                owners.get().reclaim();
+                owners.get().reclaim(this);
                 sweepEndedOwners();
             }
             MemorySegment s = a.allocate(exa_lookaside_stats_s.layout());
             Failures.check(exa_lookaside_query(handle, s));
-            return toStats(s);
+            return LookasideRegistry.toStats(s);
         } finally {
             inFlight.exit(c);
         }
@@ -817,6 +878,7 @@ public final class Lookaside implements AutoCloseable {
      *
      * @return the block size
      */
+    @Override
     public long blockSize() {
         return size;
     }
@@ -875,14 +937,37 @@ public final class Lookaside implements AutoCloseable {
                 // ended threads.
                 // Those of live threads wait for their owner's next call on the list (which finds it closed and
                 // hands them to the releaser): until then their segments are still open on that thread.
-                owners.get().reclaim();
+                owners.get().reclaim(this);
                 sweepEndedOwners();
             }
             Failures.check(exa_lookaside_delete(handle));
         } finally {
             arena.close(); /* the upcall stubs: native code no longer calls them */
+            cleanable.clean(); // deregisters: the action sees the list closed and does nothing
         }
         rethrowCallbackFailure();
+    }
+
+    /*
+     * The cleaner's action for a list that became unreachable unclosed: nothing can call it any more, so it deletes
+     * the native list (cached blocks go to the pool). Holds no reference to the list. (A list with Java callbacks
+     * stays reachable through its upcall stubs until closed.)
+     */
+    private record Reclaim(MemorySegment handle, InFlight inFlight, Arena arena, String name) implements Runnable {
+        @Override
+        public void run() {
+            if (!inFlight.close()) {
+                return; // closed explicitly
+            }
+            CriticalGate.unregister(inFlight);
+            try {
+                exa_lookaside_delete(handle);
+            } finally {
+                arena.close();
+            }
+            Reclaimer.LISTS.incrementAndGet();
+            Reclaimer.report("lookaside list", name);
+        }
     }
 
     /**
@@ -892,31 +977,7 @@ public final class Lookaside implements AutoCloseable {
      */
     public static List<LookasideStats> all() {
         Native.ensure();
-        try (Arena a = Arena.ofConfined()) {
-            for (;;) {
-                int n = exa_lookaside_enumerate(MemorySegment.NULL, 0);
-                int capacity = n + 8;
-                MemorySegment buf = a.allocate(exa_lookaside_stats_s.layout(), capacity);
-                int total = exa_lookaside_enumerate(buf, capacity);
-                if (total <= capacity) {
-                    List<LookasideStats> result = new ArrayList<>(total);
-                    for (int i = 0; i < total; i++) {
-                        result.add(toStats(exa_lookaside_stats_s.asSlice(buf, i)));
-                    }
-                    return List.copyOf(result);
-                }
-            }
-        }
-    }
-
-    private static LookasideStats toStats(MemorySegment s) {
-        int type = exa_lookaside_stats_s.pool_type(s);
-        return new LookasideStats(exa_lookaside_stats_s.id(s), exa_lookaside_stats_s.total_allocates(s),
-                exa_lookaside_stats_s.allocate_misses(s), exa_lookaside_stats_s.total_frees(s),
-                exa_lookaside_stats_s.free_misses(s), exa_lookaside_stats_s.size(s),
-                exa_lookaside_stats_s.current_depth(s), exa_lookaside_stats_s.depth(s),
-                exa_lookaside_stats_s.maximum_depth(s), new Tag(exa_lookaside_stats_s.tag(s)), PoolType.fromCode(type),
-                type, exa_lookaside_stats_s.thread_caches(s));
+        return LookasideRegistry.all();
     }
 
     @Override

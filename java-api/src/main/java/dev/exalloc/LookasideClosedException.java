@@ -2,7 +2,14 @@ package dev.exalloc;
 
 import java.io.Serial;
 
-/** The lookaside list was closed (deleted); it can no longer allocate, free or report. */
+/**
+ * The lookaside list was closed (deleted); it can no longer allocate, free or report.
+ *
+ * <pre>{@code
+ * list.close();
+ * list.allocate();                      // LookasideClosedException
+ * }</pre>
+ */
 public final class LookasideClosedException extends IllegalStateException {
 
     @Serial

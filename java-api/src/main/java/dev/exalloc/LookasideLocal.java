@@ -12,8 +12,16 @@ import java.util.Objects;
  * <p>The list's mode applies: checked lists check every free (double free, foreign and wrong-size segments,
  * also for {@link #freeAddress(long)}), and {@link #allocate()} segments are scoped unless the list was built
  * with {@link Lookaside.Builder#sharedSegments()}; an unchecked list's address pair is a pop and a push.
+ *
+ * <pre>{@code
+ * try (Lookaside list = Lookaside.builder(128).tag(Tag.of("Msgs")).build();
+ *         LookasideLocal cache = list.local()) {      // this thread's cache in front of the list
+ *     MemorySegment b = cache.allocate();
+ *     cache.free(b);
+ * }
+ * }</pre>
  */
-public final class LookasideLocal implements AutoCloseable {
+public final class LookasideLocal implements BlockAllocator {
 
     /** Blocks a LookasideLocal holds at most. */
     public static final int CAPACITY = 64;
@@ -25,7 +33,7 @@ public final class LookasideLocal implements AutoCloseable {
     private final long[] cache = new long[CAPACITY];
     private final MemorySegment cacheSegment = MemorySegment.ofArray(cache);
     private final Thread thread = Thread.currentThread();
-    private final Lookaside.Owner owner;
+    private final LookasideOwner owner;
     private int n;
     private boolean closed;
     private long allocations;
@@ -58,11 +66,14 @@ public final class LookasideLocal implements AutoCloseable {
      * {@link #freeAddress(long)} can check it.
      *
      * @return the block's address
-     * @throws InsufficientResourcesException when nothing is cached and the allocator has no memory
+     * @throws ExallocOutOfMemoryError when nothing is cached and the allocator has no memory
      */
     public long allocateAddress() {
         check();
         long address = n > 0 ? cache[--n] : refill();
+        if (address == 0) {
+            throw outOfMemory();
+        }
         if (outstanding != null) {
             outstanding.record(address);
         }
@@ -74,15 +85,41 @@ public final class LookasideLocal implements AutoCloseable {
      * A block of exactly {@link Lookaside#blockSize()} bytes (scoped in checked mode, see the class).
      *
      * @return the block
+     * @throws ExallocOutOfMemoryError when nothing is cached and the allocator has no memory
      */
+    @Override
     public MemorySegment allocate() {
+        MemorySegment block = tryAllocate();
+        if (block == null) {
+            throw outOfMemory();
+        }
+        return block;
+    }
+
+    /** As {@link #allocate()}, null when nothing is cached and the allocator has no memory. */
+    @Override
+    public MemorySegment tryAllocate() {
         check();
         if (owner != null) {
             owner.reclaimInto(this);
         }
         long address = n > 0 ? cache[--n] : refill();
+        if (address == 0) {
+            return null;
+        }
         allocations++;
         return list.handOut(address, owner);
+    }
+
+    private ExallocOutOfMemoryError outOfMemory() {
+        return new ExallocOutOfMemoryError(NtStatus.INSUFFICIENT_RESOURCES,
+                "lookaside list " + list.tag + " could not get a " + list.size + "-byte block");
+    }
+
+    /** The list's block size. */
+    @Override
+    public long blockSize() {
+        return list.size;
     }
 
     /**
@@ -106,6 +143,7 @@ public final class LookasideLocal implements AutoCloseable {
      * @param block the block
      * @throws InvalidBlockException in checked mode, for anything but an outstanding block of the list
      */
+    @Override
     public void free(MemorySegment block) {
         Objects.requireNonNull(block, "block");
         checkThread();
@@ -134,7 +172,7 @@ public final class LookasideLocal implements AutoCloseable {
         cache[n++] = address;
     }
 
-    /* The cache is empty: up to a batch of cached blocks in one critical call, else one from the list. */
+    /* The cache is empty: up to a batch of cached blocks in one critical call, else one from the list (0: none). */
     private long refill() {
         int c = list.enter();
         try {
@@ -149,12 +187,7 @@ public final class LookasideLocal implements AutoCloseable {
                 n = k - 1;
                 return cache[n];
             }
-            long address = list.nativeAllocate();
-            if (address == 0) {
-                throw new InsufficientResourcesException(NtStatus.INSUFFICIENT_RESOURCES,
-                        "lookaside list " + list.tag + " could not get a " + list.size + "-byte block");
-            }
-            return address;
+            return list.nativeAllocate(); // 0: no memory
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {

@@ -4,6 +4,11 @@ package dev.exalloc;
  * A lookaside list's statistics, in NT's terms (the debugger's {@code !lookaside}), exact at the moment
  * they were read: every thread's private counts are summed in.
  *
+ * <pre>{@code
+ * LookasideStats s = list.stats();
+ * System.out.println(s.tag() + ": " + s.allocateHitRate() + " hit rate, depth " + s.depth());
+ * }</pre>
+ *
  * @param id             unique for the life of the process
  * @param totalAllocates NT TotalAllocates: every allocate call
  * @param allocateMisses NT AllocateMisses: allocates that found nothing cached and called the allocator

@@ -2,7 +2,16 @@ package dev.exalloc;
 
 import java.util.Map;
 
-/** NTSTATUS values that exalloc returns, with their NT names. */
+/**
+ * NTSTATUS values that exalloc returns, with their NT names.
+ *
+ * <pre>{@code
+ * catch (ExallocException e) {
+ *     if (e.status() == NtStatus.QUOTA_EXCEEDED) { ... }
+ *     log(NtStatus.name(e.status()));
+ * }
+ * }</pre>
+ */
 public final class NtStatus {
 
     private NtStatus() {

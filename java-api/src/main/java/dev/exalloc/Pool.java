@@ -3,12 +3,10 @@ package dev.exalloc;
 import static dev.exalloc.internal.bindings.exalloc_h.*;
 
 import dev.exalloc.internal.Native;
-import dev.exalloc.internal.CriticalGate;
 import dev.exalloc.internal.PoolFast;
 import dev.exalloc.internal.PoolScopes;
 import dev.exalloc.internal.StartupExtension;
 import dev.exalloc.internal.bindings.exa_pool_block_info_s;
-import dev.exalloc.internal.bindings.exa_pool_condition_fn;
 import dev.exalloc.internal.bindings.exa_pool_limits_s;
 import dev.exalloc.internal.bindings.exa_pool_parameter_s;
 import dev.exalloc.internal.bindings.exa_pool_stats_s;
@@ -20,12 +18,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The process-wide pools, as NT's executive pool: {@code ExAllocatePool*}, {@code ExFreePool*},
+ * The process-wide pools, as NT's executive pool (the static routines, NT's shapes; {@link #system()} is the same
+ * pools as a {@link PoolAllocator} object, and {@link #builder()} makes instances with policies of their own): {@code ExAllocatePool*}, {@code ExFreePool*},
  * {@code ExQueryPoolBlockSize}, PoolMon's per-tag counters, the pools' limits and condition events, and the two Mm
  * queries. Two pools, non-paged and paged ({@link PoolKind}); every {@link PoolType} allocates from one of them.
  *
@@ -47,8 +44,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * are the unchecked fast path: no segment, no Java allocation per call.
  *
  * <p>Failure follows the routine: NT returns NULL where {@link #tryAllocate} returns null and {@link #allocate}
- * throws {@link InsufficientResourcesException}; the quota routine raises ({@link QuotaExceededException} or
- * InsufficientResourcesException, each carrying its NTSTATUS) unless the fail-instead-of-raise form
+ * throws {@link ExallocOutOfMemoryError}; the quota routine raises ({@link QuotaExceededException} or
+ * ExallocOutOfMemoryError, each carrying its NTSTATUS) unless the fail-instead-of-raise form
  * ({@link #tryAllocateWithQuota}) is used; ExAllocatePool2/3 return null unless {@link PoolFlags#raiseOnFailure()}.
  * A check that fails where NT would bug-check (strict mode, IRQL, must-succeed exhausted) is a {@link BugCheckError}.
  *
@@ -68,6 +65,27 @@ public final class Pool {
     private Pool() {
     }
 
+    /**
+     * The process's pools as a {@link PoolAllocator}: the one every static routine here uses, with the process-wide
+     * defaults as its policies (segments: {@link #setScope}; calls: the system property
+     * {@code exalloc.pool.critical}); default tag "None", type NON_PAGED_NX.
+     *
+     * <pre>{@code
+     * try (Arena arena = Pool.system().arena(Tag.of("Strs"), PoolType.PAGED)) { ... }
+     * }</pre>
+     */
+    public static PoolAllocator system() {
+        return PoolAllocator.SYSTEM;
+    }
+
+    /**
+     * A builder for a {@link PoolAllocator} with policies of its own (default tag and type, segment policy, call
+     * policy), which no process-wide setting changes.
+     */
+    public static PoolAllocator.Builder builder() {
+        return new PoolAllocator.Builder();
+    }
+
     static {
         Native.ensure();
         StartupExtension.runAll(); // e.g. the MXBeans under -Dexalloc.management=true
@@ -75,8 +93,6 @@ public final class Pool {
 
     /** exa_pool_modifier_e bits. */
     private static final int QUOTA_FAIL_INSTEAD_OF_RAISE = EXA_POOL_QUOTA_FAIL_INSTEAD_OF_RAISE();
-    private static final int RAISE_IF_ALLOCATION_FAILURE = EXA_POOL_RAISE_IF_ALLOCATION_FAILURE();
-    private static final int PRIORITY_HIGH = EXA_POOL_PRIORITY_HIGH();
 
     /** Requests above this many bytes are big allocations (x64 POOL_MAX_ALLOC). */
     public static final int MAX_SMALL_BLOCK = 4064;
@@ -94,7 +110,7 @@ public final class Pool {
      * @param size the block size in bytes
      * @param tag  the pool tag the block is counted under (PoolMon)
      * @return the block, exactly {@code size} bytes
-     * @throws InsufficientResourcesException when the pool has no room (NT returns NULL); the status is
+     * @throws ExallocOutOfMemoryError when the pool has no room (NT returns NULL); the status is
      *                                        STATUS_INSUFFICIENT_RESOURCES, or STATUS_WORKING_SET_QUOTA when the
      *                                        host refused to lock non-paged memory under
      *                                        {@link PoolLimits.LockPolicy#REQUIRED}
@@ -128,14 +144,7 @@ public final class Pool {
      * @return the block, exactly {@code size} bytes
      */
     public static MemorySegment allocate(PoolType type, long size, Tag tag, PoolPriority priority) {
-        checkArguments(type, size, tag);
-        long mark = Native.mark();
-        MemorySegment raw = exa_pool_allocate_typed(type.code() | RAISE_IF_ALLOCATION_FAILURE, size, tag.value(),
-                priority.code());
-        if (raw.address() != 0) {
-            return block(raw, size);
-        }
-        throw failure(mark, type + " block of " + size + " bytes (" + tag + ")");
+        return PoolAllocator.SYSTEM.allocate(type, size, tag, priority);
     }
 
     /**
@@ -148,14 +157,7 @@ public final class Pool {
      * @return the block, or null when the request fails at this priority
      */
     public static MemorySegment tryAllocate(PoolType type, long size, Tag tag, PoolPriority priority) {
-        checkArguments(type, size, tag);
-        long mark = Native.mark();
-        MemorySegment raw = exa_pool_allocate_typed(type.code(), size, tag.value(), priority.code());
-        if (raw.address() != 0) {
-            return block(raw, size);
-        }
-        throwIfBugCheck(mark);
-        return null;
+        return PoolAllocator.SYSTEM.tryAllocate(type, size, tag, priority);
     }
 
     /**
@@ -167,16 +169,16 @@ public final class Pool {
      * @param tag  the pool tag the block is counted under (PoolMon)
      * @return the block, charged to the current quota account
      * @throws QuotaExceededException         when the charge would pass the account's limit (STATUS_QUOTA_EXCEEDED)
-     * @throws InsufficientResourcesException when the pool has no room
+     * @throws ExallocOutOfMemoryError when the pool has no room
      */
     public static MemorySegment allocateWithQuota(PoolType type, long size, Tag tag) {
-        checkArguments(type, size, tag);
+        PoolAllocator.checkArguments(type, size, tag);
         long mark = Native.mark();
         MemorySegment raw = quotaAllocate(type.code(), size, tag);
         if (raw.address() != 0) {
-            return block(raw, size);
+            return PoolAllocator.SYSTEM.block(raw, size);
         }
-        throw failure(mark, type + " quota block of " + size + " bytes (" + tag + ")");
+        throw PoolAllocator.failure(mark, type + " quota block of " + size + " bytes (" + tag + ")");
     }
 
     /**
@@ -189,13 +191,13 @@ public final class Pool {
      * @return the block, or null when the charge or the allocation fails
      */
     public static MemorySegment tryAllocateWithQuota(PoolType type, long size, Tag tag) {
-        checkArguments(type, size, tag);
+        PoolAllocator.checkArguments(type, size, tag);
         long mark = Native.mark();
         MemorySegment raw = quotaAllocate(type.code() | QUOTA_FAIL_INSTEAD_OF_RAISE, size, tag);
         if (raw.address() != 0) {
-            return block(raw, size);
+            return PoolAllocator.SYSTEM.block(raw, size);
         }
-        throwIfBugCheck(mark);
+        PoolAllocator.throwIfBugCheck(mark);
         return null;
     }
 
@@ -220,7 +222,7 @@ public final class Pool {
     /**
      * ExAllocatePool2: {@code size} bytes, zeroed unless {@link PoolFlags#uninitialized()}; the tag must not be 0.
      * Returns null where NT returns NULL (no room, quota exceeded, flags or tag rejected) unless the flags include
-     * {@link PoolFlags#raiseOnFailure()}, which throws instead: {@link InsufficientResourcesException},
+     * {@link PoolFlags#raiseOnFailure()}, which throws instead: {@link ExallocOutOfMemoryError},
      * {@link QuotaExceededException}, or {@link InvalidArgumentException} for a rejected request.
      *
      * @param size the block size in bytes
@@ -260,13 +262,13 @@ public final class Pool {
             }
         }
         if (raw.address() != 0) {
-            return block(raw, size);
+            return PoolAllocator.SYSTEM.block(raw, size);
         }
         if (!flags.isRaiseOnFailure()) {
-            throwIfBugCheck(mark);
+            PoolAllocator.throwIfBugCheck(mark);
             return null;
         }
-        throw failure(mark, "block of " + size + " bytes (" + tag + ", " + flags + ")");
+        throw PoolAllocator.failure(mark, "block of " + size + " bytes (" + tag + ", " + flags + ")");
     }
 
     private static MemorySegment flagsAllocate(long size, Tag tag, PoolFlags flags, PoolParameters parameters) {
@@ -297,12 +299,6 @@ public final class Pool {
         }
     }
 
-    private static void checkArguments(PoolType type, long size, Tag tag) {
-        Objects.requireNonNull(type, "type");
-        Objects.requireNonNull(tag, "tag");
-        checkSize(size);
-    }
-
     /** What new blocks' segments are tied to: {@link #setScope}, else the system property, else CONFINED. */
     private static volatile PoolScope scope = initialScope();
 
@@ -314,15 +310,9 @@ public final class Pool {
     /** System property: the initial {@link #scope()} (global | shared | confined). */
     public static final String SCOPE_PROPERTY = "exalloc.pool.scope";
 
-    @SuppressWarnings("restricted") // reinterpret: the pool handed out at least `size` bytes at this address
-    private static MemorySegment block(MemorySegment raw, long size) {
-        PoolScope m = scope;
-        return m == PoolScope.GLOBAL ? raw.reinterpret(size) : PoolScopes.wrap(raw, size, m == PoolScope.CONFINED);
-    }
-
     /**
-     * Sets what the segments of blocks allocated from now on are tied to (process-wide; blocks already out keep
-     * theirs). Default {@link PoolScope#CONFINED} (checked: a use after free throws {@link IllegalStateException};
+     * Sets what the segments of blocks allocated from now on by {@link #system()} and the static routines are tied
+     * to (their default; instances from {@link #builder()} keep their own; blocks already out keep theirs). Default {@link PoolScope#CONFINED} (checked: a use after free throws {@link IllegalStateException};
      * the allocating thread owns the block), or the system property {@code exalloc.pool.scope}.
      *
      * @param scope what new blocks' segments are tied to
@@ -340,34 +330,6 @@ public final class Pool {
         return scope;
     }
 
-    private static void throwIfBugCheck(long mark) {
-        BugCheckError e = Failures.bugCheckSince(mark);
-        if (e != null) {
-            throw e;
-        }
-    }
-
-    /**
-     * The exception for a NULL from a routine asked to raise: the bug check this call hit (since {@code mark}, see
-     * {@link Native#mark()}), else the status it raised.
-     */
-    private static RuntimeException failure(long mark, String what) {
-        int status = exa_last_status();
-        exa_clear_last_status();
-        throwIfBugCheck(mark);
-        if (status == NtStatus.SUCCESS) { // cannot happen: a NULL without a bug check raises
-            status = NtStatus.INSUFFICIENT_RESOURCES;
-        }
-        return switch (status) {
-            case NtStatus.QUOTA_EXCEEDED -> new QuotaExceededException(status, "quota exceeded for a " + what);
-            case NtStatus.INSUFFICIENT_RESOURCES -> new InsufficientResourcesException(status, "no pool for a " + what);
-            case NtStatus.WORKING_SET_QUOTA ->
-                new InsufficientResourcesException(status, "the host refused to lock a " + what + " in RAM");
-            case NtStatus.INVALID_PARAMETER -> new InvalidArgumentException(status, "the pool rejected a " + what);
-            default -> ExallocException.of(status);
-        };
-    }
-
     // ---------------------------------------------------------------------------------------------
     // Free and query
     // ---------------------------------------------------------------------------------------------
@@ -382,7 +344,7 @@ public final class Pool {
      *                               changed
      */
     public static void free(MemorySegment block) {
-        freeSegment(block, 0);
+        PoolAllocator.freeSegment(block, 0);
     }
 
     /**
@@ -396,24 +358,7 @@ public final class Pool {
      */
     public static void free(MemorySegment block, Tag tag) {
         Objects.requireNonNull(tag, "tag");
-        freeSegment(block, tag.value());
-    }
-
-    /*
-     * A free through a segment (tag 0: ExFreePool). The segment's scope record is taken out before the native free,
-     * so that a thread that gets the same address from the pool right after it cannot have its new record removed,
-     * put back if the free is refused, and its scope ended once the block is gone.
-     */
-    private static void freeSegment(MemorySegment block, int tag) {
-        checkFreeable(block);
-        Object scope = PoolScopes.detach(block);
-        long mark = Native.mark();
-        // the address, not the segment: no scope check at the call
-        if (exa_pool_free_checked(MemorySegment.ofAddress(block.address()), tag) != NtStatus.SUCCESS) {
-            PoolScopes.reattach(block.address(), scope);
-            throwIfBugCheck(mark);
-        }
-        PoolScopes.end(scope);
+        PoolAllocator.freeSegment(block, tag.value());
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -426,8 +371,8 @@ public final class Pool {
      * {@link #tryAllocate(PoolType, long, Tag)}); the block is {@code size} bytes at the returned address, with NT's
      * alignment. Free it with {@link #freeAddress(long, Tag)} or {@link #freeAddress(long)}; to touch it, wrap it
      * ({@code MemorySegment.ofAddress(a).reinterpret(size)}) or use it from native code. Ordinary downcalls unless
-     * the system property {@code exalloc.pool.critical} is true at startup (then critical, and no condition
-     * listeners: see {@link #onCondition}).
+     * the system property {@code exalloc.pool.critical} is true at startup (then critical; condition listeners work
+     * either way: see {@link #onCondition}).
      *
      * @param type the pool type (paged or non-paged, with its modifiers)
      * @param size the block size in bytes
@@ -436,13 +381,7 @@ public final class Pool {
      * @throws BugCheckError when a native check failed (strict-mode tag or size rules, IRQL, must-succeed)
      */
     public static long allocateAddress(PoolType type, long size, Tag tag) {
-        checkArguments(type, size, tag);
-        long mark = Native.mark();
-        long address = PoolFast.allocate(type.code(), size, tag.value(), PRIORITY_HIGH);
-        if (address == 0) {
-            throwIfBugCheck(mark);
-        }
-        return address;
+        return PoolAllocator.SYSTEM.allocateAddress(type, size, tag);
     }
 
     /**
@@ -461,7 +400,7 @@ public final class Pool {
      */
     public static void freeAddress(long address, Tag tag) {
         Objects.requireNonNull(tag, "tag");
-        freeAddress(address, tag.value());
+        PoolAllocator.SYSTEM.freeAddress(address, tag.value());
     }
 
     /**
@@ -470,18 +409,7 @@ public final class Pool {
      * @param address the block's address
      */
     public static void freeAddress(long address) {
-        freeAddress(address, 0);
-    }
-
-    private static void freeAddress(long address, int tag) {
-        if (address == 0) {
-            throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING,
-                    "NULL is not a pool block (ExFreePool(NULL) is bug check 0xC2/0x46 on NT)");
-        }
-        long mark = Native.mark();
-        if (PoolFast.free(address, tag) != NtStatus.SUCCESS) {
-            throwIfBugCheck(mark);
-        }
+        PoolAllocator.SYSTEM.freeAddress(address, 0);
     }
 
     /**
@@ -491,23 +419,6 @@ public final class Pool {
      */
     public static boolean criticalFastPath() {
         return PoolFast.CRITICAL;
-    }
-
-    private static void checkFreeable(MemorySegment block) {
-        Objects.requireNonNull(block, "block");
-        if (!block.isNative()) {
-            throw new InvalidBlockException(InvalidBlockException.Reason.FOREIGN,
-                    "not native memory, so not a pool block: " + block);
-        }
-        if (block.address() == 0) {
-            throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING,
-                    "NULL is not a pool block (ExFreePool(NULL) is bug check 0xC2/0x46 on NT)");
-        }
-        if (!block.scope().isAlive()) {
-            throw new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING,
-                    String.format("0x%X was freed already (its segment's scope is closed)", block.address()));
-        }
-        PoolScopes.checkOwner(block);
     }
 
     /**
@@ -574,6 +485,7 @@ public final class Pool {
      * @return the number of blocks returned to the pools
      */
     public static long trim() {
+        PoolScopes.reapEndedThreads();
         return exa_pool_trim();
     }
 
@@ -626,12 +538,39 @@ public final class Pool {
     }
 
     /**
+     * The PoolMon row of one tag in the pool a type allocates from ({@code tag(tag, type.kind())}).
+     *
+     * @param tag  the tag
+     * @param type a pool type (its pool is the one looked at)
+     * @return the tag's row now
+     */
+    public static PoolTagStats tag(Tag tag, PoolType type) {
+        return tag(tag, type.kind());
+    }
+
+    /**
+     * The counters of the pool a type allocates from ({@code stats(type.kind())}).
+     *
+     * @param type a pool type (its pool is the one looked at)
+     * @return its statistics at this moment
+     */
+    public static PoolStats stats(PoolType type) {
+        return stats(type.kind());
+    }
+
+    /**
      * A pool's counters, capacity and condition now.
      *
      * @param pool the pool
      * @return its statistics at this moment
      */
     public static PoolStats stats(PoolKind pool) {
+        PoolStats s = readStats(pool);
+        PoolConditions.afterCall();
+        return s;
+    }
+
+    static PoolStats readStats(PoolKind pool) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(exa_pool_stats_s.layout());
             Failures.check(exa_pool_query(pool.code(), s));
@@ -692,6 +631,7 @@ public final class Pool {
             exa_pool_limits_s.cached_segments(l, limits.cachedSegments());
             Failures.check(exa_pool_set_limits(pool.code(), l));
         }
+        PoolConditions.afterCall();
     }
 
     /**
@@ -729,144 +669,36 @@ public final class Pool {
      * @return the LOW and HIGH events set now (empty when neither)
      */
     public static Set<PoolCondition> condition(PoolKind pool) {
-        return PoolCondition.fromBits(exa_pool_condition(pool.code()));
+        int bits = exa_pool_condition(pool.code());
+        PoolConditions.afterCall();
+        return PoolCondition.fromBits(bits);
     }
 
-    private static final System.Logger LOG = System.getLogger("dev.exalloc.Pool");
-    private static final CopyOnWriteArrayList<Registration> LISTENERS = new CopyOnWriteArrayList<>();
-    private static final Object REGISTER_LOCK = new Object();
-    private static boolean upcallRegistered; // guarded by REGISTER_LOCK
     /** Listener failures caught so far, and the last one (for diagnostics and tests). */
-    static final AtomicLong LISTENER_FAILURES = new AtomicLong();
+    static final AtomicLong LISTENER_FAILURES = PoolConditions.FAILURES;
+    /** Listener failures logged: one per failing listener. */
+    static final AtomicLong LISTENER_FAILURES_LOGGED = PoolConditions.FAILURES_LOGGED;
     static volatile Throwable lastListenerFailure;
-    /** The registration whose listener this thread is running, to let a listener close itself. */
-    private static final ThreadLocal<Registration> DELIVERING = new ThreadLocal<>();
 
     /**
      * Adds a listener for both pools' condition changes; {@link AutoCloseable#close()} removes it (after close
-     * returns, outside the listener itself, it is not called again). The first listener links one upcall into the
-     * native pool, for the life of the process.
+     * returns, outside the listener itself, it is not called again).
+     *
+     * <p>Listeners are not upcalls from inside the pool: the native pool only records its condition, and Java
+     * compares it with what it last delivered and calls the listeners in order, with the pool's condition at that
+     * moment, from outside every native call: at the end of the next call through the pool's ordinary routines (the
+     * segment and address routines of {@link #system()}, {@link #setLimits}, {@link #condition}, {@link #stats}) on
+     * any thread, and on a daemon thread ({@code exalloc-pool-conditions}) that looks every few milliseconds while a
+     * listener is registered. So lookaside lists, {@link LookasideLocal}s and pool instances with critical calls keep
+     * their critical downcalls whatever listeners exist; a change they cause is delivered by the next ordinary call or
+     * the daemon. Changes that come and go between two looks are delivered as the condition now (a flip and a flip
+     * back: nothing, or one call with the same set).
      *
      * @param listener told of every change of either pool's condition
      * @return a handle whose close removes the listener
-     * @throws IllegalStateException when the pool's fast path is critical ({@link #criticalFastPath()})
      */
     public static AutoCloseable onCondition(PoolConditionListener listener) {
-        Objects.requireNonNull(listener, "listener");
-        if (PoolFast.CRITICAL) {
-            throw new IllegalStateException("pool condition listeners are upcalls, which critical downcalls forbid: "
-                    + "the system property " + PoolFast.CRITICAL_PROPERTY + " is true");
-        }
-        synchronized (REGISTER_LOCK) {
-            if (!upcallRegistered) {
-                // Lookaside lists stop calling the pool through critical downcalls first: an upcall inside one
-                // aborts the JVM.
-                CriticalGate.closeForUpcalls();
-                for (PoolKind kind : PoolKind.values()) {
-                    DELIVERED[kind.ordinal()] = exa_pool_condition(kind.code()); // the JFR event's first old value
-                }
-                MemorySegment stub = exa_pool_condition_fn.allocate(Pool::conditionUpcall, Arena.global());
-                try (Arena a = Arena.ofConfined()) {
-                    Failures.check(exa_pool_register_condition(stub, MemorySegment.NULL, a.allocate(ValueLayout.JAVA_INT)));
-                }
-                upcallRegistered = true;
-            }
-            Registration r = new Registration(listener);
-            LISTENERS.add(r);
-            return r;
-        }
-    }
-
-    /** The upcall: runs on a thread inside the native pool. Nothing may escape into native code. */
-    private static void conditionUpcall(int pool, int condition, MemorySegment context) {
-        try {
-            PoolKind kind = PoolKind.fromCode(pool);
-            Set<PoolCondition> set = PoolCondition.fromBits(condition);
-            int old = DELIVERED[kind.ordinal()];
-            DELIVERED[kind.ordinal()] = condition; // delivery is serialised per pool by the native side
-            conditionEvent(kind, old, condition);
-            for (Registration r : LISTENERS) {
-                r.deliver(kind, set);
-            }
-        } catch (Throwable t) {
-            park(t);
-        }
-    }
-
-    /** The condition bits last delivered per pool (PoolKind ordinal), for the JFR event's old value. */
-    private static final int[] DELIVERED = new int[PoolKind.values().length];
-
-    private static void conditionEvent(PoolKind kind, int old, int condition) {
-        var event = new dev.exalloc.internal.PoolConditionChangeEvent();
-        if (!event.isEnabled()) {
-            return;
-        }
-        event.pool = kind.name();
-        event.oldCondition = PoolCondition.fromBits(old).toString();
-        event.newCondition = PoolCondition.fromBits(condition).toString();
-        PoolStats stats = stats(kind);
-        event.inUse = stats.inUse();
-        event.capacity = stats.capacity();
-        event.commit();
-    }
-
-    private static void park(Throwable t) {
-        try {
-            LISTENER_FAILURES.incrementAndGet();
-            lastListenerFailure = t;
-            LOG.log(System.Logger.Level.WARNING, "a pool condition listener failed", t);
-        } catch (Throwable ignored) {
-            // nothing may reach native code, not even a failure to log
-        }
-    }
-
-    private static final class Registration implements AutoCloseable {
-        private final PoolConditionListener listener;
-        private volatile boolean closed;
-        private final AtomicInteger active = new AtomicInteger();
-
-        Registration(PoolConditionListener listener) {
-            this.listener = listener;
-        }
-
-        void deliver(PoolKind pool, Set<PoolCondition> condition) {
-            active.incrementAndGet();
-            Registration outer = DELIVERING.get();
-            try {
-                if (!closed) {
-                    DELIVERING.set(this);
-                    listener.conditionChanged(pool, condition);
-                }
-            } catch (Throwable t) {
-                park(t);
-            } finally {
-                if (outer == null) {
-                    DELIVERING.remove();
-                } else {
-                    DELIVERING.set(outer);
-                }
-                active.decrementAndGet();
-            }
-        }
-
-        @Override
-        public void close() {
-            if (closed) {
-                return;
-            }
-            closed = true; // volatile write, then read `active` (Dekker with deliver)
-            LISTENERS.remove(this);
-            if (DELIVERING.get() == this) {
-                return; // closing itself from inside its listener
-            }
-            for (int spins = 0; active.get() != 0; spins++) {
-                if (spins < 1000) {
-                    Thread.onSpinWait();
-                } else {
-                    Thread.yield();
-                }
-            }
-        }
+        return PoolConditions.register(Objects.requireNonNull(listener, "listener"));
     }
 
     // ---------------------------------------------------------------------------------------------

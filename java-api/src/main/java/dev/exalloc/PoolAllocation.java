@@ -3,6 +3,12 @@ package dev.exalloc;
 /**
  * One live pool block, as {@link Diagnostics#allocations()} finds it: what the debugger's {@code !pool} shows.
  *
+ * <pre>{@code
+ * for (PoolAllocation a : Diagnostics.allocations()) {
+ *     System.out.println(a);            // address, size, tag, pool type
+ * }
+ * }</pre>
+ *
  * @param address  the pointer the caller holds
  * @param size     bytes usable from {@code address} (ExQueryPoolBlockSize)
  * @param tag      the tag it was allocated with (the protected bit cleared in {@link Tag})

@@ -9,6 +9,10 @@ import java.util.Set;
  * below the low watermark until it is back at or above the low-clear mark; {@link #HIGH} from the moment free
  * capacity reaches the high watermark until it drops below the high-clear mark. The gaps between the marks are the
  * hysteresis (see {@link PoolLimits}). A pool's condition is the set of events set now: empty, {LOW} or {HIGH}.
+ *
+ * <pre>{@code
+ * if (Pool.condition(PoolKind.PAGED).contains(PoolCondition.LOW)) { ... }   // shed load
+ * }</pre>
  */
 public enum PoolCondition {
     /** LowNonPagedPoolCondition / LowPagedPoolCondition: little free capacity left. */

@@ -3,6 +3,10 @@ package dev.exalloc;
 /**
  * The two pools (NT's pool descriptors as the memory manager counts them): non-paged and paged. Each has its own
  * capacity, watermarks, condition events and per-tag statistics. Every {@link PoolType} belongs to one of them.
+ *
+ * <pre>{@code
+ * PoolStats paged = Pool.stats(PoolKind.PAGED);   // or Pool.stats(PoolType.PAGED): the type's pool
+ * }</pre>
  */
 public enum PoolKind {
     /** Non-paged pool: locked in RAM where the host allows it; PoolMon's "Nonp". */

@@ -17,6 +17,11 @@ import java.util.Objects;
  * The pool keeps whole pages: the capacity is rounded down to 4096 bytes, the rest up, so {@link Pool#limits} may
  * read back rounded values.
  *
+ * <pre>{@code
+ * PoolLimits saved = Pool.limits(PoolKind.PAGED);
+ * Pool.setLimits(PoolKind.PAGED, saved.withCapacity(64L << 20));
+ * }</pre>
+ *
  * @param capacity           bytes of pages the pool may hold in blocks
  * @param lowWatermark       LOW is set below this much free capacity; LOW-priority requests fail below it
  * @param lowClear           LOW is cleared at or above this much free capacity

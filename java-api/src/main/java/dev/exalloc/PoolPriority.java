@@ -7,6 +7,10 @@ package dev.exalloc;
  * overrun: a guard page after the block, +9 underrun: before it) place the block in the special pool while the check
  * level is {@link CheckLevel#VERIFIER} (as NT's only under Driver Verifier; the normal pool when the special pool is
  * full), and otherwise act as their base priority. See docs/diagnostics.md#special-pool.
+ *
+ * <pre>{@code
+ * MemorySegment b = Pool.tryAllocate(PoolType.PAGED, 4096, tag, PoolPriority.LOW);   // null below the low mark
+ * }</pre>
  */
 public enum PoolPriority {
     /** Fails once free capacity is below the low watermark. */

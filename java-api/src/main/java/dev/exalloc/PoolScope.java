@@ -1,8 +1,14 @@
 package dev.exalloc;
 
 /**
- * What the {@link java.lang.foreign.MemorySegment}s of {@link Pool}'s segment routines are tied to
- * ({@link Pool#setScope}, or the system property {@code exalloc.pool.scope} = global | shared | confined at startup).
+ * What the {@link java.lang.foreign.MemorySegment}s of a pool's segment routines are tied to: a
+ * {@link PoolAllocator}'s segment policy ({@link Pool#builder()}{@code .scope(...)}); for {@link Pool#system()} and
+ * the static routines, {@link Pool#setScope}, or the system property {@code exalloc.pool.scope} = global | shared |
+ * confined at startup. Whatever the policy, a block may be freed on any thread; what that costs is below.
+ *
+ * <pre>{@code
+ * PoolAllocator travelling = Pool.builder().scope(PoolScope.SHARED).tag(Tag.of("Msgs")).build();
+ * }</pre>
  */
 public enum PoolScope {
     /**
@@ -19,10 +25,11 @@ public enum PoolScope {
     SHARED,
     /**
      * Checked (the default), and cheap to free: each block gets its own confined arena, closed by the free. Only the
-     * allocating thread may touch the block ({@link WrongThreadException} elsewhere) and only it may free it through
-     * the segment routines while it lives: a free from another thread throws {@link WrongThreadException} with nothing changed
-     * (once the allocating thread has ended, nobody can reach the segment and any thread may free it). Blocks that
-     * travel between threads: {@link #SHARED}, or the address routines ({@link Pool#allocateAddress}).
+     * allocating thread may touch the block ({@link WrongThreadException} elsewhere). Any thread may free it: on
+     * another thread the free is deferred (a second free is refused at once) and the block goes back to the pool, its
+     * scope ended, at the allocating thread's next call through the segment routines (or at once when that thread
+     * has ended; {@link Pool#trim()} collects blocks left for ended threads). Blocks that travel between threads
+     * as a rule: {@link #SHARED}, or the address routines ({@link Pool#allocateAddress}).
      */
     CONFINED
 }

@@ -5,6 +5,11 @@ import java.util.Set;
 /**
  * A pool's own counters, limits and condition at one moment ({@link Pool#stats}).
  *
+ * <pre>{@code
+ * PoolStats s = Pool.stats(PoolKind.NON_PAGED);
+ * long free = s.available();
+ * }</pre>
+ *
  * @param pool             the pool
  * @param condition        the condition events set now
  * @param capacity         bytes of pages the pool may hold in blocks

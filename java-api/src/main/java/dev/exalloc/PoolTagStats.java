@@ -4,6 +4,11 @@ package dev.exalloc;
  * One PoolMon row: a tag in one pool, counted since the process started (exact when no thread is inside an allocate
  * or free while the snapshot is taken).
  *
+ * <pre>{@code
+ * PoolTagStats row = Pool.tag(Tag.of("Msgs"), PoolType.PAGED);
+ * long live = row.diff();               // allocations not yet freed
+ * }</pre>
+ *
  * @param tag           the tag, PROTECTED_POOL bit removed (a protected tag and its plain form are one row)
  * @param pool          PoolMon's Type column ({@link PoolKind#poolMonName()}: "Nonp" or "Paged")
  * @param allocs        Allocs

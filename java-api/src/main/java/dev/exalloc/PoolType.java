@@ -6,6 +6,11 @@ package dev.exalloc;
  * the session types behave as their base type (blocks report the session type); NX types are
  * non-executable, {@link #NON_PAGED} (NonPagedPool = NonPagedPoolExecute) is executable where the host
  * allows it. {@link #NON_PAGED_MUST_SUCCEED} is for the pool only (lookaside lists refuse it).
+ *
+ * <pre>{@code
+ * MemorySegment b = Pool.allocate(PoolType.NON_PAGED_NX, 256, tag);
+ * PoolKind pool = PoolType.NON_PAGED_NX.kind();   // NON_PAGED
+ * }</pre>
  */
 public enum PoolType {
     /** NonPagedPool: non-paged, executable where the host allows it. */

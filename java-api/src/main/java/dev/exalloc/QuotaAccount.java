@@ -8,7 +8,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Objects;
-import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -55,7 +55,8 @@ public final class QuotaAccount implements AutoCloseable {
     private static final long CALLS_MASK = SCOPE - 1;
 
     /** Live accounts by native address: the process and system accounts and every Java-created one not yet closed. */
-    private static final ConcurrentHashMap<Long, QuotaAccount> LIVE = new ConcurrentHashMap<>();
+    private static final ConcurrentHashMap<Long, java.lang.ref.WeakReference<QuotaAccount>> LIVE =
+            new ConcurrentHashMap<>();
 
     private static final QuotaAccount PROCESS;
     private static final QuotaAccount SYSTEM;
@@ -64,8 +65,8 @@ public final class QuotaAccount implements AutoCloseable {
         Native.ensure();
         PROCESS = new QuotaAccount(exa_quota_process(), Kind.PROCESS);
         SYSTEM = new QuotaAccount(exa_quota_system(), Kind.SYSTEM);
-        LIVE.put(PROCESS.handle.address(), PROCESS);
-        LIVE.put(SYSTEM.handle.address(), SYSTEM);
+        LIVE.put(PROCESS.handle.address(), new java.lang.ref.WeakReference<>(PROCESS));
+        LIVE.put(SYSTEM.handle.address(), new java.lang.ref.WeakReference<>(SYSTEM));
     }
 
     /** A charged scope on this thread. */
@@ -78,6 +79,25 @@ public final class QuotaAccount implements AutoCloseable {
     private final Kind kind;
     private final long id;
     private final AtomicLong state = new AtomicLong();
+    /** Closes the native account if this object becomes unreachable unclosed (see {@link Reclaimer}). */
+    private java.lang.ref.Cleaner.Cleanable cleanable;
+
+    /*
+     * The cleaner's action for an account that became unreachable unclosed: no scope can be open (a scope references
+     * its account), so it drops the creator's reference as close() does. Holds no reference to the account.
+     */
+    private record Reclaim(MemorySegment handle, AtomicLong state, long id) implements Runnable {
+        @Override
+        public void run() {
+            if (!state.compareAndSet(0, CLOSED)) {
+                return; // closed explicitly
+            }
+            LIVE.remove(handle.address());
+            exa_quota_close(handle);
+            Reclaimer.ACCOUNTS.incrementAndGet();
+            Reclaimer.report("quota account", "#" + id);
+        }
+    }
 
     private QuotaAccount(MemorySegment handle, Kind kind) {
         this.handle = handle;
@@ -100,7 +120,7 @@ public final class QuotaAccount implements AutoCloseable {
      * @param nonPagedLimit the non-paged-pool limit
      * @return the new account
      * @throws IllegalArgumentException for a negative limit
-     * @throws InsufficientResourcesException when the native account cannot be allocated
+     * @throws ExallocOutOfMemoryError when the native account cannot be allocated
      */
     public static QuotaAccount create(long pagedLimit, long nonPagedLimit) {
         checkLimits(pagedLimit, nonPagedLimit);
@@ -108,7 +128,9 @@ public final class QuotaAccount implements AutoCloseable {
             MemorySegment out = a.allocate(ValueLayout.ADDRESS);
             Failures.check(exa_quota_create(nonPagedLimit, pagedLimit, out));
             QuotaAccount account = new QuotaAccount(out.get(ValueLayout.ADDRESS, 0), Kind.ACCOUNT);
-            LIVE.put(account.handle.address(), account);
+            LIVE.put(account.handle.address(), new java.lang.ref.WeakReference<>(account));
+            account.cleanable = Reclaimer.CLEANER.register(account,
+                    new Reclaim(account.handle, account.state, account.id));
             return account;
         }
     }
@@ -147,7 +169,8 @@ public final class QuotaAccount implements AutoCloseable {
 
     /** The account at a native address, when it is known here and not closed. */
     static QuotaAccount lookup(long address) {
-        return address == 0 ? null : LIVE.get(address);
+        java.lang.ref.WeakReference<QuotaAccount> ref = address == 0 ? null : LIVE.get(address);
+        return ref == null ? null : ref.get();
     }
 
     /**
@@ -317,7 +340,8 @@ public final class QuotaAccount implements AutoCloseable {
 
     /**
      * Calls {@code task} with this account current on the calling thread and returns its result, then restores the
-     * previous account (also when the task throws; its exception propagates unchanged).
+     * previous account (also when the task throws; its exception propagates unchanged). No checked exception: code
+     * that throws one wraps it, or uses {@link #runCharged} around its own handling.
      *
      * @param <T>  the task's result type
      * @param task the code to call
@@ -325,11 +349,11 @@ public final class QuotaAccount implements AutoCloseable {
      * @throws Exception whatever the task throws
      * @throws IllegalStateException when the account is closed
      */
-    public <T> T callCharged(Callable<T> task) throws Exception {
+    public <T> T callCharged(Supplier<T> task) {
         Objects.requireNonNull(task, "task");
         Scope parent = open();
         try {
-            return task.call();
+            return task.get();
         } finally {
             close(parent);
         }
@@ -401,7 +425,10 @@ public final class QuotaAccount implements AutoCloseable {
                 break;
             }
         }
-        LIVE.remove(handle.address(), this);
+        LIVE.remove(handle.address());
+        if (cleanable != null) {
+            cleanable.clean(); // deregisters: the action sees the account closed and does nothing
+        }
         Failures.check(exa_quota_close(handle));
     }
 

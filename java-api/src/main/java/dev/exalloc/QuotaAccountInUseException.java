@@ -7,6 +7,12 @@ import java.io.Serial;
  * or {@link QuotaAccount#callCharged} on some thread). Each such scope re-attaches the account it interrupted when
  * it ends, through a pointer it only borrows; closing the account under it would leave that pointer dangling. Nothing
  * was changed: close the account after the scopes end.
+ *
+ * <pre>{@code
+ * try (QuotaAccount a = QuotaAccount.create(0, 0)) {
+ *     a.runCharged(a::close);           // QuotaAccountInUseException: code charged to it still runs
+ * }
+ * }</pre>
  */
 public final class QuotaAccountInUseException extends IllegalStateException {
 

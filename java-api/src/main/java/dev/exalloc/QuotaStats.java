@@ -3,6 +3,11 @@ package dev.exalloc;
 /**
  * A quota account's state at one moment ({@link QuotaAccount#stats()}).
  *
+ * <pre>{@code
+ * QuotaStats s = account.stats();
+ * long nonPaged = s.usage().nonPaged();
+ * }</pre>
+ *
  * @param id            unique for the life of the process
  * @param usage         bytes charged now, per pool
  * @param peak          the highest usage so far, per pool

@@ -3,6 +3,11 @@ package dev.exalloc;
 /**
  * Bytes of pool quota per pool: a usage, a peak or a limit of a {@link QuotaAccount}.
  *
+ * <pre>{@code
+ * QuotaUsage u = account.usage();
+ * long paged = u.of(PoolKind.PAGED);
+ * }</pre>
+ *
  * @param paged    paged-pool bytes
  * @param nonPaged non-paged-pool bytes
  */

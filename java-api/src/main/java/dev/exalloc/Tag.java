@@ -7,6 +7,11 @@ import java.nio.charset.StandardCharsets;
  * shows as {@code Fred}; its {@link #value()} is the little-endian int of those bytes, which C code writes
  * as the reversed literal {@code 'derF'}. Shorter texts are padded with spaces, as NT's tools show them.
  *
+ * <pre>{@code
+ * Tag tag = Tag.of("Msgs");            // four characters, as PoolMon shows them
+ * Tag guarded = tag.asProtected();     // frees must name it
+ * }</pre>
+ *
  * @param value the 32-bit tag as stored in a block header
  */
 public record Tag(int value) {

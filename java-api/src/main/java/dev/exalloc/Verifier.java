@@ -20,6 +20,10 @@ import java.util.Objects;
  *
  * <p>Java code cannot overrun a segment (its accesses are bounds-checked); the special pool is for the native code
  * a Java service calls, and for C programs.
+ *
+ * <pre>{@code
+ * Verifier.setCheckLevel(CheckLevel.DEFAULT);
+ * }</pre>
  */
 public final class Verifier {
 

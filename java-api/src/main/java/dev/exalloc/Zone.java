@@ -27,8 +27,15 @@ import java.util.Objects;
  * block this zone handed out and has not taken back; NT takes any pointer silently. In a checked plain zone each
  * block's segment also has a scope of its own that ends at its free, so a use after free raises
  * {@link IllegalStateException}; an interlocked zone's blocks, shared between threads, live until the zone closes.
+ *
+ * <pre>{@code
+ * try (Zone zone = Zone.builder(64).interlocked().build()) {
+ *     MemorySegment b = zone.allocate();     // LIFO from the zone's free list
+ *     zone.free(b);
+ * }
+ * }</pre>
  */
-public final class Zone implements AutoCloseable {
+public final class Zone implements BlockAllocator {
 
     /** Zone settings. */
     public static final class Builder {
@@ -231,7 +238,7 @@ public final class Zone implements AutoCloseable {
             if (bugCheck != null) {
                 throw bugCheck;
             }
-            throw new InsufficientResourcesException(NtStatus.INSUFFICIENT_RESOURCES,
+            throw new ExallocOutOfMemoryError(NtStatus.INSUFFICIENT_RESOURCES,
                     "no pool memory for a " + size + "-byte zone segment");
         }
         MemorySegment segment = raw.reinterpret(size);
@@ -267,14 +274,14 @@ public final class Zone implements AutoCloseable {
 
     /**
      * ExAllocateFromZone (ExInterlockedAllocateFromZone when interlocked): the block freed last, or the next carved
-     * one; {@link InsufficientResourcesException} when the zone is full (NT returns NULL: {@link #tryAllocate()}).
+     * one; {@link ExallocOutOfMemoryError} when the zone is full (NT returns NULL: {@link #tryAllocate()}).
      *
      * @return the block
      */
     public MemorySegment allocate() {
         MemorySegment b = tryAllocate();
         if (b == null) {
-            throw new InsufficientResourcesException(NtStatus.INSUFFICIENT_RESOURCES,
+            throw new ExallocOutOfMemoryError(NtStatus.INSUFFICIENT_RESOURCES,
                     "zone of " + blockSize + "-byte blocks is full: extend it");
         }
         return b;
@@ -311,12 +318,23 @@ public final class Zone implements AutoCloseable {
 
     /**
      * ExFreeToZone (ExInterlockedFreeToZone): the block goes back on the free list, first in line.
+     * ({@link #freeToZone} also tells whether the zone had been full.)
      *
      * @param block a block this zone handed out
-     * @return true when the zone had been full (NT's NULL return), which is information, not an error
      * @throws InvalidBlockException in checked mode, for anything but an outstanding block of this zone
      */
-    public boolean free(MemorySegment block) {
+    @Override
+    public void free(MemorySegment block) {
+        freeToZone(block);
+    }
+
+    /**
+     * ExFreeToZone with NT's result: as {@link #free}, returning true when the zone had been full (ExFreeToZone's
+     * NULL return), which is information, not an error.
+     *
+     * @throws InvalidBlockException in checked mode, for anything but an outstanding block of this zone
+     */
+    public boolean freeToZone(MemorySegment block) {
         Objects.requireNonNull(block, "block");
         int c = enter();
         try {
@@ -431,12 +449,8 @@ public final class Zone implements AutoCloseable {
         }
     }
 
-    /**
-     * The block size in bytes.
-     *
-     * @return the block size
-     */
-    public int blockSize() {
+    @Override
+    public long blockSize() {
         return blockSize;
     }
 

@@ -13,27 +13,37 @@ class AllocatorContractTest {
 
     private static final long LIST_BLOCK = 256;
 
-    /** A lookaside list as the contract sees it; subclasses say what their mode can and cannot see. */
-    abstract static class ListFlavour implements AllocatorContract.Flavour {
-        final Lookaside list;
+    /** Any {@link BlockAllocator}, driven only through that interface. */
+    abstract static class BlockFlavour implements AllocatorContract.Flavour {
+        final BlockAllocator blocks;
 
-        ListFlavour(Lookaside list) {
-            this.list = list;
+        BlockFlavour(BlockAllocator blocks) {
+            this.blocks = blocks;
         }
 
         @Override
         public MemorySegment allocate() {
-            return list.allocate();
+            return blocks.allocate();
         }
 
         @Override
         public void free(MemorySegment block) {
-            list.free(block);
+            blocks.free(block);
         }
 
         @Override
         public long blockSize() {
-            return list.blockSize();
+            return blocks.blockSize();
+        }
+    }
+
+    /** A lookaside list as the contract sees it; subclasses say what their mode can and cannot see. */
+    abstract static class ListFlavour extends BlockFlavour {
+        final Lookaside list;
+
+        ListFlavour(Lookaside list) {
+            super(list);
+            this.list = list;
         }
 
         @Override
@@ -141,34 +151,20 @@ class AllocatorContractTest {
     }
 
     /** A LookasideLocal of a checked list: each thread uses its own Local of the one list. */
-    static final class LocalFlavour implements AllocatorContract.Flavour {
+    static final class LocalFlavour extends BlockFlavour {
         final Lookaside list;
         final LookasideLocal local;
         final boolean owner;
 
         LocalFlavour(Lookaside list) {
-            this(list, true);
+            this(list, list.local(), true);
         }
 
-        private LocalFlavour(Lookaside list, boolean owner) {
+        private LocalFlavour(Lookaside list, LookasideLocal local, boolean owner) {
+            super(local);
             this.list = list;
-            this.local = list.local();
+            this.local = local;
             this.owner = owner;
-        }
-
-        @Override
-        public MemorySegment allocate() {
-            return local.allocate();
-        }
-
-        @Override
-        public void free(MemorySegment block) {
-            local.free(block);
-        }
-
-        @Override
-        public long blockSize() {
-            return list.blockSize();
         }
 
         @Override
@@ -178,7 +174,7 @@ class AllocatorContractTest {
 
         @Override
         public AllocatorContract.Flavour forThisThread() {
-            return new LocalFlavour(list, false);
+            return new LocalFlavour(list, list.local(), false);
         }
 
         @Override
@@ -225,26 +221,12 @@ class AllocatorContractTest {
     }
 
     /** A zone as the contract sees it. */
-    static class ZoneFlavour implements AllocatorContract.Flavour {
+    static class ZoneFlavour extends BlockFlavour {
         final Zone zone;
 
         ZoneFlavour(Zone zone) {
+            super(zone);
             this.zone = zone;
-        }
-
-        @Override
-        public MemorySegment allocate() {
-            return zone.allocate();
-        }
-
-        @Override
-        public void free(MemorySegment block) {
-            zone.free(block);
-        }
-
-        @Override
-        public long blockSize() {
-            return zone.blockSize();
         }
 
         @Override
@@ -332,22 +314,38 @@ class AllocatorContractTest {
         final PoolScope scope;
         final Tag tag;
         final long before;
+        /** An instance with its own policy, or null for the static routines under the process-wide scope. */
+        final PoolAllocator instance;
 
         PoolFlavour(PoolScope scope, Tag tag) {
+            this(scope, tag, false);
+        }
+
+        PoolFlavour(PoolScope scope, Tag tag, boolean instance) {
             this.scope = scope;
             this.tag = tag;
-            Pool.setScope(scope);
-            this.before = Pool.tag(tag, PoolKind.PAGED).diff();
+            if (instance) {
+                this.instance = Pool.builder().scope(scope).tag(tag).poolType(PoolType.PAGED).criticalCalls(true)
+                        .build();
+            } else {
+                this.instance = null;
+                Pool.setScope(scope);
+            }
+            this.before = Pool.tag(tag, PoolType.PAGED).diff();
         }
 
         @Override
         public MemorySegment allocate() {
-            return Pool.allocate(PoolType.PAGED, SIZE, tag);
+            return instance != null ? instance.allocate(SIZE) : Pool.allocate(PoolType.PAGED, SIZE, tag);
         }
 
         @Override
         public void free(MemorySegment block) {
-            Pool.free(block, tag);
+            if (instance != null) {
+                instance.free(block, tag);
+            } else {
+                Pool.free(block, tag);
+            }
         }
 
         @Override
@@ -372,7 +370,9 @@ class AllocatorContractTest {
 
         @Override
         public void close() {
-            Pool.setScope(PoolScope.CONFINED);
+            if (instance == null) {
+                Pool.setScope(PoolScope.CONFINED);
+            }
         }
 
         @Override
@@ -436,6 +436,22 @@ class AllocatorContractTest {
         @Override
         protected Flavour open() {
             return new PoolFlavour(PoolScope.CONFINED, Tag.of("CtPc"));
+        }
+    }
+
+    @Nested
+    class PoolInstanceConfined extends AllocatorContract {
+        @Override
+        protected Flavour open() {
+            return new PoolFlavour(PoolScope.CONFINED, Tag.of("CtIc"), true);
+        }
+    }
+
+    @Nested
+    class PoolInstanceShared extends AllocatorContract {
+        @Override
+        protected Flavour open() {
+            return new PoolFlavour(PoolScope.SHARED, Tag.of("CtIs"), true);
         }
     }
 }

@@ -112,7 +112,9 @@ class BugCheckTest {
     void statusNamesAndExceptionTypes() {
         assertEquals("STATUS_INVALID_PARAMETER_4", NtStatus.name(0xC00000F2));
         assertEquals("0x12345678", NtStatus.name(0x12345678));
-        assertTrue(ExallocException.of(NtStatus.INSUFFICIENT_RESOURCES) instanceof InsufficientResourcesException);
+        ExallocOutOfMemoryError oom = org.junit.jupiter.api.Assertions.assertThrows(ExallocOutOfMemoryError.class,
+                () -> ExallocException.of(NtStatus.INSUFFICIENT_RESOURCES));
+        assertEquals(NtStatus.INSUFFICIENT_RESOURCES, oom.status());
         assertTrue(ExallocException.of(NtStatus.INVALID_PARAMETER_5) instanceof InvalidArgumentException);
         for (int n = 1; n <= 8; n++) {
             var e = (InvalidArgumentException) ExallocException.of(NtStatus.INVALID_PARAMETER_1 + n - 1);

@@ -167,7 +167,7 @@ class LookasideTest {
     void allocatorReturningNullIsAMissAndAnException() {
         try (Counting c = new Counting(); Lookaside list = Lookaside.builder(32).allocator(c).releaser(c).build()) {
             c.failNext = true;
-            InsufficientResourcesException e = assertThrows(InsufficientResourcesException.class, list::allocate);
+            ExallocOutOfMemoryError e = assertThrows(ExallocOutOfMemoryError.class, list::allocate);
             assertEquals(NtStatus.INSUFFICIENT_RESOURCES, e.status());
             c.failNext = true;
             assertNull(list.tryAllocate());

@@ -84,24 +84,63 @@ class PoolScopeTest {
         assertThrows(IllegalStateException.class, () -> b.get(ValueLayout.JAVA_BYTE, 0));
     }
 
+    /**
+     * A confined block may be freed on any thread: the free is deferred to the allocating thread, which ends the
+     * scope and gives the block back at its next call; a second free is refused at once.
+     */
     @Test
-    void confinedSegmentsAreFreedByTheirThreadOnly() throws Exception {
+    void confinedSegmentsFreedOnAnotherThreadGoBackAtTheOwnersNextCall() throws Exception {
         Pool.setScope(PoolScope.CONFINED);
-        MemorySegment b = Pool.allocate(PoolType.NON_PAGED_NX, 128, TAG);
+        Tag tag = Tag.of("ScXt");
+        long before = Pool.tag(tag, PoolType.NON_PAGED_NX).diff();
+        MemorySegment b = Pool.allocate(PoolType.NON_PAGED_NX, 128, tag);
+        b.set(ValueLayout.JAVA_BYTE, 0, (byte) 1);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        AtomicReference<Throwable> second = new AtomicReference<>();
+        Thread t = Thread.ofPlatform().start(() -> {
+            try {
+                Pool.free(b, tag);
+            } catch (Throwable x) {
+                failure.set(x);
+            }
+            try {
+                Pool.free(b, tag);
+            } catch (Throwable x) {
+                second.set(x);
+            }
+        });
+        t.join();
+        assertEquals(null, failure.get());
+        assertTrue(second.get() instanceof InvalidBlockException, String.valueOf(second.get()));
+        // still ours until our next call: the block is allocated and its segment usable here
+        assertEquals(before + 1, Pool.tag(tag, PoolType.NON_PAGED_NX).diff());
+        assertEquals((byte) 1, b.get(ValueLayout.JAVA_BYTE, 0));
+        assertThrows(InvalidBlockException.class, () -> Pool.free(b, tag), "its free is pending");
+        MemorySegment next = Pool.allocate(PoolType.NON_PAGED_NX, 16, Tag.of("ScXn")); // our next call
+        assertFalse(b.scope().isAlive(), "the scope ended at the owner's next call");
+        assertEquals(before, Pool.tag(tag, PoolType.NON_PAGED_NX).diff(), "and the block went back to the pool");
+        Pool.free(next);
+    }
+
+    /** A protected block freed on another thread with the wrong tag is refused at once, as on its own thread. */
+    @Test
+    void aDeferredFreeIsCheckedFirst() throws Exception {
+        Pool.setScope(PoolScope.CONFINED);
+        Tag prot = Tag.of("ScPr").asProtected();
+        MemorySegment b = Pool.allocate(PoolType.PAGED, 64, prot);
         AtomicReference<Throwable> failure = new AtomicReference<>();
         Thread t = Thread.ofPlatform().start(() -> {
             try {
-                Pool.free(b, TAG);
+                Pool.free(b);
             } catch (Throwable x) {
                 failure.set(x);
             }
         });
         t.join();
-        assertTrue(failure.get() instanceof WrongThreadException, String.valueOf(failure.get()));
-        assertTrue(Pool.isLive(b), "nothing changed");
-        b.set(ValueLayout.JAVA_BYTE, 0, (byte) 1);
-        Pool.free(b, TAG);
-        assertThrows(IllegalStateException.class, () -> b.get(ValueLayout.JAVA_BYTE, 0));
+        assertTrue(failure.get() instanceof BugCheckError e && e.code() == 0xC2, String.valueOf(failure.get()));
+        assertTrue(Pool.isLive(b));
+        Pool.free(b, prot);
+        assertFalse(b.scope().isAlive());
     }
 
     @Test

@@ -143,10 +143,13 @@ class QuotaAccountTest {
                 Pool.free(inA);
             });
             assertSame(QuotaAccount.process(), QuotaAccount.current());
-            IOException thrown = assertThrows(IOException.class, () -> a.callCharged(() -> {
-                throw new IOException("task failed");
-            }));
-            assertEquals("task failed", thrown.getMessage());
+            java.io.UncheckedIOException thrown = assertThrows(java.io.UncheckedIOException.class,
+                    () -> a.callCharged(() -> {
+                        throw new java.io.UncheckedIOException(new IOException("task failed"));
+                    }));
+            assertEquals("task failed", thrown.getCause().getMessage());
+            // the Supplier form needs no throws clause: its result comes back as is
+            assertEquals("done", a.callCharged(() -> "done"));
             assertSame(QuotaAccount.process(), QuotaAccount.current());
             assertThrows(IllegalStateException.class, () -> a.runCharged(() -> {
                 throw new IllegalStateException("runtime");
@@ -325,9 +328,12 @@ class QuotaAccountTest {
     @Test
     void statusesMapToTypedExceptions() {
         assertTrue(ExallocException.of(NtStatus.QUOTA_EXCEEDED) instanceof QuotaExceededException);
-        assertTrue(ExallocException.of(NtStatus.WORKING_SET_QUOTA) instanceof InsufficientResourcesException);
+        // quota is not an out-of-memory condition: an exception, not an OutOfMemoryError
+        assertTrue(ExallocException.of(NtStatus.QUOTA_EXCEEDED) instanceof RuntimeException);
         assertEquals("STATUS_QUOTA_EXCEEDED", NtStatus.name(NtStatus.QUOTA_EXCEEDED));
         assertEquals("STATUS_WORKING_SET_QUOTA", NtStatus.name(0xC00000A1));
-        assertEquals(NtStatus.WORKING_SET_QUOTA, ExallocException.of(NtStatus.WORKING_SET_QUOTA).status());
+        OutOfMemoryError oom = org.junit.jupiter.api.Assertions.assertThrows(OutOfMemoryError.class,
+                () -> ExallocException.of(NtStatus.WORKING_SET_QUOTA));
+        assertEquals(NtStatus.WORKING_SET_QUOTA, ((ExallocOutOfMemoryError) oom).status());
     }
 }

@@ -62,7 +62,7 @@ class VerifierTest {
         Verifier.setCheckLevel(CheckLevel.VERIFIER);
         long injected = Verifier.stats().injectedFailures();
         assertNull(Pool.tryAllocate(PoolType.NON_PAGED_NX, 64, Tag.of("VLow")));
-        assertThrows(InsufficientResourcesException.class, () -> Pool.allocate(PoolType.NON_PAGED_NX, 64, Tag.of("VLow")));
+        assertThrows(ExallocOutOfMemoryError.class, () -> Pool.allocate(PoolType.NON_PAGED_NX, 64, Tag.of("VLow")));
         MemorySegment other = Pool.allocate(PoolType.NON_PAGED_NX, 64, Tag.of("VOk "));
         Pool.free(other);
         assertEquals(injected + 2, Verifier.stats().injectedFailures());

@@ -25,7 +25,8 @@ import java.util.concurrent.Future;
  * The main job: a short workload through the Java API. Several threads share lookaside lists of three sizes,
  * each holding a random set of live blocks (a message-buffer pattern), and also take variable-sized tagged blocks
  * straight from the pool; then every list's statistics are printed as the debugger's {@code !lookaside} would,
- * the pool's tags as PoolMon would, and a quick single-thread speed line compares an allocate+free pair with
+ * the pool's tags as PoolMon would, and a quick single-thread speed line, measured after a warm-up, compares an
+ * allocate+free pair (checked Lookaside, LookasideLocal, checked Pool) with
  * Arena.ofConfined and with malloc/free through FFM in the same run. The real measurements are the JMH benchmarks
  * in this module.
  */
@@ -119,7 +120,11 @@ public final class Demo {
         return ops;
     }
 
-    /** A quick, single-thread comparison (median of 5 rounds); JMH gives the real numbers. */
+    /**
+     * A quick, single-thread comparison: every peer is warmed up first (several rounds each, so that the JIT has
+     * compiled every path), then measured in interleaved rounds (so that a burst of load on the machine hits every
+     * peer alike), and each peer's median round is printed. JMH gives the real numbers.
+     */
     @SuppressWarnings("restricted") // downcalls to libc malloc/free, the peer in the speed line
     private static void speedLine(Lookaside list) throws Throwable {
         int n = 200_000;
@@ -129,51 +134,74 @@ public final class Demo {
                 FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
         MethodHandle free = linker.downcallHandle(linker.defaultLookup().findOrThrow("free"),
                 FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
-        double ours = median(() -> {
-            for (int i = 0; i < n; i++) {
-                list.free(list.allocate());
-            }
-        }, n);
-        double local;
-        try (Lookaside fast = Lookaside.builder(size).tag(list.tag()).unchecked().build();
+        Tag tag = list.tag();
+        try (Lookaside fast = Lookaside.builder(size).tag(tag).unchecked().build();
                 LookasideLocal cache = fast.local()) {
-            local = median(() -> {
-                for (int i = 0; i < n; i++) {
-                    cache.freeAddress(cache.allocateAddress());
-                }
-            }, n);
+            Runnable[] peers = {
+                () -> {
+                    for (int i = 0; i < n; i++) {
+                        list.free(list.allocate());
+                    }
+                },
+                () -> {
+                    for (int i = 0; i < n; i++) {
+                        cache.freeAddress(cache.allocateAddress());
+                    }
+                },
+                () -> {
+                    for (int i = 0; i < n; i++) {
+                        Pool.free(Pool.allocate(PoolType.NON_PAGED_NX, size, tag));
+                    }
+                },
+                () -> {
+                    for (int i = 0; i < n; i++) {
+                        try (Arena a = Arena.ofConfined()) {
+                            a.allocate(size, 16);
+                        }
+                    }
+                },
+                () -> {
+                    for (int i = 0; i < n; i++) {
+                        try {
+                            free.invokeExact((MemorySegment) malloc.invokeExact(size));
+                        } catch (Throwable e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }
+                },
+            };
+            double[] ns = medians(peers, n);
+            System.out.printf("Speed after warm-up (%d warm-up rounds of %,d pairs per peer, then the median of %d "
+                    + "interleaved rounds), %d-byte allocate+free pair, one thread: Lookaside (checked, scoped "
+                    + "segments) %.1f ns; LookasideLocal (unchecked, by address) %.1f ns; Pool (checked, confined "
+                    + "segments) %.1f ns; Arena.ofConfined %.1f ns (Lookaside/Arena %.2f, Pool/Arena %.2f); malloc/free "
+                    + "via FFM %.1f ns%n", WARMUP_ROUNDS, n, ROUNDS, size, ns[0], ns[1], ns[2], ns[3], ns[0] / ns[3],
+                    ns[2] / ns[3], ns[4]);
         }
-        double arena = median(() -> {
-            for (int i = 0; i < n; i++) {
-                try (Arena a = Arena.ofConfined()) {
-                    a.allocate(size, 16);
-                }
-            }
-        }, n);
-        double libc = median(() -> {
-            for (int i = 0; i < n; i++) {
-                try {
-                    free.invokeExact((MemorySegment) malloc.invokeExact(size));
-                } catch (Throwable e) {
-                    throw new IllegalStateException(e);
-                }
-            }
-        }, n);
-        System.out.printf("Speed, %d-byte allocate+free pair, one thread: Lookaside (checked, scoped segments) %.1f ns;"
-                + " LookasideLocal (unchecked, by address) %.1f ns; Arena.ofConfined %.1f ns (%.1fx the Local);"
-                + " malloc/free via FFM %.1f ns (%.1fx the Local)%n", size, ours, local, arena, arena / local, libc,
-                libc / local);
     }
 
-    private static double median(Runnable body, int n) {
-        double[] r = new double[5];
-        body.run(); // warm-up
-        for (int i = 0; i < r.length; i++) {
-            long t = System.nanoTime();
-            body.run();
-            r[i] = (System.nanoTime() - t) / (double) n;
+    private static final int WARMUP_ROUNDS = 5;
+    private static final int ROUNDS = 5;
+
+    private static double[] medians(Runnable[] peers, int n) {
+        for (int w = 0; w < WARMUP_ROUNDS; w++) {
+            for (Runnable p : peers) {
+                p.run();
+            }
         }
-        java.util.Arrays.sort(r);
-        return r[r.length / 2];
+        double[][] r = new double[peers.length][ROUNDS];
+        for (int round = 0; round < ROUNDS; round++) {
+            for (int k = 0; k < peers.length; k++) {
+                long t = System.nanoTime();
+                peers[k].run();
+                r[k][round] = (System.nanoTime() - t) / (double) n;
+            }
+        }
+        double[] med = new double[peers.length];
+        for (int k = 0; k < peers.length; k++) {
+            java.util.Arrays.sort(r[k]);
+            med[k] = r[k][ROUNDS / 2];
+        }
+        return med;
     }
 }

@@ -8,8 +8,9 @@ import java.util.WeakHashMap;
 
 /**
  * Critical downcalls ({@code Linker.Option.critical}) skip the JVM's thread-state transition, and an upcall made
- * while one is in progress aborts the JVM ("wrong thread state for upcall"). Pool condition listeners are upcalls,
- * made on whichever thread's allocation or free changed a pool's condition, and a lookaside list's miss or free miss
+ * while one is in progress aborts the JVM ("wrong thread state for upcall"). Pool condition listeners are not
+ * upcalls (Java polls the native condition), so nothing in this API closes the gate; it is where registering an
+ * upcall into pool paths would go. Such an upcall would be made on whichever thread's allocation or free changed a pool's condition, and a lookaside list's miss or free miss
  * is exactly such a pool call. So code that links native pool paths as critical asks {@link #allowed()} first, after
  * entering its {@link InFlight}, and {@link #closeForUpcalls()} (called once, before the first upcall is registered
  * with native code) waits until every such call that may have missed the change has left.

@@ -26,6 +26,70 @@ public final class InFlight {
     }
 
     private final long[] cells = new long[(CELLS + 1) * STRIDE];
+    /** Per-thread slots ({@link #newSlot()}): calls counted without a read-modify-write. */
+    private final java.util.Set<Slot> slots = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * One thread's own counter of calls in flight: only that thread writes it, so entering is a volatile store
+     * followed by the volatile read of the closed flag (the same Dekker pair as a cell, without the atomic
+     * read-modify-write), and exiting a release store.
+     */
+    public static final class Slot {
+        private static final VarHandle DEPTH;
+
+        static {
+            try {
+                DEPTH = MethodHandles.lookup().findVarHandle(Slot.class, "depth", int.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        private final Thread thread = Thread.currentThread();
+        @SuppressWarnings("unused") // accessed through DEPTH
+        private volatile int depth;
+
+        int depthVolatile() {
+            return (int) DEPTH.getVolatile(this);
+        }
+    }
+
+    /** A slot for the calling thread, which alone may pass it to {@link #enter(Slot)} and {@link #exit(Slot)}. */
+    public Slot newSlot() {
+        Slot s = new Slot();
+        slots.add(s);
+        return s;
+    }
+
+    /** Enters a call on the calling thread's own slot; false when closed (nothing to exit). */
+    public boolean enter(Slot s) {
+        int d = (int) Slot.DEPTH.get(s); // only this thread writes it
+        Slot.DEPTH.setVolatile(s, d + 1);
+        if ((boolean) CLOSED.getVolatile(this)) {
+            Slot.DEPTH.setRelease(s, d);
+            return false;
+        }
+        return true;
+    }
+
+    public void exit(Slot s) {
+        Slot.DEPTH.setRelease(s, (int) Slot.DEPTH.get(s) - 1);
+    }
+
+    private void awaitSlots() {
+        for (Slot s : slots) {
+            for (int spins = 0; s.depthVolatile() != 0; spins++) {
+                if (!s.thread.isAlive()) {
+                    break; // cannot happen inside a call; a thread that ended leaves nothing in flight
+                }
+                if (spins < 1000) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield();
+                }
+            }
+        }
+    }
     @SuppressWarnings("unused") // accessed through CLOSED
     private volatile boolean closed;
 
@@ -75,6 +139,7 @@ public final class InFlight {
                 }
             }
         }
+        awaitSlots();
     }
 
     /** Marks closed and waits for calls in flight; returns false if it was closed already. */
@@ -87,6 +152,7 @@ public final class InFlight {
                 Thread.onSpinWait();
             }
         }
+        awaitSlots();
         return true;
     }
 }

@@ -8,8 +8,8 @@ import jdk.jfr.Name;
 
 /**
  * JFR event {@code dev.exalloc.PoolConditionChange}: a pool's condition events changed (NT's
- * LowNonPagedPoolCondition / HighNonPagedPoolCondition...), committed from the condition upcall, so only once a
- * {@code Pool.onCondition} listener has linked it (the native pool calls nothing otherwise).
+ * LowNonPagedPoolCondition / HighNonPagedPoolCondition...), committed when the condition listeners are told, so
+ * only while a {@code Pool.onCondition} listener is registered (the pool is not watched otherwise).
  */
 @Name("dev.exalloc.PoolConditionChange")
 @Label("Pool Condition Change")

@@ -14,13 +14,10 @@ import java.lang.invoke.MethodHandle;
  * {@link MemorySegment} per call).
  *
  * <p>Ordinary or critical downcalls, chosen once per process by the system property {@code exalloc.pool.critical}
- * (default false). Why not critical by default: a pool allocate or free may cross a watermark and call the pool
- * condition listeners, and a Java listener is an upcall, which aborts the JVM inside a critical downcall; guarding
- * every call against a listener being registered concurrently (as {@link CriticalGate} does for lookaside lists)
- * costs a full fence per call, about what the ordinary downcall's thread-state transition costs. A miss may also map
- * memory from the host (mmap, short; never a long wait). So with the property set the pool's fast path is critical
- * and {@code Pool.onCondition} is refused ({@link IllegalStateException}); without it, ordinary downcalls and
- * listeners as usual.
+ * (default false) for {@code Pool.system()}; pool instances choose their own ({@link #allocateCritical},
+ * {@link #freeCritical}, guarded by {@link CriticalGate}). Condition listeners are no upcalls (the Java side polls
+ * the native condition), so they never conflict with a critical call. A miss may map memory from the host (mmap,
+ * short; never a long wait), which a critical downcall tolerates.
  */
 public final class PoolFast {
 
@@ -41,12 +38,41 @@ public final class PoolFast {
     private static final MethodHandle FREE = link(exa_pool_free_checked$address(),
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
 
-    @SuppressWarnings("restricted") // the signatures of exalloc.h, a pointer passed as a 64-bit integer
+    /** The same two, always critical: for pool instances built with critical calls (see {@link CriticalGate}). */
+    private static final MethodHandle ALLOCATE_CRITICAL = link(exa_pool_allocate_typed$address(),
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), true);
+    private static final MethodHandle FREE_CRITICAL = link(exa_pool_free_checked$address(),
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT), true);
+
     private static MethodHandle link(MemorySegment address, FunctionDescriptor descriptor) {
+        return link(address, descriptor, CRITICAL);
+    }
+
+    @SuppressWarnings("restricted") // the signatures of exalloc.h, a pointer passed as a 64-bit integer
+    private static MethodHandle link(MemorySegment address, FunctionDescriptor descriptor, boolean critical) {
         Native.ensure();
         Linker linker = Linker.nativeLinker();
-        return CRITICAL ? linker.downcallHandle(address, descriptor, Linker.Option.critical(false))
+        return critical ? linker.downcallHandle(address, descriptor, Linker.Option.critical(false))
                 : linker.downcallHandle(address, descriptor);
+    }
+
+    /** As {@link #allocate}, as a critical downcall: only while {@link CriticalGate#allowed()}, inside an InFlight. */
+    public static long allocateCritical(int type, long size, int tag, int priority) {
+        try {
+            return (long) ALLOCATE_CRITICAL.invokeExact(type, size, tag, priority);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** As {@link #free}, as a critical downcall (as {@link #allocateCritical}). */
+    public static int freeCritical(long block, int tag) {
+        try {
+            return (int) FREE_CRITICAL.invokeExact(block, tag);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
     }
 
     public static long allocate(int type, long size, int tag, int priority) {

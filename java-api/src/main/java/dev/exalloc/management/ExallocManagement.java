@@ -36,6 +36,11 @@ import javax.management.ObjectName;
  * never touches this package runs without it): on the module path, a module that uses this package reads it
  * ({@code requires java.management}, as any code that handles {@link ObjectName}s does) or the launcher adds it
  * ({@code --add-modules java.management}). On the class path every JDK module is there.
+ *
+ * <pre>{@code
+ * ExallocManagement.register();        // the MXBeans, under dev.exalloc:*
+ * ObjectName paged = ExallocManagement.poolName(PoolKind.PAGED);
+ * }</pre>
  */
 public final class ExallocManagement {
 

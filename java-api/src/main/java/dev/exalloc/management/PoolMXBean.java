@@ -3,6 +3,11 @@ package dev.exalloc.management;
 /**
  * One pool ({@code dev.exalloc:type=Pool,name=NonPaged} / {@code name=Paged}): {@link dev.exalloc.Pool#stats},
  * {@link dev.exalloc.Pool#limits} and {@link dev.exalloc.Pool#condition}, read afresh on every attribute access.
+ *
+ * <pre>{@code
+ * PoolMXBean m = JMX.newMXBeanProxy(server, ExallocManagement.poolName(PoolKind.PAGED), PoolMXBean.class);
+ * long inUse = m.getInUse();
+ * }</pre>
  */
 public interface PoolMXBean {
 
