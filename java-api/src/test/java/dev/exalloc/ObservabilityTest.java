@@ -166,17 +166,26 @@ class ObservabilityTest {
         // free pages: capacity 32; critical 2, low 8, low-clear 12, high-clear 20, high 24 (as PoolTest.Conditions)
         PoolLimits saved = PoolTest.limit(PoolKind.PAGED, 32, 2, 8, 12, 20, 24, 0);
         List<Long> held = new ArrayList<>();
-        try (AutoCloseable _ = Pool.onCondition((pool, c) -> { }); Recording r = new Recording()) {
+        // Listeners (and the JFR event) are delivered after the call that changed the condition, by the next
+        // ordinary pool call or the delivery thread: wait for each delivery before going on.
+        java.util.concurrent.BlockingQueue<java.util.Set<PoolCondition>> seen = new java.util.concurrent.LinkedBlockingQueue<>();
+        try (AutoCloseable _ = Pool.onCondition((pool, c) -> {
+                    if (pool == PoolKind.PAGED) {
+                        seen.add(c);
+                    }
+                }); Recording r = new Recording()) {
             r.enable("dev.exalloc.PoolConditionChange");
             r.start();
             assertEquals(java.util.Set.of(PoolCondition.HIGH), Pool.condition(PoolKind.PAGED));
             while (PoolTest.freePages(PoolKind.PAGED) > 19) { // HIGH -> none below high-clear (20)
                 held.add(Pool.allocateAddress(PoolType.PAGED, PAGE, tag));
             }
+            assertEquals(java.util.Set.of(), seen.poll(10, java.util.concurrent.TimeUnit.SECONDS));
             PoolStats lowest = Pool.stats(PoolKind.PAGED);
-            while (!held.isEmpty()) { // none -> HIGH at 24 free
+            while (PoolTest.freePages(PoolKind.PAGED) < 24) { // none -> HIGH at 24 free (the rest: finally)
                 Pool.freeAddress(held.removeLast(), tag);
             }
+            assertEquals(java.util.Set.of(PoolCondition.HIGH), seen.poll(10, java.util.concurrent.TimeUnit.SECONDS));
             r.stop();
             r.dump(file);
             List<RecordedEvent> events = RecordingFile.readAllEvents(file).stream()
