@@ -25,22 +25,32 @@ import java.lang.foreign.MemorySegment;
  */
 public sealed interface BlockAllocator extends AutoCloseable permits Lookaside, LookasideLocal, Zone {
 
-    /** The size of every block, in bytes. */
+    /**
+     * The size of every block, in bytes.
+     *
+     * @return the block size in bytes
+     */
     long blockSize();
 
     /**
      * A block of exactly {@link #blockSize()} bytes.
      *
+     * @return a segment of exactly {@link #blockSize()} bytes
      * @throws ExallocOutOfMemoryError when the allocator has no block to give (an {@link OutOfMemoryError})
      */
     MemorySegment allocate();
 
-    /** As {@link #allocate()}, but null where it would throw {@link ExallocOutOfMemoryError}. */
+    /**
+     * As {@link #allocate()}, but null where it would throw {@link ExallocOutOfMemoryError}.
+     *
+     * @return a segment of exactly {@link #blockSize()} bytes, or null when the allocator has no block
+     */
     MemorySegment tryAllocate();
 
     /**
      * Gives a block back.
      *
+     * @param block a block this allocator handed out and that has not been freed since
      * @throws InvalidBlockException in checked mode, for anything but an outstanding block of this allocator
      */
     void free(MemorySegment block);

@@ -26,14 +26,25 @@ public final class ExallocOutOfMemoryError extends OutOfMemoryError {
     @Serial
     private static final long serialVersionUID = 1L;
 
+    /** The NTSTATUS this error reports. */
     private final int status;
 
+    /**
+     * An error for {@code status}; its message is {@code message} followed by the status's name in parentheses.
+     *
+     * @param status  the NTSTATUS (STATUS_INSUFFICIENT_RESOURCES, STATUS_NO_MEMORY or STATUS_WORKING_SET_QUOTA)
+     * @param message what could not be allocated
+     */
     public ExallocOutOfMemoryError(int status, String message) {
         super(message + " (" + NtStatus.name(status) + ")");
         this.status = status;
     }
 
-    /** The NTSTATUS: STATUS_INSUFFICIENT_RESOURCES, STATUS_NO_MEMORY or STATUS_WORKING_SET_QUOTA. */
+    /**
+     * The NTSTATUS: STATUS_INSUFFICIENT_RESOURCES, STATUS_NO_MEMORY or STATUS_WORKING_SET_QUOTA.
+     *
+     * @return the NTSTATUS code
+     */
     public int status() {
         return status;
     }

@@ -461,6 +461,7 @@ public final class Lookaside implements BlockAllocator {
      * }
      * }</pre>
      *
+     * @return a {@link java.lang.foreign.SegmentAllocator} that hands out this list's blocks
      * @throws ExallocOutOfMemoryError (from the allocator's allocate) when the list cannot get a block
      */
     public java.lang.foreign.SegmentAllocator asSegmentAllocator() {

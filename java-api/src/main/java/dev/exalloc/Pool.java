@@ -73,6 +73,8 @@ public final class Pool {
      * <pre>{@code
      * try (Arena arena = Pool.system().arena(Tag.of("Strs"), PoolType.PAGED)) { ... }
      * }</pre>
+     *
+     * @return the system pool instance (always the same object)
      */
     public static PoolAllocator system() {
         return PoolAllocator.SYSTEM;
@@ -81,6 +83,8 @@ public final class Pool {
     /**
      * A builder for a {@link PoolAllocator} with policies of its own (default tag and type, segment policy, call
      * policy), which no process-wide setting changes.
+     *
+     * @return a new builder with the defaults: tag "None", NON_PAGED_NX, CONFINED segments, ordinary calls
      */
     public static PoolAllocator.Builder builder() {
         return new PoolAllocator.Builder();

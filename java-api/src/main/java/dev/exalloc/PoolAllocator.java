@@ -66,19 +66,34 @@ public final class PoolAllocator implements SegmentAllocator {
         Builder() {
         }
 
-        /** The tag of {@link #allocate(long)}, the allocator view and {@link #arena()}. */
+        /**
+         * The tag of {@link #allocate(long)}, the allocator view and {@link #arena()}.
+         *
+         * @param tag the default tag
+         * @return this builder
+         */
         public Builder tag(Tag tag) {
             this.tag = Objects.requireNonNull(tag, "tag");
             return this;
         }
 
-        /** The pool type of {@link #allocate(long)}, the allocator view and {@link #arena()}. */
+        /**
+         * The pool type of {@link #allocate(long)}, the allocator view and {@link #arena()}.
+         *
+         * @param poolType the default pool type
+         * @return this builder
+         */
         public Builder poolType(PoolType poolType) {
             this.poolType = Objects.requireNonNull(poolType, "poolType");
             return this;
         }
 
-        /** What the segments this instance hands out are tied to (see {@link PoolScope}). */
+        /**
+         * What the segments this instance hands out are tied to (see {@link PoolScope}).
+         *
+         * @param scope the segment policy
+         * @return this builder
+         */
         public Builder scope(PoolScope scope) {
             this.scope = Objects.requireNonNull(scope, "scope");
             return this;
@@ -89,12 +104,20 @@ public final class PoolAllocator implements SegmentAllocator {
          * listeners ({@link Pool#onCondition}) are no upcalls, so they do not interfere; a lookaside list's pool
          * calls go through ordinary downcalls only while something else links an upcall into the pool (see the
          * internal critical gate), which nothing in this API does.
+         *
+         * @param critical true for critical downcalls, false for ordinary ones (the default)
+         * @return this builder
          */
         public Builder criticalCalls(boolean critical) {
             this.critical = critical;
             return this;
         }
 
+        /**
+         * A new pool instance with these settings.
+         *
+         * @return the new instance
+         */
         public PoolAllocator build() {
             return new PoolAllocator(tag, poolType, scope, critical, false);
         }
@@ -123,22 +146,38 @@ public final class PoolAllocator implements SegmentAllocator {
         }
     }
 
-    /** The default tag. */
+    /**
+     * The default tag.
+     *
+     * @return the tag of {@link #allocate(long)}, the allocator view and the arenas
+     */
     public Tag tag() {
         return tag;
     }
 
-    /** The default pool type. */
+    /**
+     * The default pool type.
+     *
+     * @return the pool type of {@link #allocate(long)}, the allocator view and the arenas
+     */
     public PoolType poolType() {
         return poolType;
     }
 
-    /** The segment policy now (for {@link Pool#system()}, {@link Pool#scope()}). */
+    /**
+     * The segment policy now (for {@link Pool#system()}, {@link Pool#scope()}).
+     *
+     * @return the segment policy new blocks get
+     */
     public PoolScope scope() {
         return scope != null ? scope : Pool.scope();
     }
 
-    /** The call policy: true when the address routines and arenas use critical downcalls (see the builder). */
+    /**
+     * The call policy: true when the address routines and arenas use critical downcalls (see the builder).
+     *
+     * @return true for critical downcalls
+     */
     public boolean criticalCalls() {
         return critical;
     }
@@ -157,12 +196,29 @@ public final class PoolAllocator implements SegmentAllocator {
         return allocate(poolType, size, tag, PoolPriority.HIGH);
     }
 
-    /** ExAllocatePoolWithTag: see {@link Pool#allocate(PoolType, long, Tag)}. */
+    /**
+     * ExAllocatePoolWithTag: see {@link Pool#allocate(PoolType, long, Tag)}.
+     *
+     * @param type     the pool type
+     * @param size     the size in bytes
+     * @param tag      the tag to count the block under
+     * @return a segment of {@code size} bytes, tied by this instance's segment policy
+     * @throws ExallocOutOfMemoryError when the pool has no room
+     */
     public MemorySegment allocate(PoolType type, long size, Tag tag) {
         return allocate(type, size, tag, PoolPriority.HIGH);
     }
 
-    /** ExAllocatePoolWithTagPriority: see {@link Pool#allocate(PoolType, long, Tag, PoolPriority)}. */
+    /**
+     * ExAllocatePoolWithTagPriority: see {@link Pool#allocate(PoolType, long, Tag, PoolPriority)}.
+     *
+     * @param type     the pool type
+     * @param size     the size in bytes
+     * @param tag      the tag to count the block under
+     * @param priority the watermark below which the allocation fails (see {@link PoolPriority})
+     * @return a segment of {@code size} bytes, tied by this instance's segment policy
+     * @throws ExallocOutOfMemoryError when the pool has no room
+     */
     public MemorySegment allocate(PoolType type, long size, Tag tag, PoolPriority priority) {
         checkArguments(type, size, tag);
         long mark = Native.mark();
@@ -174,17 +230,37 @@ public final class PoolAllocator implements SegmentAllocator {
         throw failure(mark, type + " block of " + size + " bytes (" + tag + ")");
     }
 
-    /** As {@link #allocate(long)}, null where NT returns NULL. */
+    /**
+     * As {@link #allocate(long)}, null where NT returns NULL.
+     *
+     * @param size the size in bytes
+     * @return a segment of {@code size} bytes, or null when the pool has no room
+     */
     public MemorySegment tryAllocate(long size) {
         return tryAllocate(poolType, size, tag, PoolPriority.HIGH);
     }
 
-    /** As {@link #allocate(PoolType, long, Tag)}, null where NT returns NULL. */
+    /**
+     * As {@link #allocate(PoolType, long, Tag)}, null where NT returns NULL.
+     *
+     * @param type     the pool type
+     * @param size     the size in bytes
+     * @param tag      the tag to count the block under
+     * @return a segment of {@code size} bytes, or null when the pool has no room
+     */
     public MemorySegment tryAllocate(PoolType type, long size, Tag tag) {
         return tryAllocate(type, size, tag, PoolPriority.HIGH);
     }
 
-    /** As {@link #allocate(PoolType, long, Tag, PoolPriority)}, null where NT returns NULL. */
+    /**
+     * As {@link #allocate(PoolType, long, Tag, PoolPriority)}, null where NT returns NULL.
+     *
+     * @param type     the pool type
+     * @param size     the size in bytes
+     * @param tag      the tag to count the block under
+     * @param priority the watermark below which the allocation fails (see {@link PoolPriority})
+     * @return a segment of {@code size} bytes, or null when the pool has no room
+     */
     public MemorySegment tryAllocate(PoolType type, long size, Tag tag, PoolPriority priority) {
         checkArguments(type, size, tag);
         long mark = Native.mark();
@@ -236,12 +312,19 @@ public final class PoolAllocator implements SegmentAllocator {
 
     /**
      * ExFreePool: see {@link Pool#free(MemorySegment)}; a block may be freed on any thread (see the class comment).
+     *
+     * @param block a pool block not freed yet
      */
     public void free(MemorySegment block) {
         freeSegment(block, 0);
     }
 
-    /** ExFreePoolWithTag: see {@link Pool#free(MemorySegment, Tag)}. */
+    /**
+     * ExFreePoolWithTag: see {@link Pool#free(MemorySegment, Tag)}.
+     *
+     * @param block a pool block not freed yet
+     * @param tag   the tag the block was allocated under
+     */
     public void free(MemorySegment block, Tag tag) {
         Objects.requireNonNull(tag, "tag");
         freeSegment(block, tag.value());
@@ -318,12 +401,24 @@ public final class PoolAllocator implements SegmentAllocator {
     // Addresses
     // ---------------------------------------------------------------------------------------------
 
-    /** {@code size} bytes of the default type under the default tag, as an address; 0 where NT returns NULL. */
+    /**
+     * {@code size} bytes of the default type under the default tag, as an address; 0 where NT returns NULL.
+     *
+     * @param size the size in bytes
+     * @return the block's address, or 0 when the pool has no room
+     */
     public long allocateAddress(long size) {
         return allocateAddress(poolType, size, tag);
     }
 
-    /** See {@link Pool#allocateAddress(PoolType, long, Tag)}; with this instance's call policy. */
+    /**
+     * See {@link Pool#allocateAddress(PoolType, long, Tag)}; with this instance's call policy.
+     *
+     * @param type     the pool type
+     * @param size     the size in bytes
+     * @param tag      the tag to count the block under
+     * @return the block's address, or 0 when the pool has no room
+     */
     public long allocateAddress(PoolType type, long size, Tag tag) {
         checkArguments(type, size, tag);
         long mark = Native.mark();
@@ -335,12 +430,21 @@ public final class PoolAllocator implements SegmentAllocator {
         return address;
     }
 
-    /** See {@link Pool#freeAddress(long)}: any thread. */
+    /**
+     * See {@link Pool#freeAddress(long)}: any thread.
+     *
+     * @param address the address of a pool block not freed yet
+     */
     public void freeAddress(long address) {
         freeAddress(address, 0);
     }
 
-    /** See {@link Pool#freeAddress(long, Tag)}: any thread. */
+    /**
+     * See {@link Pool#freeAddress(long, Tag)}: any thread.
+     *
+     * @param address the address of a pool block not freed yet
+     * @param tag     the tag the block was allocated under
+     */
     public void freeAddress(long address, Tag tag) {
         Objects.requireNonNull(tag, "tag");
         freeAddress(address, tag.value());
@@ -389,7 +493,11 @@ public final class PoolAllocator implements SegmentAllocator {
     // Arenas
     // ---------------------------------------------------------------------------------------------
 
-    /** {@link #arena(Tag, PoolType)} with the default tag and type. */
+    /**
+     * {@link #arena(Tag, PoolType)} with the default tag and type.
+     *
+     * @return a new confined arena over the pool
+     */
     public Arena arena() {
         return arena(tag, poolType);
     }
@@ -405,17 +513,31 @@ public final class PoolAllocator implements SegmentAllocator {
      *     MemorySegment s = arena.allocateFrom("hello");   // counted under "Strs" while the arena is open
      * }
      * }</pre>
+     *
+     * @param tag  the tag of the arena's blocks
+     * @param type the pool type of the arena's blocks
+     * @return a new confined arena over the pool
      */
     public Arena arena(Tag tag, PoolType type) {
         return new PoolArena(this, Objects.requireNonNull(tag, "tag"), Objects.requireNonNull(type, "type"), false);
     }
 
-    /** {@link #sharedArena(Tag, PoolType)} with the default tag and type. */
+    /**
+     * {@link #sharedArena(Tag, PoolType)} with the default tag and type.
+     *
+     * @return a new shared arena over the pool
+     */
     public Arena sharedArena() {
         return sharedArena(tag, poolType);
     }
 
-    /** As {@link #arena(Tag, PoolType)}, shared as {@link Arena#ofShared()}: any thread may allocate and close. */
+    /**
+     * As {@link #arena(Tag, PoolType)}, shared as {@link Arena#ofShared()}: any thread may allocate and close.
+     *
+     * @param tag  the tag of the arena's blocks
+     * @param type the pool type of the arena's blocks
+     * @return a new shared arena over the pool
+     */
     public Arena sharedArena(Tag tag, PoolType type) {
         return new PoolArena(this, Objects.requireNonNull(tag, "tag"), Objects.requireNonNull(type, "type"), true);
     }

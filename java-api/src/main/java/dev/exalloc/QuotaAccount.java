@@ -346,7 +346,7 @@ public final class QuotaAccount implements AutoCloseable {
      * @param <T>  the task's result type
      * @param task the code to call
      * @return what the task returned
-     * @throws Exception whatever the task throws
+     * @throws RuntimeException whatever the task throws, unchanged
      * @throws IllegalStateException when the account is closed
      */
     public <T> T callCharged(Supplier<T> task) {

@@ -332,6 +332,8 @@ public final class Zone implements BlockAllocator {
      * ExFreeToZone with NT's result: as {@link #free}, returning true when the zone had been full (ExFreeToZone's
      * NULL return), which is information, not an error.
      *
+     * @param block a block this zone handed out
+     * @return true when the zone had no free block before this free
      * @throws InvalidBlockException in checked mode, for anything but an outstanding block of this zone
      */
     public boolean freeToZone(MemorySegment block) {
