@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproducible builds: two clean builds of the same commit in the same directory must give
-# byte-identical published jars (java-api's jar, which embeds libexalloc, and its sources and
-# javadoc jars). Prints the sha256 of each and fails on any difference, naming the entries
+# byte-identical published jars (java-api's jar, which embeds libexalloc, its sources and javadoc jars, and the native
+# module's sources and javadoc jars). Prints the sha256 of each and fails on any difference, naming the entries
 # that differ.
 #
 # The native module's NAR archives are compared entry by entry instead: nar-maven-plugin
@@ -17,7 +17,7 @@ for run in 1 2; do
   echo "reproducible: clean build $run"
   ./mvnw -B -q clean package -DskipTests
   mkdir -p "$tmp/$run"
-  cp java-api/target/exalloc-*.jar native/target/exalloc-native-*.nar "$tmp/$run/"
+  cp java-api/target/exalloc-*.jar native/target/exalloc-native-*-sources.jar native/target/exalloc-native-*-javadoc.jar native/target/exalloc-native-*.nar "$tmp/$run/"
 done
 
 python3 - "$tmp/1" "$tmp/2" <<'PY'
