@@ -41,7 +41,7 @@ static void *fork_worker(void *arg) {
     void *pool_live[LIVE] = {0};
     void *list_live[LIVE] = {0};
     unsigned rounds = 0;
-    while (!atomic_load_explicit(&fork_stop, memory_order_relaxed)) {
+    while (!atomic_load(&fork_stop)) {
         uint64_t r = test_rand(&seed);
         unsigned k = (unsigned)(r >> 8) % LIVE;
         if (pool_live[k] != NULL) {

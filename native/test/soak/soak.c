@@ -168,7 +168,7 @@ static void drain_mailbox(worker_t *w) {
 static void *worker_main(void *arg) {
     worker_t *w = arg;
     uint64_t ops = 0;
-    while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+    while (!atomic_load(&stop)) {
         uint64_t r = rnd(&w->seed);
         if ((ops++ & 31) == 0) drain_mailbox(w);
         unsigned action = (unsigned)(r >> 60);
