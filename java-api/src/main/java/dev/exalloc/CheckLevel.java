@@ -2,7 +2,7 @@ package dev.exalloc;
 
 /**
  * How much the native core checks (chosen at start-up with {@code EXALLOC_CHECKS=off|default|verifier}, or with
- * {@link Verifier#setCheckLevel}). The Java API's own checked mode ({@link Lookaside.Builder#unchecked()}) is
+ * {@link Verifier#setCheckLevel}). The Java API's own checked mode ({@link LookasideBuilder#unchecked()}) is
  * separate: it guards Java callers; this guards the native pool.
  *
  * <pre>{@code

@@ -38,8 +38,8 @@ import java.util.Objects;
  * thread has ended, the block goes back at once; one parked for a thread that ends without calling the list again
  * goes back at the next {@link #stats()}, {@link #flush()} or {@link #close()}, or when another thread first uses
  * the list, whichever comes first (so {@link #stats()} stays exact). Lists whose blocks
- * travel between threads use {@link Builder#sharedSegments()}: segments any thread can access, every misuse
- * check but the use-after-free one. Unchecked mode ({@link Builder#unchecked()}) skips the bookkeeping behind
+ * travel between threads use {@link LookasideBuilder#sharedSegments()}: segments any thread can access, every misuse
+ * check but the use-after-free one. Unchecked mode ({@link LookasideBuilder#unchecked()}) skips the bookkeeping behind
  * all checks; misuse then corrupts native memory as it would in C.
  *
  * <p>The fastest path is a {@link LookasideLocal}: a cache of blocks confined to one thread, in Java, refilled from and
@@ -87,157 +87,8 @@ public final class Lookaside implements BlockAllocator {
      * @param size the block size in bytes
      * @return a builder with NT's defaults
      */
-    public static Builder builder(long size) {
-        return new Builder(size);
-    }
-
-    /** Lookaside list settings. Defaults: tag "None", non-paged pool, NT's depths, the pool's allocator, checked. */
-    public static final class Builder {
-        private final long size;
-        private Tag tag = Tag.NONE;
-        private PoolType poolType = PoolType.NON_PAGED;
-        private boolean raiseOnFailure;
-        private int maximumDepth;
-        private int initialDepth;
-        private Allocator allocator;
-        private Releaser releaser;
-        private boolean checked = true;
-        private boolean sharedSegments;
-
-        private Builder(long size) {
-            if (size <= 0 || size > 0xFFFF_FFFFL) {
-                throw new IllegalArgumentException("block size must be 1 .. 2^32-1 bytes: " + size);
-            }
-            this.size = size;
-        }
-
-        /**
-         * The list's tag (default "None"): what the allocator is told and PoolMon counts under.
-         *
-         * @param tag the tag
-         * @return this builder
-         */
-        public Builder tag(Tag tag) {
-            this.tag = Objects.requireNonNull(tag);
-            return this;
-        }
-
-        /**
-         * The list's pool type (default non-paged).
-         *
-         * @param poolType the pool type
-         * @return this builder
-         */
-        public Builder poolType(PoolType poolType) {
-            this.poolType = Objects.requireNonNull(poolType);
-            return this;
-        }
-
-        /**
-         * Adds POOL_RAISE_IF_ALLOCATION_FAILURE to the list's type (what the allocator is told).
-         *
-         * @return this builder
-         */
-        public Builder raiseOnFailure() {
-            this.raiseOnFailure = true;
-            return this;
-        }
-
-        /**
-         * NT MaximumDepth: 256 .. 1024; 0 means the default, 256, as a depth of 0 does in ExInitializeLookasideListEx.
-         * Checked by {@link #build()}: anything else is {@link InvalidArgumentException} with
-         * STATUS_INVALID_PARAMETER_8 (Depth is that routine's eighth parameter).
-         *
-         * @param maximumDepth the bound on Depth
-         * @return this builder
-         */
-        public Builder maximumDepth(int maximumDepth) {
-            this.maximumDepth = maximumDepth;
-            return this;
-        }
-
-        /**
-         * Depth to start at instead of NT's 4 (an exalloc extension): 1 .. the maximum depth; 0 means NT's 4. Checked by
-         * {@link #build()}: anything else is {@link InvalidArgumentException} with STATUS_INVALID_PARAMETER_8, as for
-         * the maximum depth.
-         *
-         * @param initialDepth the first Depth
-         * @return this builder
-         */
-        public Builder initialDepth(int initialDepth) {
-            this.initialDepth = initialDepth;
-            return this;
-        }
-
-        /**
-         * Where misses get blocks (default: the pool, with this list's pool type and tag).
-         *
-         * @param allocator the allocator
-         * @return this builder
-         */
-        public Builder allocator(Allocator allocator) {
-            this.allocator = Objects.requireNonNull(allocator);
-            return this;
-        }
-
-        /**
-         * Where blocks the list does not keep go (default: the pool). Give one whenever you give an allocator.
-         *
-         * @param releaser the releaser
-         * @return this builder
-         */
-        public Builder releaser(Releaser releaser) {
-            this.releaser = Objects.requireNonNull(releaser);
-            return this;
-        }
-
-        /**
-         * Skip the misuse checks (double free, foreign block, use after free): faster, and unsafe as C is.
-         *
-         * @return this builder
-         */
-        public Builder unchecked() {
-            this.checked = false;
-            return this;
-        }
-
-        /**
-         * Checked mode with segments any thread may access (the default confines each segment to the thread that
-         * allocated it, so that a use after free can be caught): double frees, foreign and wrong-size segments and
-         * use after close are still refused; a use after free is not caught.
-         *
-         * @return this builder
-         */
-        public Builder sharedSegments() {
-            this.sharedSegments = true;
-            return this;
-        }
-
-        /**
-         * Creates the list.
-         *
-         * @return the new list
-         * @throws InvalidArgumentException for a depth out of range (STATUS_INVALID_PARAMETER_8) or a pool type a
-         *                                  lookaside list cannot use (STATUS_INVALID_PARAMETER_4)
-         */
-        public Lookaside build() {
-            if ((allocator == null) != (releaser == null)) {
-                throw new IllegalArgumentException("give both an allocator and a releaser, or neither");
-            }
-            int low = EXA_LOOKASIDE_DEFAULT_MAXIMUM_DEPTH();
-            int high = EXA_LOOKASIDE_MAXIMUM_DEPTH_LIMIT();
-            if (maximumDepth != 0 && (maximumDepth < low || maximumDepth > high)) {
-                throw new InvalidArgumentException(NtStatus.INVALID_PARAMETER_8, "maximumDepth must be " + low + " .. "
-                        + high + " (0: the default, " + low + "), not " + maximumDepth);
-            }
-            int maximum = maximumDepth == 0 ? low : maximumDepth;
-            if (initialDepth != 0 && (initialDepth < 1 || initialDepth > maximum)) {
-                throw new InvalidArgumentException(NtStatus.INVALID_PARAMETER_8, "initialDepth must be 1 .. " + maximum
-                        + ", the maximum depth (0: NT's " + EXA_LOOKASIDE_INITIAL_DEPTH() + "), not "
-                        + Integer.toUnsignedString(initialDepth));
-            }
-            return new Lookaside(this);
-        }
+    public static LookasideBuilder builder(long size) {
+        return new LookasideBuilder(size);
     }
 
     /*
@@ -285,18 +136,18 @@ public final class Lookaside implements BlockAllocator {
     private final Allocator allocator;
     private final Releaser releaser;
     final BlockLedger outstanding;
-    /** Checked mode with per-block scopes (not {@link Builder#sharedSegments()}). */
+    /** Checked mode with per-block scopes (not {@link LookasideBuilder#sharedSegments()}). */
     final boolean scoped;
     /** Per-thread state of scoped mode: where other threads leave this thread's blocks they free. */
     final ThreadLocal<LookasideOwner> owners;
-    private final java.util.Set<LookasideOwner> allOwners;
+    final java.util.Set<LookasideOwner> allOwners;
     final InFlight inFlight = new InFlight();
     /** Deletes the native list if this object becomes unreachable unclosed (see {@link Reclaimer}). */
     private final java.lang.ref.Cleaner.Cleanable cleanable;
     /** A callback's exception, parked while native code unwinds, rethrown by the Java caller. */
     private final ThreadLocal<Throwable> callbackFailure = new ThreadLocal<>();
 
-    private Lookaside(Builder b) {
+    Lookaside(LookasideBuilder b) {
         Native.ensure();
         this.size = Math.max(b.size, EXA_LOOKASIDE_MINIMUM_BLOCK_SIZE());
         this.tag = b.tag;
@@ -331,7 +182,7 @@ public final class Lookaside implements BlockAllocator {
             if (allocator == null) {
                 CriticalGate.register(inFlight);
             }
-            this.cleanable = Reclaimer.CLEANER.register(this, new Reclaim(handle, inFlight, arena,
+            this.cleanable = Reclaimer.CLEANER.register(this, new LookasideReclaim(handle, inFlight, arena,
                     b.tag + ", " + size + " bytes"));
             ok = true;
         } finally {
@@ -602,53 +453,9 @@ public final class Lookaside implements BlockAllocator {
         if (!owner.thread.isAlive()) {
             // The owner ended between the check and the add: it will never call again, so its deferred frees (this
             // one included) go back now. Whoever polls a block returns it: no block is returned twice.
-            returnOrphans(owner);
+            LookasideOwner.returnOrphans(this, owner);
         }
         return DEFERRED;
-    }
-
-    /*
-     * The deferred frees of an owner whose thread has ended go back to the list (to the releaser after the close).
-     * Their segments stay open, but they were confined to a thread that no longer runs: nobody can reach them. A
-     * free the native side refuses (an IRQL check) leaves its block parked for the next sweep.
-     */
-    void returnOrphans(LookasideOwner o) {
-        if (o.remote.isEmpty()) {
-            return;
-        }
-        int c = inFlight.enter();
-        try {
-            for (LookasideOwner.Deferred d; (d = o.remote.poll()) != null;) {
-                try {
-                    if (c < 0) {
-                        releaseAfterClose(d.address());
-                    } else {
-                        nativeFree(d.address());
-                    }
-                } catch (RuntimeException | Error e) {
-                    o.remote.add(d);
-                    throw e;
-                }
-            }
-        } finally {
-            if (c >= 0) {
-                inFlight.exit(c);
-            }
-        }
-    }
-
-    /*
-     * Owners whose thread has ended: their parked blocks go back, and they are forgotten. A free racing with this
-     * (it found the owner alive, then parked its block) sees the thread ended after parking and returns the block
-     * itself (takeBack). Run by stats(), flush(), close() and a thread's first call on the list.
-     */
-    void sweepEndedOwners() {
-        for (LookasideOwner o : allOwners) {
-            if (!o.thread.isAlive()) {
-                allOwners.remove(o);
-                returnOrphans(o);
-            }
-        }
     }
 
     /* A free that native code refused (an IRQL check): the block is the caller's again, as it was. */
@@ -763,7 +570,7 @@ public final class Lookaside implements BlockAllocator {
 
     private LookasideOwner newOwner() {
         LookasideOwner o = new LookasideOwner(Thread.currentThread(), inFlight.newSlot());
-        sweepEndedOwners(); // threads come as others end: their parked blocks go back, their records go away
+        LookasideOwner.sweepEndedOwners(this); // threads come as others end: their parked blocks go back, their records go away
         allOwners.add(o);
         return o;
     }
@@ -797,7 +604,7 @@ public final class Lookaside implements BlockAllocator {
         try {
             if (scoped) {
                 owners.get().reclaim(this);
-                sweepEndedOwners();
+                LookasideOwner.sweepEndedOwners(this);
             }
             long n = exa_lookaside_flush(handle);
             rethrowCallbackFailure();
@@ -819,7 +626,7 @@ public final class Lookaside implements BlockAllocator {
         try (Arena a = Arena.ofConfined()) {
             if (scoped) {
                 owners.get().reclaim(this);
-                sweepEndedOwners();
+                LookasideOwner.sweepEndedOwners(this);
             }
             MemorySegment s = a.allocate(exa_lookaside_stats_s.layout());
             Failures.check(exa_lookaside_query(handle, s));
@@ -939,7 +746,7 @@ public final class Lookaside implements BlockAllocator {
                 // Those of live threads wait for their owner's next call on the list (which finds it closed and
                 // hands them to the releaser): until then their segments are still open on that thread.
                 owners.get().reclaim(this);
-                sweepEndedOwners();
+                LookasideOwner.sweepEndedOwners(this);
             }
             Failures.check(exa_lookaside_delete(handle));
         } finally {
@@ -947,28 +754,6 @@ public final class Lookaside implements BlockAllocator {
             cleanable.clean(); // deregisters: the action sees the list closed and does nothing
         }
         rethrowCallbackFailure();
-    }
-
-    /*
-     * The cleaner's action for a list that became unreachable unclosed: nothing can call it any more, so it deletes
-     * the native list (cached blocks go to the pool). Holds no reference to the list. (A list with Java callbacks
-     * stays reachable through its upcall stubs until closed.)
-     */
-    private record Reclaim(MemorySegment handle, InFlight inFlight, Arena arena, String name) implements Runnable {
-        @Override
-        public void run() {
-            if (!inFlight.close()) {
-                return; // closed explicitly
-            }
-            CriticalGate.unregister(inFlight);
-            try {
-                exa_lookaside_delete(handle);
-            } finally {
-                arena.close();
-            }
-            Reclaimer.LISTS.incrementAndGet();
-            Reclaimer.report("lookaside list", name);
-        }
     }
 
     /**

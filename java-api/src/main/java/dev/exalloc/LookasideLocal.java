@@ -11,7 +11,7 @@ import java.util.Objects;
  *
  * <p>The list's mode applies: checked lists check every free (double free, foreign and wrong-size segments,
  * also for {@link #freeAddress(long)}), and {@link #allocate()} segments are scoped unless the list was built
- * with {@link Lookaside.Builder#sharedSegments()}; an unchecked list's address pair is a pop and a push.
+ * with {@link LookasideBuilder#sharedSegments()}; an unchecked list's address pair is a pop and a push.
  *
  * <pre>{@code
  * try (Lookaside list = Lookaside.builder(128).tag(Tag.of("Msgs")).build();

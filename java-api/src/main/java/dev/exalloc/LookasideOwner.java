@@ -49,4 +49,48 @@ final class LookasideOwner {
             local.push(d.address());
         }
     }
+
+    /*
+     * The deferred frees of an owner whose thread has ended go back to the list (to the releaser after the close).
+     * Their segments stay open, but they were confined to a thread that no longer runs: nobody can reach them. A
+     * free the native side refuses (an IRQL check) leaves its block parked for the next sweep.
+     */
+    static void returnOrphans(Lookaside list, LookasideOwner o) {
+        if (o.remote.isEmpty()) {
+            return;
+        }
+        int c = list.inFlight.enter();
+        try {
+            for (LookasideOwner.Deferred d; (d = o.remote.poll()) != null;) {
+                try {
+                    if (c < 0) {
+                        list.releaseAfterClose(d.address());
+                    } else {
+                        list.nativeFree(d.address());
+                    }
+                } catch (RuntimeException | Error e) {
+                    o.remote.add(d);
+                    throw e;
+                }
+            }
+        } finally {
+            if (c >= 0) {
+                list.inFlight.exit(c);
+            }
+        }
+    }
+
+    /*
+     * Owners whose thread has ended: their parked blocks go back, and they are forgotten. A free racing with this
+     * (it found the owner alive, then parked its block) sees the thread ended after parking and returns the block
+     * itself (takeBack). Run by stats(), flush(), close() and a thread's first call on the list.
+     */
+    static void sweepEndedOwners(Lookaside list) {
+        for (LookasideOwner o : list.allOwners) {
+            if (!o.thread.isAlive()) {
+                list.allOwners.remove(o);
+                returnOrphans(list, o);
+            }
+        }
+    }
 }
