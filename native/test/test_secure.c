@@ -26,17 +26,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_THREAD__)
-#  define TEST_TSAN 1
-#elif defined(__has_feature)
-#  if __has_feature(thread_sanitizer)
-#    define TEST_TSAN 1
-#  endif
-#endif
-#ifndef TEST_TSAN
-#  define TEST_TSAN 0
-#endif
-
 static char sec_out[1 << 16];
 
 /* 1 when this process runs as the body `name` (see above). */

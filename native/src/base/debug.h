@@ -18,6 +18,22 @@
 
 #if EXA_DEBUG
 #  define EXA_DEBUG_API __attribute__((visibility("default")))
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* A validator's failure: the description into why[0..cap) (when there is room), then 0 for
+ * the validator to return. Shared by the three validators. */
+static inline int _exa_debug_fail(char *why, size_t cap, const char *fmt, ...) {
+    if (why != NULL && cap != 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, cap, fmt, ap);
+        va_end(ap);
+    }
+    return 0;
+}
 #endif
 
 #endif /* EXA_BASE_DEBUG_H */

@@ -5,19 +5,6 @@
 
 #if EXA_DEBUG
 
-#include <stdarg.h>
-#include <stdio.h>
-
-static int exa_vp_fail(char *why, size_t cap, const char *fmt, ...) {
-    if (why != NULL && cap != 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, cap, fmt, ap);
-        va_end(ap);
-    }
-    return 0;
-}
-
 /* 1 when [page, page + 4096) belongs to a one-segment big allocation or to the calling
  * thread's page cache: such a page holds no headers. */
 static int exa_vp_page_is_big(uintptr_t page) {
@@ -71,39 +58,39 @@ static int exa_vp_desc(exa_pool_desc_t *d, char *why, size_t cap) {
         exa_u64 count = 0;
         for (uintptr_t next = head->flink;; next = exa_dec(next)->flink) {
             if ((next & 1u) == 0)
-                return exa_vp_fail(why, cap, "descriptor %u list %u: link %#lx not encoded", d->index, u,
+                return _exa_debug_fail(why, cap, "descriptor %u list %u: link %#lx not encoded", d->index, u,
                                    (unsigned long)next);
             exa_pool_link_t *l = exa_dec(next);
             if (l->blink != exa_enc(prev))
-                return exa_vp_fail(why, cap, "descriptor %u list %u: entry %p's back link is not its predecessor",
+                return _exa_debug_fail(why, cap, "descriptor %u list %u: entry %p's back link is not its predecessor",
                                    d->index, u, (void *)l);
             if (l == head) break;
             if (++count > limit)
-                return exa_vp_fail(why, cap, "descriptor %u list %u: more entries than the segments hold (a cycle)",
+                return _exa_debug_fail(why, cap, "descriptor %u list %u: more entries than the segments hold (a cycle)",
                                    d->index, u);
             exa_pool_header_t *h = exa_hdr_of_link(l);
             uintptr_t a = (uintptr_t)h, page = exa_page_of(h);
             exa_pool_segment_t *s = exa_segmap_find(a);
             if (u < 2 || s == NULL || s->desc != d)
-                return exa_vp_fail(why, cap, "descriptor %u list %u: entry %p is not in one of its segments", d->index,
+                return _exa_debug_fail(why, cap, "descriptor %u list %u: entry %p is not in one of its segments", d->index,
                                    u, (void *)h);
             uint32_t pg = (uint32_t)((page - s->base) / EXA_PAGE_SIZE);
             if (s->free_mask & ((uint64_t)1 << pg))
-                return exa_vp_fail(why, cap, "descriptor %u list %u: entry %p is in a free page", d->index, u, (void *)h);
+                return _exa_debug_fail(why, cap, "descriptor %u list %u: entry %p is in a free page", d->index, u, (void *)h);
             if (exa_h_type(h) != EXA_HDR_FREE || exa_h_size(h) != u || exa_h_index(h) != d->index)
-                return exa_vp_fail(why, cap, "descriptor %u list %u: entry %p has header %#llx, not a free %u-unit block",
+                return _exa_debug_fail(why, cap, "descriptor %u list %u: entry %p has header %#llx, not a free %u-unit block",
                                    d->index, u, (void *)h, (unsigned long long)exa_h_word(h), u);
             if ((a - page) / EXA_POOL_BLOCK_SIZE + u > EXA_POOL_PAGE_UNITS)
-                return exa_vp_fail(why, cap, "descriptor %u list %u: entry %p crosses its page", d->index, u, (void *)h);
+                return _exa_debug_fail(why, cap, "descriptor %u list %u: entry %p crosses its page", d->index, u, (void *)h);
             uint32_t ignored;
             if (!exa_vp_page_chain(d, page, &ignored))
-                return exa_vp_fail(why, cap, "descriptor %u: the page at %#lx of listed entry %p is no chain of headers",
+                return _exa_debug_fail(why, cap, "descriptor %u: the page at %#lx of listed entry %p is no chain of headers",
                                    d->index, (unsigned long)page, (void *)h);
             prev = l;
         }
         int bit = (d->nonempty[u >> 6] >> (u & 63)) & 1;
         if (bit != (count != 0))
-            return exa_vp_fail(why, cap, "descriptor %u list %u: %llu entries but non-empty bit %d", d->index, u,
+            return _exa_debug_fail(why, cap, "descriptor %u list %u: %llu entries but non-empty bit %d", d->index, u,
                                (unsigned long long)count, bit);
         listed += count;
     }
@@ -128,10 +115,10 @@ static int exa_vp_desc(exa_pool_desc_t *d, char *why, size_t cap) {
         }
     }
     if (free_blocks != listed)
-        return exa_vp_fail(why, cap, "descriptor %u: %llu free blocks in its pages but %llu on its lists", d->index,
+        return _exa_debug_fail(why, cap, "descriptor %u: %llu free blocks in its pages but %llu on its lists", d->index,
                            (unsigned long long)free_blocks, (unsigned long long)listed);
     if (carved != d->small_pages)
-        return exa_vp_fail(why, cap, "descriptor %u: %llu carved pages found, %llu counted", d->index,
+        return _exa_debug_fail(why, cap, "descriptor %u: %llu carved pages found, %llu counted", d->index,
                            (unsigned long long)carved, (unsigned long long)d->small_pages);
     return 1;
 }

@@ -6,19 +6,6 @@
 
 #if EXA_DEBUG
 
-#include <stdarg.h>
-#include <stdio.h>
-
-static int exa_vz_fail(char *why, size_t cap, const char *fmt, ...) {
-    if (why != NULL && cap != 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, cap, fmt, ap);
-        va_end(ap);
-    }
-    return 0;
-}
-
 enum { EXA_VZ_HEADER = sizeof(exa_zone_segment_header_t) };
 
 /* The segment holding block `p` on a block boundary, 1; else 0 (*why says how). The
@@ -40,13 +27,13 @@ static int exa_vz_placed(const exa_zone_t *z, uintptr_t p, uint32_t *blocks) {
 
 int _exa_debug_zone_validate(const exa_zone_t *z, char *why, size_t cap) {
     if (why != NULL && cap != 0) why[0] = 0;
-    if (z == NULL || z->block_size == 0) return exa_vz_fail(why, cap, "no zone (block size 0)");
+    if (z == NULL || z->block_size == 0) return _exa_debug_fail(why, cap, "no zone (block size 0)");
     uint32_t seen = 0, blocks = 0;
     for (void *e = z->free_list; e != NULL;) {
         if (!exa_vz_placed(z, (uintptr_t)e, &blocks))
-            return exa_vz_fail(why, cap, "free entry %p is not a block of any segment", e);
+            return _exa_debug_fail(why, cap, "free entry %p is not a block of any segment", e);
         if (++seen > blocks)
-            return exa_vz_fail(why, cap, "more free entries than the segments' %u blocks (a cycle)", blocks);
+            return _exa_debug_fail(why, cap, "more free entries than the segments' %u blocks (a cycle)", blocks);
         /* A free block is poisoned whole under ASan (zone.c): read its link as pop does. */
         exa_track_unpoison(e, z->block_size);
         void *next = *(void **)e;
