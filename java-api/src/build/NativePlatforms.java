@@ -56,6 +56,24 @@ public final class NativePlatforms {
         String host = args[1];
         String cross = args.length == 4 ? args[3].strip() : "";
 
+        // Other platforms' folders can only be left from an earlier run of this step (a build without clean):
+        // start from the host's library alone, so the jar carries exactly what this run found.
+        if (Files.isDirectory(out)) {
+            try (Stream<Path> s = Files.list(out)) {
+                for (Path dir : s.filter(Files::isDirectory).sorted().toList()) {
+                    String platform = dir.getFileName().toString();
+                    if (isPlatform(platform) && !platform.equals(host)) {
+                        try (Stream<Path> files = Files.list(dir)) {
+                            for (Path f : files.toList()) {
+                                Files.delete(f);
+                            }
+                        }
+                        Files.delete(dir);
+                    }
+                }
+            }
+        }
+
         if (!cross.isEmpty()) {
             Path crossDir = Path.of(cross).toAbsolutePath();
             if (!Files.isDirectory(crossDir)) {
