@@ -37,6 +37,24 @@ java22() { # $1 = output root
   fi
 }
 
+# C long is 64 bits on Linux and macOS (LP64) but 32 on Windows (LLP64), where the canonical
+# layout of "long" is JAVA_INT and the generated cast to OfLong would fail when the bindings load.
+# exalloc.h declares no plain long (checked here), so every long jextract reports on this LP64
+# host is a 64-bit typedef (uintptr_t: the library is built for 64-bit targets only). Pin C_LONG
+# to 64 bits so no binding depends on the size of C long. Part of generating, like java22.
+long_free() { # $1 = output root
+  local shared="$1/$pkgdir/exalloc_h\$shared.java"
+  if perl -0777 -ne 's{/\*.*?\*/}{}gs; s{//[^\n]*}{}g; s{\blong\s+long\b}{}g; exit(/\blong\b/ ? 0 : 1)' "$header"; then
+    echo "regen.sh: $header declares a plain long, whose size differs between Linux and Windows: use exa_i64/exa_u64 or a fixed-width type" >&2
+    exit 1
+  fi
+  perl -0pi -e 's{^(\s*)public static final ValueLayout\.OfLong C_LONG = \(ValueLayout\.OfLong\) Linker\.nativeLinker\(\)\.canonicalLayouts\(\)\.get\("long"\);}{$1// exalloc.h has no plain long: each long here is a 64-bit typedef (uintptr_t) on every\n$1// target, so C_LONG is 64 bits everywhere, also where C long is 32 (Windows). regen.sh writes it.\n$1public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;}m' "$shared"
+  if grep -q 'canonicalLayouts().get("long")' "$shared" || ! grep -q 'C_LONG = ValueLayout.JAVA_LONG;' "$shared"; then
+    echo "regen.sh: the C_LONG rewrite did not match $shared" >&2
+    exit 1
+  fi
+}
+
 generate() { # $1 = output root
   local out=$1 work
   work=$(mktemp -d)
@@ -45,6 +63,7 @@ generate() { # $1 = output root
       -I "$root/native/include" @"$here/includes.txt" "$header")
   rmdir "$work"
   java22 "$out"
+  long_free "$out"
 }
 
 if [[ "${1:-}" == "--check" ]]; then

@@ -67,6 +67,25 @@ class BindingsDriftTest {
         }
     }
 
+    /**
+     * C long is 32 bits on Windows, where a layout taken from canonicalLayouts().get("long") would make the
+     * bindings fail to load; regen.sh pins jextract's C_LONG to 64 bits (exalloc.h has no plain long).
+     */
+    @Test
+    void noBindingDependsOnTheSizeOfCLong() throws Exception {
+        Path root = Path.of(System.getProperty("exalloc.header")).getParent().getParent().getParent();
+        Path bindings = root.resolve("generated/src/main/java/dev/exalloc/internal/bindings");
+        try (var files = Files.list(bindings)) {
+            for (Path f : files.toList()) {
+                String text = Files.readString(f);
+                assertFalse(text.contains("canonicalLayouts().get(\"long\")"), f + " takes the layout of C long");
+                assertFalse(text.contains("canonicalLayouts().get(\"unsigned long\")"), f + " takes the layout of C long");
+            }
+        }
+        assertEquals(8, exalloc_h.C_LONG.byteSize());
+        assertEquals(8, exalloc_h.exa_spinlock_t.byteSize());
+    }
+
     @Test
     void abiAndLayoutsWereVerifiedAtLoad() {
         assertEquals(exalloc_h.EXA_ABI_VERSION(), Exalloc.abiVersion());

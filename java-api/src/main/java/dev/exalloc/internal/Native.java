@@ -10,7 +10,13 @@ import dev.exalloc.internal.bindings.exa_pool_limits_s;
 import dev.exalloc.internal.bindings.exa_pool_parameter_s;
 import dev.exalloc.internal.bindings.exa_pool_stats_s;
 import dev.exalloc.internal.bindings.exa_pool_tag_row_s;
+import dev.exalloc.internal.bindings.exa_queued_lock_handle_s;
 import dev.exalloc.internal.bindings.exa_quota_stats_s;
+import dev.exalloc.internal.bindings.exa_verifier_config_s;
+import dev.exalloc.internal.bindings.exa_verifier_stats_s;
+import dev.exalloc.internal.bindings.exa_zone_info_s;
+import dev.exalloc.internal.bindings.exa_zone_s;
+import dev.exalloc.internal.bindings.exa_zone_segment_header_s;
 import java.lang.foreign.Arena;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
@@ -58,16 +64,36 @@ public final class Native {
         checkSize("exa_pool_stats_t", EXA_STRUCT_POOL_STATS(), exa_pool_stats_s.sizeof());
         checkSize("exa_pool_limits_t", EXA_STRUCT_POOL_LIMITS(), exa_pool_limits_s.sizeof());
         checkSize("exa_quota_stats_t", EXA_STRUCT_QUOTA_STATS(), exa_quota_stats_s.sizeof());
+        checkSize("exa_queued_lock_handle_t", EXA_STRUCT_QUEUED_LOCK_HANDLE(), exa_queued_lock_handle_s.sizeof());
+        checkSize("exa_zone_t", EXA_STRUCT_ZONE(), exa_zone_s.sizeof());
+        checkSize("exa_zone_segment_header_t", EXA_STRUCT_ZONE_SEGMENT_HEADER(), exa_zone_segment_header_s.sizeof());
+        checkSize("exa_zone_info_t", EXA_STRUCT_ZONE_INFO(), exa_zone_info_s.sizeof());
+        checkSize("exa_verifier_config_t", EXA_STRUCT_VERIFIER_CONFIG(), exa_verifier_config_s.sizeof());
+        checkSize("exa_verifier_stats_t", EXA_STRUCT_VERIFIER_STATS(), exa_verifier_stats_s.sizeof());
         exa_set_bugcheck_handler(exa_bugcheck_record$address(), MemorySegment.NULL);
         return true;
     }
 
     private static void checkSize(String name, int id, long javaSize) {
-        long nativeSize = exa_struct_size(id);
-        if (nativeSize != javaSize) {
-            throw new UnsatisfiedLinkError("exalloc: " + name + " is " + nativeSize + " bytes in the native library but "
-                    + javaSize + " bytes in the bindings: regenerate generated/ from native/include/exalloc.h");
+        String mismatch = sizeMismatch(name, exa_struct_size(id), javaSize, NativeLoader.loadedFrom());
+        if (mismatch != null) {
+            throw new UnsatisfiedLinkError(mismatch);
         }
+    }
+
+    /**
+     * Null when a struct has the same size in the library and the bindings, else why not. The bindings are
+     * generated once on a 64-bit Linux host and serve every platform, so a difference either means the bindings
+     * are stale or that the library's target lays the struct out differently (a platform the bindings do not fit).
+     */
+    static String sizeMismatch(String name, long nativeSize, long javaSize, java.nio.file.Path library) {
+        if (nativeSize == javaSize) {
+            return null;
+        }
+        return "exalloc: " + name + " is " + nativeSize + " bytes in the native library " + library + " but " + javaSize
+                + " bytes in the bindings (platform " + NativeLoader.platformKey() + "): either the bindings are stale"
+                + " (regenerate generated/ from native/include/exalloc.h) or this platform lays the struct out"
+                + " differently from the one the bindings were checked against (native/scripts/layout-check.sh)";
     }
 
     /** A bug check as native code recorded it: NT's KeBugCheckEx code and four parameters. */

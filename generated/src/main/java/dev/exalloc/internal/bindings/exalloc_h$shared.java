@@ -27,7 +27,9 @@ public class exalloc_h$shared {
     public static final ValueLayout.OfDouble C_DOUBLE = (ValueLayout.OfDouble) Linker.nativeLinker().canonicalLayouts().get("double");
     public static final AddressLayout C_POINTER = ((AddressLayout) Linker.nativeLinker().canonicalLayouts().get("void*"))
             .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, C_CHAR));
-    public static final ValueLayout.OfLong C_LONG = (ValueLayout.OfLong) Linker.nativeLinker().canonicalLayouts().get("long");
+    // exalloc.h has no plain long: each long here is a 64-bit typedef (uintptr_t) on every
+    // target, so C_LONG is 64 bits everywhere, also where C long is 32 (Windows). regen.sh writes it.
+    public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
 
     static final boolean TRACE_DOWNCALLS = Boolean.getBoolean("jextract.trace.downcalls");
 
