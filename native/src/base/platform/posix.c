@@ -482,11 +482,47 @@ static void exa_os_fault_chain(int sig, siginfo_t *info, void *uc) {
     sigaction(sig, old, NULL);
 }
 
-static void exa_os_fault_handler(int sig, siginfo_t *info, void *uc) {
-    int write = -1;
+/* The direction of the faulting access from the fault record the kernel saved in the signal
+ * frame: 1 write, 0 read, -1 when the record does not say.
+ *   x86-64 Linux: the page-fault error code (REG_ERR), bit 1 set for a write.
+ *   AArch64 Linux: the exception syndrome (ESR_EL1), which the kernel appends to the frame's
+ *   __reserved area as an esr_context record (a {magic, size} header, then the 64-bit
+ *   syndrome). For a data abort (exception class 0x24 from user mode, 0x25 from the same
+ *   level) bit 6, WnR, is set for a write; a cache-maintenance abort (bit 8, CM) reports
+ *   WnR = 1 for what is a read of the line, so it counts as a read. The records end with a
+ *   zero magic; the layout is the kernel's ABI (arch/arm64/include/uapi/asm/sigcontext.h),
+ *   restated here because that header collides with the C library's ucontext types. */
+static int exa_os_fault_is_write(void *uc) {
+    if (uc == NULL) return -1;
 #if defined(__linux__) && defined(__x86_64__) && defined(REG_ERR)
-    if (uc != NULL) write = (((ucontext_t *)uc)->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+    return (((ucontext_t *)uc)->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+#elif defined(__linux__) && defined(__aarch64__)
+    enum { EXA_ESR_MAGIC = 0x45535201u };
+    const unsigned char *rec = (const unsigned char *)((ucontext_t *)uc)->uc_mcontext.__reserved;
+    const unsigned char *end = rec + sizeof(((ucontext_t *)uc)->uc_mcontext.__reserved);
+    while (rec + 8 <= end) {
+        uint32_t magic, size;
+        memcpy(&magic, rec, sizeof magic);
+        memcpy(&size, rec + 4, sizeof size);
+        if (magic == 0 || size < 8 || size > (size_t)(end - rec)) break;
+        if (magic == EXA_ESR_MAGIC && size >= 16) {
+            uint64_t esr;
+            memcpy(&esr, rec + 8, sizeof esr);
+            uint64_t ec = esr >> 26 & 0x3F;
+            if (ec != 0x24 && ec != 0x25) return -1; /* not a data abort */
+            if (esr & (1u << 8)) return 0;           /* CM: cache maintenance, a read */
+            return (esr & (1u << 6)) != 0;           /* WnR */
+        }
+        rec += size;
+    }
+    return -1;
+#else
+    return -1;
 #endif
+}
+
+static void exa_os_fault_handler(int sig, siginfo_t *info, void *uc) {
+    int write = exa_os_fault_is_write(uc);
     int (*fn)(void *, int) = exa_os_fault_fn;
     if (fn != NULL && info != NULL && fn(info->si_addr, write)) return;
     exa_os_fault_chain(sig, info, uc);
