@@ -354,6 +354,16 @@ void _exa_os_shm_detach(void *p, size_t size) {
     if (p != NULL) munmap(p, size);
 }
 
+/* lstat without glibc 2.33's symbol (base/arch_glibc.h): the system call itself on Linux,
+ * whose struct stat is the C library's on 64-bit targets. */
+static int exa_os_lstat(const char *path, struct stat *st) {
+#if defined(__linux__) && defined(SYS_newfstatat)
+    return (int)syscall(SYS_newfstatat, AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
+#else
+    return lstat(path, st);
+#endif
+}
+
 static void exa_shm_path(const char *name, char *path, size_t cap) {
     snprintf(path, cap, "/dev/shm%s%s", name[0] == '/' ? "" : "/", name);
 }
@@ -368,7 +378,7 @@ void *_exa_os_shm_create(const char *name, size_t size, uint32_t mode, int *why,
         fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd >= 0 || errno != EEXIST) break;
         struct stat st;
-        if (lstat(path, &st) != 0) continue;  /* gone meanwhile: try again */
+        if (exa_os_lstat(path, &st) != 0) continue;  /* gone meanwhile: try again */
         if (attempt > 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
             *why = EXA_OS_SHM_TAKEN;
             *owner = (uint32_t)st.st_uid;
