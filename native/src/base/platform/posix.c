@@ -253,7 +253,13 @@ int _exa_os_pages_bind_node(void *p, size_t size, uint32_t node) {
  * Diagnostics: files, shared memory, a helper thread, backtraces (diag.c, publish.c)
  * ======================================================================================== */
 #include <dlfcn.h>
-#include <execinfo.h>
+/* glibc's backtrace(); musl has none (<execinfo.h> is missing there): no frames then */
+#if defined(__has_include)
+#  if __has_include(<execinfo.h>)
+#    include <execinfo.h>
+#    define EXA_OS_HAVE_BACKTRACE 1
+#  endif
+#endif
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -443,7 +449,14 @@ void _exa_os_sleep_ms(uint32_t ms) {
     }
 }
 
-int _exa_os_backtrace(void **frames, int max) { return backtrace(frames, max); }
+int _exa_os_backtrace(void **frames, int max) {
+#if defined(EXA_OS_HAVE_BACKTRACE)
+    return backtrace(frames, max);
+#else
+    (void)frames, (void)max;
+    return 0;
+#endif
+}
 
 int _exa_os_symbolize(const void *address, char *buf, size_t capacity) {
     Dl_info info;
