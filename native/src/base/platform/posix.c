@@ -513,7 +513,7 @@ static void exa_os_fault_chain(int sig, siginfo_t *info, void *uc) {
  *   syndrome). For a data abort (exception class 0x24 from user mode, 0x25 from the same
  *   level) bit 6, WnR, is set for a write; a cache-maintenance abort (bit 8, CM) reports
  *   WnR = 1 for what is a read of the line, so it counts as a read. The records end with a
- *   zero magic; the layout is the kernel's ABI (arch/arm64/include/uapi/asm/sigcontext.h),
+ *   zero magic; the layout is the kernel's ABI (the arm64 uapi header sigcontext.h),
  *   restated here because that header collides with the C library's ucontext types. */
 static int exa_os_fault_is_write(void *uc) {
     if (uc == NULL) return -1;
