@@ -65,6 +65,8 @@ if [ "$target" = x86_64-musl ]; then
   for d in linux asm-generic; do ln -sfn "/usr/include/$d" "$out/kernel-headers/$d"; done
   ln -sfn /usr/include/x86_64-linux-gnu/asm "$out/kernel-headers/asm"
   warn+=(-isystem "$out/kernel-headers")
+  # musl has no backtrace(): the platform layer walks frame pointers (allocation sites)
+  warn+=(-fno-omit-frame-pointer)
 fi
 mapfile -t lib_sources < <(find "$here/src" -name '*.c' -not -path '*/platform/*' | sort)
 echo "== exalloc for $label ($("$cc" --version | head -1))"

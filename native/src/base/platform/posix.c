@@ -253,12 +253,16 @@ int _exa_os_pages_bind_node(void *p, size_t size, uint32_t node) {
  * Diagnostics: files, shared memory, a helper thread, backtraces (diag.c, publish.c)
  * ======================================================================================== */
 #include <dlfcn.h>
-/* glibc's backtrace(); musl has none (<execinfo.h> is missing there): no frames then */
+/* glibc's backtrace(). musl has none (no <execinfo.h>): there the frame-pointer chain is
+ * walked instead, inside the thread's stack (below). */
 #if defined(__has_include)
 #  if __has_include(<execinfo.h>)
 #    include <execinfo.h>
 #    define EXA_OS_HAVE_BACKTRACE 1
 #  endif
+#endif
+#if !defined(EXA_OS_HAVE_BACKTRACE) && defined(__linux__) && (defined(__x86_64__) || defined(__aarch64__))
+#  define EXA_OS_FRAME_WALK 1
 #endif
 #include <stdio.h>
 #include <sys/stat.h>
@@ -449,9 +453,47 @@ void _exa_os_sleep_ms(uint32_t ms) {
     }
 }
 
+#if defined(EXA_OS_FRAME_WALK)
+/* The calling thread's stack, [lo, hi), asked once per thread (musl's answer for the main
+ * thread probes the mapping, so it is kept). */
+static _Thread_local uintptr_t exa_os_stack_lo, exa_os_stack_hi;
+
+static int exa_os_stack_bounds(void) {
+    if (exa_os_stack_hi != 0) return 1;
+    pthread_attr_t attr;
+    void *base;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) return 0;
+    int ok = pthread_attr_getstack(&attr, &base, &size) == 0;
+    pthread_attr_destroy(&attr);
+    if (!ok || size < 2 * sizeof(uintptr_t)) return 0;
+    exa_os_stack_lo = (uintptr_t)base;
+    exa_os_stack_hi = (uintptr_t)base + size;
+    return 1;
+}
+#endif
+
 int _exa_os_backtrace(void **frames, int max) {
 #if defined(EXA_OS_HAVE_BACKTRACE)
     return backtrace(frames, max);
+#elif defined(EXA_OS_FRAME_WALK)
+    /* x86-64 and AArch64 keep the same frame record: the caller's frame pointer, then the
+     * return address. Frames of code built without frame pointers are skipped or wrong, never
+     * read outside the stack: each record must lie inside the thread's stack, above the one
+     * before (the stack grows down). The first entry is in this function, as backtrace()'s. */
+    if (max <= 0 || !exa_os_stack_bounds()) return 0;
+    int n = 0;
+    frames[n++] = (void *)(uintptr_t)_exa_os_backtrace;
+    uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+    while (n < max && fp >= exa_os_stack_lo && fp <= exa_os_stack_hi - 2 * sizeof(uintptr_t) &&
+           fp % sizeof(uintptr_t) == 0) {
+        const uintptr_t *record = (const uintptr_t *)fp;
+        if (record[1] == 0) break;
+        frames[n++] = (void *)record[1];
+        if (record[0] <= fp) break;
+        fp = record[0];
+    }
+    return n;
 #else
     (void)frames, (void)max;
     return 0;
