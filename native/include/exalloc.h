@@ -726,6 +726,9 @@ typedef struct exa_pool_stats_s {
     uint32_t executable;           /* non-paged: 1 when executable requests get executable
                                     * memory; 0 when the host refused (NX fallback) */
     uint32_t numa_nodes;           /* nodes the host has (>= 1) */
+    exa_u64 node_refusals;         /* non-paged: node-bound mappings served unbound because
+                                    * the host cannot bind memory to a node (no NUMA policy
+                                    * in the kernel or emulator, or a seccomp profile) */
 } exa_pool_stats_t;
 
 enum exa_pool_status_e {

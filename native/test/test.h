@@ -2,7 +2,7 @@
  * test.h: a two-macro harness. Each test_*.c file defines a NULL-terminated table of cases
  * and registers it with TEST_SUITE; test_main.c runs every registered suite (optionally
  * filtered by a substring argument) and prints the countable summary line
- * "native: N passed, N failed". */
+ * "native: N passed, N failed, N skipped". */
 #ifndef EXA_TEST_H
 #define EXA_TEST_H
 
@@ -42,6 +42,29 @@ typedef struct test_case_s {
 
 extern int test_current_failed;
 void test_report(const char *file, int line, const char *expr, const char *detail);
+
+/* Skipping: a case may be skipped only for a stated reason that is a property of where it
+ * runs (an emulator that lacks what the case needs), never of the code under test.
+ * TEST_SKIP prints the reason, counts the case as skipped and returns. */
+extern int test_current_skipped;
+void test_skip(const char *reason);
+#define TEST_SKIP(reason)   \
+    do {                    \
+        test_skip(reason);  \
+        return;             \
+    } while (0)
+
+/* The emulator the runner runs under: $EXA_TEST_EMULATOR, the command that runs a program
+ * of this target on the host (scripts/cross-linux.sh sets "qemu-aarch64 -L <sysroot>"), or
+ * NULL when the tests run natively. A program of this target (the runner itself, the
+ * exapoolmon tool) is started through it: the host kernel cannot execute it directly. */
+const char *test_emulator(void);
+/* Execute `exe` (NULL: this runner, /proc/self/exe) with the single argument `arg`, through
+ * the emulator when there is one. Returns only when the exec failed. */
+void test_exec(const char *exe, const char *arg);
+/* The shell-command prefix that runs a program of this target: the emulator's command and a
+ * space, or "" natively. */
+const char *test_shell_prefix(void);
 
 #define CHECK(cond)                                                          \
     do {                                                                     \

@@ -327,7 +327,7 @@ static void environment_variable_starts_the_thread(void) {
         setenv("EXA_TEST_BALANCE_CHILD", "1", 1);
         int devnull = open("/dev/null", O_WRONLY);
         if (devnull >= 0) dup2(devnull, 1);
-        execl("/proc/self/exe", "exalloc_tests", "balance.environment_variable_starts_the_thread", (char *)NULL);
+        test_exec(NULL, "balance.environment_variable_starts_the_thread");
         _exit(127);
     }
     int status = 0;

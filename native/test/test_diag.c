@@ -291,7 +291,7 @@ static int tool_path(char *out, size_t cap) {
 static int run_tool(const char *args, char *out, size_t cap) {
     char tool[1200], cmd[1400];
     if (!tool_path(tool, sizeof tool)) return -1;
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", tool, args);
+    snprintf(cmd, sizeof cmd, "%s'%s' %s 2>&1", test_shell_prefix(), tool, args);
     FILE *f = popen(cmd, "r");
     if (f == NULL) return -2;
     size_t used = fread(out, 1, cap - 1, f);
@@ -399,7 +399,7 @@ static void diag_publish(void) {
         /* Refresh mode: the second frame shows what changed since the first, as (+n). */
         char tool[1200], cmd[1400];
         CHECK(tool_path(tool, sizeof tool));
-        snprintf(cmd, sizeof cmd, "'%s' --count=2 --interval=1500 %d", tool, (int)getpid());
+        snprintf(cmd, sizeof cmd, "%s'%s' --count=2 --interval=1500 %d", test_shell_prefix(), tool, (int)getpid());
         FILE *f = popen(cmd, "r");
         CHECK(f != NULL);
         char l1[256] = "", l2[256] = "";
@@ -625,7 +625,7 @@ static void diag_tool_truncated(void) {
     int planted = plant_view(pid, path, sizeof path);
     if (!planted) sleeper_end(pid);
     CHECK(planted);
-    snprintf(cmd, sizeof cmd, "'%s' --count=200 --interval=50 %d 2>&1", tool, (int)pid);
+    snprintf(cmd, sizeof cmd, "%s'%s' --count=200 --interval=50 %d 2>&1", test_shell_prefix(), tool, (int)pid);
     FILE *f = popen(cmd, "r");
     CHECK(f != NULL);
     int first = 0;
@@ -700,7 +700,7 @@ static void diag_env(void) {
         setenv("EXALLOC_PUBLISH", "1", 1);
         int null = open("/dev/null", O_WRONLY);
         dup2(null, 1);
-        execl(self, self, "diag_env_child_body", (char *)NULL);
+        test_exec(self, "diag_env_child_body");
         _exit(127);
     }
     int status = 0;

@@ -141,6 +141,8 @@ static void children_of_a_busy_parent_work(void) {
         printf("    skipped: ThreadSanitizer does not support fork() in a multithreaded process\n");
         return;
     }
+    if (test_emulator() != NULL)
+        TEST_SKIP("qemu-user cannot fork while other threads run guest code (its child asserts cpu == current_cpu)");
     exa_lookaside_config_t cfg = {.size = 64, .tag = test_tag("FkLa"), .pool_type = EXA_NON_PAGED_POOL_NX,
                                   .initial_depth = 256};
     CHECK_EQ(exa_lookaside_create(&cfg, &fork_list), EXA_STATUS_SUCCESS);

@@ -13,6 +13,11 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#if defined(__linux__)
+#  include <errno.h>
+#  include <sys/mman.h>
+#  include <sys/syscall.h>
+#endif
 
 enum { PAGE = 4096, MAX_SMALL = 4064 };
 
@@ -476,6 +481,41 @@ static void zero_bytes_never_take_a_cached_page(void) {
         CHECK_EQ(test_block_info(l).size, 16);
         exa_pool_free(l);
     }
+}
+
+/* 1 when this host refuses to bind memory to node 0 at all (mbind: ENOSYS without a NUMA
+ * policy in the kernel or under an emulator, EPERM under a seccomp profile). */
+static int host_refuses_node_binding(void) {
+#if defined(__linux__) && defined(SYS_mbind)
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    void *p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return 0;
+    unsigned long mask[1024 / (8 * sizeof(unsigned long))] = {1ul};
+    long r = syscall(SYS_mbind, p, page, 2 /* MPOL_BIND */, mask, 1025ul, 0ul);
+    int err = r == 0 ? 0 : errno;
+    munmap(p, page);
+    return err == ENOSYS || err == EPERM;
+#else
+    return 1;
+#endif
+}
+
+/* A request bound to node 0 (which exists everywhere) is served even where the host cannot
+ * bind memory to a node; each mapping whose binding was refused is counted in the
+ * non-paged pool's statistics, and only then. */
+static void node_binding_refusal_is_counted(void) {
+    exa_pool_stats_t before, after;
+    CHECK_EQ(exa_pool_query(EXA_POOL_KIND_NON_PAGED, &before), EXA_STATUS_SUCCESS);
+    exa_pool_parameter_t node0 = {EXA_POOL_PARAMETER_NUMA_NODE, 0, 0};
+    /* beyond a segment's 64 pages: a mapping of its own, bound on its own */
+    void *big = exa_pool_allocate_ex(EXA_POOL_FLAG_NON_PAGED, 80 * PAGE, test_tag("NuRf"), &node0, 1);
+    CHECK(big != NULL);
+    CHECK_EQ(exa_pool_query(EXA_POOL_KIND_NON_PAGED, &after), EXA_STATUS_SUCCESS);
+    exa_pool_free(big);
+    CHECK_EQ(after.node_refusals - before.node_refusals, host_refuses_node_binding() ? 1 : 0);
+    exa_pool_stats_t paged;
+    CHECK_EQ(exa_pool_query(EXA_POOL_KIND_PAGED, &paged), EXA_STATUS_SUCCESS);
+    CHECK_EQ(paged.node_refusals, 0); /* paged requests take no node */
 }
 
 static void pool3_extended_parameters(void) {
@@ -1083,6 +1123,7 @@ static const test_case_t pool_cases[] = {
     {"pool.pool_flags_validation", pool_flags_validation},
     {"pool.zero_bytes_never_take_a_cached_page", zero_bytes_never_take_a_cached_page},
     {"pool.pool3_extended_parameters", pool3_extended_parameters},
+    {"pool.node_binding_refusal_is_counted", node_binding_refusal_is_counted},
     {"pool.legacy_zero_length_and_tags", legacy_zero_length_and_tags},
     {"pool.quota_charge_and_back_out", quota_charge_and_back_out},
     {"pool.quota_owner_is_checked", quota_owner_is_checked},

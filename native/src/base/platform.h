@@ -158,7 +158,8 @@ int  _exa_os_thread_start(void (*fn)(void *), void *arg, uintptr_t *handle);
 void _exa_os_thread_join(uintptr_t handle);
 /* Sleep about `ms` milliseconds. */
 void _exa_os_sleep_ms(uint32_t ms);
-/* Up to `max` return addresses of the calling thread (glibc backtrace); the count. */
+/* Up to `max` return addresses of the calling thread (backtrace(), or a walk of the frame
+ * pointers where the C library has none); the count. */
 int _exa_os_backtrace(void **frames, int max);
 /* "symbol+0xoff (module)" for a code address into buf (dladdr); 0 when nothing is known. */
 int _exa_os_symbolize(const void *address, char *buf, size_t capacity);

@@ -38,7 +38,7 @@ static void *exa_big_allocate(exa_pool_desc_t *d, const exa_pool_request_t *r, e
             a = _exa_os_pages_map(bytes, EXA_PAGE_SIZE, 0, NULL);
         }
         int locked = 0;
-        if (a != NULL && d->node >= 0 && _exa_os_pages_bind_node(a, bytes, (uint32_t)d->node) != 0) {
+        if (a != NULL && d->node >= 0 && !_exa_pool_bind_node(pool, a, bytes, (uint32_t)d->node)) {
             _exa_os_pages_unmap(a, bytes);
             a = NULL;
         }

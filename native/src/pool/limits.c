@@ -103,6 +103,23 @@ int _exa_pool_priority_allows(exa_pool_t *p, int32_t priority) {
     return _exa_pool_free_pages(p, exa_atomic_load_relaxed(&p->xpages)) >= floor;
 }
 
+int _exa_pool_bind_node(exa_pool_t *p, void *a, size_t bytes, uint32_t node) {
+    int err = _exa_os_pages_bind_node(a, bytes, node);
+    if (err == 0) return 1;
+    /* The host cannot bind at all: no NUMA policy in the kernel (ENOSYS: kernels built
+     * without it, emulators, hosts whose platform layer has no binding) or not allowed to
+     * (EPERM: seccomp profiles of containers). The node exists, so its request is served
+     * from wherever the host places the pages, as NT serves a preferred node from another
+     * node when it cannot use the preferred one, and the refusal is counted
+     * (exa_pool_stats_t.node_refusals). Any other error is about the node itself (EINVAL:
+     * outside the process's allowed nodes): the strict request fails. */
+    if (err == ENOSYS || err == EPERM) {
+        exa_atomic_fetch_add_relaxed(&p->xnode_refusals, (exa_u64)1);
+        return 1;
+    }
+    return 0;
+}
+
 void _exa_pool_note_lock(exa_pool_t *p, exa_u64 bytes, int error) {
     if (error == 0) {
         exa_atomic_fetch_add_relaxed(&p->xlocked, bytes);

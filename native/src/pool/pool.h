@@ -148,6 +148,7 @@ typedef struct exa_pool_s {
     exa_atomic(exa_u64) xlocked;                   /* bytes of those locked in RAM */
     exa_atomic(exa_u64) xlock_failures;            /* mappings the host refused to lock */
     exa_atomic(exa_u64) xcold;                     /* cold hints the host took */
+    exa_atomic(exa_u64) xnode_refusals;            /* node bindings the host refused (served unbound) */
     exa_atomic(uint32_t) xlock_status;             /* status of the last refusal, 0 = none */
     exa_atomic(uint32_t) xcondition;               /* EXA_POOL_CONDITION_* | changes << 2 */
     /* limits, in pages (exa_pool_set_limits; read on page changes and priority checks) */
@@ -183,6 +184,10 @@ void _exa_pool_changed(exa_pool_t *p);
 int  _exa_pool_priority_allows(exa_pool_t *p, int32_t priority);
 /* Record a lock attempt on `bytes` of fresh memory: errno 0 = locked. */
 void _exa_pool_note_lock(exa_pool_t *p, exa_u64 bytes, int error);
+/* Bind `bytes` of fresh, untouched memory at `a` to NUMA node `node` (docs/pool.md#placement):
+ * 1 when the memory may serve the request (bound, or the host cannot bind at all and the
+ * refusal is counted), 0 when the binding failed for the node itself. */
+int  _exa_pool_bind_node(exa_pool_t *p, void *a, size_t bytes, uint32_t node);
 
 /* walk.c, for the statistics: pages carved into small blocks and bytes of cached empty
  * segments over the pool's descriptors; 1 unless the host refused executable memory. */

@@ -130,7 +130,7 @@ static exa_pool_segment_t *exa_segment_create(exa_pool_desc_t *d, exa_status_t *
         _exa_os_free_aligned(s);
         return NULL;
     }
-    if (d->node >= 0 && _exa_os_pages_bind_node(base, EXA_POOL_SEGMENT_SIZE, (uint32_t)d->node) != 0) goto fail;
+    if (d->node >= 0 && !_exa_pool_bind_node(pool, base, EXA_POOL_SEGMENT_SIZE, (uint32_t)d->node)) goto fail;
     s->locked = 0;
     if (pool->kind == EXA_POOL_KIND_NON_PAGED) {
         uint32_t policy = exa_atomic_load_relaxed(&pool->xlock_policy);

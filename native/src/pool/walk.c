@@ -74,6 +74,7 @@ exa_status_t exa_pool_query(int32_t pool, exa_pool_stats_t *out) {
     out->lock_status = (exa_status_t)exa_atomic_load_relaxed(&p->xlock_status);
     out->executable = pool == EXA_POOL_KIND_NON_PAGED ? _exa_pool_executable_ok() : 0;
     out->numa_nodes = _exa_os_numa_node_count();
+    out->node_refusals = exa_atomic_load_relaxed(&p->xnode_refusals);
     return EXA_STATUS_SUCCESS;
 }
 

@@ -253,7 +253,17 @@ int _exa_os_pages_bind_node(void *p, size_t size, uint32_t node) {
  * Diagnostics: files, shared memory, a helper thread, backtraces (diag.c, publish.c)
  * ======================================================================================== */
 #include <dlfcn.h>
-#include <execinfo.h>
+/* glibc's backtrace(). musl has none (no <execinfo.h>): there the frame-pointer chain is
+ * walked instead, inside the thread's stack (below). */
+#if defined(__has_include)
+#  if __has_include(<execinfo.h>)
+#    include <execinfo.h>
+#    define EXA_OS_HAVE_BACKTRACE 1
+#  endif
+#endif
+#if !defined(EXA_OS_HAVE_BACKTRACE) && defined(__linux__) && (defined(__x86_64__) || defined(__aarch64__))
+#  define EXA_OS_FRAME_WALK 1
+#endif
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -354,6 +364,16 @@ void _exa_os_shm_detach(void *p, size_t size) {
     if (p != NULL) munmap(p, size);
 }
 
+/* lstat without glibc 2.33's symbol (base/arch_glibc.h): the system call itself on Linux,
+ * whose struct stat is the C library's on 64-bit targets. */
+static int exa_os_lstat(const char *path, struct stat *st) {
+#if defined(__linux__) && defined(SYS_newfstatat)
+    return (int)syscall(SYS_newfstatat, AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
+#else
+    return lstat(path, st);
+#endif
+}
+
 static void exa_shm_path(const char *name, char *path, size_t cap) {
     snprintf(path, cap, "/dev/shm%s%s", name[0] == '/' ? "" : "/", name);
 }
@@ -368,7 +388,7 @@ void *_exa_os_shm_create(const char *name, size_t size, uint32_t mode, int *why,
         fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd >= 0 || errno != EEXIST) break;
         struct stat st;
-        if (lstat(path, &st) != 0) continue;  /* gone meanwhile: try again */
+        if (exa_os_lstat(path, &st) != 0) continue;  /* gone meanwhile: try again */
         if (attempt > 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
             *why = EXA_OS_SHM_TAKEN;
             *owner = (uint32_t)st.st_uid;
@@ -433,7 +453,52 @@ void _exa_os_sleep_ms(uint32_t ms) {
     }
 }
 
-int _exa_os_backtrace(void **frames, int max) { return backtrace(frames, max); }
+#if defined(EXA_OS_FRAME_WALK)
+/* The calling thread's stack, [lo, hi), asked once per thread (musl's answer for the main
+ * thread probes the mapping, so it is kept). */
+static _Thread_local uintptr_t exa_os_stack_lo, exa_os_stack_hi;
+
+static int exa_os_stack_bounds(void) {
+    if (exa_os_stack_hi != 0) return 1;
+    pthread_attr_t attr;
+    void *base;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) return 0;
+    int ok = pthread_attr_getstack(&attr, &base, &size) == 0;
+    pthread_attr_destroy(&attr);
+    if (!ok || size < 2 * sizeof(uintptr_t)) return 0;
+    exa_os_stack_lo = (uintptr_t)base;
+    exa_os_stack_hi = (uintptr_t)base + size;
+    return 1;
+}
+#endif
+
+int _exa_os_backtrace(void **frames, int max) {
+#if defined(EXA_OS_HAVE_BACKTRACE)
+    return backtrace(frames, max);
+#elif defined(EXA_OS_FRAME_WALK)
+    /* x86-64 and AArch64 keep the same frame record: the caller's frame pointer, then the
+     * return address. Frames of code built without frame pointers are skipped or wrong, never
+     * read outside the stack: each record must lie inside the thread's stack, above the one
+     * before (the stack grows down). The first entry is in this function, as backtrace()'s. */
+    if (max <= 0 || !exa_os_stack_bounds()) return 0;
+    int n = 0;
+    frames[n++] = (void *)(uintptr_t)_exa_os_backtrace;
+    uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+    while (n < max && fp >= exa_os_stack_lo && fp <= exa_os_stack_hi - 2 * sizeof(uintptr_t) &&
+           fp % sizeof(uintptr_t) == 0) {
+        const uintptr_t *record = (const uintptr_t *)fp;
+        if (record[1] == 0) break;
+        frames[n++] = (void *)record[1];
+        if (record[0] <= fp) break;
+        fp = record[0];
+    }
+    return n;
+#else
+    (void)frames, (void)max;
+    return 0;
+#endif
+}
 
 int _exa_os_symbolize(const void *address, char *buf, size_t capacity) {
     Dl_info info;
@@ -482,11 +547,47 @@ static void exa_os_fault_chain(int sig, siginfo_t *info, void *uc) {
     sigaction(sig, old, NULL);
 }
 
-static void exa_os_fault_handler(int sig, siginfo_t *info, void *uc) {
-    int write = -1;
+/* The direction of the faulting access from the fault record the kernel saved in the signal
+ * frame: 1 write, 0 read, -1 when the record does not say.
+ *   x86-64 Linux: the page-fault error code (REG_ERR), bit 1 set for a write.
+ *   AArch64 Linux: the exception syndrome (ESR_EL1), which the kernel appends to the frame's
+ *   __reserved area as an esr_context record (a {magic, size} header, then the 64-bit
+ *   syndrome). For a data abort (exception class 0x24 from user mode, 0x25 from the same
+ *   level) bit 6, WnR, is set for a write; a cache-maintenance abort (bit 8, CM) reports
+ *   WnR = 1 for what is a read of the line, so it counts as a read. The records end with a
+ *   zero magic; the layout is the kernel's ABI (the arm64 uapi header sigcontext.h),
+ *   restated here because that header collides with the C library's ucontext types. */
+static int exa_os_fault_is_write(void *uc) {
+    if (uc == NULL) return -1;
 #if defined(__linux__) && defined(__x86_64__) && defined(REG_ERR)
-    if (uc != NULL) write = (((ucontext_t *)uc)->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+    return (((ucontext_t *)uc)->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+#elif defined(__linux__) && defined(__aarch64__)
+    enum { EXA_ESR_MAGIC = 0x45535201u };
+    const unsigned char *rec = (const unsigned char *)((ucontext_t *)uc)->uc_mcontext.__reserved;
+    const unsigned char *end = rec + sizeof(((ucontext_t *)uc)->uc_mcontext.__reserved);
+    while (rec + 8 <= end) {
+        uint32_t magic, size;
+        memcpy(&magic, rec, sizeof magic);
+        memcpy(&size, rec + 4, sizeof size);
+        if (magic == 0 || size < 8 || size > (size_t)(end - rec)) break;
+        if (magic == EXA_ESR_MAGIC && size >= 16) {
+            uint64_t esr;
+            memcpy(&esr, rec + 8, sizeof esr);
+            uint64_t ec = esr >> 26 & 0x3F;
+            if (ec != 0x24 && ec != 0x25) return -1; /* not a data abort */
+            if (esr & (1u << 8)) return 0;           /* CM: cache maintenance, a read */
+            return (esr & (1u << 6)) != 0;           /* WnR */
+        }
+        rec += size;
+    }
+    return -1;
+#else
+    return -1;
 #endif
+}
+
+static void exa_os_fault_handler(int sig, siginfo_t *info, void *uc) {
+    int write = exa_os_fault_is_write(uc);
     int (*fn)(void *, int) = exa_os_fault_fn;
     if (fn != NULL && info != NULL && fn(info->si_addr, write)) return;
     exa_os_fault_chain(sig, info, uc);

@@ -33,6 +33,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     uint32_t condition_changes;
  *     uint32_t executable;
  *     uint32_t numa_nodes;
+ *     exa_u64 node_refusals;
  * }
  * }
  */
@@ -60,7 +61,8 @@ public class exa_pool_stats_s {
         exalloc_h.C_INT.withName("lock_status"),
         exalloc_h.C_INT.withName("condition_changes"),
         exalloc_h.C_INT.withName("executable"),
-        exalloc_h.C_INT.withName("numa_nodes")
+        exalloc_h.C_INT.withName("numa_nodes"),
+        exalloc_h.C_LONG_LONG.withName("node_refusals")
     ).withName("exa_pool_stats_s");
 
     /**
@@ -860,6 +862,50 @@ public class exa_pool_stats_s {
      */
     public static void numa_nodes(MemorySegment struct, int fieldValue) {
         struct.set(numa_nodes$LAYOUT, numa_nodes$OFFSET, fieldValue);
+    }
+
+    private static final OfLong node_refusals$LAYOUT = (OfLong)$LAYOUT.select(groupElement("node_refusals"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * exa_u64 node_refusals
+     * }
+     */
+    public static final OfLong node_refusals$layout() {
+        return node_refusals$LAYOUT;
+    }
+
+    private static final long node_refusals$OFFSET = $LAYOUT.byteOffset(groupElement("node_refusals"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * exa_u64 node_refusals
+     * }
+     */
+    public static final long node_refusals$offset() {
+        return node_refusals$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * exa_u64 node_refusals
+     * }
+     */
+    public static long node_refusals(MemorySegment struct) {
+        return struct.get(node_refusals$LAYOUT, node_refusals$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * exa_u64 node_refusals
+     * }
+     */
+    public static void node_refusals(MemorySegment struct, long fieldValue) {
+        struct.set(node_refusals$LAYOUT, node_refusals$OFFSET, fieldValue);
     }
 
     /**

@@ -33,6 +33,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     uint32_t condition_changes;
  *     uint32_t executable;
  *     uint32_t numa_nodes;
+ *     exa_u64 node_refusals;
  * } exa_pool_stats_t
  * }
  */
