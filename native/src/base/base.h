@@ -9,7 +9,18 @@
 #ifndef EXA_INTERNAL_H
 #define EXA_INTERNAL_H
 
-#define EXA_BUILDING_LIBRARY 1
+/* The library's sources export the public functions: exalloc.h's EXA_API is dllexport on
+ * Windows only when EXA_BUILDING_LIBRARY is defined before the public headers are first read
+ * (dllimport otherwise, which fails the build there and silently does nothing elsewhere).
+ * So every library source includes this header before exalloc.h or exalloc_nt.h, and this
+ * check turns a wrong order into an error on every platform. Cross builds also pass
+ * -DEXA_BUILDING_LIBRARY=1. */
+#if !defined(EXA_BUILDING_LIBRARY)
+#  if defined(EXALLOC_H)
+#    error "include base/base.h (or a floor header) before exalloc.h and exalloc_nt.h in library sources"
+#  endif
+#  define EXA_BUILDING_LIBRARY 1
+#endif
 #include "exalloc.h"
 #include "base/arch.h"
 #include "base/atomic.h"
