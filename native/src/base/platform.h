@@ -1,7 +1,7 @@
 /* exalloc - native core
  * platform.h: the OS contract. Every primitive the core needs from the operating system is
  * declared here, with its pre- and postconditions; src/platform.c picks one implementation
- * (src/platform/posix.c today). Core files include this header and never an OS header.
+ * (src/platform/posix.c for POSIX hosts, src/platform/win32.c for Windows). Core files include this header and never an OS header.
  * All functions are internal (hidden) and named _exa_os_*. */
 #ifndef EXA_INTERNAL_PLATFORM_H
 #define EXA_INTERNAL_PLATFORM_H
