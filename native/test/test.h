@@ -2,11 +2,12 @@
  * test.h: a two-macro harness. Each test_*.c file defines a NULL-terminated table of cases
  * and registers it with TEST_SUITE; test_main.c runs every registered suite (optionally
  * filtered by a substring argument) and prints the countable summary line
- * "native: N passed, N failed". */
+ * "native: N passed, N failed, N skipped". OS differences live behind test_os.h. */
 #ifndef EXA_TEST_H
 #define EXA_TEST_H
 
 #include "exalloc.h"
+#include "test_os.h"
 
 /* 1 in an AddressSanitizer build (gcc's __SANITIZE_ADDRESS__, clang's __has_feature), else 0. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -42,6 +43,14 @@ typedef struct test_case_s {
 
 extern int test_current_failed;
 void test_report(const char *file, int line, const char *expr, const char *detail);
+/* The case cannot run here, for `why` (a property of the host, the emulator or the build):
+ * printed as "    skipped: why" and counted apart from passes. */
+void test_skip(const char *why);
+#define SKIP(why)          \
+    do {                   \
+        test_skip(why);    \
+        return;            \
+    } while (0)
 
 #define CHECK(cond)                                                          \
     do {                                                                     \
@@ -104,11 +113,11 @@ static inline exa_bugcheck_info_t test_bugcheck_end(exa_u64 count) {
 /* Scale for stress loops: smaller under sanitizers (set by the sanitizer script). */
 unsigned test_scale(unsigned n);
 
-/* Run fn in a child process; returns its wait status and captures stderr (up to cap-1
- * bytes, NUL-terminated). */
+/* Run fn in a child process (test_os.h: a fork, or a new process where there is no fork);
+ * returns its wait status and captures stderr (up to cap-1 bytes, NUL-terminated). */
 int test_in_child(void (*fn)(void), char *err, size_t cap);
 
-/* Run fn in a child process: 1 when it died of SIGABRT after writing a line that starts with
+/* Run fn in a child process: 1 when it died of SIGABRT (abort()) after writing a line that starts with
  * `stop` (the default bug-check handler's "*** STOP: ..." line) to stderr, else 0 (and the
  * child's stderr is printed). */
 int test_child_stops(void (*fn)(void), const char *stop);

@@ -2,13 +2,16 @@
 #define _GNU_SOURCE 1
 #include "test.h"
 
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 int test_current_failed;
+static int test_current_skipped;
+
+void test_skip(const char *why) {
+    test_current_skipped = 1;
+    printf("    skipped: %s\n", why);
+}
 
 void test_report(const char *file, int line, const char *expr, const char *detail) {
     test_current_failed = 1;
@@ -22,27 +25,7 @@ unsigned test_scale(unsigned n) {
     return n / div > 0 ? n / div : 1;
 }
 
-int test_in_child(void (*fn)(void), char *err, size_t cap) {
-    int fds[2];
-    if (pipe(fds) != 0) return -1;
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        fn();
-        _exit(0);
-    }
-    close(fds[1]);
-    size_t used = 0;
-    ssize_t n;
-    while (used + 1 < cap && (n = read(fds[0], err + used, cap - 1 - used)) > 0) used += (size_t)n;
-    err[used] = 0;
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return status;
-}
+int test_in_child(void (*fn)(void), char *err, size_t cap) { return test_os_child(fn, err, cap); }
 
 int test_child_stops(void (*fn)(void), const char *stop) {
     char err[1024];
@@ -95,6 +78,8 @@ static int test_suite_order(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
+    test_os_init(argv[0]);
+    test_os_child_main(argc, argv); /* a child process started by test_in_child: runs and exits */
     /* Every test file registered its suites before main; run them in name order. */
     test_suite_t **suites = calloc(test_suite_count + 1, sizeof *suites);
     if (suites == NULL) return 1;
@@ -102,12 +87,13 @@ int main(int argc, char **argv) {
     for (test_suite_t *s = test_suites; s != NULL; s = s->next) suites[nsuites++] = s;
     qsort(suites, nsuites, sizeof *suites, test_suite_order);
     const char *filter = argc > 1 ? argv[1] : NULL;
-    int passed = 0, failed = 0;
+    int passed = 0, failed = 0, skipped = 0;
     setvbuf(stdout, NULL, _IOLBF, 0);
     for (size_t s = 0; s < nsuites; s++) {
         for (const test_case_t *t = suites[s]->cases; t->name != NULL; t++) {
             if (filter && !strstr(t->name, filter)) continue;
             test_current_failed = 0;
+            test_current_skipped = 0;
             t->fn();
             /* A case must leave the thread as it found it; one that failed half-way may not. */
             exa_set_bugcheck_handler(NULL, NULL);
@@ -115,12 +101,13 @@ int main(int argc, char **argv) {
                 if (!test_current_failed) test_report(__FILE__, __LINE__, "IRQL back at PASSIVE_LEVEL", NULL);
                 exa_irql_lower(EXA_PASSIVE_LEVEL);
             }
-            printf("%s %s\n", test_current_failed ? "FAIL" : "ok  ", t->name);
+            printf("%s %s\n", test_current_failed ? "FAIL" : test_current_skipped ? "skip" : "ok  ", t->name);
             if (test_current_failed) failed++;
+            else if (test_current_skipped) skipped++;
             else passed++;
         }
     }
     free(suites);
-    printf("native: %d passed, %d failed\n", passed, failed);
+    printf("native: %d passed, %d failed, %d skipped\n", passed, failed, skipped);
     return failed == 0 && passed > 0 ? 0 : 1;
 }

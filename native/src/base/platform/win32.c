@@ -617,7 +617,7 @@ int _exa_os_symbolize(const void *address, char *buf, size_t capacity) {
         snprintf(path, sizeof path, "?");
     const char *slash = strrchr(path, '\\');
     const char *name = slash != NULL ? slash + 1 : path;
-    snprintf(buf, capacity, "%s+0x%zx", name, (size_t)((const char *)address - (const char *)module));
+    snprintf(buf, capacity, "%s+0x%llx", name, (unsigned long long)((const char *)address - (const char *)module));
     return 1;
 }
 
