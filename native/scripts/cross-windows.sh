@@ -16,6 +16,7 @@
 #
 # Checks, each failing the script:
 #   - the library and the tests compile with the project's warning flags (-Werror);
+#   - the DLL imports only kernel32.dll, advapi32.dll and msvcrt.dll;
 #   - exports = the EXA_API declarations of include/exalloc.h and include/exalloc_nt.h;
 #   - no emulated TLS: the DLL imports and defines no __emutls_* symbol, and the lookaside
 #     fast path (exa_lookaside_allocate) reads its thread-locals through %gs:0x58 (the TEB's
@@ -51,6 +52,16 @@ while IFS= read -r f; do
 done < <(find "$here/src" -name '*.c' -not -path '*/platform/*' | sort)
 "$cc" "${target[@]}" "${link[@]}" -shared -o "$out/exalloc.dll" "${objs[@]}" -Wl,--out-implib,"$out/libexalloc.dll.a" -ladvapi32
 echo "cross-windows: built $out/exalloc.dll"
+
+# Self-contained: the DLL needs only DLLs every Windows has (no libgcc, winpthread or libc++).
+imports=$("$objdump" -p "$out/exalloc.dll" | awk '/DLL Name:/ {print $3}' | sort -u | tr '\n' ' ')
+for d in $imports; do
+  case "$(echo "$d" | tr 'A-Z' 'a-z')" in
+    kernel32.dll|advapi32.dll|msvcrt.dll) ;;
+    *) fail "exalloc.dll imports $d (only kernel32, advapi32 and msvcrt are expected)" ;;
+  esac
+done
+echo "cross-windows: imports ok: $imports"
 
 # Exports: exactly the public functions.
 public=$(cat "$here/include/exalloc.h" "$here/include/exalloc_nt.h" | grep -v '^\s*#' \

@@ -74,6 +74,11 @@ int test_temp_subdir(char *out, size_t cap) {
     return mkdtemp(out) != NULL;
 }
 int test_mkdir(const char *path) { return mkdir(path, 0700) == 0; }
+void *test_view_hold(unsigned pid, size_t size) {
+    (void)pid, (void)size;
+    return NULL;
+}
+void test_view_release(void *hold) { (void)hold; }
 void test_remove_dir(const char *dir) {
     DIR *d = opendir(dir);
     if (d != NULL) {
@@ -341,6 +346,20 @@ int test_temp_subdir(char *out, size_t cap) {
     return 0;
 }
 int test_mkdir(const char *path) { return CreateDirectoryA(path, NULL) != 0; }
+void *test_view_hold(unsigned pid, size_t size) {
+    WCHAR name[64];
+    _snwprintf(name, 64, L"Local\\exalloc.%u", pid);
+    name[63] = 0;
+    HANDLE h = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, (DWORD)size, name);
+    if (h != NULL && GetLastError() == ERROR_ALREADY_EXISTS) {
+        CloseHandle(h);
+        return NULL;
+    }
+    return h;
+}
+void test_view_release(void *hold) {
+    if (hold != NULL) CloseHandle((HANDLE)hold);
+}
 void test_remove_dir(const char *dir) {
     char pattern[MAX_PATH + 4], p[2 * MAX_PATH];
     snprintf(pattern, sizeof pattern, "%s\\*", dir);

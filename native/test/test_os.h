@@ -62,6 +62,10 @@ void *test_view_map(unsigned pid, size_t size);
 void test_view_unmap(void *view, size_t size);
 int test_view_exists(unsigned pid);
 int test_view_mode(unsigned pid);
+/* Windows: hold the view's name for `pid` as another process would (a section of our own
+ * under that name); release lets it go. NULL on POSIX, where a name is a file. */
+void *test_view_hold(unsigned pid, size_t size);
+void test_view_release(void *hold);
 
 /* Scratch directories and files (output-file tests). temp_subdir: a new private directory
  * under test_temp_dir() into out; remove_dir: its entries and itself; dir_count: its
