@@ -100,7 +100,8 @@ export WINEPREFIX=$out/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtm
 unset DISPLAY
 if [ ! -d "$WINEPREFIX" ]; then wineboot -i >/dev/null 2>&1 || true; fi
 set +e
-(cd "$out" && wine ./exalloc_tests.exe) >"$out/tests.log" 2>&1
+# A hung case must not hang the build: the whole run gets 20 minutes (it takes about one).
+(cd "$out" && timeout -k 10 "${EXA_WIN_TEST_TIMEOUT:-1200}" wine ./exalloc_tests.exe) >"$out/tests.log" 2>&1
 rc=$?
 set -e
 grep -E '^(FAIL|    FAILED|    skipped|    child)' "$out/tests.log" || true
