@@ -534,7 +534,7 @@ static void diag_publish_taken(void) {
     CHECK(read_file(errpath, big_text, sizeof big_text) > 0);
     remove(errpath);
     char name[32];
-    snprintf(name, sizeof name, "exalloc.%u", test_pid());
+    snprintf(name, sizeof name, "Local\\exalloc.%u exists", test_pid());
     CHECK(strstr(big_text, name) != NULL);
     CHECK(strstr(big_text, "is not this process's") != NULL);
     CHECK(strstr(strstr(big_text, "is not this process's") + 1, "is not this process's") == NULL);  /* said once */

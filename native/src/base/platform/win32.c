@@ -502,6 +502,11 @@ void _exa_os_shm_detach(void *p, size_t size) {
     if (p != NULL) UnmapViewOfFile(p);
 }
 
+void _exa_os_shm_where(const char *name, char *buf, size_t cap) {
+    const char *base = strrchr(name, '/');
+    if (cap > 0) snprintf(buf, cap, "Local\\%s", base != NULL ? base + 1 : name);
+}
+
 void *_exa_os_shm_create(const char *name, size_t size, uint32_t mode, int *why, uint32_t *owner) {
     *why = EXA_OS_SHM_FAILED;
     *owner = 0;
