@@ -74,6 +74,10 @@ int test_temp_subdir(char *out, size_t cap) {
     return mkdtemp(out) != NULL;
 }
 int test_mkdir(const char *path) { return mkdir(path, 0700) == 0; }
+int test_limit_commit(uint64_t bytes) {
+    (void)bytes;
+    return -1;
+}
 void *test_view_hold(unsigned pid, size_t size) {
     (void)pid, (void)size;
     return NULL;
@@ -346,6 +350,18 @@ int test_temp_subdir(char *out, size_t cap) {
     return 0;
 }
 int test_mkdir(const char *path) { return CreateDirectoryA(path, NULL) != 0; }
+int test_limit_commit(uint64_t bytes) {
+    HANDLE job = CreateJobObjectW(NULL, NULL);
+    if (job == NULL) return -1;
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION li;
+    memset(&li, 0, sizeof li);
+    li.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_PROCESS_MEMORY;
+    li.ProcessMemoryLimit = (SIZE_T)bytes;
+    if (!SetInformationJobObject(job, JobObjectExtendedLimitInformation, &li, sizeof li) ||
+        !AssignProcessToJobObject(job, GetCurrentProcess()))
+        return -1;
+    return 0;  /* the handle stays open: the job lives as long as the process */
+}
 void *test_view_hold(unsigned pid, size_t size) {
     WCHAR name[64];
     _snwprintf(name, 64, L"Local\\exalloc.%u", pid);

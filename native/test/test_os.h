@@ -67,6 +67,11 @@ int test_view_mode(unsigned pid);
 void *test_view_hold(unsigned pid, size_t size);
 void test_view_release(void *hold);
 
+/* Windows: cap this process's committed memory at `bytes` (a job object's process memory
+ * limit), 0 on success; Windows' nearest to RLIMIT_AS. Wine accepts the limit and does not
+ * enforce it. -1 on POSIX (use setrlimit). */
+int test_limit_commit(uint64_t bytes);
+
 /* Scratch directories and files (output-file tests). temp_subdir: a new private directory
  * under test_temp_dir() into out; remove_dir: its entries and itself; dir_count: its
  * entries (-1 when it cannot be read). file_mode: as test_view_mode, for a file (-1 none,
