@@ -11,10 +11,14 @@
 #                                         call and on an injected loop, and passes without
 #
 # Floors, lowest first: base < pool < {lookaside, zone} < diag < verifier < nt. The sources are
-# compiled as the debug tier (EXA_DEBUG=1), a superset of the plain build.
+# compiled as the debug tier (EXA_DEBUG=1), a superset of the plain build. When the Windows
+# cross compiler is installed (clang-14 for x86_64-w64-mingw32, native/scripts/cross-setup.sh),
+# the check runs a second time on the Windows build, so base/platform/win32.c is held to the
+# same floors as base/platform/posix.c; set EXA_LAYERS_WINDOWS=0 to leave that out.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cc=${CC:-gcc}
+nm=nm
 flags=(-DEXA_DEBUG=1 -std=c11 -O2 -Wall -Wextra -Wpedantic -Wstrict-prototypes -Werror -fvisibility=hidden -fPIC -pthread
        -I"$here/include" -I"$here/src")
 
@@ -42,8 +46,8 @@ check() {
   : >"$defs"; : >"$uses"
   while IFS= read -r o; do
     rel=${o#"$obj"/}; rel=${rel%.o}.c
-    nm --defined-only "$o" | awk -v f="$rel" 'NF == 3 && $2 ~ /[TtDdBbRrVWC]/ && $3 !~ /^\./ {print $3, f}' >>"$defs"
-    nm -u "$o" | awk -v f="$rel" '{print $2, f}' >>"$uses"
+    $nm --defined-only "$o" | awk -v f="$rel" 'NF == 3 && $2 ~ /[TtDdBbRrVWC]/ && $3 !~ /^\./ {print $3, f}' >>"$defs"
+    $nm -u "$o" | awk -v f="$rel" '{print $2, f}' >>"$uses"
   done < <(find "$obj" -name '*.o' | sort)
   sort -u -o "$defs" "$defs"; sort -u -o "$uses" "$uses"
   # symbol user definer -> edges between files
@@ -138,4 +142,22 @@ if check "$tmp/obj"; then
 else
   echo "layers: FAILED (native/LAYERS.md)" >&2
   exit 1
+fi
+
+# The Windows build: the same sources with base/platform/win32.c behind base/platform.c.
+if [ "${EXA_LAYERS_WINDOWS:-1}" != 0 ] && command -v clang-14 >/dev/null && command -v llvm-nm-14 >/dev/null &&
+   [ -d /usr/x86_64-w64-mingw32/include ]; then
+  cc=clang-14
+  nm=llvm-nm-14
+  flags=(--target=x86_64-w64-mingw32 -fno-emulated-tls -DEXA_BUILDING_LIBRARY=1 -DEXA_DEBUG=1 -std=c11 -O2 -Wall -Wextra
+         -Wpedantic -Wstrict-prototypes -Werror -I"$here/include" -I"$here/src")
+  compile "$here/src" "$tmp/obj-win"
+  if check "$tmp/obj-win"; then
+    echo "layers: ok on windows-x86_64 ($(find "$tmp/obj-win" -name '*.o' | wc -l) files, $(wc -l <"$tmp/obj-win.edges") cross-file references)"
+  else
+    echo "layers: FAILED on windows-x86_64 (native/LAYERS.md)" >&2
+    exit 1
+  fi
+else
+  echo "layers: windows-x86_64 not checked (no clang-14/llvm-nm-14 with mingw-w64 headers)"
 fi

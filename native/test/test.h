@@ -2,11 +2,12 @@
  * test.h: a two-macro harness. Each test_*.c file defines a NULL-terminated table of cases
  * and registers it with TEST_SUITE; test_main.c runs every registered suite (optionally
  * filtered by a substring argument) and prints the countable summary line
- * "native: N passed, N failed, N skipped". */
+ * "native: N passed, N failed, N skipped". OS differences live behind test_os.h. */
 #ifndef EXA_TEST_H
 #define EXA_TEST_H
 
 #include "exalloc.h"
+#include "test_os.h"
 
 /* 1 in an AddressSanitizer build (gcc's __SANITIZE_ADDRESS__, clang's __has_feature), else 0. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -42,29 +43,16 @@ typedef struct test_case_s {
 
 extern int test_current_failed;
 void test_report(const char *file, int line, const char *expr, const char *detail);
-
 /* Skipping: a case may be skipped only for a stated reason that is a property of where it
- * runs (an emulator that lacks what the case needs), never of the code under test.
- * TEST_SKIP prints the reason, counts the case as skipped and returns. */
-extern int test_current_skipped;
-void test_skip(const char *reason);
-#define TEST_SKIP(reason)   \
+ * runs (the platform, an emulator that lacks what the case needs, or the kind of build),
+ * never of the code under test. TEST_SKIP prints "    skipped: why", counts the case apart
+ * from passes and returns. */
+void test_skip(const char *why);
+#define TEST_SKIP(why)      \
     do {                    \
-        test_skip(reason);  \
+        test_skip(why);     \
         return;             \
     } while (0)
-
-/* The emulator the runner runs under: $EXA_TEST_EMULATOR, the command that runs a program
- * of this target on the host (scripts/cross-linux.sh sets "qemu-aarch64 -L <sysroot>"), or
- * NULL when the tests run natively. A program of this target (the runner itself, the
- * exapoolmon tool) is started through it: the host kernel cannot execute it directly. */
-const char *test_emulator(void);
-/* Execute `exe` (NULL: this runner, /proc/self/exe) with the single argument `arg`, through
- * the emulator when there is one. Returns only when the exec failed. */
-void test_exec(const char *exe, const char *arg);
-/* The shell-command prefix that runs a program of this target: the emulator's command and a
- * space, or "" natively. */
-const char *test_shell_prefix(void);
 
 #define CHECK(cond)                                                          \
     do {                                                                     \
@@ -127,11 +115,11 @@ static inline exa_bugcheck_info_t test_bugcheck_end(exa_u64 count) {
 /* Scale for stress loops: smaller under sanitizers (set by the sanitizer script). */
 unsigned test_scale(unsigned n);
 
-/* Run fn in a child process; returns its wait status and captures stderr (up to cap-1
- * bytes, NUL-terminated). */
+/* Run fn in a child process (test_os.h: a fork, or a new process where there is no fork);
+ * returns its wait status and captures stderr (up to cap-1 bytes, NUL-terminated). */
 int test_in_child(void (*fn)(void), char *err, size_t cap);
 
-/* Run fn in a child process: 1 when it died of SIGABRT after writing a line that starts with
+/* Run fn in a child process: 1 when it died of SIGABRT (abort()) after writing a line that starts with
  * `stop` (the default bug-check handler's "*** STOP: ..." line) to stderr, else 0 (and the
  * child's stderr is printed). */
 int test_child_stops(void (*fn)(void), const char *stop);

@@ -7,10 +7,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 typedef struct {
     atomic_ullong allocs, frees;
@@ -217,8 +213,7 @@ static void balance_set_thread_start_stop(void) {
     CHECK_EQ(exa_balance_set_start(5), EXA_STATUS_SUCCESS); /* already running */
     /* Idle: 200 -> 4 takes 25 periods of 5 ms; allow up to 5 s on a loaded machine. */
     for (int i = 0; i < 500 && depth_of(l) != 4; i++) {
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        test_sleep_ms(10);
     }
     CHECK_EQ(depth_of(l), 4);
     CHECK_EQ(exa_balance_set_stop(), EXA_STATUS_SUCCESS);
@@ -226,8 +221,7 @@ static void balance_set_thread_start_stop(void) {
     CHECK_EQ(exa_balance_set_stop(), EXA_STATUS_SUCCESS);
     /* Stopped: nothing moves Depth any more. */
     CHECK_EQ(exa_lookaside_set_depth(l, 100), EXA_STATUS_SUCCESS);
-    struct timespec ts = {0, 30 * 1000 * 1000};
-    nanosleep(&ts, NULL);
+    test_sleep_ms(30);
     CHECK_EQ(depth_of(l), 100);
     exa_lookaside_delete(l);
 }
@@ -300,7 +294,7 @@ static void ticks_race_with_workers(void) {
 }
 
 /* EXALLOC_BALANCE_SET starts the thread at the first list creation. The process that checks
- * this must start with the variable set: the test re-executes this binary, filtered to this
+ * this must start with the variable set: the test runs this binary again, filtered to this
  * case, with EXALLOC_BALANCE_SET=7 and a marker; that child checks the thread runs and that
  * it adjusts a list, and reports through its exit status. */
 static void environment_variable_starts_the_thread(void) {
@@ -311,27 +305,17 @@ static void environment_variable_starts_the_thread(void) {
         CHECK_EQ(exa_balance_set_running(), 1);
         CHECK_EQ(exa_lookaside_set_depth(l, 20), EXA_STATUS_SUCCESS);
         for (int i = 0; i < 500 && depth_of(l) != 4; i++) {
-            struct timespec ts = {0, 10 * 1000 * 1000};
-            nanosleep(&ts, NULL);
+            test_sleep_ms(10);
         }
         CHECK_EQ(depth_of(l), 4);
         CHECK_EQ(exa_balance_set_stop(), EXA_STATUS_SUCCESS);
         exa_lookaside_delete(l);
         return;
     }
-    fflush(stdout);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        setenv("EXALLOC_BALANCE_SET", "7", 1);
-        setenv("EXA_TEST_BALANCE_CHILD", "1", 1);
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0) dup2(devnull, 1);
-        test_exec(NULL, "balance.environment_variable_starts_the_thread");
-        _exit(127);
-    }
-    int status = 0;
-    CHECK_EQ(waitpid(pid, &status, 0), pid);
+    static const char *const env[] = {"EXALLOC_BALANCE_SET=7", "EXA_TEST_BALANCE_CHILD=1", NULL};
+    char out[2048];
+    int status = test_run_self("balance.environment_variable_starts_the_thread", env, out, sizeof out);
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) printf("    child status 0x%x, output: %s\n", (unsigned)status, out);
     CHECK(WIFEXITED(status));
     CHECK_EQ(WEXITSTATUS(status), 0); /* the child's runner: 1 passed, 0 failed */
     CHECK_EQ(exa_balance_set_running(), 0); /* not set here */

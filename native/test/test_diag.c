@@ -9,10 +9,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
+#if TEST_POSIX
+#  include <sys/stat.h>
+#endif
 
 #define TAG4(s) ((uint32_t)(unsigned char)(s)[0] | (uint32_t)(unsigned char)(s)[1] << 8 | \
                  (uint32_t)(unsigned char)(s)[2] << 16 | (uint32_t)(unsigned char)(s)[3] << 24)
@@ -149,14 +149,14 @@ static void diag_leak_report(void) {
     snprintf(want, sizeof want, "list %llu  tag DgLk  type PagedPool (0x1)  size 72", st.id);
     CHECK(strstr(big_text, want) != NULL);
     char handle[128];
-    snprintf(handle, sizeof handle, "handle %p  owner (exa_lookaside_create)", (void *)l);
+    snprintf(handle, sizeof handle, "handle 0x%llx  owner (exa_lookaside_create)", (unsigned long long)(uintptr_t)l);
     CHECK(strstr(strstr(big_text, want), handle) != NULL);
     /* An NT list: its owner is the caller's NPAGED_LOOKASIDE_LIST. */
     static NPAGED_LOOKASIDE_LIST nt;
     ExInitializeNPagedLookasideList(&nt, NULL, NULL, 0, 32, TAG4("DgNt"), 0);
     exa_leak_report(big_text, sizeof big_text);
     char owner[64];
-    snprintf(owner, sizeof owner, "owner %p (NT lookaside structure)", (void *)&nt);
+    snprintf(owner, sizeof owner, "owner 0x%llx (NT lookaside structure)", (unsigned long long)(uintptr_t)&nt);
     const char *ntline = strstr(big_text, "tag DgNt  type NonPagedPool (0x0)  size 32");
     CHECK(ntline != NULL);
     CHECK(strstr(ntline, owner) != NULL);
@@ -177,31 +177,33 @@ static void diag_leak_report(void) {
 
 static char exit_path[128];
 
+/* The path travels in the environment: a child on Windows is a new process. */
 static void leak_at_exit_child(void) {
-    if (exa_leak_report_at_exit(1, exit_path) != EXA_STATUS_SUCCESS) _exit(3);
+    const char *path = getenv("EXA_TEST_EXIT_PATH");
+    if (path == NULL || exa_leak_report_at_exit(1, path) != EXA_STATUS_SUCCESS) _exit(3);
     (void)exa_pool_allocate(EXA_POOL_FLAG_PAGED, 200, TAG4("DgEx"));  /* leaked on purpose */
     exit(0);  /* atexit handlers run */
 }
 
 static int read_file(const char *path, char *out, size_t cap) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return -1;
-    size_t used = 0;
-    ssize_t n;
-    while (used + 1 < cap && (n = read(fd, out + used, cap - 1 - used)) > 0) used += (size_t)n;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return -1;
+    size_t used = fread(out, 1, cap - 1, f);
     out[used] = 0;
-    close(fd);
+    fclose(f);
     return (int)used;
 }
 
 static void diag_leak_report_at_exit(void) {
-    snprintf(exit_path, sizeof exit_path, "/tmp/exalloc-leak-%d.txt", (int)getpid());
-    unlink(exit_path);
+    snprintf(exit_path, sizeof exit_path, "%sexalloc-leak-%u.txt", test_temp_dir(), test_pid());
+    remove(exit_path);
     char err[256];
+    test_setenv("EXA_TEST_EXIT_PATH", exit_path);
     int status = test_in_child(leak_at_exit_child, err, sizeof err);
+    test_unsetenv("EXA_TEST_EXIT_PATH");
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     CHECK(read_file(exit_path, big_text, sizeof big_text) > 0);
-    unlink(exit_path);
+    remove(exit_path);
     CHECK(strstr(big_text, "exalloc leak report (pid ") != NULL);
     char line[256];
     unsigned long long v[5];
@@ -241,7 +243,7 @@ static void fatal_child(void) {
 
 static void diag_bugcheck_dump(void) {
     char *err = big_text;
-    unsetenv("EXALLOC_DUMP_PATH");
+    test_unsetenv("EXALLOC_DUMP_PATH");
     int status = test_in_child(fatal_child, err, 65536);
     CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
     CHECK(strncmp(err, "*** STOP: 0x000000C2 (0x0000000000000007", 40) == 0);
@@ -253,19 +255,20 @@ static void diag_bugcheck_dump(void) {
     CHECK(strstr(err, "Live allocations: ") != NULL);
     /* To a file instead of stderr. */
     char path[128];
-    snprintf(path, sizeof path, "/tmp/exalloc-dump-%d.txt", (int)getpid());
-    unlink(path);
-    setenv("EXALLOC_DUMP_PATH", path, 1);
+    snprintf(path, sizeof path, "%sexalloc-dump-%u.txt", test_temp_dir(), test_pid());
+    remove(path);
+    test_setenv("EXALLOC_DUMP_PATH", path);
     status = test_in_child(fatal_child, err, 65536);
-    unsetenv("EXALLOC_DUMP_PATH");
+    test_unsetenv("EXALLOC_DUMP_PATH");
     CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
     CHECK(strstr(err, "Culprit") == NULL);
     static char file[65536];
     CHECK(read_file(path, file, sizeof file) > 0);
-    unlink(path);
+    remove(path);
     CHECK(strstr(file, "Culprit: ") != NULL && strstr(file, "tag DgFt") != NULL);
 }
 
+#if TEST_POSIX
 /* The exapoolmon binary: $EXAPOOLMON, or beside / above the test runner. */
 static int tool_path(char *out, size_t cap) {
     const char *env = getenv("EXAPOOLMON");
@@ -299,6 +302,7 @@ static int run_tool(const char *args, char *out, size_t cap) {
     int status = pclose(f);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
+#endif
 
 static void diag_publish(void) {
     CHECK_EQ(exa_publish_start(20), EXA_STATUS_SUCCESS);
@@ -320,20 +324,12 @@ static void diag_publish(void) {
     exa_lookaside_free(l, x);
     CHECK_EQ(exa_publish_now(), EXA_STATUS_SUCCESS);
 
-    char path[64];
-    snprintf(path, sizeof path, "/dev/shm/exalloc.%d", (int)getpid());
-    int fd = open(path, O_RDONLY);
-    CHECK(fd >= 0);
-    struct stat sb;
-    CHECK(fstat(fd, &sb) == 0);
-    CHECK_EQ(sb.st_mode & 07777, 0600);  /* the user's alone unless asked otherwise */
-    CHECK_EQ(sb.st_uid, geteuid());
-    exa_shm_word_t *w = mmap(NULL, (size_t)exa_shm_bytes(), PROT_READ, MAP_SHARED, fd, 0);
-    close(fd);
-    CHECK(w != MAP_FAILED);
+    CHECK_EQ(test_view_mode(test_pid()), 0600);  /* the user's alone unless asked otherwise */
+    exa_shm_word_t *w = test_view_map(test_pid(), (size_t)exa_shm_bytes());
+    CHECK(w != NULL);
     static exa_shm_snapshot_t s;
     CHECK_EQ(exa_shm_read(w, &s, 1000000), 0);
-    CHECK_EQ(s.pid, (uint64_t)getpid());
+    CHECK_EQ(s.pid, (uint64_t)test_pid());
     CHECK_EQ(s.period_ms, 20);
     const exa_pool_tag_row_t *row = NULL;
     for (uint32_t i = 0; i < s.tag_rows; i++)
@@ -357,11 +353,12 @@ static void diag_publish(void) {
     /* The thread publishes by itself. */
     uint64_t first = s.publishes;
     for (int i = 0; i < 400 && s.publishes < first + 2; i++) {
-        usleep(10000);
+        test_sleep_ms(10);
         CHECK_EQ(exa_shm_read(w, &s, 1000000), 0);
     }
     CHECK(s.publishes >= first + 2);
 
+#if TEST_POSIX
     /* The tool, as a child process. */
     char args[64], line[256];
     snprintf(args, sizeof args, "--once %d", (int)getpid());
@@ -428,12 +425,15 @@ static void diag_publish(void) {
         snprintf(wantb, sizeof wantb, "(+%llu)", (unsigned long long)(2 * charged(p[0])));
         CHECK(strcmp(db, wantb) == 0);
     }
-    munmap(w, (size_t)exa_shm_bytes());
+#else
+    printf("    (exapoolmon reads /dev/shm: it is built for POSIX hosts only; the view was checked directly)\n");
+#endif
+    test_view_unmap(w, (size_t)exa_shm_bytes());
     exa_lookaside_delete(l);
     exa_pool_free(p[0]);
     exa_pool_free(p[1]);
     CHECK_EQ(exa_publish_stop(), EXA_STATUS_SUCCESS);
-    CHECK(access(path, F_OK) != 0);
+    CHECK(!test_view_exists(test_pid()));
 }
 
 /* Standard error into a file for a while (in-process messages). */
@@ -451,6 +451,8 @@ static void stderr_back(int saved) {
     close(saved);
 }
 
+
+#if TEST_POSIX
 static int count_of(const char *text, const char *what) {
     int n = 0;
     for (const char *p = text; (p = strstr(p, what)) != NULL; p++) n++;
@@ -510,32 +512,72 @@ static void diag_publish_taken(void) {
     CHECK(access(view, F_OK) != 0);
 }
 
-/* EXALLOC_PUBLISH_MODE widens the view's mode on request; anything else keeps 0600. */
+#else
+/* Windows: the name is a section; one somebody else created first (here: this test, through
+ * a handle of its own) makes publishing fail with one message, and the holder's section is
+ * left alone. Once the holder lets go, the name is free again. */
+static void diag_publish_taken(void) {
+    char errpath[300];
+    snprintf(errpath, sizeof errpath, "%sexalloc-taken-err-%u", test_temp_dir(), test_pid());
+    CHECK(!test_view_exists(test_pid()));
+    void *hold = test_view_hold(test_pid(), 4096);
+    CHECK(hold != NULL);
+    int saved = stderr_to(errpath);
+    exa_status_t a = exa_publish_now(), b = exa_publish_start(50);
+    stderr_back(saved);
+    int still = test_view_exists(test_pid());
+    test_view_release(hold);
+    CHECK_EQ(a, EXA_STATUS_UNSUCCESSFUL);
+    CHECK_EQ(b, EXA_STATUS_UNSUCCESSFUL);
+    CHECK(still);
+    CHECK(!test_view_exists(test_pid()));  /* the holder's handle was the last */
+    CHECK(read_file(errpath, big_text, sizeof big_text) > 0);
+    remove(errpath);
+    char name[32];
+    snprintf(name, sizeof name, "Local\\exalloc.%u exists", test_pid());
+    CHECK(strstr(big_text, name) != NULL);
+    CHECK(strstr(big_text, "is not this process's") != NULL);
+    CHECK(strstr(strstr(big_text, "is not this process's") + 1, "is not this process's") == NULL);  /* said once */
+    CHECK_EQ(exa_publish_now(), EXA_STATUS_SUCCESS);
+    CHECK(test_view_exists(test_pid()));
+    CHECK_EQ(exa_publish_stop(), EXA_STATUS_SUCCESS);
+    CHECK(!test_view_exists(test_pid()));
+}
+#endif
+
+/* EXALLOC_PUBLISH_MODE widens the view's mode on request; anything else keeps 0600 (Windows:
+ * the user alone, or with read access for Everyone; it has no file group, so 0640 reads as
+ * 0644 there). */
 static void diag_publish_mode(void) {
-    char view[64];
-    snprintf(view, sizeof view, "/dev/shm/exalloc.%d", (int)getpid());
-    static const struct { const char *value; unsigned mode; } cases[] = {{"0644", 0644}, {"0640", 0640}, {"0666", 0600}, {"", 0600}};
+    static const struct { const char *value; int mode; } cases[] = {
+        {"0644", 0644}, {"0640", TEST_POSIX ? 0640 : 0644}, {"0666", 0600}, {"", 0600}};
+    char errpath[300];
+    snprintf(errpath, sizeof errpath, "%sexalloc-mode-err-%u", test_temp_dir(), test_pid());
+#if TEST_POSIX
     mode_t old = umask(077);  /* the mode is the library's, not the umask's */
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        setenv("EXALLOC_PUBLISH_MODE", cases[i].value, 1);
-        int saved = stderr_to("/dev/null");
+#endif
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0] && !bad; i++) {
+        test_setenv("EXALLOC_PUBLISH_MODE", cases[i].value);
+        int saved = stderr_to(errpath);
         exa_status_t st = exa_publish_now();
         stderr_back(saved);
-        struct stat sb;
-        int ok = stat(view, &sb) == 0;
+        int mode = test_view_mode(test_pid());
         exa_publish_stop();
-        if (st != EXA_STATUS_SUCCESS || !ok || (sb.st_mode & 07777) != cases[i].mode) {
-            umask(old);
-            unsetenv("EXALLOC_PUBLISH_MODE");
-            printf("    EXALLOC_PUBLISH_MODE=%s: status 0x%x, mode 0%o\n", cases[i].value, (unsigned)st,
-                   ok ? (unsigned)(sb.st_mode & 07777) : 0u);
-            CHECK(0);
+        if (st != EXA_STATUS_SUCCESS || mode != cases[i].mode) {
+            printf("    EXALLOC_PUBLISH_MODE=%s: status 0x%x, mode 0%o\n", cases[i].value, (unsigned)st, (unsigned)mode);
+            bad = 1;
         }
     }
+#if TEST_POSIX
     umask(old);
-    unsetenv("EXALLOC_PUBLISH_MODE");
+#endif
+    test_unsetenv("EXALLOC_PUBLISH_MODE");
+    remove(errpath);
+    CHECK(!bad);
 }
 
+#if TEST_POSIX
 /* A process that only waits (the pid a planted view names). */
 static pid_t sleeper(void) {
     fflush(stdout);
@@ -650,6 +692,11 @@ static void diag_tool_truncated(void) {
     CHECK(strstr(big_text, "was truncated") != NULL);
 }
 
+#else
+static void diag_tool_owner(void) { TEST_SKIP("exapoolmon reads /dev/shm: it is built for POSIX hosts only"); }
+static void diag_tool_truncated(void) { TEST_SKIP("exapoolmon reads /dev/shm: it is built for POSIX hosts only"); }
+#endif
+
 static void diag_lookaside_text(void) {
     exa_lookaside_config_t cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -679,35 +726,21 @@ static void diag_lookaside_text(void) {
 static void diag_env_child_body(void) {
     if (getenv("EXA_DIAG_ENV_CHILD") == NULL) return;  /* in the normal run: nothing */
     (void)exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 500, TAG4("DgEv"));  /* leaked on purpose */
-    char path[64];
-    snprintf(path, sizeof path, "/dev/shm/exalloc.%d", (int)getpid());
-    CHECK(access(path, F_OK) == 0);  /* EXALLOC_PUBLISH=1 started the publisher */
+    printf("pid=%u\n", test_pid());
+    CHECK(test_view_exists(test_pid()));  /* EXALLOC_PUBLISH=1 started the publisher */
 }
 
 static void diag_env(void) {
-    char self[1024], path[128];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    CHECK(n > 0);
-    self[n] = 0;
-    snprintf(path, sizeof path, "/tmp/exalloc-env-%d.txt", (int)getpid());
-    unlink(path);
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        setenv("EXA_DIAG_ENV_CHILD", "1", 1);
-        setenv("EXALLOC_LEAK_REPORT", path, 1);
-        setenv("EXALLOC_CHECKS", "verifier", 1);
-        setenv("EXALLOC_PUBLISH", "1", 1);
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        test_exec(self, "diag_env_child_body");
-        _exit(127);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
+    char path[300], leak[330], out[2048];
+    snprintf(path, sizeof path, "%sexalloc-env-%u.txt", test_temp_dir(), test_pid());
+    snprintf(leak, sizeof leak, "EXALLOC_LEAK_REPORT=%s", path);
+    remove(path);
+    const char *const env[] = {"EXA_DIAG_ENV_CHILD=1", leak, "EXALLOC_CHECKS=verifier", "EXALLOC_PUBLISH=1", NULL};
+    int status = test_run_self("diag_env_child_body", env, out, sizeof out);
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) printf("    child status 0x%x, output: %s\n", (unsigned)status, out);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     CHECK(read_file(path, big_text, sizeof big_text) > 0);
-    unlink(path);
+    remove(path);
     char line[256];
     unsigned long long v[5];
     CHECK(find_line(big_text, "DgEv Nonp", line, sizeof line));
@@ -718,8 +751,9 @@ static void diag_env(void) {
     CHECK(sites != NULL);
     const char *blk = strstr(sites, " DgEv NonPagedPoolNx (0x200)\n      #0 0x");
     CHECK(blk != NULL);
-    snprintf(path, sizeof path, "/dev/shm/exalloc.%d", (int)pid);
-    CHECK(access(path, F_OK) != 0);  /* removed at exit */
+    const char *pidline = strstr(out, "pid=");
+    CHECK(pidline != NULL);
+    CHECK(!test_view_exists((unsigned)strtoul(pidline + 4, NULL, 10)));  /* removed at exit */
 }
 
 static const test_case_t diag_cases[] = {{"diag_env_child_body", diag_env_child_body},

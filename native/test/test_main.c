@@ -2,56 +2,15 @@
 #define _GNU_SOURCE 1
 #include "test.h"
 
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 int test_current_failed;
-int test_current_skipped;
+static int test_current_skipped;
 
-void test_skip(const char *reason) {
+void test_skip(const char *why) {
     test_current_skipped = 1;
-    printf("    skipped: %s\n", reason);
-}
-
-const char *test_emulator(void) {
-    const char *e = getenv("EXA_TEST_EMULATOR");
-    return e != NULL && *e != 0 ? e : NULL;
-}
-
-const char *test_shell_prefix(void) {
-    static char prefix[512];
-    const char *e = test_emulator();
-    if (e == NULL) return "";
-    snprintf(prefix, sizeof prefix, "%s ", e);
-    return prefix;
-}
-
-void test_exec(const char *exe, const char *arg) {
-    char self[1024];
-    if (exe == NULL) {
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n <= 0) return;
-        self[n] = 0;
-        exe = self;
-    }
-    const char *e = test_emulator();
-    if (e == NULL) {
-        execl(exe, exe, arg, (char *)NULL);
-        return;
-    }
-    /* the emulator's words (no quoting: paths without spaces), then the program */
-    char words[512];
-    char *argv[24];
-    int n = 0;
-    snprintf(words, sizeof words, "%s", e);
-    for (char *w = strtok(words, " "); w != NULL && n < 20; w = strtok(NULL, " ")) argv[n++] = w;
-    argv[n++] = (char *)exe;
-    argv[n++] = (char *)arg;
-    argv[n] = NULL;
-    execvp(argv[0], argv);
+    printf("    skipped: %s\n", why);
 }
 
 void test_report(const char *file, int line, const char *expr, const char *detail) {
@@ -66,27 +25,7 @@ unsigned test_scale(unsigned n) {
     return n / div > 0 ? n / div : 1;
 }
 
-int test_in_child(void (*fn)(void), char *err, size_t cap) {
-    int fds[2];
-    if (pipe(fds) != 0) return -1;
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        fn();
-        _exit(0);
-    }
-    close(fds[1]);
-    size_t used = 0;
-    ssize_t n;
-    while (used + 1 < cap && (n = read(fds[0], err + used, cap - 1 - used)) > 0) used += (size_t)n;
-    err[used] = 0;
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return status;
-}
+int test_in_child(void (*fn)(void), char *err, size_t cap) { return test_os_child(fn, err, cap); }
 
 int test_child_stops(void (*fn)(void), const char *stop) {
     char err[1024];
@@ -139,6 +78,8 @@ static int test_suite_order(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
+    test_os_init(argv[0]);
+    test_os_child_main(argc, argv); /* a child process started by test_in_child: runs and exits */
     /* Every test file registered its suites before main; run them in name order. */
     test_suite_t **suites = calloc(test_suite_count + 1, sizeof *suites);
     if (suites == NULL) return 1;

@@ -12,19 +12,19 @@
 
 #include "base/platform.h"  /* the debug tier's secure-execution override */
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
-#include <sys/resource.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#if TEST_POSIX
+#  include <dirent.h>
+#  include <fcntl.h>
+#  include <grp.h>
+#  include <sys/auxv.h>
+#  include <sys/resource.h>
+#  include <sys/stat.h>
+#  include <unistd.h>
+#endif
 
 static char sec_out[1 << 16];
 
@@ -37,6 +37,7 @@ static int sec_body(const char *name) {
 /* Run `exe` (NULL: this runner) with the body `name`, the extra environment `env`
  * ("NAME=value" strings, NULL-terminated) and stdout and stderr captured into out.
  * Returns the wait status, -1 when the child could not be started. */
+#if TEST_POSIX
 static int sec_run(const char *exe, const char *name, const char *const *env, char *out, size_t cap) {
     char self[1024];
     if (exe == NULL) {
@@ -70,6 +71,20 @@ static int sec_run(const char *exe, const char *name, const char *const *env, ch
     waitpid(pid, &status, 0);
     return status;
 }
+#else
+/* Windows: only this runner (no setgid copies there); standard output is captured. */
+static int sec_run(const char *exe, const char *name, const char *const *env, char *out, size_t cap) {
+    if (exe != NULL) return -1;
+    const char *all[16];
+    char body[128];
+    snprintf(body, sizeof body, "EXA_TEST_BODY=%s", name);
+    int n = 0;
+    all[n++] = body;
+    for (const char *const *e = env; e != NULL && *e != NULL && n < 15; e++) all[n++] = *e;
+    all[n] = NULL;
+    return test_run_self(name, all, out, cap);
+}
+#endif
 
 static int sec_ok(int status) { return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0; }
 
@@ -140,6 +155,7 @@ static void sec_no_rows(void) {
     CHECK(strstr(sec_out, "ok   sec_no_rows_body") != NULL);
 }
 
+#if TEST_POSIX
 /* ---------------------------------------------------------------------------------------
  * Executable memory under a memory shortage: with the address space limited to what the
  * process already has, an executable request fails (the host had no memory, it did not
@@ -349,6 +365,132 @@ static void sec_dump_file(void) {
     sec_rmdir();
 }
 
+#else
+static void sec_exec_enomem_body(void) {}
+static void sec_exec_enomem(void) {
+    TEST_SKIP("Windows has no address-space limit a process can set for itself (RLIMIT_AS)");
+}
+/* Windows: the same rules in Windows' terms. The new file's DACL is the user's alone (mode
+ * 0600's reading, checked through test_file_mode), an existing file is replaced by name and
+ * never written into (a hard link to it keeps the old contents), a symbolic link at the path
+ * is replaced, not followed. */
+static char sec_dir[300];
+
+static int sec_put(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    if (f == NULL) return 0;
+    int ok = fwrite(text, 1, strlen(text), f) == strlen(text);
+    return fclose(f) == 0 && ok;
+}
+
+static long sec_get(const char *path, char *buf, size_t cap) {
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return -1;
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return (long)n;
+}
+
+static void sec_report_file(void) {
+    CHECK(test_temp_subdir(sec_dir, sizeof sec_dir));
+    char path[400], buf[256];
+    snprintf(path, sizeof path, "%s\\leaks.txt", sec_dir);
+    exa_status_t st = exa_leak_report_write(path);
+    int mode = test_file_mode(path), entries = test_dir_count(sec_dir);
+    long n = sec_get(path, buf, sizeof buf);
+    test_remove_dir(sec_dir);
+    CHECK_EQ(st, EXA_STATUS_SUCCESS);
+    CHECK_EQ(mode, 0600);
+    CHECK(n > 0);
+    CHECK_EQ(entries, 1);  /* no temporary left beside it */
+}
+
+static void sec_report_symlink(void) {
+    CHECK(test_temp_subdir(sec_dir, sizeof sec_dir));
+    char path[400], victim[400], buf[256];
+    snprintf(path, sizeof path, "%s\\leaks.txt", sec_dir);
+    snprintf(victim, sizeof victim, "%s\\victim", sec_dir);
+    CHECK(sec_put(victim, "precious\n"));
+    const char *why = NULL;
+    int made = test_symlink(victim, path, &why);
+    if (made == 1) {
+        test_remove_dir(sec_dir);
+        TEST_SKIP(why);
+    }
+    CHECK_EQ(made, 0);
+    exa_status_t st = exa_leak_report_write(path);
+    long n = sec_get(victim, buf, sizeof buf);
+    int victim_kept = n == 9 && strcmp(buf, "precious\n") == 0;
+    int link_gone = !test_is_link(path), mode = test_file_mode(path), entries = test_dir_count(sec_dir);
+    test_remove_dir(sec_dir);
+    CHECK_EQ(st, EXA_STATUS_SUCCESS);
+    CHECK(victim_kept);  /* the link's target is untouched */
+    CHECK(link_gone);    /* the link itself was replaced by the report */
+    CHECK_EQ(mode, 0600);
+    CHECK_EQ(entries, 2);
+}
+
+static void sec_report_existing(void) {
+    CHECK(test_temp_subdir(sec_dir, sizeof sec_dir));
+    char path[400], link2[400], dir[400], buf[256];
+    snprintf(path, sizeof path, "%s\\leaks.txt", sec_dir);
+    snprintf(link2, sizeof link2, "%s\\other-name", sec_dir);
+    snprintf(dir, sizeof dir, "%s\\adir", sec_dir);
+    int ok = sec_put(path, "someone else's file\n") && test_hard_link(path, link2) == 0 && test_same_file(path, link2);
+    exa_status_t st = exa_leak_report_write(path);
+    long n = sec_get(link2, buf, sizeof buf);
+    int old_kept = n == 20 && strcmp(buf, "someone else's file\n") == 0;  /* not truncated, not written into */
+    int apart = !test_same_file(path, link2), mode = test_file_mode(path);
+    int replaced = sec_get(path, buf, sizeof buf) > 0 && strstr(buf, "someone") == NULL;
+    /* A path that cannot be replaced (a directory): the call fails and leaves no temporary. */
+    int made_dir = test_mkdir(dir);
+    exa_status_t st_dir = exa_leak_report_write(dir);
+    int entries = test_dir_count(sec_dir);
+    test_remove_dir(sec_dir);
+    CHECK(ok);
+    CHECK_EQ(st, EXA_STATUS_SUCCESS);
+    CHECK(old_kept);
+    CHECK(apart);
+    CHECK_EQ(mode, 0600);
+    CHECK(replaced);
+    CHECK(made_dir);
+    CHECK_EQ(st_dir, EXA_STATUS_UNSUCCESSFUL);
+    CHECK_EQ(entries, 3);
+}
+
+/* The bug-check dump (EXALLOC_DUMP_PATH, read when the dump is written) over an existing
+ * file with a second name: the old file is kept under that name, the dump is new. */
+static void sec_dump_child(void) {
+    char *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 64, test_tag("SDmp"));
+    exa_pool_free(p);
+    exa_pool_free(p);  /* double free: the default handler writes the dump and aborts */
+    _exit(0);
+}
+
+static void sec_dump_file(void) {
+    CHECK(test_temp_subdir(sec_dir, sizeof sec_dir));
+    char path[400], other[400];
+    snprintf(path, sizeof path, "%s\\dump.txt", sec_dir);
+    snprintf(other, sizeof other, "%s\\victim", sec_dir);
+    int ok = sec_put(path, "precious\n") && test_hard_link(path, other) == 0;
+    test_setenv("EXALLOC_DUMP_PATH", path);
+    int status = test_in_child(sec_dump_child, sec_out, sizeof sec_out);
+    test_unsetenv("EXALLOC_DUMP_PATH");
+    static char text[1 << 16];
+    int kept = sec_get(other, text, sizeof text) == 9 && strcmp(text, "precious\n") == 0;
+    int mode = test_file_mode(path);
+    int dumped = sec_get(path, text, sizeof text) > 0 && strstr(text, "exalloc bug-check dump") != NULL &&
+                 strstr(text, "tag SDmp") != NULL;
+    test_remove_dir(sec_dir);
+    CHECK(ok);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    CHECK(kept);
+    CHECK_EQ(mode, 0600);
+    CHECK(dumped);
+}
+#endif
+
 /* ---------------------------------------------------------------------------------------
  * Secure execution: every EXALLOC_* variable is ignored.
  * ------------------------------------------------------------------------------------- */
@@ -370,6 +512,7 @@ static void sec_env_decision(void) {
 #endif
 }
 
+#if TEST_POSIX
 /* In a fresh process whose environment asks for everything the variables can do. Prints
  * "secure=<0|1>"; checks that the variables took effect in an ordinary process and that
  * none did in a secure one. */
@@ -471,6 +614,12 @@ static void sec_env_setgid(void) {
     CHECK(access(leak, F_OK) != 0);  /* EXALLOC_LEAK_REPORT ignored */
     sec_rmdir();
 }
+#else
+static void sec_env_body(void) {}
+static void sec_env_setgid(void) {
+    TEST_SKIP("Windows has no setuid or setgid programs: no process runs in secure execution there");
+}
+#endif
 
 static const test_case_t secure_cases[] = {{"sec_page_size_body", sec_page_size_body},
                                            {"sec_page_size_race", sec_page_size_race},

@@ -9,7 +9,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #pragma GCC diagnostic ignored "-Wmultichar"
@@ -22,7 +21,7 @@
 #endif
 
 
-static size_t host_page(void) { return (size_t)sysconf(_SC_PAGESIZE); }
+static size_t host_page(void) { return test_page_size(); }
 
 /* The verifier level with the special pool selecting `tag` (0: none) and `flags`. */
 static void verifier_on(const char *tag, uint32_t flags) {
@@ -487,30 +486,11 @@ static void env_probe(void) {
     exa_pool_free(p);
 }
 static void startup_environment(void) {
-    int fds[2];
-    CHECK(pipe(fds) == 0);
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        setenv("EXA_TEST_VERIFIER_ENV", "1", 1);
-        setenv("EXALLOC_CHECKS", "verifier", 1);
-        setenv("EXALLOC_SPECIAL_POOL", "tag:En?v", 1);
-        setenv("EXALLOC_VERIFIER_FLAGS", "start,quarantine=5", 1);
-        setenv("EXALLOC_LOW_RESOURCES", "600,tag=LoRs,after=7", 1);
-        test_exec(NULL, "verifier_env_probe");
-        _exit(127);
-    }
-    close(fds[1]);
+    static const char *const env[] = {"EXA_TEST_VERIFIER_ENV=1", "EXALLOC_CHECKS=verifier", "EXALLOC_SPECIAL_POOL=tag:En?v",
+                                      "EXALLOC_VERIFIER_FLAGS=start,quarantine=5",
+                                      "EXALLOC_LOW_RESOURCES=600,tag=LoRs,after=7", NULL};
     char out[1024];
-    size_t used = 0;
-    ssize_t n;
-    while (used + 1 < sizeof out && (n = read(fds[0], out + used, sizeof out - 1 - used)) > 0) used += (size_t)n;
-    out[used] = 0;
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
+    int status = test_run_self("verifier_env_probe", env, out, sizeof out);
     if (strstr(out, "native: 1 passed, 0 failed") == NULL) printf("    child output: %s\n", out);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     CHECK(strstr(out, "ok   verifier_env_probe") != NULL);

@@ -9,7 +9,15 @@
 #ifndef EXA_INTERNAL_H
 #define EXA_INTERNAL_H
 
-#define EXA_BUILDING_LIBRARY 1
+/* The library's sources export the public functions: exalloc.h's EXA_API is dllexport on
+ * Windows only when EXA_BUILDING_LIBRARY is defined before the public headers are first read
+ * (dllimport otherwise, which fails the Windows build with "definition of dllimport"
+ * errors). So every library source includes this header (or a floor header) before
+ * exalloc.h or exalloc_nt.h, and the cross builds pass -DEXA_BUILDING_LIBRARY=1 as well. The
+ * C tests include internal headers after exalloc.h: for them EXA_API stays an import. */
+#if !defined(EXA_BUILDING_LIBRARY)
+#  define EXA_BUILDING_LIBRARY 1
+#endif
 #include "exalloc.h"
 #include "base/arch.h"
 #include "base/atomic.h"

@@ -1,7 +1,7 @@
 /* exalloc - native core
  * platform.h: the OS contract. Every primitive the core needs from the operating system is
  * declared here, with its pre- and postconditions; src/platform.c picks one implementation
- * (src/platform/posix.c today). Core files include this header and never an OS header.
+ * (src/platform/posix.c for POSIX hosts, src/platform/win32.c for Windows). Core files include this header and never an OS header.
  * All functions are internal (hidden) and named _exa_os_*. */
 #ifndef EXA_INTERNAL_PLATFORM_H
 #define EXA_INTERNAL_PLATFORM_H
@@ -152,6 +152,9 @@ void _exa_os_shm_detach(void *p, size_t size);
  * EXA_OS_SHM_FAILED. unlink removes the name. */
 enum { EXA_OS_SHM_FAILED = 1, EXA_OS_SHM_TAKEN = 2 };
 void *_exa_os_shm_create(const char *name, size_t size, uint32_t mode, int *why, uint32_t *owner);
+/* The shared-memory name as the host shows it to people ("/dev/shm/exalloc.123"; Windows:
+ * "Local\exalloc.123"), for messages; NUL-terminated, truncated to cap. */
+void  _exa_os_shm_where(const char *name, char *buf, size_t cap);
 void  _exa_os_shm_unlink(const char *name, void *p, size_t size);
 /* Start a joinable thread running fn(arg); 0 on success with *handle set. join waits. */
 int  _exa_os_thread_start(void (*fn)(void *), void *arg, uintptr_t *handle);

@@ -176,9 +176,9 @@ static void exa_out_site(exa_out_t *o, const exa_site_t *s, int symbols) {
     for (uint32_t i = 0; i < s->frames; i++) {
         char sym[256];
         if (symbols && _exa_os_symbolize(s->frame[i], sym, sizeof sym))
-            exa_out(o, "      #%u %p %s\n", i, s->frame[i], sym);
+            exa_out(o, "      #%u 0x%llx %s\n", i, (unsigned long long)(uintptr_t)s->frame[i], sym);
         else
-            exa_out(o, "      #%u %p\n", i, s->frame[i]);
+            exa_out(o, "      #%u 0x%llx\n", i, (unsigned long long)(uintptr_t)s->frame[i]);
     }
 }
 
@@ -389,11 +389,11 @@ static void exa_leak_text(exa_out_t *o) {
             exa_tag_text(lists[i].tag, t);
             void *handle = NULL, *owner = NULL;
             (void)_exa_lookaside_handle_of(lists[i].id, &handle, &owner);
-            exa_out(o, "  list %llu  tag %s  type %s (0x%x)  size %llu  depth %u/%u  cached %u  handle %p  owner %s",
+            exa_out(o, "  list %llu  tag %s  type %s (0x%x)  size %llu  depth %u/%u  cached %u  handle 0x%llx  owner %s",
                     lists[i].id, t, exa_type_name(lists[i].pool_type), (unsigned)lists[i].pool_type, lists[i].size,
-                    lists[i].depth, lists[i].maximum_depth, lists[i].current_depth, handle,
+                    lists[i].depth, lists[i].maximum_depth, lists[i].current_depth, (unsigned long long)(uintptr_t)handle,
                     owner != NULL ? "" : "(exa_lookaside_create)\n");
-            if (owner != NULL) exa_out(o, "%p (NT lookaside structure)\n", owner);
+            if (owner != NULL) exa_out(o, "0x%llx (NT lookaside structure)\n", (unsigned long long)(uintptr_t)owner);
         }
     }
     if (blocks > 0) {

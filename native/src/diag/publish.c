@@ -56,10 +56,10 @@ static exa_status_t exa_shm_ensure(void) {
     if (w == NULL && why == EXA_OS_SHM_TAKEN) {
         /* Somebody else's file (or a link) holds the name: never write into it or remove it. */
         if (exa_atomic_exchange_acq_rel(&exa_pub_said_taken, 1u) == 0) {
-            char msg[200];
-            int n = snprintf(msg, sizeof msg,
-                             "exalloc: /dev/shm%s exists and is not this process's (owner uid %u): live view not published\n",
-                             exa_shm_name, (unsigned)owner);
+            char msg[300], where[96];
+            _exa_os_shm_where(exa_shm_name, where, sizeof where);
+            int n = snprintf(msg, sizeof msg, "exalloc: %s exists and is not this process's (owner uid %u): live view not published\n",
+                             where, (unsigned)owner);
             if (n > 0) _exa_os_write_stderr(msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
         }
         return EXA_STATUS_UNSUCCESSFUL;

@@ -7,8 +7,8 @@
  * every slow path and on flush/delete (so they lag the exact figures by at most the
  * operations each thread made since its last batch transfer). ListHead.Region holds the
  * list's handle; ListHead.Alignment's low 16 bits the cached-entry count. */
-#include "exalloc_nt.h"
 #include "base/base.h"
+#include "exalloc_nt.h"
 #include "lookaside/lookaside.h"
 #include "pool/pool.h"
 #include "verifier/verifier.h" /* the verifier's registry of live lists */

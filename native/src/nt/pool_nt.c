@@ -5,8 +5,8 @@
  * exa_pool_parameter_t. Unlike the modern frees, ExFreePool(NULL) is a bug check (0xC2/0x46,
  * docs/edge-cases.md#case-16), and ExQueryPoolBlockSize answers 0 / FALSE for a pointer that is not a live
  * block instead of crashing. */
-#include "exalloc_nt.h"
 #include "pool/pool.h"
+#include "exalloc_nt.h"
 
 _Static_assert(sizeof(POOL_EXTENDED_PARAMETER) == 16, "POOL_EXTENDED_PARAMETER is 16 bytes");
 _Static_assert((int)LowPoolPriority == (int)EXA_POOL_PRIORITY_LOW && (int)HighPoolPriority == (int)EXA_POOL_PRIORITY_HIGH,

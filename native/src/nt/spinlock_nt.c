@@ -7,8 +7,8 @@
  * check did is in exa_last_bugcheck. The only checks that live here are the ...AtDpcLevel
  * forms' (Verifier 0xC4/0x40 acquire, 0x41 release: caller below DISPATCH_LEVEL), since the
  * modern API has no such forms: its plain acquire/release are IRQL-neutral. */
-#include "exalloc_nt.h"
 #include "base/base.h"
+#include "exalloc_nt.h"
 
 /* wdm.h x64 layouts; a queued handle's entry is the core's exa_lock_queue_t. */
 _Static_assert(offsetof(KSPIN_LOCK_QUEUE, Next) == 0 && offsetof(KSPIN_LOCK_QUEUE, Lock) == sizeof(void *),

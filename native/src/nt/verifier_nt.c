@@ -1,7 +1,7 @@
 /* exalloc - native core
  * verifier_nt.c: the Driver Verifier's NT name (exalloc_nt.h). */
-#include "exalloc_nt.h"
 #include "verifier/verifier.h"
+#include "exalloc_nt.h"
 
 NTSTATUS MmIsVerifierEnabled(PULONG VerifierFlags) {
     ULONG flags = 0;

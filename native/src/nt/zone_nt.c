@@ -3,8 +3,8 @@
  * modern ones. ZONE_HEADER is exa_zone_t and ZONE_SEGMENT_HEADER exa_zone_segment_header_t,
  * field for field (asserted below), so the NT routines pass the caller's header through; the
  * header macros of NT (ExAllocateFromZone, ExFreeToZone, ...) are inlines in exalloc_nt.h. */
-#include "exalloc_nt.h"
 #include "zone/zone.h"
+#include "exalloc_nt.h"
 
 _Static_assert(sizeof(ZONE_HEADER) == sizeof(exa_zone_t), "ZONE_HEADER");
 _Static_assert(offsetof(ZONE_HEADER, FreeList) == offsetof(exa_zone_t, free_list), "FreeList");

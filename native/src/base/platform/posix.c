@@ -378,6 +378,10 @@ static void exa_shm_path(const char *name, char *path, size_t cap) {
     snprintf(path, cap, "/dev/shm%s%s", name[0] == '/' ? "" : "/", name);
 }
 
+void _exa_os_shm_where(const char *name, char *buf, size_t cap) {
+    if (cap > 0) exa_shm_path(name, buf, cap);
+}
+
 void *_exa_os_shm_create(const char *name, size_t size, uint32_t mode, int *why, uint32_t *owner) {
     char path[256];
     exa_shm_path(name, path, sizeof path);
