@@ -175,6 +175,9 @@ typedef struct exa_pool_segment_s {
     uint64_t free_mask;                      /* bit i: page i free (descriptor lock) */
     exa_pool_desc_t *desc;
     struct exa_pool_segment_s *next, *prev;  /* partial or empty list (descriptor lock) */
+    uint32_t front_key;                      /* desc->index for a front descriptor, else 0x100 | index:
+                                              * equal to a sound header's PoolIndex byte exactly
+                                              * when the block may take the fast free */
     uint8_t where;                           /* EXA_SEG_* */
     uint8_t locked;                          /* 1 when locked in RAM */
 } exa_pool_segment_t;
@@ -251,18 +254,25 @@ typedef struct exa_big_stripe_s {
 
 typedef struct exa_front_s {
     exa_pool_header_t *head;  /* newest cached block */
-    uint32_t count, limit;
+    uint32_t room, limit;     /* room = limit - blocks cached; limit 0 for 0 and 1 units */
 } exa_front_t;
+
+/* An invalid memo tag: a protected tag never takes the fast paths' memo. */
+#define EXA_MEMO_NONE EXA_TAG_PROTECTED
 
 typedef struct exa_pool_thread_s {
     exa_front_t front[EXA_POOL_FRONT_DESCRIPTORS][EXA_POOL_PAGE_UNITS];
-    exa_u64 cached_bytes;              /* bytes of blocks in all front caches */
+    int64_t budget;                    /* EXA_FRONT_BUDGET less the bytes in all front caches */
+    /* Tag memo, one per front descriptor (0 and 1 are non-paged, 2 paged): the slot of the
+     * last (unprotected) tag counted through that descriptor; memo_tag EXA_MEMO_NONE: none. */
+    uint32_t memo_tag[EXA_POOL_FRONT_DESCRIPTORS];
+    exa_tag_slot_t *memo_slot[EXA_POOL_FRONT_DESCRIPTORS];
     uintptr_t pages[EXA_POOL_FRONT_DESCRIPTORS][8];  /* cached single pages (big allocations) */
     uint32_t npages[EXA_POOL_FRONT_DESCRIPTORS];
-    exa_u64 memo_key;                  /* tag key of memo_slot (0: none) */
-    exa_tag_slot_t *memo_slot;         /* the slot of the last tag counted */
     exa_tag_cache_t tags;
 } exa_pool_thread_t;
+
+exa_inline uint32_t exa_front_count(const exa_front_t *c) { return c->limit - c->room; }
 
 /* Bytes one thread may hold in its front caches, all sizes together. Larger budgets measured
  * slower on a mixed-size workload (more memory touched), smaller ones drain too often. */
@@ -318,7 +328,8 @@ void _exa_front_drain(exa_pool_thread_t *t, exa_pool_desc_t *d, exa_front_t *c, 
 exa_u64 _exa_thread_drain(exa_pool_thread_t *t);  /* front.c */
 exa_noinline exa_pool_header_t *_exa_front_refill(exa_pool_thread_t *t, exa_pool_desc_t *d, exa_front_t *c,
                                                          uint32_t units, exa_status_t *status);  /* front.c */
-exa_noinline void _exa_tag_count_miss(exa_pool_thread_t *t, exa_u64 key, int is_free, exa_u64 bytes);  /* front.c */
+exa_noinline void _exa_tag_count_miss(exa_pool_thread_t *t, uint32_t memo, exa_u64 key, int is_free,
+                                      exa_u64 bytes);  /* front.c */
 exa_noinline int _exa_find_big(const void *p, exa_found_t *f, int report);  /* free.c */
 exa_noinline int _exa_find_unusual(const void *p, exa_pool_desc_t *d, exa_found_t *f, int report);  /* free.c */
 exa_noinline void _exa_release_checked(void *block, uint32_t tag, int check_tag);  /* free.c */
@@ -435,8 +446,8 @@ exa_inline exa_pool_header_t *exa_block_get(exa_pool_desc_t *d, exa_pool_thread_
         exa_pool_header_t *h = c->head;
         if (exa_likely(h != NULL)) {
             c->head = *exa_cache_link(h);
-            c->count--;
-            t->cached_bytes -= (exa_u64)units * EXA_POOL_BLOCK_SIZE;
+            c->room++;
+            t->budget += (int64_t)units * EXA_POOL_BLOCK_SIZE;
             return h;
         }
         return _exa_front_refill(t, d, c, units, status);
@@ -453,16 +464,18 @@ exa_inline void exa_block_put(exa_pool_desc_t *d, exa_pool_thread_t *t, exa_pool
     exa_u64 bytes = (exa_u64)units * EXA_POOL_BLOCK_SIZE;
     if (exa_likely(t != NULL && d->index < EXA_POOL_FRONT_DESCRIPTORS)) {
         exa_front_t *c = &t->front[d->index][units];
-        int full = c->count >= c->limit || t->cached_bytes + bytes > EXA_FRONT_BUDGET;
-        if (exa_likely(!full) || c->count != 0) {
+        int full = c->room == 0 || t->budget < (int64_t)bytes;
+        uint32_t count = exa_front_count(c);
+        if (exa_likely(!full) || count != 0) {
             /* Full, or the thread is at its budget: half of this size goes back in one batch. */
-            if (exa_unlikely(full)) _exa_front_drain(t, d, c, (c->count + 1) / 2);
+            if (exa_unlikely(full)) _exa_front_drain(t, d, c, (count + 1) / 2);
             exa_h_set_type(h, EXA_HDR_CACHED);
+            h->process_billed = 0; /* every cached block's ProcessBilled is 0: the fast allocate writes none */
             exa_track_free_block(h, units);
             *exa_cache_link(h) = c->head;
             c->head = h;
-            c->count++;
-            t->cached_bytes += bytes;
+            c->room--;
+            t->budget -= (int64_t)bytes;
             return;
         }
     }
@@ -474,16 +487,21 @@ exa_inline void exa_block_put(exa_pool_desc_t *d, exa_pool_thread_t *t, exa_pool
     _exa_pool_changed(d->pool);
 }
 
-/* 1 when counted through the memo; 0: the caller must call _exa_tag_count_miss. */
-exa_inline int exa_tag_count_hit(exa_pool_thread_t *t, exa_u64 key, int is_free, exa_u64 bytes) {
-    if (exa_unlikely(t->memo_key != key)) return 0;
-    _exa_tag_slot_add(t->memo_slot, is_free, bytes);
+/* 1 when counted through memo `memo` (a front descriptor's index; the tag as passed, so a
+ * protected tag never hits); 0: the caller must call _exa_tag_count_miss. */
+exa_inline int exa_tag_count_hit(exa_pool_thread_t *t, uint32_t memo, uint32_t tag, int is_free, exa_u64 bytes) {
+    if (exa_unlikely(t->memo_tag[memo] != tag)) return 0;
+    _exa_tag_slot_add(t->memo_slot[memo], is_free, bytes);
     return 1;
 }
 
+/* The memo a count of pool `kind` goes through: 2 (the paged front descriptor's) or 0. */
+exa_inline uint32_t exa_memo_of_kind(int32_t kind) { return kind == EXA_POOL_KIND_PAGED ? EXA_DESC_PAGED : EXA_DESC_NX; }
+
 exa_inline void exa_tag_count_memo(exa_pool_thread_t *t, uint32_t tag, int32_t kind, int is_free, exa_u64 bytes) {
-    exa_u64 key = _exa_tag_key(tag, kind);
-    if (!exa_tag_count_hit(t, key, is_free, bytes)) _exa_tag_count_miss(t, key, is_free, bytes);
+    uint32_t memo = exa_memo_of_kind(kind);
+    if (!exa_tag_count_hit(t, memo, tag, is_free, bytes))
+        _exa_tag_count_miss(t, memo, _exa_tag_key(tag, kind), is_free, bytes);
 }
 
 /* Count through the memo when the thread has state (every count of a thread must, or the

@@ -147,6 +147,7 @@ static exa_pool_segment_t *exa_segment_create(exa_pool_desc_t *d, exa_status_t *
     s->base = (uintptr_t)base;
     s->free_mask = EXA_SEG_ALL_FREE;
     s->desc = d;
+    s->front_key = d->index < EXA_POOL_FRONT_DESCRIPTORS ? d->index : 0x100u | d->index;
     s->next = s->prev = NULL;
     s->where = EXA_SEG_PARTIAL;
     if (!exa_segmap_set(s->base, s)) goto fail_locked;
