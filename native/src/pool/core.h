@@ -267,6 +267,11 @@ typedef struct exa_pool_thread_s {
      * last (unprotected) tag counted through that descriptor; memo_tag EXA_MEMO_NONE: none. */
     uint32_t memo_tag[EXA_POOL_FRONT_DESCRIPTORS];
     exa_tag_slot_t *memo_slot[EXA_POOL_FRONT_DESCRIPTORS];
+    /* Segment memo: the segment map's answer for the last segment a fast free looked up
+     * (address >> EXA_POOL_SEGMENT_SHIFT, its front_key), valid while _exa_segment_epoch
+     * still equals seg_epoch (no segment has left the map since); seg_key UINTPTR_MAX: none. */
+    uintptr_t seg_key;
+    uint32_t seg_front, seg_epoch;
     uintptr_t pages[EXA_POOL_FRONT_DESCRIPTORS][8];  /* cached single pages (big allocations) */
     uint32_t npages[EXA_POOL_FRONT_DESCRIPTORS];
     exa_tag_cache_t tags;
@@ -311,6 +316,8 @@ extern exa_atomic(uint32_t) _exa_pool_state;  /* segment.c */
 exa_noinline void _exa_pool_init_slow(void);  /* segment.c */
 exa_noinline exa_pool_desc_t *_exa_desc_for_node(uint32_t node, int executable);  /* segment.c */
 extern exa_atomic(uintptr_t) _exa_segmap[(size_t)1 << EXA_MAP_TOP_BITS];  /* segment.c */
+/* Bumped whenever a segment leaves the segment map (segment.c). */
+extern exa_atomic(uint32_t) _exa_segment_epoch;  /* segment.c */
 void _exa_seg_unlink(exa_pool_segment_t **head, exa_pool_segment_t *s);  /* segment.c */
 void _exa_release_run(exa_release_t *r);  /* segment.c */
 uintptr_t _exa_pages_take(exa_pool_desc_t *d, uint32_t k, int must_succeed, exa_status_t *status);  /* segment.c */

@@ -223,7 +223,9 @@ static exa_noinline void exa_release_fast_miss(exa_pool_thread_t *t, uint32_t di
 
 /* Everything the fast free leaves: site recording, the special pool, big allocations and
  * the checked path. */
-static exa_noinline void exa_release_slow(void *block, uint32_t tag, int check_tag) {
+static exa_noinline void exa_release_slow(void *block, exa_u64 how) {
+    uint32_t tag = (uint32_t)how;
+    int check_tag = (int)(how >> 32);
     if (exa_unlikely(exa_atomic_load_relaxed(&_exa_diag_sites) != 0)) _exa_hooks.note_free(block);
     /* The special pool's hook (base/hooks.h): special pool blocks (VERIFY_START ones are page-aligned). */
     if (exa_unlikely(_exa_verifier_state() & EXA_VBIT_SPECIAL) && _exa_hooks.special_release(block, tag, check_tag)) return;
@@ -234,45 +236,81 @@ static exa_noinline void exa_release_slow(void *block, uint32_t tag, int check_t
     _exa_release_checked(block, tag, check_tag);
 }
 
+static exa_noinline void exa_release_segment_miss(void *block, exa_u64 how);
+
+/* The free's (tag, check_tag) in one register (tag | check_tag << 32): the fast free keeps
+ * it for exa_release_slow only, and one register fewer lets it run without a stack frame. */
+exa_inline exa_u64 exa_release_how(uint32_t tag, int check_tag) { return (exa_u64)tag | (exa_u64)(uint32_t)check_tag << 32; }
+
 /* The common free, inline: an unprotected, uncharged small block of a front descriptor,
  * sound header, IRQL allowed, not strict mode, a thread with a cache with room. It only
  * proceeds when each of those holds and leaves everything else (and every report) to
- * exa_release_slow. The segment map lookup comes first, so a foreign pointer is never read.
- * It calls nothing but tail calls, so it needs no stack frame. */
-exa_inline void exa_release(void *block, uint32_t tag, int check_tag) {
+ * exa_release_slow. The segment comes first, so a foreign pointer is never read: from the
+ * thread's segment memo when it holds the pointer's segment and no segment has left the map
+ * since it was filled (the segment map's answer, remembered), else from the map
+ * (exa_release_segment_miss, which fills the memo and comes back with `first` 0). It calls
+ * nothing but tail calls, so it needs no stack frame. */
+exa_inline void exa_release_in(void *block, exa_u64 how, int first) {
     uintptr_t a = (uintptr_t)block;
     exa_pool_thread_t *t = _exa_tls_pool;
     uint32_t off = (uint32_t)a & (EXA_PAGE_SIZE - 1);
-    exa_pool_segment_t *s;
-    if (exa_likely((a & (EXA_POOL_BLOCK_SIZE - 1)) == 0 && off != 0 && t != NULL && (s = exa_segmap_find(a)) != NULL)) {
-        uint32_t di = s->front_key;
-        exa_pool_header_t *h = (exa_pool_header_t *)block - 1;
-        uint32_t size = exa_h_size(h);
-        /* The offset in the page of the block's end (the next header, or the page's end). */
-        uint32_t end = off - EXA_POOL_BLOCK_SIZE + size * EXA_POOL_BLOCK_SIZE;
-        uint32_t owner_tag = h->pool_tag;
-        if (exa_likely(exa_h_index(h) == di && _exa_tls_irql < exa_free_irql_limit[exa_h_type(h)] &&
-                       end <= EXA_PAGE_SIZE &&
-                       (end == EXA_PAGE_SIZE || exa_h_prev(exa_hdr_at(h, (int32_t)size)) == size) &&
-                       (owner_tag & EXA_TAG_PROTECTED) == 0 && exa_doors_open())) {
-            exa_u64 bytes = (exa_u64)size * EXA_POOL_BLOCK_SIZE;
-            exa_front_t *c = &t->front[di][size];
-            if (exa_likely(c->room != 0 && t->budget >= (int64_t)bytes && t->memo_tag[di] == owner_tag)) {
-                _exa_tag_slot_add(t->memo_slot[di], 1, bytes);
-                exa_h_set_type(h, EXA_HDR_CACHED);
-                exa_track_free_block(h, size);
-                *exa_cache_link(h) = c->head;
-                c->head = h;
-                c->room--;
-                t->budget -= (int64_t)bytes;
-                return;
-            }
-            exa_release_fast_miss(t, di, h, size);
+    if (exa_unlikely((a & (EXA_POOL_BLOCK_SIZE - 1)) != 0 || off == 0 || t == NULL)) goto slow;
+    if (exa_unlikely((a >> EXA_POOL_SEGMENT_SHIFT) != t->seg_key ||
+                     t->seg_epoch != exa_atomic_load_relaxed(&_exa_segment_epoch))) {
+        if (first) {
+            exa_release_segment_miss(block, how);
             return;
         }
+        goto slow;
     }
-    exa_release_slow(block, tag, check_tag);
+    /* Word-sized locals: no zero-extensions between the loads and the address arithmetic. */
+    uintptr_t di = t->seg_front;
+    exa_pool_header_t *h = (exa_pool_header_t *)block - 1;
+    uintptr_t size = exa_h_size(h);
+    /* The offset in the page of the block's end (the next header, or the page's end). */
+    uintptr_t end = (uintptr_t)off - EXA_POOL_BLOCK_SIZE + size * EXA_POOL_BLOCK_SIZE;
+    if (exa_unlikely(exa_h_index(h) != di || _exa_tls_irql >= exa_free_irql_limit[exa_h_type(h)] ||
+                     end > EXA_PAGE_SIZE))
+        goto slow;
+    if (exa_likely(end != EXA_PAGE_SIZE) && exa_unlikely(exa_h_prev((exa_pool_header_t *)(void *)((char *)h + size * EXA_POOL_BLOCK_SIZE)) != size))
+        goto slow;
+    uint32_t owner_tag = h->pool_tag;
+    if (exa_unlikely((owner_tag & EXA_TAG_PROTECTED) != 0 || !exa_doors_open())) goto slow;
+    exa_u64 bytes = (exa_u64)size * EXA_POOL_BLOCK_SIZE;
+    exa_front_t *c = &t->front[di][size];
+    if (exa_likely(c->room != 0 && t->budget >= (int64_t)bytes && t->memo_tag[di] == owner_tag)) {
+        _exa_tag_slot_add(t->memo_slot[di], 1, bytes);
+        exa_h_set_type(h, EXA_HDR_CACHED);
+        exa_track_free_block(h, size);
+        *exa_cache_link(h) = c->head;
+        c->head = h;
+        c->room--;
+        t->budget -= (int64_t)bytes;
+        return;
+    }
+    exa_release_fast_miss(t, (uint32_t)di, h, (uint32_t)size);
+    return;
+slow:
+    exa_release_slow(block, how);
 }
+
+/* The segment memo missed: ask the segment map (the epoch read first, so that a segment
+ * leaving the map meanwhile leaves the memo stale), remember its answer, and free again. */
+static exa_noinline void exa_release_segment_miss(void *block, exa_u64 how) {
+    exa_pool_thread_t *t = _exa_tls_pool;
+    uint32_t epoch = exa_atomic_load_relaxed(&_exa_segment_epoch);
+    exa_pool_segment_t *s = exa_segmap_find((uintptr_t)block);
+    if (s == NULL) {
+        exa_release_slow(block, how);
+        return;
+    }
+    t->seg_key = (uintptr_t)block >> EXA_POOL_SEGMENT_SHIFT;
+    t->seg_front = s->front_key;
+    t->seg_epoch = epoch;
+    exa_release_in(block, how, 0);
+}
+
+exa_inline void exa_release(void *block, uint32_t tag, int check_tag) { exa_release_in(block, exa_release_how(tag, check_tag), 1); }
 
 void _exa_pool_release(void *block, uint32_t tag, int check_tag) { exa_release(block, tag, check_tag); }
 

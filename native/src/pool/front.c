@@ -27,6 +27,7 @@ exa_noinline exa_pool_thread_t *_exa_thread_create(void) {
     for (uint32_t d = 0; d < EXA_POOL_FRONT_DESCRIPTORS; d++)
         for (uint32_t u = 2; u < EXA_POOL_PAGE_UNITS; u++) t->front[d][u].limit = t->front[d][u].room = exa_front_limit(u);
     t->budget = EXA_FRONT_BUDGET;
+    t->seg_key = UINTPTR_MAX;
     for (uint32_t d = 0; d < EXA_POOL_FRONT_DESCRIPTORS; d++) t->memo_tag[d] = EXA_MEMO_NONE;
     if (_exa_os_at_thread_exit_slot(EXA_OS_THREAD_EXIT_POOL, exa_thread_exit, t) != 0) {
         _exa_os_free_aligned(t);
