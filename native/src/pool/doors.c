@@ -131,13 +131,12 @@ static exa_noinline void *exa_legacy_page_door(int32_t pool_type, exa_u64 size, 
 }
 
 /* The doors: three inlined copies of the fast core, one per pool, each with its constants. */
-/* The doors stand aside, sending every request through the full path, while allocation
- * sites are recorded (diag.h), at the verifier level (special pool, low-resources
- * simulation, fill patterns: verifier.c sets EXA_POOL_OPTION_VERIFIER_INTERNAL with it) and
- * in strict mode (whose rules the full path applies). */
-exa_inline int exa_doors_open(void) {
-    return (exa_atomic_load_relaxed(&_exa_diag_sites) | exa_atomic_load_relaxed(&_exa_pool_option_bits)) == 0;
-}
+/* The doors stand aside, sending every request through the full path, while any bit of the
+ * options word is set: allocation sites recorded (diag.c sets EXA_POOL_OPTION_SITES_INTERNAL
+ * with _exa_diag_sites), the verifier level (special pool, low-resources simulation, fill
+ * patterns: verifier.c sets EXA_POOL_OPTION_VERIFIER_INTERNAL with it) and strict mode
+ * (whose rules the full path applies). One load. */
+exa_inline int exa_doors_open(void) { return exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0; }
 
 void *_exa_pool_flags_entry(exa_u64 flags, exa_u64 size, uint32_t tag) {
     if (exa_likely(tag != 0 && exa_doors_open())) {
