@@ -88,7 +88,7 @@ PVOID ExAllocatePoolPriorityUninitialized(POOL_TYPE PoolType, SIZE_T NumberOfByt
 
 VOID ExFreePool(PVOID P) { _exa_pool_release_untagged(P); }
 
-VOID ExFreePoolWithTag(PVOID P, ULONG Tag) { _exa_pool_release(P, Tag, 1); }
+VOID ExFreePoolWithTag(PVOID P, ULONG Tag) { _exa_pool_release_tagged(P, Tag); }
 
 SIZE_T ExQueryPoolBlockSize(PVOID PoolBlock, PBOOLEAN QuotaCharged) {
     exa_pool_block_info_t info;

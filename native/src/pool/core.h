@@ -269,7 +269,8 @@ typedef struct exa_pool_thread_s {
     exa_tag_slot_t *memo_slot[EXA_POOL_FRONT_DESCRIPTORS];
     /* Segment memo: the segment map's answer for the last segment a fast free looked up
      * (address >> EXA_POOL_SEGMENT_SHIFT, its front_key), valid while _exa_segment_epoch
-     * still equals seg_epoch (no segment has left the map since); seg_key UINTPTR_MAX: none. */
+     * still equals seg_epoch (no segment has left the map since); seg_key 0: none (a segment
+     * is aligned to its size and never at address 0). */
     uintptr_t seg_key;
     uint32_t seg_front, seg_epoch;
     uintptr_t pages[EXA_POOL_FRONT_DESCRIPTORS][8];  /* cached single pages (big allocations) */
@@ -278,6 +279,7 @@ typedef struct exa_pool_thread_s {
 } exa_pool_thread_t;
 
 exa_inline uint32_t exa_front_count(const exa_front_t *c) { return c->limit - c->room; }
+_Static_assert(sizeof(exa_front_t) == EXA_POOL_BLOCK_SIZE, "front[di] indexed by a block's bytes");
 
 /* Bytes one thread may hold in its front caches, all sizes together. Larger budgets measured
  * slower on a mixed-size workload (more memory touched), smaller ones drain too often. */
@@ -329,7 +331,8 @@ exa_big_t *_exa_big_find(exa_big_stripe_t *st, uintptr_t va);  /* big.c */
 int _exa_big_insert(const exa_big_t *e);  /* big.c */
 void _exa_big_delete(exa_big_stripe_t *st, exa_big_t *slot);  /* big.c */
 int _exa_big_lookup(uintptr_t va, exa_big_t *out);  /* big.c */
-extern exa_thread_local exa_pool_thread_t *_exa_tls_pool;  /* front.c */
+extern exa_pool_thread_t _exa_thread_none;  /* front.c */
+extern exa_thread_local exa_pool_thread_t *_exa_tls_pool;  /* front.c: &_exa_thread_none when the thread has no state */
 exa_noinline exa_pool_thread_t *_exa_thread_create(void);  /* front.c */
 void _exa_front_drain(exa_pool_thread_t *t, exa_pool_desc_t *d, exa_front_t *c, uint32_t count);  /* front.c */
 exa_u64 _exa_thread_drain(exa_pool_thread_t *t);  /* front.c */
@@ -440,9 +443,10 @@ exa_inline uint32_t exa_big_home(uintptr_t va, uint32_t capacity) {
     return (uint32_t)(((uint64_t)(va >> EXA_PAGE_SHIFT) * 0x9E3779B97F4A7C15ull) >> 32) & (capacity - 1);
 }
 
+/* The calling thread's state, created on first use; NULL when it cannot have one. */
 exa_inline exa_pool_thread_t *exa_thread(void) {
     exa_pool_thread_t *t = _exa_tls_pool;
-    return exa_likely(t != NULL) ? t : _exa_thread_create();
+    return exa_likely(t != &_exa_thread_none) ? t : _exa_thread_create();
 }
 
 /* An owned (EXA_HDR_CACHED) block of `units` units from d, or NULL with *status. */

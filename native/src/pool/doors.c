@@ -57,8 +57,8 @@ static exa_noinline __attribute__((returns_nonnull)) void *exa_allocate_fast_mis
 /* The fast core: the block for a request of `type` (EXA_PT_NX, 0 or EXA_PT_PAGED), n in
  * 1..EXA_POOL_MAX_ALLOC, from front descriptor `di`'s cache; NULL when it cannot serve. */
 exa_inline void *exa_allocate_fast(uint32_t di, int32_t type, exa_u64 n, uint32_t tag, uint32_t zero) {
-    exa_pool_thread_t *t = _exa_tls_pool;
-    if (exa_unlikely(t == NULL || _exa_irql_too_high_for_pool(type))) return NULL;
+    exa_pool_thread_t *t = _exa_tls_pool; /* &_exa_thread_none (empty caches) when it has no state */
+    if (exa_unlikely(_exa_irql_too_high_for_pool(type))) return NULL;
     uint32_t units = (uint32_t)((n + 2 * EXA_POOL_BLOCK_SIZE - 1) >> EXA_POOL_BLOCK_SHIFT);
     exa_front_t *c = &t->front[di][units];
     exa_pool_header_t *h = c->head;
@@ -84,8 +84,8 @@ exa_inline int exa_fast_size(exa_u64 size) { return size - 1 < (exa_u64)EXA_POOL
 /* The fast door for a one-page big request (4065..4096 bytes) of a front descriptor: a page
  * from the thread's page cache, one big-table insertion. NULL when the cache is empty. */
 static exa_noinline void *exa_allocate_page_fast(uint32_t di, int32_t type, exa_u64 n, uint32_t tag, uint32_t zero) {
-    exa_pool_thread_t *t = _exa_tls_pool;
-    if (t == NULL || t->npages[di] == 0 || _exa_irql_too_high_for_pool(type)) return NULL;
+    exa_pool_thread_t *t = _exa_tls_pool; /* &_exa_thread_none: no pages */
+    if (t->npages[di] == 0 || _exa_irql_too_high_for_pool(type)) return NULL;
     exa_pool_request_t r = {n, tag, type, zero ? (uint32_t)EXA_REQ_ZERO : 0u, EXA_POOL_PRIORITY_HIGH, -1, 0};
     exa_pool_desc_t *d = &_exa_front_descs[di];
     void *p = exa_big_page_cached(t, d, &r);
@@ -208,7 +208,13 @@ _Static_assert(EXA_HDR_CACHED > EXA_HDR_TYPE_MAX && EXA_HDR_SHADOW > EXA_HDR_TYP
 /* The rest of a fast free that passed every check but missed the tag memo, found its cache
  * full or the thread at its budget (nothing changed yet); BlockSize 0 or 1 (no room, ever)
  * to the checked path, which reports it. */
-static exa_noinline void exa_release_fast_miss(exa_pool_thread_t *t, uint32_t di, exa_pool_header_t *h, uint32_t size) {
+static exa_noinline void exa_release_fast_miss(void *block) {
+    /* Found again from the block and the thread's segment memo (both unchanged since the
+     * checks): the fast path then holds nothing across its branch here. */
+    exa_pool_thread_t *t = _exa_tls_pool;
+    uint32_t di = t->seg_front;
+    exa_pool_header_t *h = (exa_pool_header_t *)block - 1;
+    uint32_t size = exa_h_size(h);
     if (exa_unlikely(size < 2)) {
         _exa_release_checked(h + 1, 0, 2); /* a header check fails before any tag check */
         return;
@@ -222,9 +228,7 @@ static exa_noinline void exa_release_fast_miss(exa_pool_thread_t *t, uint32_t di
 
 /* Everything the fast free leaves: site recording, the special pool, big allocations and
  * the checked path. */
-static exa_noinline void exa_release_slow(void *block, exa_u64 how) {
-    uint32_t tag = (uint32_t)how;
-    int check_tag = (int)(how >> 32);
+static exa_noinline void exa_release_slow(void *block, uint32_t tag, int check_tag) {
     if (exa_unlikely(exa_atomic_load_relaxed(&_exa_diag_sites) != 0)) _exa_hooks.note_free(block);
     /* The special pool's hook (base/hooks.h): special pool blocks (VERIFY_START ones are page-aligned). */
     if (exa_unlikely(_exa_verifier_state() & EXA_VBIT_SPECIAL) && _exa_hooks.special_release(block, tag, check_tag)) return;
@@ -235,11 +239,7 @@ static exa_noinline void exa_release_slow(void *block, exa_u64 how) {
     _exa_release_checked(block, tag, check_tag);
 }
 
-static exa_noinline void exa_release_segment_miss(void *block, exa_u64 how);
-
-/* The free's (tag, check_tag) in one register (tag | check_tag << 32): the fast free keeps
- * it for exa_release_slow only, and one register fewer lets it run without a stack frame. */
-exa_inline exa_u64 exa_release_how(uint32_t tag, int check_tag) { return (exa_u64)tag | (exa_u64)(uint32_t)check_tag << 32; }
+static exa_noinline void exa_release_segment_miss(void *block, uint32_t tag, int check_tag);
 
 /* The common free, inline: an unprotected, uncharged small block of a front descriptor,
  * sound header, IRQL allowed, not strict mode, a thread with a cache with room. It only
@@ -249,69 +249,75 @@ exa_inline exa_u64 exa_release_how(uint32_t tag, int check_tag) { return (exa_u6
  * since it was filled (the segment map's answer, remembered), else from the map
  * (exa_release_segment_miss, which fills the memo and comes back with `first` 0). It calls
  * nothing but tail calls, so it needs no stack frame. */
-exa_inline void exa_release_in(void *block, exa_u64 how, int first) {
+exa_inline void exa_release_in(void *block, uint32_t tag, int check_tag, int first) {
     uintptr_t a = (uintptr_t)block;
     exa_pool_thread_t *t = _exa_tls_pool;
-    uint32_t off = (uint32_t)a & (EXA_PAGE_SIZE - 1);
-    if (exa_unlikely((a & (EXA_POOL_BLOCK_SIZE - 1)) != 0 || off == 0 || t == NULL)) goto slow;
+    uintptr_t off = a & (EXA_PAGE_SIZE - 1);
+    /* A thread without state (&_exa_thread_none, segment memo key 0) always misses the memo. */
+    if (exa_unlikely((a & (EXA_POOL_BLOCK_SIZE - 1)) != 0 || off == 0)) goto slow;
     if (exa_unlikely((a >> EXA_POOL_SEGMENT_SHIFT) != t->seg_key ||
                      t->seg_epoch != exa_atomic_load_relaxed(&_exa_segment_epoch))) {
         if (first) {
-            exa_release_segment_miss(block, how);
+            exa_release_segment_miss(block, tag, check_tag);
             return;
         }
         goto slow;
     }
-    /* Word-sized locals: no zero-extensions between the loads and the address arithmetic. */
+    /* Word-sized locals: no zero-extensions between the loads and the address arithmetic;
+     * few of them, so that the path needs no callee-saved register. */
     uintptr_t di = t->seg_front;
     exa_pool_header_t *h = (exa_pool_header_t *)block - 1;
-    uintptr_t size = exa_h_size(h);
-    /* The offset in the page of the block's end (the next header, or the page's end). */
-    uintptr_t end = (uintptr_t)off - EXA_POOL_BLOCK_SIZE + size * EXA_POOL_BLOCK_SIZE;
+    uintptr_t bytes = (uintptr_t)exa_h_size(h) * EXA_POOL_BLOCK_SIZE;
+    /* off - 16 + bytes: the offset in the page of the block's end (the next header, or the
+     * page's end); the next header's PreviousSize is compared with BlockSize read again. */
     if (exa_unlikely(exa_h_index(h) != di || _exa_tls_irql >= exa_free_irql_limit[exa_h_type(h)] ||
-                     end > EXA_PAGE_SIZE))
+                     off - EXA_POOL_BLOCK_SIZE + bytes > EXA_PAGE_SIZE))
         goto slow;
-    if (exa_likely(end != EXA_PAGE_SIZE) && exa_unlikely(exa_h_prev((exa_pool_header_t *)(void *)((char *)h + size * EXA_POOL_BLOCK_SIZE)) != size))
+    if (exa_likely(off - EXA_POOL_BLOCK_SIZE + bytes != EXA_PAGE_SIZE) &&
+        exa_unlikely(exa_h_prev((exa_pool_header_t *)(void *)((char *)h + bytes)) != exa_h_size(h)))
         goto slow;
     uint32_t owner_tag = h->pool_tag;
     if (exa_unlikely((owner_tag & EXA_TAG_PROTECTED) != 0 || !exa_doors_open())) goto slow;
-    exa_u64 bytes = (exa_u64)size * EXA_POOL_BLOCK_SIZE;
-    exa_front_t *c = &t->front[di][size];
+    /* front[di][BlockSize]: entries are 16 bytes, as blocks' units are. */
+    exa_front_t *c = (exa_front_t *)(void *)((char *)t->front[di] + bytes);
     if (exa_likely(c->room != 0 && t->budget >= (int64_t)bytes && t->memo_tag[di] == owner_tag)) {
         _exa_tag_slot_add(t->memo_slot[di], 1, bytes);
         exa_h_set_type(h, EXA_HDR_CACHED);
-        exa_track_free_block(h, size);
+        exa_track_free_block(h, (uint32_t)(bytes / EXA_POOL_BLOCK_SIZE));
         *exa_cache_link(h) = c->head;
         c->head = h;
         c->room--;
         t->budget -= (int64_t)bytes;
         return;
     }
-    exa_release_fast_miss(t, (uint32_t)di, h, (uint32_t)size);
+    exa_release_fast_miss(block);
     return;
 slow:
-    exa_release_slow(block, how);
+    exa_release_slow(block, tag, check_tag);
 }
 
 /* The segment memo missed: ask the segment map (the epoch read first, so that a segment
  * leaving the map meanwhile leaves the memo stale), remember its answer, and free again. */
-static exa_noinline void exa_release_segment_miss(void *block, exa_u64 how) {
+static exa_noinline void exa_release_segment_miss(void *block, uint32_t tag, int check_tag) {
     exa_pool_thread_t *t = _exa_tls_pool;
     uint32_t epoch = exa_atomic_load_relaxed(&_exa_segment_epoch);
     exa_pool_segment_t *s = exa_segmap_find((uintptr_t)block);
-    if (s == NULL) {
-        exa_release_slow(block, how);
+    if (s == NULL || t == &_exa_thread_none) { /* that one is never written */
+        exa_release_slow(block, tag, check_tag);
         return;
     }
     t->seg_key = (uintptr_t)block >> EXA_POOL_SEGMENT_SHIFT;
     t->seg_front = s->front_key;
     t->seg_epoch = epoch;
-    exa_release_in(block, how, 0);
+    exa_release_in(block, tag, check_tag, 0);
 }
 
-exa_inline void exa_release(void *block, uint32_t tag, int check_tag) { exa_release_in(block, exa_release_how(tag, check_tag), 1); }
+exa_inline void exa_release(void *block, uint32_t tag, int check_tag) { exa_release_in(block, tag, check_tag, 1); }
 
 void _exa_pool_release(void *block, uint32_t tag, int check_tag) { exa_release(block, tag, check_tag); }
+
+/* ExFreePoolWithTag: the same with check_tag in place (one register fewer on the fast path). */
+void _exa_pool_release_tagged(void *block, uint32_t tag) { exa_release(block, tag, 1); }
 
 /* exa_pool_free / ExFreePool: the same with the constants in place (the checked path's
  * arguments need no register across the fast path). */
@@ -583,7 +589,7 @@ void exa_pool_free(void *block) {
 }
 
 void exa_pool_free_with_tag(void *block, uint32_t tag) {
-    if (block != NULL) _exa_pool_release(block, tag, 1);
+    if (block != NULL) _exa_pool_release_tagged(block, tag);
 }
 
 exa_status_t exa_pool_query_block(const void *block, exa_pool_block_info_t *out) {

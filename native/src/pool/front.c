@@ -4,7 +4,11 @@
  */
 #include "pool/core.h"
 
-exa_thread_local exa_pool_thread_t *_exa_tls_pool;
+/* A thread without state of its own points at this one: all zero, never written (empty
+ * caches, no segment memo: key 0 is no segment's), so the fast paths need no NULL test. */
+exa_pool_thread_t _exa_thread_none;
+
+exa_thread_local exa_pool_thread_t *_exa_tls_pool = &_exa_thread_none;
 
 static exa_thread_local uint8_t exa_tls_pool_state;
 
@@ -27,7 +31,6 @@ exa_noinline exa_pool_thread_t *_exa_thread_create(void) {
     for (uint32_t d = 0; d < EXA_POOL_FRONT_DESCRIPTORS; d++)
         for (uint32_t u = 2; u < EXA_POOL_PAGE_UNITS; u++) t->front[d][u].limit = t->front[d][u].room = exa_front_limit(u);
     t->budget = EXA_FRONT_BUDGET;
-    t->seg_key = UINTPTR_MAX;
     for (uint32_t d = 0; d < EXA_POOL_FRONT_DESCRIPTORS; d++) t->memo_tag[d] = EXA_MEMO_NONE;
     if (_exa_os_at_thread_exit_slot(EXA_OS_THREAD_EXIT_POOL, exa_thread_exit, t) != 0) {
         _exa_os_free_aligned(t);
@@ -92,7 +95,7 @@ exa_u64 _exa_thread_drain(exa_pool_thread_t *t) {
 
 static void exa_thread_exit(void *value) {
     exa_pool_thread_t *t = value;
-    _exa_tls_pool = NULL;
+    _exa_tls_pool = &_exa_thread_none;
     exa_tls_pool_state = EXA_TLS_GONE;
     (void)_exa_thread_drain(t);
     _exa_tag_cache_detach(&t->tags);

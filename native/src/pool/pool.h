@@ -130,6 +130,8 @@ exa_u64 _exa_pool_struct_size(int32_t struct_id);
 
 /* ExFreePool (check_tag 0) / ExFreePoolWithTag (check_tag 1, tag as passed). */
 void _exa_pool_release(void *block, uint32_t tag, int check_tag);
+/* _exa_pool_release(block, tag, 1), compiled for that constant (ExFreePoolWithTag). */
+void _exa_pool_release_tagged(void *block, uint32_t tag);
 /* _exa_pool_release(block, 0, 0), compiled for those constants. */
 void _exa_pool_release_untagged(void *block);
 
