@@ -79,16 +79,20 @@
  * RAISE_ON_FAILURE) and ExAllocatePoolWithTag with NonPagedPool, PagedPool or NonPagedPoolNx,
  * a non-zero tag and 1..4096 bytes, are recognised with a few compares
  * (_exa_pool_flags_entry, _exa_pool_legacy_entry) and served from the thread's caches: a
- * small block is a pop (its header was formatted when it was carved; only PoolTag,
- * ProcessBilled and PoolType are written), a one-page big allocation a page from the
- * thread's page cache (up to 8 per front descriptor) plus one big-table insertion. Anything
- * else, and a miss, takes the full path, which validates everything and reports. The fast
- * free (_exa_pool_release) runs its checks as two grouped predicates, exa_free_header_sound
- * and exa_free_caller_allowed, and pushes; a page-aligned pointer looks up and deletes its
- * big-table record under one stripe lock (exa_release_big). Tag counts go to the thread's
- * slot through a one-entry memo (every count of a thread goes through it, so it never
- * outlives its slot's key). Pages in a thread's page cache stay reserved (in_use, counted as
- * big pages) until exa_pool_trim or thread exit gives them back.
+ * small block is a pop (its header was formatted when it was carved and every cached block's
+ * ProcessBilled is 0, so only PoolTag and PoolType are written), a one-page big allocation a
+ * page from the thread's page cache (up to 8 per front descriptor) plus one big-table
+ * insertion. Anything else, and a miss, takes the full path, which validates everything and
+ * reports. The fast free (doors.c, exa_release_in) finds the segment through the thread's
+ * memo of the segment map's last answer (valid while no segment has left the map: a global
+ * epoch), runs the default level's header checks with a few compares and one table load
+ * (exa_free_irql_limit folds PoolType's validity, the quota bit and the IRQL rule), and
+ * pushes; a page-aligned pointer looks up and deletes its big-table record under one stripe
+ * lock (_exa_release_big). Tag counts go to the thread's slot through one-entry memos, one
+ * per front descriptor, compared by tag (every count of a thread goes through them, so none
+ * outlives its slot's key). A thread with no state of its own points at _exa_thread_none,
+ * whose empty caches make every fast path miss. Pages in a thread's page cache stay reserved
+ * (in_use, counted as big pages) until exa_pool_trim or thread exit gives them back.
  *
  * Who writes a header, and why the bytes are atomic: the owner of an allocated or cached
  * block writes its PoolType (and tag, ProcessBilled) without the descriptor lock; a lock
