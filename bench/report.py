@@ -331,7 +331,7 @@ if do_native:
                 "and size tests, the pointer tests, the TLS loads and the calls 27. tcmalloc keeps no header, no "
                 "tag, no IRQL and checks nothing on free. To pass: drop or defer checks the default level "
                 "promises (not done: they are NT's pool-integrity rules), or inline the allocate's fast path "
-                "into the caller as wdm.h does for lookaside lists (saves the call, the door tests and the TLS/GOT loads a second time)" % counts)
+                "into the caller as wdm.h does for lookaside lists (a constant pool type and size fold the door's tests away and the call goes)" % counts)
     def pool_target(name, pat, sz, peer):
         v = ratio(c(pat, sz, peer), c(pat, sz, "tcmalloc"))
         if peer != "poolnt":
