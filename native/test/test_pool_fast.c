@@ -407,6 +407,38 @@ static void per_thread_deltas_exact_and_monotonic(void) {
     CHECK(r.allocs >= last_allocs && r.frees >= last_frees);
 }
 
+/* A free of an address below the first possible segment (its segment memo key would be 0)
+ * is caught from the segment map, never read: on a thread with pool state and on one without
+ * (whose memo is the shared empty state's). */
+typedef struct {
+    uintptr_t address;
+    exa_bugcheck_info_t bc;
+} low_free_t;
+
+static void *low_free_thread(void *v) {
+    low_free_t *a = v;
+    exa_u64 c = test_bugcheck_begin();
+    ExFreePoolWithTag((void *)a->address, test_tag("FsLo"));
+    a->bc = test_bugcheck_end(c);
+    return NULL;
+}
+
+static void low_addresses_are_never_read(void) {
+    static const uintptr_t low[] = {0x10, 0x1230, 0x3FFF0};
+    exa_pool_free(ExAllocatePoolWithTag(NonPagedPoolNx, 64, test_tag("FsLo"))); /* this thread has state */
+    for (unsigned i = 0; i < sizeof low / sizeof low[0]; i++) {
+        exa_u64 c = test_bugcheck_begin();
+        ExFreePoolWithTag((void *)low[i], test_tag("FsLo"));
+        exa_bugcheck_info_t bc = test_bugcheck_end(c);
+        CHECK_BUGCHECK(bc, 0xC2, 0x42, low[i]);
+        low_free_t a = {low[i], {0}};
+        pthread_t th;
+        pthread_create(&th, NULL, low_free_thread, &a);
+        pthread_join(th, NULL);
+        CHECK_BUGCHECK(a.bc, 0xC2, 0x42, low[i]);
+    }
+}
+
 static const test_case_t pool_fast_cases[] = {
     {"pool_fast.doors_format_blocks_like_the_full_path", doors_format_blocks_like_the_full_path},
     {"pool_fast.poolmon_rows_exact_under_tag_churn", poolmon_rows_exact_under_tag_churn},
@@ -415,5 +447,6 @@ static const test_case_t pool_fast_cases[] = {
     {"pool_fast.unusual_requests_reach_the_full_path", unusual_requests_reach_the_full_path},
     {"pool_fast.two_threads_cross_free_exact_rows", two_threads_cross_free_exact_rows},
     {"pool_fast.per_thread_deltas_exact_and_monotonic", per_thread_deltas_exact_and_monotonic},
+    {"pool_fast.low_addresses_are_never_read", low_addresses_are_never_read},
     {NULL, NULL}};
 TEST_SUITE(pool_fast);

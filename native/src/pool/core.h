@@ -273,8 +273,8 @@ typedef struct exa_pool_thread_s {
     exa_tag_slot_t *memo_slot[EXA_POOL_FRONT_DESCRIPTORS];
     /* Segment memo: the segment map's answer for the last segment a fast free looked up
      * (address >> EXA_POOL_SEGMENT_SHIFT, its front_key), valid while _exa_segment_epoch
-     * still equals seg_epoch (no segment has left the map since); seg_key 0: none (a segment
-     * is aligned to its size and never at address 0). */
+     * still equals seg_epoch (no segment has left the map since; the epoch is odd, moving by
+     * 2, so seg_epoch 0 never holds); seg_key UINTPTR_MAX: none (no address has that key). */
     uintptr_t seg_key;
     uint32_t seg_front, seg_epoch;
     uintptr_t pages[EXA_POOL_FRONT_DESCRIPTORS][8];  /* cached single pages (big allocations) */

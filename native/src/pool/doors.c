@@ -253,7 +253,7 @@ exa_inline void exa_release_in(void *block, uint32_t tag, int check_tag, int fir
     uintptr_t a = (uintptr_t)block;
     exa_pool_thread_t *t = _exa_tls_pool;
     uintptr_t off = a & (EXA_PAGE_SIZE - 1);
-    /* A thread without state (&_exa_thread_none, segment memo key 0) always misses the memo. */
+    /* A thread without state (&_exa_thread_none, seg_epoch 0) always misses the memo. */
     if (exa_unlikely((a & (EXA_POOL_BLOCK_SIZE - 1)) != 0 || off == 0)) goto slow;
     if (exa_unlikely((a >> EXA_POOL_SEGMENT_SHIFT) != t->seg_key ||
                      t->seg_epoch != exa_atomic_load_relaxed(&_exa_segment_epoch))) {

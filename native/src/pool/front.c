@@ -5,7 +5,8 @@
 #include "pool/core.h"
 
 /* A thread without state of its own points at this one: all zero, never written (empty
- * caches, no segment memo: key 0 is no segment's), so the fast paths need no NULL test. */
+ * caches; its segment memo never holds: seg_epoch 0, which the odd epoch never equals), so
+ * the fast paths need no NULL test. */
 exa_pool_thread_t _exa_thread_none;
 
 exa_thread_local exa_pool_thread_t *_exa_tls_pool = &_exa_thread_none;
@@ -31,6 +32,7 @@ exa_noinline exa_pool_thread_t *_exa_thread_create(void) {
     for (uint32_t d = 0; d < EXA_POOL_FRONT_DESCRIPTORS; d++)
         for (uint32_t u = 2; u < EXA_POOL_PAGE_UNITS; u++) t->front[d][u].limit = t->front[d][u].room = exa_front_limit(u);
     t->budget = EXA_FRONT_BUDGET;
+    t->seg_key = UINTPTR_MAX; /* no address's key: an address below one segment has key 0 */
     for (uint32_t d = 0; d < EXA_POOL_FRONT_DESCRIPTORS; d++) t->memo_tag[d] = EXA_MEMO_NONE;
     if (_exa_os_at_thread_exit_slot(EXA_OS_THREAD_EXIT_POOL, exa_thread_exit, t) != 0) {
         _exa_os_free_aligned(t);

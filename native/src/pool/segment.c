@@ -60,7 +60,7 @@ exa_noinline exa_pool_desc_t *_exa_desc_for_node(uint32_t node, int executable) 
 }
 
 exa_atomic(uintptr_t) _exa_segmap[(size_t)1 << EXA_MAP_TOP_BITS];
-exa_atomic(uint32_t) _exa_segment_epoch;
+exa_atomic(uint32_t) _exa_segment_epoch = 1; /* odd, never 0: _exa_thread_none's seg_epoch 0 never matches */
 
 /* 1 on success, 0 when the address is out of range or no leaf could be made. */
 static int exa_segmap_set(uintptr_t a, exa_pool_segment_t *s) {
@@ -168,7 +168,7 @@ static void exa_segment_release(exa_pool_segment_t *s) {
     exa_pool_t *pool = s->desc->pool;
     (void)exa_segmap_set(s->base, NULL);
     /* Every thread's segment memo (pool/core.h) is stale from here on. */
-    exa_atomic_fetch_add_relaxed(&_exa_segment_epoch, 1u);
+    exa_atomic_fetch_add_relaxed(&_exa_segment_epoch, 2u);
     exa_track_unpoison((void *)s->base, EXA_POOL_SEGMENT_SIZE);
     _exa_os_pages_unmap((void *)s->base, EXA_POOL_SEGMENT_SIZE);
     exa_atomic_fetch_add_relaxed(&pool->xmapped, (exa_u64)0 - EXA_POOL_SEGMENT_SIZE);
