@@ -127,17 +127,19 @@ if do_native:
     w("## Pool (C)")
     w("")
     w("exalloc pool = `exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED | EXA_POOL_FLAG_UNINITIALIZED, size, 'Benc')` "
-      "(ExAllocatePool2, NonPagedPoolNx, not zeroed, as malloc) + `exa_pool_free` (ExFreePool). ns/op: median of "
+      "(ExAllocatePool2, NonPagedPoolNx, not zeroed, as malloc) + `exa_pool_free` (ExFreePool); exalloc pool, NT "
+      "names = `ExAllocatePoolWithTag(NonPagedPoolNx, size, 'Benc')` + `ExFreePoolWithTag`. ns/op: median of "
       "5 timed runs, per allocate+free pair (poolpair2t: per pair per thread; poolmixed: per free+allocate). "
       "ratio = peer ns / exalloc pool ns (> 1: the pool is faster). instr/op: callgrind, (Ir(2N) - Ir(N)) / N.")
     w("")
     w("| pattern | size | peer | ns/op | ratio vs exalloc pool | instr/op |")
     w("|---|---:|---|---:|---:|---:|")
-    pool_rows = [("poolpair", s, ["pool", "poolzero"] + mallocs) for s in POOL_SIZES]
-    pool_rows += [("poolpair2t", s, ["pool"] + mallocs) for s in POOL_SIZES]
-    pool_rows += [("poolmixed", "mixed", ["pool"] + mallocs)]
+    pool_rows = [("poolpair", s, ["pool", "poolnt", "poolzero"] + mallocs) for s in POOL_SIZES]
+    pool_rows += [("poolpair2t", s, ["pool", "poolnt"] + mallocs) for s in POOL_SIZES]
+    pool_rows += [("poolmixed", "mixed", ["pool", "poolnt"] + mallocs)]
     for pat, size, row_peers in pool_rows:
-        crows(pat, size, row_peers, "pool", {"pool": "exalloc pool", "poolzero": "exalloc pool, zeroed (ExAllocatePool2 default)"})
+        crows(pat, size, row_peers, "pool", {"pool": "exalloc pool", "poolnt": "exalloc pool, NT names",
+                                             "poolzero": "exalloc pool, zeroed (ExAllocatePool2 default)"})
     w("")
     w("Patterns: poolpair = allocate + free of one size, one thread; poolpair2t = poolpair on 2 threads at once, "
       "own blocks; poolmixed = a window of 64 live blocks, each operation frees the block in a pseudo-random slot "
@@ -308,16 +310,42 @@ if do_native:
            note="bimodal on 2 vCPUs (the two threads' scheduling decides it; see the peers' median vs best): the "
            "same code measured 16 ns against mimalloc's 48 in an earlier run; the limit is one lock round trip "
            "per 32 blocks each way and every block's first word crossing cores (NT's SList link)")
-    POOL_GAP = ("limit: 175 instructions a pair against tcmalloc's 79: NT's 16-byte header is written on "
-                "allocate (tag, type) and checked on free (type, index, size, the next header's PreviousSize), the "
-                "segment map is consulted before any read of a freed pointer, and PoolMon's per-tag counters are "
-                "exact; tcmalloc keeps no header and no tag. The checks are NT's pool-integrity rules, kept on "
-                "purpose, so this gap stays")
+    def cgv(p, sz, peer):
+        return cg.get((p, sz, peer))
+    def pool_gap(pat, sz):
+        mine, tc = cgv(pat, sz, "poolnt"), cgv(pat, sz, "tcmalloc")
+        counts = ("%.0f instructions a %s (NT names; %s through ExAllocatePool2/ExFreePool) against tcmalloc's %s"
+                  % (mine, "pair" if pat == "poolpair" else "free + allocate",
+                     "%.0f" % cgv(pat, sz, "pool") if cgv(pat, sz, "pool") is not None else "?",
+                     "%.0f" % tc if tc is not None else "?")) if mine is not None else "instruction counts not measured"
+        return ("limit, measured: %s; callgrind's cache and branch simulation shows no misses worth counting on "
+                "either side (under 0.2 L1 misses and 0.03 mispredicted branches an operation in poolmixed), so the "
+                "time follows the instruction count. The library's 109 instructions of the 124-instruction pair "
+                "(ExAllocatePoolWithTag + ExFreePoolWithTag, x86-64, gcc -O2, counted on the disassembly of the "
+                "build these figures come from; the driver's loop adds the same ~15 to every allocator): the "
+                "front cache pop and push with the per-size room and the per-thread budget 26; NT's header "
+                "(PoolTag and PoolType written on allocate; PoolIndex, PoolType, BlockSize and the next header's "
+                "PreviousSize checked on free) 24; PoolMon's exact per-thread tag counters through the memo 10; "
+                "the options word (strict mode, verifier level, site recording) 8; the free's segment check (the "
+                "thread's memo of the segment map and the map's epoch) 8; the IRQL rule 6; the doors' tag, type "
+                "and size tests, the pointer tests, the TLS loads and the calls 27. tcmalloc keeps no header, no "
+                "tag, no IRQL and checks nothing on free. To pass: drop or defer checks the default level "
+                "promises (not done: they are NT's pool-integrity rules), or inline the allocate's fast path "
+                "into the caller as wdm.h does for lookaside lists (a constant pool type and size fold the door's tests away and the call goes)" % counts)
+    def pool_target(name, pat, sz, peer):
+        v = ratio(c(pat, sz, peer), c(pat, sz, "tcmalloc"))
+        if peer != "poolnt":
+            note = "the same fast path through the POOL_FLAGS door (exa_pool_allocate) and ExFreePool; see the NT names' row"
+        elif v is not None and v <= 1.0:
+            note = "met in this run with %s" % pool_gap(pat, sz).split("; callgrind")[0].replace("limit, measured: ", "")
+        else:
+            note = pool_gap(pat, sz)
+        target(name, v, 1.0, "x", note=note)
     for size in POOL_SIZES[:-1]:
-        target("C pool pair %s B / tcmalloc" % size, ratio(c("poolpair", size, "pool"), c("poolpair", size, "tcmalloc")), 1.0, "x",
-               note=POOL_GAP)
-    target("C pool mixed 16..1024 B / tcmalloc", ratio(c("poolmixed", "mixed", "pool"), c("poolmixed", "mixed", "tcmalloc")), 1.0, "x",
-           note=POOL_GAP)
+        pool_target("C pool pair %s B, NT names / tcmalloc" % size, "poolpair", size, "poolnt")
+        pool_target("C pool pair %s B, ExAllocatePool2 / tcmalloc" % size, "poolpair", size, "pool")
+    pool_target("C pool mixed 16..1024 B, NT names / tcmalloc", "poolmixed", "mixed", "poolnt")
+    pool_target("C pool mixed 16..1024 B, ExAllocatePool2 / tcmalloc", "poolmixed", "mixed", "pool")
     for r in mem:
         peer, size, blocks, source, live, freed, trimmed, over = r
         if peer == "pool" and source == "mapped":

@@ -148,9 +148,11 @@ if [ $native = 1 ]; then
         for size in "${la_sizes[@]}"; do cg_row "$b" lookaside "$size" $cg_n pair:lookaside; done
         for size in "${pl_sizes[@]}"; do
           cg_row "$b" pool "$size" $cg_n poolpair:pool
+          cg_row "$b" poolnt "$size" $cg_n poolpair:poolnt
           cg_row "$b" poolzero "$size" $cg_n poolpair:poolzero
         done
         cg_row "$b" pool mixed $cg_mix_n poolmixed:pool
+        cg_row "$b" poolnt mixed $cg_mix_n poolmixed:poolnt
       fi
       for size in $all_sizes; do
         pats=()

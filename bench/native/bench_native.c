@@ -15,9 +15,10 @@
  *                                          to take about target_ms (default 100; smoke: 2)
  *   (the glibc binary also times an interlocked zone, "zone", through the same patterns, and
  *    the spin locks: LOCK lines, see time_locks)
+ *   bench_<peer> time-pool [target_ms]     only the pool patterns (poolpair, poolpair2t, poolmixed)
  *   bench_<peer> mem pool|malloc <size>   retained memory after a burst (MEM lines, see mem_run)
  *   bench_<peer> callgrind <peer> <size> <n>   only n pairs (for valgrind --tool=callgrind);
- *                                          peer is "lookaside", "pool", "poolzero" or "malloc";
+ *                                          peer is "lookaside", "pool", "poolzero", "poolnt" or "malloc";
  *                                          size "mixed": n operations of poolmixed instead
  *
  * Output (time mode), one tab-separated line per result:
@@ -50,7 +51,8 @@
  * exalloc peers: "pool" = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED | EXA_POOL_FLAG_UNINITIALIZED,
  * size, 'Benc') (ExAllocatePool2 asking for NonPagedPoolNx, uninitialised: the fair comparison
  * with malloc) and exa_pool_free (ExFreePool); "poolzero" (poolpair only) = the same without
- * EXA_POOL_FLAG_UNINITIALIZED, ExAllocatePool2's default, which zeroes the requested bytes.
+ * EXA_POOL_FLAG_UNINITIALIZED, ExAllocatePool2's default, which zeroes the requested bytes;
+ * "poolnt" = ExAllocatePoolWithTag(NonPagedPoolNx, size, 'Benc') / ExFreePoolWithTag, the NT names.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -65,7 +67,7 @@
 #include <unistd.h>
 
 #ifdef BENCH_WITH_EXALLOC
-#  include "exalloc.h"
+#  include "exalloc_nt.h" /* exalloc.h and the NT names */
 #endif
 
 #ifndef BENCH_PEER
@@ -334,6 +336,17 @@ static void pl_free(void *ctx, void *block) {
 #define pz_free pl_free
 DEFINE_PEER_LOOPS(pl, pl_alloc, pl_free)
 DEFINE_PEER_LOOPS(pz, pz_alloc, pz_free)
+/* The pool through the NT names NT code calls: ExAllocatePoolWithTag(NonPagedPoolNx) /
+ * ExFreePoolWithTag (uninitialised, as malloc). */
+static void *pn_alloc(void *ctx, size_t size) {
+    (void)ctx;
+    return ExAllocatePoolWithTag(NonPagedPoolNx, size, BENCH_TAG);
+}
+static void pn_free(void *ctx, void *block) {
+    (void)ctx;
+    ExFreePoolWithTag(block, BENCH_TAG);
+}
+DEFINE_PEER_LOOPS(pn, pn_alloc, pn_free)
 #endif
 
 #define PEER(NAME, P, MAKE, DROP) \
@@ -353,6 +366,7 @@ static const peer_t pool_peers[] = {
 #ifdef BENCH_WITH_EXALLOC
     PEER("pool", pl, m_make, m_drop),
     PEER("poolzero", pz, m_make, m_drop),
+    PEER("poolnt", pn, m_make, m_drop),
 #endif
     PEER(BENCH_PEER, m, m_make, m_drop),
 };
@@ -710,11 +724,15 @@ static void print_provider(void) {
 
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "time";
-    if (strcmp(mode, "time") == 0) {
+    if (strcmp(mode, "time") == 0 || strcmp(mode, "time-pool") == 0) {
         double target_ms = argc > 2 ? atof(argv[2]) : 100.0;
         if (!(target_ms > 0)) die("target_ms must be > 0");
         print_provider();
         mix_init();
+        if (strcmp(mode, "time-pool") == 0) { /* the pool patterns alone: short focused runs */
+            time_pool(target_ms);
+            return 0;
+        }
         time_all(target_ms);
         time_pool(target_ms);
 #ifdef BENCH_WITH_EXALLOC
@@ -746,8 +764,9 @@ int main(int argc, char **argv) {
         if (strcmp(which, "lookaside") == 0 && !mixed) p = &peers[0];
         if (strcmp(which, "pool") == 0) p = &pool_peers[0];
         if (strcmp(which, "poolzero") == 0) p = &pool_peers[1];
+        if (strcmp(which, "poolnt") == 0) p = &pool_peers[2];
 #endif
-        if (p == NULL || size == 0 || n < 0) die("usage: callgrind lookaside|pool|poolzero|malloc <size>|mixed <n>");
+        if (p == NULL || size == 0 || n < 0) die("usage: callgrind lookaside|pool|poolzero|poolnt|malloc <size>|mixed <n>");
         if (mixed) {
             /* n operations of poolmixed (the window's set-up cancels out between N and 2N) */
             mix_init();
@@ -762,7 +781,7 @@ int main(int argc, char **argv) {
         p->drop(ctx);
         return 0;
     }
-    fprintf(stderr, "usage: %s time [target_ms] | callgrind lookaside|pool|poolzero|malloc <size>|mixed <n> | mem pool|malloc <size>\n",
+    fprintf(stderr, "usage: %s time|time-pool [target_ms] | callgrind lookaside|pool|poolzero|poolnt|malloc <size>|mixed <n> | mem pool|malloc <size>\n",
             argv[0]);
     return 2;
 }

@@ -64,7 +64,8 @@ for d in "${drivers[@]}"; do
   case "$provider" in *"$want"*) ;; *) fail "icount_$d: malloc comes from '$provider', expected $want" ;; esac
 done
 
-sizes=(16 64 256 1024 4096)
+sizes=(16 64 256 1024 4096 mixed)
+small=(16 64 256 1024 4096)
 # per <driver> <routine> <size>: instructions per pair
 per() {
   callgrind_per_op "$n" "$work/callgrind.$1.$2.$3" "$work/icount_$1" "$2" "$3" || fail "callgrind icount_$1 $2 $3"
@@ -107,15 +108,17 @@ table="$work/icount.md"
   echo "10 instructions, the same in every row (bench/native/icount_driver.c). Lookaside lists: one list of 64-byte blocks, NT's"
   echo "default depths, non-paged. Pool: NonPagedPoolNx (ExAllocatePoolWithTag) or POOL_FLAG_NON_PAGED"
   echo "(ExAllocatePool2, which zeroes the block unless POOL_FLAG_UNINITIALIZED is given). A request"
-  echo "above 4064 bytes (so 4096) is a big allocation: whole pages, not a small block."
+  echo "above 4064 bytes (so 4096) is a big allocation: whole pages, not a small block. mixed: the native"
+  echo "benchmark's poolmixed pattern (a window of 64 live blocks; each operation frees one in a pseudo-random"
+  echo "slot and allocates a pseudo-random size of 16..1024 bytes into it), per free + allocate."
   echo "Made by bench/native/icount.sh."
   echo
-  printf '| routine pair | %s |\n' "$(printf '%s B | ' "${sizes[@]}" | sed 's/ | $//')"
+  printf '| routine pair | %s |\n' "$(printf '%s B | ' "${sizes[@]}" | sed 's/ | $//; s/mixed B/mixed 16..1024 B (per free + allocate)/')"
   printf '|---|%s\n' "$(printf -- '---:|%.0s' "${sizes[@]}")"
   row "exa_lookaside_allocate / exa_lookaside_free" glibc exa-lookaside 64
   row "ExAllocateFromNPagedLookasideList / ExFreeToNPagedLookasideList" glibc nt-lookaside 64
   row "ExAllocatePoolWithTag(NonPagedPoolNx) / ExFreePoolWithTag" glibc pool-withtag "${sizes[@]}"
-  row "ExAllocatePool2(POOL_FLAG_NON_PAGED) / ExFreePoolWithTag" glibc pool2 "${sizes[@]}"
+  row "ExAllocatePool2(POOL_FLAG_NON_PAGED) / ExFreePoolWithTag" glibc pool2 "${small[@]}"
   row "ExAllocatePool2(NON_PAGED \\| UNINITIALIZED) / ExFreePoolWithTag" glibc pool2-uninit "${sizes[@]}"
   row "malloc / free ($glibc_version)" glibc malloc "${sizes[@]}"
   if [ -x "$work/icount_tcmalloc" ]; then

@@ -1,7 +1,7 @@
 /* exalloc - instruction-count driver: n allocate+free pairs of one routine pair, nothing else,
  * for bench/native/icount.sh to run under valgrind --tool=callgrind.
  *
- *   icount_driver <routine> <size> <n>
+ *   icount_driver <routine> <size>|mixed <n>
  *
  * routine (every one through the public headers exalloc.h / exalloc_nt.h):
  *   exa-lookaside   exa_lookaside_allocate / exa_lookaside_free, a list of <size>-byte blocks
@@ -14,6 +14,12 @@
  *   pool2-uninit    the same with POOL_FLAG_UNINITIALIZED (no zeroing, as malloc)
  *   malloc          malloc / free: whichever allocator provides malloc in this binary (glibc,
  *                   or the one it is linked with); the first output line names it
+ *
+ * size "mixed" (pool routines and malloc): n operations of the native benchmark's poolmixed
+ * pattern instead of n pairs: a window of 64 live blocks, each operation frees the block in a
+ * pseudo-random slot and allocates a pseudo-random size into it (a power-of-two class 16..1024
+ * chosen uniformly, then a size uniform within it), from a fixed-seed table built before the
+ * timed loop.
  *
  * Every block escapes through a volatile store, so the compiler cannot drop a pair. Set-up
  * (list creation, the first pages) and the process's own start-up are the same for n and 2n
@@ -46,6 +52,45 @@ static void die(const char *what) {
         FREE;                                          \
     }
 
+/* mixed: the window and the fixed-seed table of (slot, size) operations */
+enum { MIX_WINDOW = 64, MIX_LEN = 65536 };
+static struct { unsigned slot, size; } mix[MIX_LEN];
+static void *window[MIX_WINDOW];
+
+static void mix_init(void) {
+    unsigned long long x = 0x9E3779B97F4A7C15ull;
+    for (unsigned i = 0; i < MIX_LEN; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        unsigned cls = (unsigned)(x >> 8) % 7; /* 16 << 0..6: 16..1024 */
+        unsigned lo = 16u << cls, hi = cls == 6 ? 1024u : lo * 2 - 1;
+        mix[i].slot = (unsigned)(x >> 40) % MIX_WINDOW;
+        mix[i].size = lo + (unsigned)(x >> 20) % (hi - lo + 1);
+    }
+}
+
+/* n operations over the window: FREE(p) frees p, ALLOC(sz) gives a block of sz bytes */
+#define MIXED(n, ALLOC, FREE)                                         \
+    do {                                                              \
+        mix_init();                                                   \
+        for (unsigned k = 0; k < MIX_WINDOW; k++) {                   \
+            size_t sz = mix[k].size;                                  \
+            window[k] = (ALLOC);                                      \
+        }                                                             \
+        for (long i = 0; i < (n); i++) {                              \
+            unsigned at = (unsigned)i & (MIX_LEN - 1);                \
+            void *p = window[mix[at].slot];                           \
+            FREE;                                                     \
+            size_t sz = mix[at].size;                                 \
+            p = (ALLOC);                                              \
+            if (__builtin_expect(p == NULL, 0)) die("out of memory"); \
+            window[mix[at].slot] = p;                                 \
+        }                                                             \
+        for (unsigned k = 0; k < MIX_WINDOW; k++) {                   \
+            void *p = window[k];                                      \
+            FREE;                                                     \
+        }                                                             \
+    } while (0)
+
 static void malloc_provider(void) {
     Dl_info info;
     void *(*fn)(size_t) = malloc;
@@ -57,11 +102,24 @@ static void malloc_provider(void) {
 int main(int argc, char **argv) {
     if (argc != 4) die("usage: icount_driver exa-lookaside|nt-lookaside|pool-withtag|pool2|pool2-uninit|malloc <size> <n>");
     const char *routine = argv[1];
-    size_t size = (size_t)strtoull(argv[2], NULL, 10);
+    int mixed = strcmp(argv[2], "mixed") == 0;
+    size_t size = mixed ? 1 : (size_t)strtoull(argv[2], NULL, 10);
     long n = atol(argv[3]);
     if (size == 0 || n < 0) die("size must be > 0 and n >= 0");
     malloc_provider();
 
+    if (mixed) {
+        if (strcmp(routine, "pool-withtag") == 0)
+            MIXED(n, ExAllocatePoolWithTag(NonPagedPoolNx, sz, ICOUNT_TAG), ExFreePoolWithTag(p, ICOUNT_TAG));
+        else if (strcmp(routine, "pool2-uninit") == 0)
+            MIXED(n, ExAllocatePool2(POOL_FLAG_NON_PAGED | POOL_FLAG_UNINITIALIZED, sz, ICOUNT_TAG),
+                  ExFreePoolWithTag(p, ICOUNT_TAG));
+        else if (strcmp(routine, "malloc") == 0)
+            MIXED(n, malloc(sz), free(p));
+        else
+            die("mixed: pool-withtag, pool2-uninit or malloc");
+        return 0;
+    }
     if (strcmp(routine, "exa-lookaside") == 0) {
         exa_lookaside_config_t cfg;
         memset(&cfg, 0, sizeof cfg);

@@ -11,6 +11,7 @@
 #include "test.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -304,6 +305,140 @@ static void two_threads_cross_free_exact_rows(void) {
     free(y);
 }
 
+/* Per-thread tag deltas (docs/pool.md#tags): several threads on the fast doors with one tag,
+ * a snapshot taken meanwhile by this thread. Every snapshot counts each completed call and
+ * never goes back from one snapshot to the next; with every thread parked between calls (its deltas still its
+ * own, not yet folded) a snapshot is exact, Bytes included; after the joins too. */
+enum { DELTA_THREADS = 4, DELTA_LIVE = 8 };
+
+typedef struct {
+    uint32_t tag;
+    unsigned n;
+    int id;
+    pthread_barrier_t *bar;
+    _Atomic unsigned long long *started, *done; /* allocations begun / frees completed, all threads */
+    unsigned long long live_bytes;              /* at the barrier: the bytes this thread holds */
+} delta_arg_t;
+
+static unsigned long long delta_bytes(exa_u64 n) { return ((n + 31) / 16) * 16; }
+
+static void *delta_thread(void *v) {
+    delta_arg_t *a = v;
+    uint64_t rs = a->tag + (uint64_t)a->id * 7919u;
+    void *live[DELTA_LIVE] = {0};
+    exa_u64 size[DELTA_LIVE] = {0};
+    for (unsigned i = 0; i < 2 * a->n; i++) {
+        if (i == a->n) {
+            /* halfway: park holding DELTA_LIVE blocks while the main thread takes an exact snapshot */
+            a->live_bytes = 0;
+            for (int k = 0; k < DELTA_LIVE; k++) a->live_bytes += delta_bytes(size[k]);
+            pthread_barrier_wait(a->bar);
+            pthread_barrier_wait(a->bar);
+        }
+        unsigned k = i % DELTA_LIVE;
+        if (live[k] != NULL) {
+            ExFreePoolWithTag(live[k], a->tag);
+            atomic_fetch_add(a->done, 1);
+        }
+        size[k] = 16 + test_rand(&rs) % 1009;
+        atomic_fetch_add(a->started, 1);
+        live[k] = (i & 1) ? ExAllocatePoolWithTag(NonPagedPoolNx, size[k], a->tag)
+                          : ExAllocatePool2(POOL_FLAG_NON_PAGED | POOL_FLAG_UNINITIALIZED, size[k], a->tag);
+        if (live[k] == NULL) abort();
+    }
+    for (int k = 0; k < DELTA_LIVE; k++) {
+        ExFreePoolWithTag(live[k], a->tag);
+        atomic_fetch_add(a->done, 1);
+    }
+    return NULL;
+}
+
+static void per_thread_deltas_exact_and_monotonic(void) {
+    unsigned n = test_scale(20000);
+    if (n < DELTA_LIVE) n = DELTA_LIVE;
+    uint32_t tag = test_tag("FsD1");
+    exa_pool_tag_row_t base = test_tag_row(tag, EXA_POOL_KIND_NON_PAGED); /* zero unless a rerun */
+    _Atomic unsigned long long started = 0, done = 0;
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, DELTA_THREADS + 1);
+    delta_arg_t a[DELTA_THREADS];
+    pthread_t th[DELTA_THREADS];
+    for (int i = 0; i < DELTA_THREADS; i++) {
+        a[i] = (delta_arg_t){tag, n, i, &bar, &started, &done, 0};
+        pthread_create(&th[i], NULL, delta_thread, &a[i]);
+    }
+    exa_u64 last_allocs = base.allocs, last_frees = base.frees;
+    unsigned snapshots = 0;
+    /* First half: snapshots while the threads run. */
+    for (; snapshots < 200 && atomic_load(&started) < (unsigned long long)DELTA_THREADS * n / 2; snapshots++) {
+        unsigned long long done_before = atomic_load(&done);
+        exa_pool_tag_row_t r = test_tag_row(tag, EXA_POOL_KIND_NON_PAGED);
+        CHECK(r.allocs >= last_allocs && r.frees >= last_frees);
+        CHECK(r.frees - base.frees >= done_before);              /* every completed free counted */
+        CHECK(r.allocs - base.allocs <= (exa_u64)DELTA_THREADS * n); /* no thread is past halfway */
+        last_allocs = r.allocs;
+        last_frees = r.frees;
+    }
+    /* Halfway: every thread parked between calls, its counts still in its own slots. */
+    pthread_barrier_wait(&bar);
+    exa_pool_tag_row_t r = test_tag_row(tag, EXA_POOL_KIND_NON_PAGED);
+    unsigned long long held = 0;
+    for (int i = 0; i < DELTA_THREADS; i++) held += a[i].live_bytes;
+    CHECK_EQ(r.allocs - base.allocs, (exa_u64)DELTA_THREADS * n);
+    CHECK_EQ(r.frees - base.frees, (exa_u64)DELTA_THREADS * (n - DELTA_LIVE));
+    CHECK_EQ(r.bytes - base.bytes, held);
+    CHECK(r.allocs >= last_allocs && r.frees >= last_frees);
+    last_allocs = r.allocs;
+    last_frees = r.frees;
+    pthread_barrier_wait(&bar);
+    /* Second half, then thread exit folds each thread's slots into the global table. */
+    for (unsigned k = 0; k < 200 && atomic_load(&done) < (unsigned long long)DELTA_THREADS * 2 * n; k++) {
+        exa_pool_tag_row_t q = test_tag_row(tag, EXA_POOL_KIND_NON_PAGED);
+        CHECK(q.allocs >= last_allocs && q.frees >= last_frees);
+        last_allocs = q.allocs;
+        last_frees = q.frees;
+    }
+    for (int i = 0; i < DELTA_THREADS; i++) pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&bar);
+    r = test_tag_row(tag, EXA_POOL_KIND_NON_PAGED);
+    CHECK_EQ(r.allocs - base.allocs, (exa_u64)DELTA_THREADS * 2 * n);
+    CHECK_EQ(r.frees - base.frees, (exa_u64)DELTA_THREADS * 2 * n);
+    CHECK_EQ(r.bytes, base.bytes);
+    CHECK(r.allocs >= last_allocs && r.frees >= last_frees);
+}
+
+/* A free of an address below the first possible segment (its segment memo key would be 0)
+ * is caught from the segment map, never read: on a thread with pool state and on one without
+ * (whose memo is the shared empty state's). */
+typedef struct {
+    uintptr_t address;
+    exa_bugcheck_info_t bc;
+} low_free_t;
+
+static void *low_free_thread(void *v) {
+    low_free_t *a = v;
+    exa_u64 c = test_bugcheck_begin();
+    ExFreePoolWithTag((void *)a->address, test_tag("FsLo"));
+    a->bc = test_bugcheck_end(c);
+    return NULL;
+}
+
+static void low_addresses_are_never_read(void) {
+    static const uintptr_t low[] = {0x10, 0x1230, 0x3FFF0};
+    exa_pool_free(ExAllocatePoolWithTag(NonPagedPoolNx, 64, test_tag("FsLo"))); /* this thread has state */
+    for (unsigned i = 0; i < sizeof low / sizeof low[0]; i++) {
+        exa_u64 c = test_bugcheck_begin();
+        ExFreePoolWithTag((void *)low[i], test_tag("FsLo"));
+        exa_bugcheck_info_t bc = test_bugcheck_end(c);
+        CHECK_BUGCHECK(bc, 0xC2, 0x42, low[i]);
+        low_free_t a = {low[i], {0}};
+        pthread_t th;
+        pthread_create(&th, NULL, low_free_thread, &a);
+        pthread_join(th, NULL);
+        CHECK_BUGCHECK(a.bc, 0xC2, 0x42, low[i]);
+    }
+}
+
 static const test_case_t pool_fast_cases[] = {
     {"pool_fast.doors_format_blocks_like_the_full_path", doors_format_blocks_like_the_full_path},
     {"pool_fast.poolmon_rows_exact_under_tag_churn", poolmon_rows_exact_under_tag_churn},
@@ -311,5 +446,7 @@ static const test_case_t pool_fast_cases[] = {
     {"pool_fast.one_page_cache", one_page_cache},
     {"pool_fast.unusual_requests_reach_the_full_path", unusual_requests_reach_the_full_path},
     {"pool_fast.two_threads_cross_free_exact_rows", two_threads_cross_free_exact_rows},
+    {"pool_fast.per_thread_deltas_exact_and_monotonic", per_thread_deltas_exact_and_monotonic},
+    {"pool_fast.low_addresses_are_never_read", low_addresses_are_never_read},
     {NULL, NULL}};
 TEST_SUITE(pool_fast);

@@ -77,6 +77,21 @@
 #endif
 
 /* ---------------------------------------------------------------------------------------
+ * Single-writer counter add in one instruction (base/atomic.h, exa_atomic_owner_add). On
+ * x86-64 an aligned 8-byte `add` to memory is one write that other cores' loads see whole,
+ * so a counter only its owner writes may be bumped with it (no lock prefix: there is no
+ * other writer) while readers load it with relaxed atomics. Elsewhere, and under TSan
+ * (which must see the write), the portable relaxed load + store.
+ * ------------------------------------------------------------------------------------- */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !EXA_TSAN
+#  define EXA_ARCH_OWNER_ADD 1
+#  define exa_arch_owner_add_u64(p, v) \
+    __asm__("addq %1, %0" : "+m"(*(uint64_t *)(void *)(p)) : "er"((uint64_t)(v)))
+#else
+#  define EXA_ARCH_OWNER_ADD 0
+#endif
+
+/* ---------------------------------------------------------------------------------------
  * Spin-wait hint: tells the core that this is a busy-wait loop (saves power, frees the
  * sibling hyper-thread, avoids the memory-order flush on loop exit).
  * ------------------------------------------------------------------------------------- */

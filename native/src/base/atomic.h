@@ -8,6 +8,8 @@
 #ifndef EXA_INTERNAL_ATOMIC_H
 #define EXA_INTERNAL_ATOMIC_H
 
+#include "base/arch.h"
+
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -33,6 +35,14 @@
 /* Owner-only counter bump: the owner thread is the only writer, other threads only read.
  * A relaxed load + relaxed store compiles to a plain increment but keeps readers race-free. */
 #define exa_atomic_owner_inc(p) exa_atomic_store_relaxed((p), exa_atomic_load_relaxed(p) + 1)
+
+/* Owner-only add to a 64-bit counter: one add instruction where arch.h has it
+ * (EXA_ARCH_OWNER_ADD), else the relaxed load + store. */
+#if EXA_ARCH_OWNER_ADD
+#  define exa_atomic_owner_add_u64(p, v) exa_arch_owner_add_u64((p), (v))
+#else
+#  define exa_atomic_owner_add_u64(p, v) exa_atomic_store_relaxed((p), exa_atomic_load_relaxed(p) + (v))
+#endif
 
 #define exa_atomic_fence_seq_cst()   atomic_thread_fence(memory_order_seq_cst)
 #define exa_atomic_compiler_fence()  atomic_signal_fence(memory_order_seq_cst)

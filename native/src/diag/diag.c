@@ -183,7 +183,10 @@ static void exa_out_site(exa_out_t *o, const exa_site_t *s, int symbols) {
 }
 
 int32_t exa_diag_record_sites(int32_t enable) {
-    return (int32_t)exa_atomic_exchange_acq_rel(&_exa_diag_sites, enable ? 1u : 0u);
+    int32_t was = (int32_t)exa_atomic_exchange_acq_rel(&_exa_diag_sites, enable ? 1u : 0u);
+    /* The pool's doors look at its options word alone (pool/options.c). */
+    _exa_pool_options_replace(EXA_POOL_OPTION_SITES_INTERNAL, enable ? EXA_POOL_OPTION_SITES_INTERNAL : 0u);
+    return was;
 }
 
 /* ==========================================================================================
@@ -598,7 +601,7 @@ EXA_ON_LOAD(exa_diag_from_env) {
     _exa_hooks.note_free = _exa_diag_note_free;
     _exa_hooks.fatal_dump = _exa_diag_fatal_dump;
     const char *checks = _exa_os_getenv("EXALLOC_CHECKS");
-    if (checks != NULL && strcmp(checks, "verifier") == 0) exa_atomic_store_release(&_exa_diag_sites, 1u);
+    if (checks != NULL && strcmp(checks, "verifier") == 0) (void)exa_diag_record_sites(1);
     const char *leak = _exa_os_getenv("EXALLOC_LEAK_REPORT");
     if (leak != NULL && leak[0] != 0 && strcmp(leak, "0") != 0)
         (void)exa_leak_report_at_exit(1, strcmp(leak, "1") == 0 ? NULL : leak);

@@ -21,7 +21,7 @@ PVOID ExAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes) {
 }
 
 PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag) {
-    return _exa_pool_legacy((int32_t)PoolType, NumberOfBytes, Tag, EXA_LEGACY_TAGGED, 0);
+    return _exa_pool_legacy_entry((int32_t)PoolType, NumberOfBytes, Tag); /* the fast door, one jump */
 }
 
 PVOID ExAllocatePoolWithQuota(POOL_TYPE PoolType, SIZE_T NumberOfBytes) {
@@ -38,7 +38,7 @@ PVOID ExAllocatePoolWithTagPriority(POOL_TYPE PoolType, SIZE_T NumberOfBytes, UL
 }
 
 PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag) {
-    return _exa_pool_flags(Flags, NumberOfBytes, Tag, NULL, 0);
+    return _exa_pool_flags_entry(Flags, NumberOfBytes, Tag); /* the fast door, one jump */
 }
 
 PVOID ExAllocatePool3(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag, PCPOOL_EXTENDED_PARAMETER ExtendedParameters,
@@ -88,7 +88,7 @@ PVOID ExAllocatePoolPriorityUninitialized(POOL_TYPE PoolType, SIZE_T NumberOfByt
 
 VOID ExFreePool(PVOID P) { _exa_pool_release_untagged(P); }
 
-VOID ExFreePoolWithTag(PVOID P, ULONG Tag) { _exa_pool_release(P, Tag, 1); }
+VOID ExFreePoolWithTag(PVOID P, ULONG Tag) { _exa_pool_release_tagged(P, Tag); }
 
 SIZE_T ExQueryPoolBlockSize(PVOID PoolBlock, PBOOLEAN QuotaCharged) {
     exa_pool_block_info_t info;

@@ -79,16 +79,20 @@
  * RAISE_ON_FAILURE) and ExAllocatePoolWithTag with NonPagedPool, PagedPool or NonPagedPoolNx,
  * a non-zero tag and 1..4096 bytes, are recognised with a few compares
  * (_exa_pool_flags_entry, _exa_pool_legacy_entry) and served from the thread's caches: a
- * small block is a pop (its header was formatted when it was carved; only PoolTag,
- * ProcessBilled and PoolType are written), a one-page big allocation a page from the
- * thread's page cache (up to 8 per front descriptor) plus one big-table insertion. Anything
- * else, and a miss, takes the full path, which validates everything and reports. The fast
- * free (_exa_pool_release) runs its checks as two grouped predicates, exa_free_header_sound
- * and exa_free_caller_allowed, and pushes; a page-aligned pointer looks up and deletes its
- * big-table record under one stripe lock (exa_release_big). Tag counts go to the thread's
- * slot through a one-entry memo (every count of a thread goes through it, so it never
- * outlives its slot's key). Pages in a thread's page cache stay reserved (in_use, counted as
- * big pages) until exa_pool_trim or thread exit gives them back.
+ * small block is a pop (its header was formatted when it was carved and every cached block's
+ * ProcessBilled is 0, so only PoolTag and PoolType are written), a one-page big allocation a
+ * page from the thread's page cache (up to 8 per front descriptor) plus one big-table
+ * insertion. Anything else, and a miss, takes the full path, which validates everything and
+ * reports. The fast free (doors.c, exa_release_in) finds the segment through the thread's
+ * memo of the segment map's last answer (valid while no segment has left the map: a global
+ * epoch), runs the default level's header checks with a few compares and one table load
+ * (exa_free_irql_limit folds PoolType's validity, the quota bit and the IRQL rule), and
+ * pushes; a page-aligned pointer looks up and deletes its big-table record under one stripe
+ * lock (_exa_release_big). Tag counts go to the thread's slot through one-entry memos, one
+ * per front descriptor, compared by tag (every count of a thread goes through them, so none
+ * outlives its slot's key). A thread with no state of its own points at _exa_thread_none,
+ * whose empty caches make every fast path miss. Pages in a thread's page cache stay reserved
+ * (in_use, counted as big pages) until exa_pool_trim or thread exit gives them back.
  *
  * Who writes a header, and why the bytes are atomic: the owner of an allocated or cached
  * block writes its PoolType (and tag, ProcessBilled) without the descriptor lock; a lock
@@ -175,6 +179,9 @@ typedef struct exa_pool_segment_s {
     uint64_t free_mask;                      /* bit i: page i free (descriptor lock) */
     exa_pool_desc_t *desc;
     struct exa_pool_segment_s *next, *prev;  /* partial or empty list (descriptor lock) */
+    uint32_t front_key;                      /* desc->index for a front descriptor, else 0x100 | index:
+                                              * equal to a sound header's PoolIndex byte exactly
+                                              * when the block may take the fast free */
     uint8_t where;                           /* EXA_SEG_* */
     uint8_t locked;                          /* 1 when locked in RAM */
 } exa_pool_segment_t;
@@ -251,18 +258,32 @@ typedef struct exa_big_stripe_s {
 
 typedef struct exa_front_s {
     exa_pool_header_t *head;  /* newest cached block */
-    uint32_t count, limit;
+    uint32_t room, limit;     /* room = limit - blocks cached; limit 0 for 0 and 1 units */
 } exa_front_t;
+
+/* An invalid memo tag: a protected tag never takes the fast paths' memo. */
+#define EXA_MEMO_NONE EXA_TAG_PROTECTED
 
 typedef struct exa_pool_thread_s {
     exa_front_t front[EXA_POOL_FRONT_DESCRIPTORS][EXA_POOL_PAGE_UNITS];
-    exa_u64 cached_bytes;              /* bytes of blocks in all front caches */
+    int64_t budget;                    /* EXA_FRONT_BUDGET less the bytes in all front caches */
+    /* Tag memo, one per front descriptor (0 and 1 are non-paged, 2 paged): the slot of the
+     * last (unprotected) tag counted through that descriptor; memo_tag EXA_MEMO_NONE: none. */
+    uint32_t memo_tag[EXA_POOL_FRONT_DESCRIPTORS];
+    exa_tag_slot_t *memo_slot[EXA_POOL_FRONT_DESCRIPTORS];
+    /* Segment memo: the segment map's answer for the last segment a fast free looked up
+     * (address >> EXA_POOL_SEGMENT_SHIFT, its front_key), valid while _exa_segment_epoch
+     * still equals seg_epoch (no segment has left the map since; the epoch is odd, moving by
+     * 2, so seg_epoch 0 never holds); seg_key UINTPTR_MAX: none (no address has that key). */
+    uintptr_t seg_key;
+    uint32_t seg_front, seg_epoch;
     uintptr_t pages[EXA_POOL_FRONT_DESCRIPTORS][8];  /* cached single pages (big allocations) */
     uint32_t npages[EXA_POOL_FRONT_DESCRIPTORS];
-    exa_u64 memo_key;                  /* tag key of memo_slot (0: none) */
-    exa_tag_slot_t *memo_slot;         /* the slot of the last tag counted */
     exa_tag_cache_t tags;
 } exa_pool_thread_t;
+
+exa_inline uint32_t exa_front_count(const exa_front_t *c) { return c->limit - c->room; }
+_Static_assert(sizeof(exa_front_t) == EXA_POOL_BLOCK_SIZE, "front[di] indexed by a block's bytes");
 
 /* Bytes one thread may hold in its front caches, all sizes together. Larger budgets measured
  * slower on a mixed-size workload (more memory touched), smaller ones drain too often. */
@@ -301,6 +322,8 @@ extern exa_atomic(uint32_t) _exa_pool_state;  /* segment.c */
 exa_noinline void _exa_pool_init_slow(void);  /* segment.c */
 exa_noinline exa_pool_desc_t *_exa_desc_for_node(uint32_t node, int executable);  /* segment.c */
 extern exa_atomic(uintptr_t) _exa_segmap[(size_t)1 << EXA_MAP_TOP_BITS];  /* segment.c */
+/* Bumped whenever a segment leaves the segment map (segment.c). */
+extern exa_atomic(uint32_t) _exa_segment_epoch;  /* segment.c */
 void _exa_seg_unlink(exa_pool_segment_t **head, exa_pool_segment_t *s);  /* segment.c */
 void _exa_release_run(exa_release_t *r);  /* segment.c */
 uintptr_t _exa_pages_take(exa_pool_desc_t *d, uint32_t k, int must_succeed, exa_status_t *status);  /* segment.c */
@@ -312,13 +335,15 @@ exa_big_t *_exa_big_find(exa_big_stripe_t *st, uintptr_t va);  /* big.c */
 int _exa_big_insert(const exa_big_t *e);  /* big.c */
 void _exa_big_delete(exa_big_stripe_t *st, exa_big_t *slot);  /* big.c */
 int _exa_big_lookup(uintptr_t va, exa_big_t *out);  /* big.c */
-extern exa_thread_local exa_pool_thread_t *_exa_tls_pool;  /* front.c */
+extern exa_pool_thread_t _exa_thread_none;  /* front.c */
+extern exa_thread_local exa_pool_thread_t *_exa_tls_pool;  /* front.c: &_exa_thread_none when the thread has no state */
 exa_noinline exa_pool_thread_t *_exa_thread_create(void);  /* front.c */
 void _exa_front_drain(exa_pool_thread_t *t, exa_pool_desc_t *d, exa_front_t *c, uint32_t count);  /* front.c */
 exa_u64 _exa_thread_drain(exa_pool_thread_t *t);  /* front.c */
 exa_noinline exa_pool_header_t *_exa_front_refill(exa_pool_thread_t *t, exa_pool_desc_t *d, exa_front_t *c,
                                                          uint32_t units, exa_status_t *status);  /* front.c */
-exa_noinline void _exa_tag_count_miss(exa_pool_thread_t *t, exa_u64 key, int is_free, exa_u64 bytes);  /* front.c */
+exa_noinline void _exa_tag_count_miss(exa_pool_thread_t *t, uint32_t memo, exa_u64 key, int is_free,
+                                      exa_u64 bytes);  /* front.c */
 exa_noinline int _exa_find_big(const void *p, exa_found_t *f, int report);  /* free.c */
 exa_noinline int _exa_find_unusual(const void *p, exa_pool_desc_t *d, exa_found_t *f, int report);  /* free.c */
 exa_noinline void _exa_release_checked(void *block, uint32_t tag, int check_tag);  /* free.c */
@@ -422,9 +447,10 @@ exa_inline uint32_t exa_big_home(uintptr_t va, uint32_t capacity) {
     return (uint32_t)(((uint64_t)(va >> EXA_PAGE_SHIFT) * 0x9E3779B97F4A7C15ull) >> 32) & (capacity - 1);
 }
 
+/* The calling thread's state, created on first use; NULL when it cannot have one. */
 exa_inline exa_pool_thread_t *exa_thread(void) {
     exa_pool_thread_t *t = _exa_tls_pool;
-    return exa_likely(t != NULL) ? t : _exa_thread_create();
+    return exa_likely(t != &_exa_thread_none) ? t : _exa_thread_create();
 }
 
 /* An owned (EXA_HDR_CACHED) block of `units` units from d, or NULL with *status. */
@@ -435,8 +461,8 @@ exa_inline exa_pool_header_t *exa_block_get(exa_pool_desc_t *d, exa_pool_thread_
         exa_pool_header_t *h = c->head;
         if (exa_likely(h != NULL)) {
             c->head = *exa_cache_link(h);
-            c->count--;
-            t->cached_bytes -= (exa_u64)units * EXA_POOL_BLOCK_SIZE;
+            c->room++;
+            t->budget += (int64_t)units * EXA_POOL_BLOCK_SIZE;
             return h;
         }
         return _exa_front_refill(t, d, c, units, status);
@@ -453,16 +479,18 @@ exa_inline void exa_block_put(exa_pool_desc_t *d, exa_pool_thread_t *t, exa_pool
     exa_u64 bytes = (exa_u64)units * EXA_POOL_BLOCK_SIZE;
     if (exa_likely(t != NULL && d->index < EXA_POOL_FRONT_DESCRIPTORS)) {
         exa_front_t *c = &t->front[d->index][units];
-        int full = c->count >= c->limit || t->cached_bytes + bytes > EXA_FRONT_BUDGET;
-        if (exa_likely(!full) || c->count != 0) {
+        int full = c->room == 0 || t->budget < (int64_t)bytes;
+        uint32_t count = exa_front_count(c);
+        if (exa_likely(!full) || count != 0) {
             /* Full, or the thread is at its budget: half of this size goes back in one batch. */
-            if (exa_unlikely(full)) _exa_front_drain(t, d, c, (c->count + 1) / 2);
+            if (exa_unlikely(full)) _exa_front_drain(t, d, c, (count + 1) / 2);
             exa_h_set_type(h, EXA_HDR_CACHED);
+            h->process_billed = 0; /* every cached block's ProcessBilled is 0: the fast allocate writes none */
             exa_track_free_block(h, units);
             *exa_cache_link(h) = c->head;
             c->head = h;
-            c->count++;
-            t->cached_bytes += bytes;
+            c->room--;
+            t->budget -= (int64_t)bytes;
             return;
         }
     }
@@ -474,16 +502,21 @@ exa_inline void exa_block_put(exa_pool_desc_t *d, exa_pool_thread_t *t, exa_pool
     _exa_pool_changed(d->pool);
 }
 
-/* 1 when counted through the memo; 0: the caller must call _exa_tag_count_miss. */
-exa_inline int exa_tag_count_hit(exa_pool_thread_t *t, exa_u64 key, int is_free, exa_u64 bytes) {
-    if (exa_unlikely(t->memo_key != key)) return 0;
-    _exa_tag_slot_add(t->memo_slot, is_free, bytes);
+/* 1 when counted through memo `memo` (a front descriptor's index; the tag as passed, so a
+ * protected tag never hits); 0: the caller must call _exa_tag_count_miss. */
+exa_inline int exa_tag_count_hit(exa_pool_thread_t *t, uint32_t memo, uint32_t tag, int is_free, exa_u64 bytes) {
+    if (exa_unlikely(t->memo_tag[memo] != tag)) return 0;
+    _exa_tag_slot_add(t->memo_slot[memo], is_free, bytes);
     return 1;
 }
 
+/* The memo a count of pool `kind` goes through: 2 (the paged front descriptor's) or 0. */
+exa_inline uint32_t exa_memo_of_kind(int32_t kind) { return kind == EXA_POOL_KIND_PAGED ? EXA_DESC_PAGED : EXA_DESC_NX; }
+
 exa_inline void exa_tag_count_memo(exa_pool_thread_t *t, uint32_t tag, int32_t kind, int is_free, exa_u64 bytes) {
-    exa_u64 key = _exa_tag_key(tag, kind);
-    if (!exa_tag_count_hit(t, key, is_free, bytes)) _exa_tag_count_miss(t, key, is_free, bytes);
+    uint32_t memo = exa_memo_of_kind(kind);
+    if (!exa_tag_count_hit(t, memo, tag, is_free, bytes))
+        _exa_tag_count_miss(t, memo, _exa_tag_key(tag, kind), is_free, bytes);
 }
 
 /* Count through the memo when the thread has state (every count of a thread must, or the

@@ -45,36 +45,37 @@
 
 /* The rest of a fast allocate whose tag missed the memo (out of line: the inline part
  * then needs no stack frame). */
-static exa_noinline __attribute__((returns_nonnull)) void *exa_allocate_fast_miss(exa_pool_thread_t *t, exa_u64 key,
-                                                                                   char *p, exa_u64 n, uint32_t units,
+static exa_noinline __attribute__((returns_nonnull)) void *exa_allocate_fast_miss(exa_pool_thread_t *t, uint32_t di,
+                                                                                   uint32_t tag, char *p, exa_u64 n,
                                                                                    uint32_t zero) {
-    _exa_tag_count_miss(t, key, 0, (exa_u64)units * EXA_POOL_BLOCK_SIZE);
+    uint32_t units = exa_h_size((exa_pool_header_t *)(void *)p - 1);
+    exa_u64 key = _exa_tag_key(tag, di == EXA_DESC_PAGED ? EXA_POOL_KIND_PAGED : EXA_POOL_KIND_NON_PAGED);
+    _exa_tag_count_miss(t, di, key, 0, (exa_u64)units * EXA_POOL_BLOCK_SIZE);
     return zero ? memset(p, 0, (size_t)n) : p;
 }
 
 /* The fast core: the block for a request of `type` (EXA_PT_NX, 0 or EXA_PT_PAGED), n in
  * 1..EXA_POOL_MAX_ALLOC, from front descriptor `di`'s cache; NULL when it cannot serve. */
 exa_inline void *exa_allocate_fast(uint32_t di, int32_t type, exa_u64 n, uint32_t tag, uint32_t zero) {
-    exa_pool_thread_t *t = _exa_tls_pool;
-    if (exa_unlikely(t == NULL || _exa_irql_too_high_for_pool(type))) return NULL;
+    exa_pool_thread_t *t = _exa_tls_pool; /* &_exa_thread_none (empty caches) when it has no state */
+    if (exa_unlikely(_exa_irql_too_high_for_pool(type))) return NULL;
     uint32_t units = (uint32_t)((n + 2 * EXA_POOL_BLOCK_SIZE - 1) >> EXA_POOL_BLOCK_SHIFT);
     exa_front_t *c = &t->front[di][units];
     exa_pool_header_t *h = c->head;
     if (exa_unlikely(h == NULL)) return NULL;
     exa_u64 bytes = (exa_u64)units * EXA_POOL_BLOCK_SIZE;
     c->head = *exa_cache_link(h);
-    c->count--;
-    t->cached_bytes -= bytes;
+    c->room++;
+    t->budget += (int64_t)bytes;
     /* The header: PreviousSize, PoolIndex and BlockSize are already right (the block was
-     * formatted when it was carved); only the owner's fields change. */
+     * formatted when it was carved) and ProcessBilled is 0 (every cached block's is:
+     * exa_block_put, _exa_front_refill); only PoolTag and PoolType change. */
     h->pool_tag = tag;
-    h->process_billed = 0;
     exa_track_hand_out(h, units);
     char *p = (char *)(h + 1);
     exa_track_tail(h, units, p, n);
     exa_h_set_type(h, (uint32_t)(type & EXA_PT_HEADER_MASK) + 1);
-    exa_u64 key = _exa_tag_key(tag, (int32_t)(type & EXA_PT_PAGED));
-    if (exa_unlikely(!exa_tag_count_hit(t, key, 0, bytes))) return exa_allocate_fast_miss(t, key, p, n, units, zero);
+    if (exa_unlikely(!exa_tag_count_hit(t, di, tag, 0, bytes))) return exa_allocate_fast_miss(t, di, tag, p, n, zero);
     return zero ? memset(p, 0, (size_t)n) : p;
 }
 
@@ -83,8 +84,8 @@ exa_inline int exa_fast_size(exa_u64 size) { return size - 1 < (exa_u64)EXA_POOL
 /* The fast door for a one-page big request (4065..4096 bytes) of a front descriptor: a page
  * from the thread's page cache, one big-table insertion. NULL when the cache is empty. */
 static exa_noinline void *exa_allocate_page_fast(uint32_t di, int32_t type, exa_u64 n, uint32_t tag, uint32_t zero) {
-    exa_pool_thread_t *t = _exa_tls_pool;
-    if (t == NULL || t->npages[di] == 0 || _exa_irql_too_high_for_pool(type)) return NULL;
+    exa_pool_thread_t *t = _exa_tls_pool; /* &_exa_thread_none: no pages */
+    if (t->npages[di] == 0 || _exa_irql_too_high_for_pool(type)) return NULL;
     exa_pool_request_t r = {n, tag, type, zero ? (uint32_t)EXA_REQ_ZERO : 0u, EXA_POOL_PRIORITY_HIGH, -1, 0};
     exa_pool_desc_t *d = &_exa_front_descs[di];
     void *p = exa_big_page_cached(t, d, &r);
@@ -130,12 +131,12 @@ static exa_noinline void *exa_legacy_page_door(int32_t pool_type, exa_u64 size, 
 }
 
 /* The doors: three inlined copies of the fast core, one per pool, each with its constants. */
-/* The doors stand aside, sending every request through the full path, while allocation
- * sites are recorded (diag.h) or the verifier level is on (verifier.h: special pool,
- * low-resources simulation, fill patterns). */
-exa_inline int exa_doors_open(void) {
-    return (exa_atomic_load_relaxed(&_exa_diag_sites) | (_exa_verifier_state() & EXA_VBIT_VERIFIER)) == 0;
-}
+/* The doors stand aside, sending every request through the full path, while any bit of the
+ * options word is set: allocation sites recorded (diag.c sets EXA_POOL_OPTION_SITES_INTERNAL
+ * with _exa_diag_sites), the verifier level (special pool, low-resources simulation, fill
+ * patterns: verifier.c sets EXA_POOL_OPTION_VERIFIER_INTERNAL with it) and strict mode
+ * (whose rules the full path applies). One load. */
+exa_inline int exa_doors_open(void) { return exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0; }
 
 void *_exa_pool_flags_entry(exa_u64 flags, exa_u64 size, uint32_t tag) {
     if (exa_likely(tag != 0 && exa_doors_open())) {
@@ -155,7 +156,7 @@ void *_exa_pool_flags_entry(exa_u64 flags, exa_u64 size, uint32_t tag) {
 }
 
 void *_exa_pool_legacy_entry(int32_t pool_type, exa_u64 size, uint32_t tag) {
-    if (exa_likely(tag != 0 && exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0 && exa_doors_open())) {
+    if (exa_likely(tag != 0 && exa_doors_open())) {
         if (exa_likely(exa_fast_size(size))) {
             void *p = NULL;
             if (exa_likely(pool_type == EXA_PT_NX)) p = exa_allocate_fast(EXA_DESC_NX, EXA_PT_NX, size, tag, 0);
@@ -169,83 +170,154 @@ void *_exa_pool_legacy_entry(int32_t pool_type, exa_u64 size, uint32_t tag) {
     return _exa_pool_legacy_full(pool_type, size, tag, EXA_LEGACY_TAGGED, 0);
 }
 
-/* The fast free's checks, grouped so that a check level can wrap them. Each is 1 when the
- * block passes; a block that fails any goes to the checked path, which repeats every check
- * one by one and reports the first failure (nothing is reported here).
+/* The fast free's checks. A block takes the fast free only when every check of the checked
+ * path would pass; anything else goes to the checked path, which repeats every check one by
+ * one and reports the first failure (nothing is reported here). The checks, in the order
+ * the fast free reads them:
  *
- * exa_free_header_sound: the header of a small block of a front descriptor (PoolType an
- * allocated, uncharged type; PoolIndex the segment's descriptor; BlockSize within the
- * page; the next header's PreviousSize agreeing). *size gets BlockSize. */
-exa_inline int exa_free_header_sound(uint32_t di, exa_pool_header_t *h, uint32_t type, uint32_t *size) {
-    uint32_t units = exa_h_size(h);
-    *size = units;
-    /* The block's end as an offset in its page: 256 units = the page's end. */
-    uint32_t end_units = (uint32_t)(((uintptr_t)h & (EXA_PAGE_SIZE - 1)) >> EXA_POOL_BLOCK_SHIFT) + units;
-    return type <= EXA_PT_HEADER_MASK && (type & EXA_PT_QUOTA) == 0 && di < EXA_POOL_FRONT_DESCRIPTORS &&
-           exa_h_index(h) == di && units >= 2 && end_units <= EXA_POOL_PAGE_UNITS &&
-           (end_units == EXA_POOL_PAGE_UNITS || exa_h_prev(exa_hdr_at(h, (int32_t)units)) == units);
-}
+ *   - the pointer is 16-byte aligned, not page-aligned, and inside a pool segment (the
+ *     segment map, before anything at the pointer is read);
+ *   - PoolIndex is the segment's descriptor and that is a front descriptor (one compare:
+ *     the segment's front_key never equals an index byte otherwise);
+ *   - PoolType is an allocated, uncharged type the current IRQL may free (one table load:
+ *     exa_free_irql_limit, below);
+ *   - BlockSize keeps the block within its page, and the next header's PreviousSize agrees
+ *     (or the block ends the page); BlockSize 0 or 1 is left to the front cache, whose
+ *     room for them is always 0, so the miss path sends them to the checked path;
+ *   - the tag is not protected, no strict mode, verifier level or site recording
+ *     (exa_doors_open).
+ *
+ * exa_free_irql_limit[PoolType byte]: 0 for a byte the fast free refuses (free, cached,
+ * shadow, charged to a quota, out of range), else the highest IRQL allowed + 1:
+ * DISPATCH_LEVEL + 1 for non-paged types, APC_LEVEL + 1 for paged ones. */
+#define EXA_FIL(b) \
+    ((b) == 0 || (b) > EXA_HDR_TYPE_MAX || (((b) - 1) & EXA_PT_QUOTA) ? 0 \
+     : (((b) - 1) & EXA_PT_PAGED) ? EXA_APC_LEVEL + 1 : EXA_DISPATCH_LEVEL + 1)
+#define EXA_FIL4(b) EXA_FIL(b), EXA_FIL((b) + 1), EXA_FIL((b) + 2), EXA_FIL((b) + 3)
+#define EXA_FIL16(b) EXA_FIL4(b), EXA_FIL4((b) + 4), EXA_FIL4((b) + 8), EXA_FIL4((b) + 12)
+static const uint8_t exa_free_irql_limit[256] = {
+    EXA_FIL16(0x00), EXA_FIL16(0x10), EXA_FIL16(0x20), EXA_FIL16(0x30),
+    EXA_FIL16(0x40), EXA_FIL16(0x50), EXA_FIL16(0x60), EXA_FIL16(0x70),
+    EXA_FIL16(0x80), EXA_FIL16(0x90), EXA_FIL16(0xA0), EXA_FIL16(0xB0),
+    EXA_FIL16(0xC0), EXA_FIL16(0xD0), EXA_FIL16(0xE0), EXA_FIL16(0xF0)};
+#undef EXA_FIL16
+#undef EXA_FIL4
+#undef EXA_FIL
+_Static_assert(EXA_HDR_CACHED > EXA_HDR_TYPE_MAX && EXA_HDR_SHADOW > EXA_HDR_TYPE_MAX, "cached and shadow bytes refused");
 
-exa_inline int exa_free_caller_allowed_front(uint32_t tag, uint32_t di) {
-    static const uint8_t max_irql[EXA_POOL_FRONT_DESCRIPTORS] = {EXA_DISPATCH_LEVEL, EXA_DISPATCH_LEVEL, EXA_APC_LEVEL};
-    return (tag & EXA_TAG_PROTECTED) == 0 && _exa_tls_irql <= max_irql[di] &&
-           exa_atomic_load_relaxed(&_exa_pool_option_bits) == 0;
-}
-
-/* The rest of a fast free that missed the tag memo or found its cache full (checks passed,
- * nothing changed yet). */
-static exa_noinline void exa_release_fast_miss(exa_pool_thread_t *t, exa_pool_desc_t *d, exa_pool_header_t *h,
-                                               uint32_t size) {
-    exa_tag_count_memo(t, h->pool_tag, d->kind, 1, (exa_u64)size * EXA_POOL_BLOCK_SIZE);
+/* The rest of a fast free that passed every check but missed the tag memo, found its cache
+ * full or the thread at its budget (nothing changed yet); BlockSize 0 or 1 (no room, ever)
+ * to the checked path, which reports it. */
+static exa_noinline void exa_release_fast_miss(void *block) {
+    /* Found again from the block and the thread's segment memo (both unchanged since the
+     * checks): the fast path then holds nothing across its branch here. */
+    exa_pool_thread_t *t = _exa_tls_pool;
+    uint32_t di = t->seg_front;
+    exa_pool_header_t *h = (exa_pool_header_t *)block - 1;
+    uint32_t size = exa_h_size(h);
+    if (exa_unlikely(size < 2)) {
+        _exa_release_checked(h + 1, 0, 2); /* a header check fails before any tag check */
+        return;
+    }
+    exa_pool_desc_t *d = &_exa_front_descs[di];
+    exa_u64 bytes = (exa_u64)size * EXA_POOL_BLOCK_SIZE;
+    uint32_t tag = h->pool_tag;
+    if (!exa_tag_count_hit(t, di, tag, 1, bytes)) _exa_tag_count_miss(t, di, _exa_tag_key(tag, d->kind), 1, bytes);
     exa_block_put(d, t, h, size);
 }
 
-/* The common free, inline: an unprotected, uncharged small block of a front descriptor,
- * sound header, IRQL allowed, not strict mode, a thread with a cache with room. It only
- * proceeds when each of those holds and leaves everything else (and every report) to the
- * checked path. The segment map lookup comes first, so a foreign pointer is never read. */
-exa_inline void exa_release(void *block, uint32_t tag, int check_tag) {
+/* Everything the fast free leaves: site recording, the special pool, big allocations and
+ * the checked path. */
+static exa_noinline void exa_release_slow(void *block, uint32_t tag, int check_tag) {
     if (exa_unlikely(exa_atomic_load_relaxed(&_exa_diag_sites) != 0)) _exa_hooks.note_free(block);
-    uintptr_t a = (uintptr_t)block;
-    exa_pool_thread_t *t = _exa_tls_pool;
-    exa_pool_segment_t *s;
-    if (exa_likely((a & (EXA_POOL_BLOCK_SIZE - 1)) == 0 && (a & (EXA_PAGE_SIZE - 1)) != 0 && t != NULL &&
-                   (s = exa_segmap_find(a)) != NULL)) {
-        exa_pool_desc_t *d = s->desc;
-        uint32_t di = d->index;  /* read once: the header's atomic loads would make it reload */
-        exa_pool_header_t *h = (exa_pool_header_t *)block - 1;
-        uint32_t owner_tag = h->pool_tag, type = exa_h_type(h) - 1, size;
-        if (exa_likely(exa_free_header_sound(di, h, type, &size) && exa_free_caller_allowed_front(owner_tag, di))) {
-            exa_u64 bytes = (exa_u64)size * EXA_POOL_BLOCK_SIZE;
-            exa_front_t *c = &t->front[di][size];
-            /* The tag is not protected, and only the paged front descriptor is paged. */
-            static const exa_u64 kind_bits[EXA_POOL_FRONT_DESCRIPTORS] = {
-                (exa_u64)1 << 40, (exa_u64)1 << 40, ((exa_u64)1 << 40) | ((exa_u64)EXA_POOL_KIND_PAGED << 32)};
-            exa_u64 key = (exa_u64)owner_tag | kind_bits[di];
-            if (exa_likely(c->count < c->limit && t->cached_bytes + bytes <= EXA_FRONT_BUDGET &&
-                           exa_tag_count_hit(t, key, 1, bytes))) {
-                exa_h_set_type(h, EXA_HDR_CACHED);
-                exa_track_free_block(h, size);
-                *exa_cache_link(h) = c->head;
-                c->head = h;
-                c->count++;
-                t->cached_bytes += bytes;
-                return;
-            }
-            exa_release_fast_miss(t, d, h, size);
-            return;
-        }
-    }
     /* The special pool's hook (base/hooks.h): special pool blocks (VERIFY_START ones are page-aligned). */
     if (exa_unlikely(_exa_verifier_state() & EXA_VBIT_SPECIAL) && _exa_hooks.special_release(block, tag, check_tag)) return;
-    if ((a & (EXA_PAGE_SIZE - 1)) == 0) {
+    if (((uintptr_t)block & (EXA_PAGE_SIZE - 1)) == 0) {
         _exa_release_big(block, tag, check_tag);
         return;
     }
     _exa_release_checked(block, tag, check_tag);
 }
 
+static exa_noinline void exa_release_segment_miss(void *block, uint32_t tag, int check_tag);
+
+/* The common free, inline: an unprotected, uncharged small block of a front descriptor,
+ * sound header, IRQL allowed, not strict mode, a thread with a cache with room. It only
+ * proceeds when each of those holds and leaves everything else (and every report) to
+ * exa_release_slow. The segment comes first, so a foreign pointer is never read: from the
+ * thread's segment memo when it holds the pointer's segment and no segment has left the map
+ * since it was filled (the segment map's answer, remembered), else from the map
+ * (exa_release_segment_miss, which fills the memo and comes back with `first` 0). It calls
+ * nothing but tail calls, so it needs no stack frame. */
+exa_inline void exa_release_in(void *block, uint32_t tag, int check_tag, int first) {
+    uintptr_t a = (uintptr_t)block;
+    exa_pool_thread_t *t = _exa_tls_pool;
+    uintptr_t off = a & (EXA_PAGE_SIZE - 1);
+    /* A thread without state (&_exa_thread_none, seg_epoch 0) always misses the memo. */
+    if (exa_unlikely((a & (EXA_POOL_BLOCK_SIZE - 1)) != 0 || off == 0)) goto slow;
+    if (exa_unlikely((a >> EXA_POOL_SEGMENT_SHIFT) != t->seg_key ||
+                     t->seg_epoch != exa_atomic_load_relaxed(&_exa_segment_epoch))) {
+        if (first) {
+            exa_release_segment_miss(block, tag, check_tag);
+            return;
+        }
+        goto slow;
+    }
+    /* Word-sized locals: no zero-extensions between the loads and the address arithmetic;
+     * few of them, so that the path needs no callee-saved register. */
+    uintptr_t di = t->seg_front;
+    exa_pool_header_t *h = (exa_pool_header_t *)block - 1;
+    uintptr_t bytes = (uintptr_t)exa_h_size(h) * EXA_POOL_BLOCK_SIZE;
+    /* off - 16 + bytes: the offset in the page of the block's end (the next header, or the
+     * page's end); the next header's PreviousSize is compared with BlockSize read again. */
+    if (exa_unlikely(exa_h_index(h) != di || _exa_tls_irql >= exa_free_irql_limit[exa_h_type(h)] ||
+                     off - EXA_POOL_BLOCK_SIZE + bytes > EXA_PAGE_SIZE))
+        goto slow;
+    if (exa_likely(off - EXA_POOL_BLOCK_SIZE + bytes != EXA_PAGE_SIZE) &&
+        exa_unlikely(exa_h_prev((exa_pool_header_t *)(void *)((char *)h + bytes)) != exa_h_size(h)))
+        goto slow;
+    uint32_t owner_tag = h->pool_tag;
+    if (exa_unlikely((owner_tag & EXA_TAG_PROTECTED) != 0 || !exa_doors_open())) goto slow;
+    /* front[di][BlockSize]: entries are 16 bytes, as blocks' units are. */
+    exa_front_t *c = (exa_front_t *)(void *)((char *)t->front[di] + bytes);
+    if (exa_likely(c->room != 0 && t->budget >= (int64_t)bytes && t->memo_tag[di] == owner_tag)) {
+        _exa_tag_slot_add(t->memo_slot[di], 1, bytes);
+        exa_h_set_type(h, EXA_HDR_CACHED);
+        exa_track_free_block(h, (uint32_t)(bytes / EXA_POOL_BLOCK_SIZE));
+        *exa_cache_link(h) = c->head;
+        c->head = h;
+        c->room--;
+        t->budget -= (int64_t)bytes;
+        return;
+    }
+    exa_release_fast_miss(block);
+    return;
+slow:
+    exa_release_slow(block, tag, check_tag);
+}
+
+/* The segment memo missed: ask the segment map (the epoch read first, so that a segment
+ * leaving the map meanwhile leaves the memo stale), remember its answer, and free again. */
+static exa_noinline void exa_release_segment_miss(void *block, uint32_t tag, int check_tag) {
+    exa_pool_thread_t *t = _exa_tls_pool;
+    uint32_t epoch = exa_atomic_load_relaxed(&_exa_segment_epoch);
+    exa_pool_segment_t *s = exa_segmap_find((uintptr_t)block);
+    if (s == NULL || t == &_exa_thread_none) { /* that one is never written */
+        exa_release_slow(block, tag, check_tag);
+        return;
+    }
+    t->seg_key = (uintptr_t)block >> EXA_POOL_SEGMENT_SHIFT;
+    t->seg_front = s->front_key;
+    t->seg_epoch = epoch;
+    exa_release_in(block, tag, check_tag, 0);
+}
+
+exa_inline void exa_release(void *block, uint32_t tag, int check_tag) { exa_release_in(block, tag, check_tag, 1); }
+
 void _exa_pool_release(void *block, uint32_t tag, int check_tag) { exa_release(block, tag, check_tag); }
+
+/* ExFreePoolWithTag: the same with check_tag in place (one register fewer on the fast path). */
+void _exa_pool_release_tagged(void *block, uint32_t tag) { exa_release(block, tag, 1); }
 
 /* exa_pool_free / ExFreePool: the same with the constants in place (the checked path's
  * arguments need no register across the fast path). */
@@ -517,7 +589,7 @@ void exa_pool_free(void *block) {
 }
 
 void exa_pool_free_with_tag(void *block, uint32_t tag) {
-    if (block != NULL) _exa_pool_release(block, tag, 1);
+    if (block != NULL) _exa_pool_release_tagged(block, tag);
 }
 
 exa_status_t exa_pool_query_block(const void *block, exa_pool_block_info_t *out) {

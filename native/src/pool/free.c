@@ -162,7 +162,7 @@ static void exa_release_big_found(exa_pool_thread_t *t, exa_pool_desc_t *d, cons
 exa_noinline void _exa_release_big(void *block, uint32_t tag, int check_tag) {
     exa_pool_thread_t *t = _exa_tls_pool;
     uintptr_t va = (uintptr_t)block;
-    if (t != NULL && va != 0) {
+    if (t != &_exa_thread_none && va != 0) {
         exa_big_stripe_t *st = exa_big_stripe(va);
         exa_big_t big;
         _exa_lock(&st->lock);

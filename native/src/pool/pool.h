@@ -65,6 +65,12 @@ exa_inline int _exa_pool_strict(void) {
 /* Internal bit of _exa_pool_option_bits set at the verifier level: it keeps every free off
  * the inline fast path, so that the checked path's hooks see it. */
 #define EXA_POOL_OPTION_VERIFIER_INTERNAL 0x100u
+/* Internal bit set while allocation sites are recorded (diag.c): the doors stand aside so
+ * that every allocation and free reaches the site hooks. */
+#define EXA_POOL_OPTION_SITES_INTERNAL 0x200u
+/* Set the bits of `mask` in the options word to those of `value`, the others untouched
+ * (atomically with respect to every other change). */
+void _exa_pool_options_replace(uint32_t mask, uint32_t value);
 
 /* ---------------------------------------------------------------------------------------
  * One allocation request, as every entry point (legacy, ExAllocatePool2/3, lookaside
@@ -124,6 +130,8 @@ exa_u64 _exa_pool_struct_size(int32_t struct_id);
 
 /* ExFreePool (check_tag 0) / ExFreePoolWithTag (check_tag 1, tag as passed). */
 void _exa_pool_release(void *block, uint32_t tag, int check_tag);
+/* _exa_pool_release(block, tag, 1), compiled for that constant (ExFreePoolWithTag). */
+void _exa_pool_release_tagged(void *block, uint32_t tag);
 /* _exa_pool_release(block, 0, 0), compiled for those constants. */
 void _exa_pool_release_untagged(void *block);
 
@@ -220,9 +228,7 @@ exa_inline exa_u64 _exa_tag_key(uint32_t tag, int32_t kind) {
 exa_inline uint32_t _exa_tag_slot_of(exa_u64 key) {
     return (uint32_t)(((key & 0xFFFFFFFFu) * 0x9E3779B1u + (key >> 32)) >> 26) & (EXA_TAG_SLOTS - 1);
 }
-exa_inline void _exa_tag_owner_add(exa_atomic(exa_u64) *c, exa_u64 v) {
-    exa_atomic_store_relaxed(c, exa_atomic_load_relaxed(c) + v);
-}
+exa_inline void _exa_tag_owner_add(exa_atomic(exa_u64) *c, exa_u64 v) { exa_atomic_owner_add_u64(c, v); }
 
 /* Slow path of _exa_tag_count: cache NULL (no thread state) or a slot holding another key. */
 void _exa_tag_count_slow(exa_tag_cache_t *c, exa_u64 key, int is_free, exa_u64 bytes);

@@ -60,6 +60,7 @@ exa_noinline exa_pool_desc_t *_exa_desc_for_node(uint32_t node, int executable) 
 }
 
 exa_atomic(uintptr_t) _exa_segmap[(size_t)1 << EXA_MAP_TOP_BITS];
+exa_atomic(uint32_t) _exa_segment_epoch = 1; /* odd, never 0: _exa_thread_none's seg_epoch 0 never matches */
 
 /* 1 on success, 0 when the address is out of range or no leaf could be made. */
 static int exa_segmap_set(uintptr_t a, exa_pool_segment_t *s) {
@@ -147,6 +148,7 @@ static exa_pool_segment_t *exa_segment_create(exa_pool_desc_t *d, exa_status_t *
     s->base = (uintptr_t)base;
     s->free_mask = EXA_SEG_ALL_FREE;
     s->desc = d;
+    s->front_key = d->index < EXA_POOL_FRONT_DESCRIPTORS ? d->index : 0x100u | d->index;
     s->next = s->prev = NULL;
     s->where = EXA_SEG_PARTIAL;
     if (!exa_segmap_set(s->base, s)) goto fail_locked;
@@ -165,6 +167,8 @@ fail:
 static void exa_segment_release(exa_pool_segment_t *s) {
     exa_pool_t *pool = s->desc->pool;
     (void)exa_segmap_set(s->base, NULL);
+    /* Every thread's segment memo (pool/core.h) is stale from here on. */
+    exa_atomic_fetch_add_relaxed(&_exa_segment_epoch, 2u);
     exa_track_unpoison((void *)s->base, EXA_POOL_SEGMENT_SIZE);
     _exa_os_pages_unmap((void *)s->base, EXA_POOL_SEGMENT_SIZE);
     exa_atomic_fetch_add_relaxed(&pool->xmapped, (exa_u64)0 - EXA_POOL_SEGMENT_SIZE);

@@ -19,7 +19,7 @@ static int exa_vp_page_is_big(uintptr_t page) {
         _exa_unlock(&st->lock);
         if (hit) return 1;
     }
-    exa_pool_thread_t *t = _exa_tls_pool;
+    exa_pool_thread_t *t = _exa_tls_pool; /* &_exa_thread_none: no pages */
     if (t != NULL)
         for (uint32_t di = 0; di < EXA_POOL_FRONT_DESCRIPTORS; di++)
             for (uint32_t k = 0; k < t->npages[di]; k++)

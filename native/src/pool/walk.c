@@ -11,7 +11,7 @@
 exa_u64 _exa_pool_trim(void) {
     exa_pool_ready();
     exa_u64 n = 0;
-    if (_exa_tls_pool != NULL) n = _exa_thread_drain(_exa_tls_pool);
+    if (_exa_tls_pool != &_exa_thread_none) n = _exa_thread_drain(_exa_tls_pool);
     for (uint32_t i = 0; i < EXA_DESC_MAX; i++) {
         exa_pool_desc_t *d = exa_desc_by_index(i);
         if (d == NULL) continue;

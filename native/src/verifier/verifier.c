@@ -53,7 +53,7 @@ exa_status_t exa_set_check_level(int32_t level) {
         options &= ~EXA_POOL_OPTION_VERIFIER_INTERNAL;
     }
     int was_verifier = (exa_atomic_load_relaxed(&_exa_verifier_bits) & EXA_VBIT_VERIFIER) != 0;
-    exa_atomic_store_relaxed(&_exa_pool_option_bits, options);
+    _exa_pool_options_replace(EXA_POOL_OPTION_STRICT | EXA_POOL_OPTION_VERIFIER_INTERNAL, options);
     _exa_verifier_bits_update(bits, EXA_VBIT_OFF | EXA_VBIT_VERIFIER);
     /* The verifier level records allocation sites (diag.c) for leak reports and dumps, as
      * EXALLOC_CHECKS=verifier does at start-up; leaving it stops what entering it started. */
