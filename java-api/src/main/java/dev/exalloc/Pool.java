@@ -584,7 +584,8 @@ public final class Pool {
                     exa_pool_stats_s.big_allocations(s), exa_pool_stats_s.mapped(s), exa_pool_stats_s.cached(s),
                     exa_pool_stats_s.locked(s), exa_pool_stats_s.lock_failures(s), exa_pool_stats_s.cold_hints(s),
                     exa_pool_stats_s.lock_status(s), exa_pool_stats_s.condition_changes(s),
-                    exa_pool_stats_s.executable(s) != 0, exa_pool_stats_s.numa_nodes(s));
+                    exa_pool_stats_s.executable(s) != 0, exa_pool_stats_s.numa_nodes(s),
+                    exa_pool_stats_s.node_refusals(s));
         }
     }
 

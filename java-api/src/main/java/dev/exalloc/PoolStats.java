@@ -30,8 +30,11 @@ import java.util.Set;
  * @param executable       non-paged pool: executable requests get executable memory (false: the host refused, NX
  *                         fallback)
  * @param numaNodes        NUMA nodes the host has
+ * @param nodeRefusals     node-bound requests served although the host refused to bind their memory to the node
+ *                         (no NUMA policy in the kernel, or a seccomp profile that forbids it): NT falls back to
+ *                         another node rather than failing a node-preferred request
  */
 public record PoolStats(PoolKind pool, Set<PoolCondition> condition, long capacity, long inUse, long peak, long available,
         long smallPages, long bigPages, long bigAllocations, long mapped, long cached, long locked, long lockFailures,
-        long coldHints, int lockStatus, int conditionChanges, boolean executable, int numaNodes) {
+        long coldHints, int lockStatus, int conditionChanges, boolean executable, int numaNodes, long nodeRefusals) {
 }

@@ -298,6 +298,25 @@ class PoolTest {
             Pool.free(t);
         }
 
+        /** A node-bound mapping is served where the host refuses the binding, and each refusal is counted. */
+        @Test
+        void nodeRefusalsCountEachRefusedBinding() {
+            Tag tag = Tag.of("NuRj");
+            PoolParameters node0 = PoolParameters.none().numaNode(0, false);
+            long[] deltas = new long[2];
+            for (int i = 0; i < 2; i++) {
+                long before = Pool.stats(PoolKind.NON_PAGED).nodeRefusals();
+                // beyond a segment's 64 pages: a mapping of its own, bound on its own
+                MemorySegment big = Pool.allocate(80 * 4096, tag, PoolFlags.nonPaged(), node0);
+                assertNotNull(big, "served whether or not the host binds it");
+                deltas[i] = Pool.stats(PoolKind.NON_PAGED).nodeRefusals() - before;
+                Pool.free(big);
+            }
+            assertTrue(deltas[0] == 0 || deltas[0] == 1, "one mapping, at most one refusal: " + deltas[0]);
+            assertEquals(deltas[0], deltas[1], "the host answers the same way each time");
+            assertEquals(0, Pool.stats(PoolKind.PAGED).nodeRefusals(), "paged requests take no node");
+        }
+
         @Test
         void poolMonRowsPerTagAndPool() {
             Tag tag = Tag.of("Mon1");
