@@ -145,7 +145,10 @@ if [ $native = 1 ]; then
     for b in "${bins[@]}"; do
       name=$(basename "$b"); peer=${name#bench_}
       if [ "$peer" = glibc ]; then
-        for size in "${la_sizes[@]}"; do cg_row "$b" lookaside "$size" $cg_n pair:lookaside; done
+        for size in "${la_sizes[@]}"; do
+          cg_row "$b" lookaside "$size" $cg_n pair:lookaside
+          cg_row "$b" lookaside-inline "$size" $cg_n pair:lookaside-inline
+        done
         for size in "${pl_sizes[@]}"; do
           cg_row "$b" pool "$size" $cg_n poolpair:pool
           cg_row "$b" poolzero "$size" $cg_n poolpair:poolzero
