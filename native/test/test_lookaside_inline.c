@@ -245,11 +245,11 @@ static void inline_names_are_still_functions(void) {
 }
 
 static const test_case_t lookaside_inline_cases[] = {
-    {"inline_nt_single_thread", inline_nt_single_thread},
-    {"inline_depth_bound_and_counts", inline_depth_bound_and_counts},
-    {"inline_threads_exact_counts", inline_threads_exact_counts},
-    {"inline_abi_mismatch", inline_abi_mismatch},
-    {"inline_names_are_still_functions", inline_names_are_still_functions},
+    {"lookaside_inline.nt_single_thread", inline_nt_single_thread},
+    {"lookaside_inline.depth_bound_and_counts", inline_depth_bound_and_counts},
+    {"lookaside_inline.threads_exact_counts", inline_threads_exact_counts},
+    {"lookaside_inline.abi_mismatch", inline_abi_mismatch},
+    {"lookaside_inline.names_are_still_functions", inline_names_are_still_functions},
     {NULL, NULL},
 };
 TEST_SUITE(lookaside_inline);
