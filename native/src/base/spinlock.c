@@ -268,6 +268,7 @@ exa_status_t _exa_queued_acquire(exa_spinlock_t *lock, exa_lock_queue_t *q) {
         }
         if (prev == 0) {
             exa_atomic_store_relaxed(&q->xlock, (uintptr_t)lock | EXA_LOCK_QUEUE_OWNER);
+            exa_atomic_store_relaxed(exa_entry_beat(q), 0u); /* no wait: no clock reading to reuse */
             break;
         }
         exa_atomic_store_relaxed(exa_entry_beat(q), exa_now_us());
@@ -307,10 +308,13 @@ exa_status_t _exa_queued_acquire(exa_spinlock_t *lock, exa_lock_queue_t *q) {
 
 /* The owner hands the lock on (see the theory block): to the first waiter that is running,
  * skipping parked or stale ones; when every waiter was skipped, the lock becomes free. */
-static void exa_queued_hand_on(exa_atomic(uintptr_t) *word, uintptr_t lock, uintptr_t next) {
+static void exa_queued_hand_on(exa_atomic(uintptr_t) *word, uintptr_t lock, uintptr_t next, uint32_t own_beat) {
     exa_lock_queue_t *c = (exa_lock_queue_t *)next;
-    uint32_t now = 0;
-    int have_now = 0;
+    /* "Now" for the heartbeat test: an owner that waited wrote its last heartbeat just before
+     * it was handed the lock, a critical section ago; that reading is reused instead of the
+     * clock's (a successor that queued later then reads as running, which it was). */
+    uint32_t now = own_beat;
+    int have_now = own_beat != 0;
     exa_backoff_t b = {1, 0};
     for (;;) {
         uintptr_t s = exa_atomic_load_acquire(&c->xlock);
@@ -339,10 +343,7 @@ static void exa_queued_hand_on(exa_atomic(uintptr_t) *word, uintptr_t lock, uint
             exa_backoff(&b); /* a newer waiter is linking itself behind c */
             continue;
         }
-        if (exa_atomic_cas_strong_release(&c->xlock, &s, lock | EXA_QUEUE_SKIPPED)) {
-            c = (exa_lock_queue_t *)n2;
-            have_now = 0;
-        }
+        if (exa_atomic_cas_strong_release(&c->xlock, &s, lock | EXA_QUEUE_SKIPPED)) c = (exa_lock_queue_t *)n2;
     }
 }
 
@@ -371,7 +372,7 @@ exa_status_t _exa_queued_release(exa_lock_queue_t *q) {
         exa_backoff_t b = {1, 0};
         while ((next = exa_atomic_load_acquire(&q->xnext)) == 0) exa_backoff(&b);
     }
-    exa_queued_hand_on(word, lock, next);
+    exa_queued_hand_on(word, lock, next, exa_atomic_load_relaxed(exa_entry_beat(q)));
     return EXA_STATUS_SUCCESS;
 }
 
