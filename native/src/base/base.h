@@ -78,6 +78,8 @@ typedef struct exa_tls_block_s {
     exa_atomic(void *) la_list;     /* lookaside floor: the memoised list, or NULL */
     void *la_tc;                    /* lookaside floor: the thread's cache for it */
     uint32_t bugchecks;             /* bugcheck.c: bug checks raised on this thread so far */
+    void *held;                     /* spinlock.c: this thread's table of held queued locks, once
+                                     * found (the table itself is global-dynamic TLS) */
 } exa_tls_block_t;
 extern exa_thread_local exa_tls_block_t _exa_tls;
 #define _exa_tls_irql (_exa_tls.irql)

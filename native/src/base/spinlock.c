@@ -42,7 +42,8 @@
  * it. Uncontended both are one atomic instruction.
  *
  * The word of a queued lock names no thread, so each thread keeps a table of the queue
- * entries it holds (exa_tls_held): acquiring a lock one of them holds, or through an entry
+ * entries it holds (exa_tls_held, reached through the pointer in the initial-exec block after
+ * the first lookup): acquiring a lock one of them holds, or through an entry
  * that still holds a lock, is 0x0F (NT would spin forever on its own entry); releasing an
  * entry that is not in the table is 0x10 (double release, foreign handle). The table is
  * plain _Thread_local (global-dynamic TLS): it is touched only on queued paths, and the
@@ -212,6 +213,19 @@ typedef struct exa_held_s {
 
 static _Thread_local exa_held_t exa_tls_held;
 
+/* The table through the initial-exec block's pointer: one global-dynamic TLS lookup per thread
+ * instead of one per acquire and release. */
+static exa_noinline exa_held_t *exa_held_find(void) {
+    exa_held_t *h = &exa_tls_held;
+    _exa_tls.held = h;
+    return h;
+}
+
+exa_inline exa_held_t *exa_held(void) {
+    exa_held_t *h = (exa_held_t *)_exa_tls.held;
+    return exa_likely(h != NULL) ? h : exa_held_find();
+}
+
 exa_inline uintptr_t exa_entry_lock(exa_lock_queue_t *q) {
     return exa_atomic_load_relaxed(&q->xlock) & ~(uintptr_t)EXA_LOCK_QUEUE_BITS;
 }
@@ -250,7 +264,7 @@ exa_inline exa_atomic(uint32_t) *exa_entry_beat(exa_lock_queue_t *q) {
 exa_inline uint32_t exa_now_us(void) { return (uint32_t)(_exa_os_now_ns() / 1000u); }
 
 exa_status_t _exa_queued_acquire(exa_spinlock_t *lock, exa_lock_queue_t *q) {
-    exa_held_t *h = &exa_tls_held;
+    exa_held_t *h = exa_held();
     if (h->count != 0 && exa_held_check(h, lock, q) != EXA_STATUS_SUCCESS) return EXA_STATUS_BUGCHECK;
     exa_atomic(uintptr_t) *word = exa_atomic_word(lock);
     uintptr_t self = (uintptr_t)q, waiting = (uintptr_t)lock | EXA_LOCK_QUEUE_WAIT;
@@ -348,7 +362,7 @@ static void exa_queued_hand_on(exa_atomic(uintptr_t) *word, uintptr_t lock, uint
 }
 
 exa_status_t _exa_queued_release(exa_lock_queue_t *q) {
-    exa_held_t *h = &exa_tls_held;
+    exa_held_t *h = exa_held();
     uintptr_t field = exa_atomic_load_relaxed(&q->xlock);
     uintptr_t lock = field & ~(uintptr_t)EXA_LOCK_QUEUE_BITS;
     uint32_t i = h->count;
