@@ -154,6 +154,8 @@ if [ $native = 1 ]; then
           cg_row "$b" poolzero "$size" $cg_n poolpair:poolzero
         done
         cg_row "$b" pool mixed $cg_mix_n poolmixed:pool
+        cg_row "$b" lock-classic 0 $cg_n uncontended:classic
+        cg_row "$b" lock-queued 0 $cg_n uncontended:queued
       fi
       for size in $all_sizes; do
         pats=()

@@ -19,7 +19,8 @@
  *   bench_<peer> mem pool|malloc <size>   retained memory after a burst (MEM lines, see mem_run)
  *   bench_<peer> callgrind <peer> <size> <n>   only n pairs (for valgrind --tool=callgrind);
  *                                          peer is "lookaside", "lookaside-inline", "pool",
- *                                          "poolzero" or "malloc";
+ *                                          "poolzero", "malloc", or "lock-classic" /
+ *                                          "lock-queued" (uncontended acquire + release);
  *                                          size "mixed": n operations of poolmixed instead
  *
  * Output (time mode), one tab-separated line per result:
@@ -818,10 +819,17 @@ int main(int argc, char **argv) {
 #ifdef BENCH_WITH_EXALLOC
         if (strcmp(which, "lookaside") == 0 && !mixed) p = &peers[0];
         if (strcmp(which, "lookaside-inline") == 0 && !mixed) p = &peers[1];
+        /* the spin locks, uncontended: n acquire + release pairs (size ignored) */
+        if (strcmp(which, "lock-classic") == 0 || strcmp(which, "lock-queued") == 0) {
+            exa_spinlock_init(&bench_lock);
+            if (strcmp(which, "lock-classic") == 0) lock_classic(n);
+            else lock_queued(n);
+            return 0;
+        }
         if (strcmp(which, "pool") == 0) p = &pool_peers[0];
         if (strcmp(which, "poolzero") == 0) p = &pool_peers[1];
 #endif
-        if (p == NULL || size == 0 || n < 0) die("usage: callgrind lookaside|lookaside-inline|pool|poolzero|malloc <size>|mixed <n>");
+        if (p == NULL || size == 0 || n < 0) die("usage: callgrind lookaside|lookaside-inline|lock-classic|lock-queued|pool|poolzero|malloc <size>|mixed <n>");
         if (mixed) {
             /* n operations of poolmixed (the window's set-up cancels out between N and 2N) */
             mix_init();
