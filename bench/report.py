@@ -55,7 +55,7 @@ def ok(x):
 cres, jres = {}, {}
 if do_native:
     C_PATTERNS = ["pair", "batch1024", "pair2t", "xfree"]
-    C_PEERS = ["lookaside", "zone", "glibc", "jemalloc", "mimalloc", "tcmalloc"]
+    C_PEERS = ["lookaside", "lookaside-inline", "zone", "glibc", "jemalloc", "mimalloc", "tcmalloc"]
     MALLOCS = ["glibc", "jemalloc", "mimalloc", "tcmalloc"]
     res = {}
     for l in open(native_tsv):
@@ -95,12 +95,16 @@ if do_native:
     w("|---|---:|---|---:|---:|---:|")
     for pat in C_PATTERNS:
         for size in SIZES:
-            crows(pat, size, peers, "lookaside", {"lookaside": "exalloc lookaside", "zone": "exalloc zone (interlocked)"})
+            crows(pat, size, peers, "lookaside", {"lookaside": "exalloc lookaside",
+                                                  "lookaside-inline": "exalloc lookaside, NT names inline (EXA_NT_INLINE_LOOKASIDE)",
+                                                  "zone": "exalloc zone (interlocked)"})
     w("")
     w("Patterns: pair = allocate + free, one thread; batch1024 = allocate 1024 then free them in allocation "
       "order; pair2t = pair on 2 threads at once, own blocks (exalloc: one shared list); xfree = thread A "
       "allocates, passes the block through a 1024-slot ring, thread B frees it. exalloc lists: NT default "
-      "depths (Depth 4, max 256) for pair/pair2t, Depth = MaximumDepth = 1024 for batch1024/xfree. exalloc zone: "
+      "depths (Depth 4, max 256) for pair/pair2t, Depth = MaximumDepth = 1024 for batch1024/xfree. exalloc lookaside, "
+      "NT names inline: a LOOKASIDE_LIST_EX through ExAllocateFromLookasideListEx / ExFreeToLookasideListEx compiled "
+      "with EXA_NT_INLINE_LOOKASIDE (the header's inline fast path, as wdm.h's FORCEINLINE routines). exalloc zone: "
       "one segment, ExInterlockedAllocateFromZone/FreeToZone (one spin lock around the free list).")
     w("")
 
@@ -111,16 +115,65 @@ if do_native:
     w("### Spin locks (exalloc, same run)")
     w("")
     w("ns per acquire + release with an empty critical section, raising to DISPATCH_LEVEL and back as NT does; "
-      "contended2t: two threads on one lock, per acquire+release per thread. ratio = queued / classic.")
+      "contended<N>t: N threads on one lock (%s CPUs), wall time per acquire+release per thread (the N threads' "
+      "N * n acquisitions take n times this); each kind right after the other. ratio = queued / classic: the "
+      "classic lock is the control (it lets the releasing thread take the lock again at once; the queued lock "
+      "serves running waiters in arrival order, docs/spinlock.md#queued-fairness)." % ncpu)
     w("")
     w("| pattern | classic (KeAcquireSpinLock) | queued (KeAcquireInStackQueuedSpinLock) | ratio |")
     w("|---|---:|---:|---:|")
-    for pat in ["uncontended", "contended2t"]:
+    for pat in ["uncontended", "contended2t", "contended4t", "contended8t"]:
         c, q = locks.get((pat, "classic")), locks.get((pat, "queued"))
         if c is None or q is None:
             errors.append("native: missing lock results for %s" % pat)
             continue
         w("| %s | %s | %s | %.2f |" % (pat, fmt(c[0]), fmt(q[0]), q[0] / c[0]))
+    w("")
+
+    # Scaling against controls: every multi-thread row beside tcmalloc's figure for the same pattern and a
+    # pure compute loop, each from the same run. A peer's control is the one its own binary measured (the
+    # exalloc peers run in the glibc binary).
+    def control(peer, when=""):
+        binary = peer if peer in MALLOCS else "glibc"
+        one, two = res.get(("compute" + when, "0", binary)), res.get(("compute2t" + when, "0", binary))
+        return two[0] / one[0] if one and two and ok(one[0]) else None
+    def ctl_text(peer):
+        a, b = control(peer), control(peer, "-end")
+        if a is None:
+            errors.append("native: missing compute control for %s" % peer)
+            return "?"
+        return "%.2f / %.2f" % (a, b) if b is not None else "%.2f" % a
+    SCALE = {}  # (pattern, size, peer) -> (peer's 2t/1t, tcmalloc's 2t/1t)
+    w("### Scaling against controls (same run)")
+    w("")
+    w("Every multi-thread row beside the same pattern's figure for tcmalloc and a pure compute loop (registers "
+      "only) run on one thread and on two threads at once. 2t/1t = the 2-thread figure (per pair per thread) / the "
+      "same peer's one-thread figure; on %s shared vCPUs even the compute loop's 2t/1t can reach 2 (its two "
+      "threads did not run at once), so a peer's 2t/1t is judged against tcmalloc's own 2t/1t in this run: "
+      "target <= 1.2x it. control = the compute loop's 2t/1t in the peer's binary at the start / end of the run. "
+      "xfree has no one-thread form: its row compares the 2-thread figure with tcmalloc's directly." % ncpu)
+    w("")
+    w("| pattern | size | peer | 2-thread ns | 1-thread ns | 2t/1t | tcmalloc 2t/1t | peer / tcmalloc | control 2t/1t |")
+    w("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    scale_rows = [("pair2t", "pair", s, p) for s in SIZES for p in peers]
+    scale_rows += [("poolpair2t", "poolpair", s, p) for s in POOL_SIZES for p in ["pool"] + mallocs]
+    scale_rows += [("xfree", None, s, p) for s in SIZES for p in peers]
+    for pat2, pat1, size, peer in scale_rows:
+        two = res.get((pat2, size, peer))
+        tc2 = res.get((pat2, size, "tcmalloc"))
+        if two is None:
+            continue
+        if pat1 is None:
+            rel = "%.2f" % (two[0] / tc2[0]) if tc2 else "?"
+            w("| %s | %s | %s | %s | - | - | - | %s | %s |" % (pat2, size, peer, fmt(two[0]), rel, ctl_text(peer)))
+            continue
+        one, tc1 = res.get((pat1, size, peer)), res.get((pat1, size, "tcmalloc"))
+        r = two[0] / one[0] if one else None
+        rt = tc2[0] / tc1[0] if tc1 and tc2 else None
+        SCALE[(pat2, size, peer)] = (r, rt)
+        w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            pat2, size, peer, fmt(two[0]), fmt(one[0]) if one else "?", "%.2f" % r if r else "?",
+            "%.2f" % rt if rt else "?", "%.2f" % (r / rt) if r and rt else "?", ctl_text(peer)))
     w("")
 
     # Pool (C): exalloc's pool against the general-purpose allocators
@@ -295,17 +348,40 @@ def j(cls, s, meth):
 def ratio(a, b):
     return a / b if a is not None and b else None
 if do_native:
-    LA_GAP = ("limit: 57 instructions a pair against tcmalloc's 79 (0.6x needs about 47): NT's per-thread IRQL "
-              "check, the flush/delete handshake (a busy flag and a memo check), exact per-thread counters and the "
-              "exact Depth budget are all on the fast path (44 of the 57 are the library's; the floor with all of "
-              "them kept is estimated at about 49)")
+    def ir(pat, size, peer):
+        v = cg.get((pat, size, peer))
+        return "%.0f" % v if v is not None else "?"
+    LA_GAP = ("through the modern API (a call per routine): %s instructions a pair against tcmalloc's %s; the "
+              "0.6x target is for the NT names' inline path (the next rows)" % (ir("pair", "64", "lookaside"),
+                                                                              ir("pair", "64", "tcmalloc")))
     for size in SIZES:
         target("C lookaside pair %s B / tcmalloc pair" % size, ratio(c("pair", size, "lookaside"), c("pair", size, "tcmalloc")), 0.6, "x",
                note=LA_GAP)
-    target("C lookaside pair2t 256 B / own one-thread pair", ratio(c("pair2t", "256", "lookaside"), c("pair", "256", "lookaside")), 1.2, "x",
-           note="each thread works on its own thread cache with no shared write; what remains is the 2 vCPUs' "
-           "own noise (the peers' pair2t/pair ratios in this run show it) and blocks of both threads taken from "
-           "the same pool pages, which can share cache lines (pages are not per thread): runs measured 1.02-1.38x")
+    for size in SIZES:
+        target("C lookaside pair %s B, NT names inline (EXA_NT_INLINE_LOOKASIDE) / tcmalloc pair" % size,
+               ratio(c("pair", size, "lookaside-inline"), c("pair", size, "tcmalloc")), 0.6, "x",
+               note="instructions a pair: inline %s, tcmalloc %s, modern API %s (callgrind, this run; "
+               "bench/results/icount-latest.md has the NT names' out-of-line pair)"
+               % (ir("pair", size, "lookaside-inline"), ir("pair", size, "tcmalloc"), ir("pair", size, "lookaside")))
+    for (pat2, size, peer), (r, rt) in sorted(SCALE.items()):
+        if not (peer in ("lookaside", "lookaside-inline") or (peer == "pool" and size == "256")):
+            continue
+        target("C %s %s %s B: 2t/1t / tcmalloc's 2t/1t" % ("pool" if peer == "pool" else peer, pat2, size),
+               r / rt if r and rt else None, 1.2, "x",
+               note="control (compute loop 2t/1t, start / end of run): %s; tcmalloc's own 2t/1t %s"
+               % (ctl_text(peer), "%.2f" % rt if rt else "?"))
+    for n in (2, 4, 8):
+        cl, qu = locks.get(("contended%dt" % n, "classic")), locks.get(("contended%dt" % n, "queued"))
+        target("C queued spin lock, %d threads / classic (same run)" % n, ratio(qu[0] if qu else None, cl[0] if cl else None),
+               2.0, "x", note="uncontended in this run: queued %s ns / classic %s ns, %s / %s instructions a pair "
+               "(callgrind); limit when not met: the uncontended path itself (the held-entry checks behind 0x0F/0x10 "
+               "and a CAS at each end, where the classic lock stores 0), and with two threads running at once every "
+               "queued acquisition is a hand-off between CPUs (the successor's entry, then the lock word), where the "
+               "classic lock's releasing thread takes it again from its own cache; FIFO among running waiters leaves "
+               "the hand-off no shortcut (docs/spinlock.md#queued-fairness)"
+               % (fmt(locks[("uncontended", "queued")][0]) if ("uncontended", "queued") in locks else "?",
+                  fmt(locks[("uncontended", "classic")][0]) if ("uncontended", "classic") in locks else "?",
+                  ir("uncontended", "0", "queued"), ir("uncontended", "0", "classic")))
     target("C lookaside xfree 256 B / mimalloc xfree", ratio(c("xfree", "256", "lookaside"), c("xfree", "256", "mimalloc")), 1.0, "x",
            note="bimodal on 2 vCPUs (the two threads' scheduling decides it; see the peers' median vs best): the "
            "same code measured 16 ns against mimalloc's 48 in an earlier run; the limit is one lock round trip "

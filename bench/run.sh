@@ -145,7 +145,10 @@ if [ $native = 1 ]; then
     for b in "${bins[@]}"; do
       name=$(basename "$b"); peer=${name#bench_}
       if [ "$peer" = glibc ]; then
-        for size in "${la_sizes[@]}"; do cg_row "$b" lookaside "$size" $cg_n pair:lookaside; done
+        for size in "${la_sizes[@]}"; do
+          cg_row "$b" lookaside "$size" $cg_n pair:lookaside
+          cg_row "$b" lookaside-inline "$size" $cg_n pair:lookaside-inline
+        done
         for size in "${pl_sizes[@]}"; do
           cg_row "$b" pool "$size" $cg_n poolpair:pool
           cg_row "$b" poolnt "$size" $cg_n poolpair:poolnt
@@ -153,6 +156,8 @@ if [ $native = 1 ]; then
         done
         cg_row "$b" pool mixed $cg_mix_n poolmixed:pool
         cg_row "$b" poolnt mixed $cg_mix_n poolmixed:poolnt
+        cg_row "$b" lock-classic 0 $cg_n uncontended:classic
+        cg_row "$b" lock-queued 0 $cg_n uncontended:queued
       fi
       for size in $all_sizes; do
         pats=()

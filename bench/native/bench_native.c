@@ -13,16 +13,24 @@
  * Usage:
  *   bench_<peer> time [target_ms]          all patterns and sizes; each timed run is sized
  *                                          to take about target_ms (default 100; smoke: 2)
- *   (the glibc binary also times an interlocked zone, "zone", through the same patterns, and
+ *   (the glibc binary also times an interlocked zone, "zone", and the NT lookaside names
+ *    compiled with EXA_NT_INLINE_LOOKASIDE, "lookaside-inline", through the same patterns, and
  *    the spin locks: LOCK lines, see time_locks)
  *   bench_<peer> time-pool [target_ms]     only the pool patterns (poolpair, poolpair2t, poolmixed)
  *   bench_<peer> mem pool|malloc <size>   retained memory after a burst (MEM lines, see mem_run)
  *   bench_<peer> callgrind <peer> <size> <n>   only n pairs (for valgrind --tool=callgrind);
- *                                          peer is "lookaside", "pool", "poolzero", "poolnt" or "malloc";
+ *                                          peer is "lookaside", "lookaside-inline", "pool",
+ *                                          "poolzero", "poolnt", "malloc", or "lock-classic" /
+ *                                          "lock-queued" (uncontended acquire + release);
  *                                          size "mixed": n operations of poolmixed instead
  *
  * Output (time mode), one tab-separated line per result:
  *   RESULT <pattern> <size> <peer> <median ns/op> <min ns/op>      (size "mixed" for poolmixed)
+ *   RESULT compute|compute2t 0 <peer> ...   (and compute-end, compute2t-end) the control: a pure compute loop (no memory, no
+ *                                          allocator) on one thread, and on 2 threads at once
+ *                                          (per iteration per thread), so that every 2-thread
+ *                                          row can be read against what 2 threads cost this
+ *                                          machine at that moment; every binary measures it first and last
  * ns/op is per allocate+free pair (per block for batch1024 and xfree, per pair per thread for
  * pair2t). Each result: a short calibration run (which is also the warm-up) picks the iteration
  * count, then 5 timed runs of about target_ms each (clock_gettime, CLOCK_MONOTONIC); the median
@@ -67,7 +75,10 @@
 #include <unistd.h>
 
 #ifdef BENCH_WITH_EXALLOC
-#  include "exalloc_nt.h" /* exalloc.h and the NT names */
+#  include "exalloc.h"
+/* the NT names with the header-inline lookaside fast path (peer "lookaside-inline") */
+#  define EXA_NT_INLINE_LOOKASIDE 1
+#  include "exalloc_nt.h"
 #endif
 
 #ifndef BENCH_PEER
@@ -313,6 +324,30 @@ static void *zn_make(size_t size, int deep) {
     if (exa_zone_init(&z->zone, (uint32_t)size, z->segment, (uint32_t)bytes) != EXA_STATUS_SUCCESS) die("exa_zone_init");
     return z;
 }
+/* The NT names compiled with EXA_NT_INLINE_LOOKASIDE: a LOOKASIDE_LIST_EX (its maximum depth
+ * can be 1024) through ExAllocateFromLookasideListEx / ExFreeToLookasideListEx, inlined. */
+static void *ni_alloc(void *ctx, size_t size) {
+    (void)size;
+    return ExAllocateFromLookasideListEx((PLOOKASIDE_LIST_EX)ctx);
+}
+static void ni_free(void *ctx, void *block) { ExFreeToLookasideListEx((PLOOKASIDE_LIST_EX)ctx, block); }
+DEFINE_PEER_LOOPS(ni, ni_alloc, ni_free)
+
+static void *ni_make(size_t size, int deep) {
+    void *mem = NULL;
+    if (posix_memalign(&mem, 64, sizeof(LOOKASIDE_LIST_EX)) != 0) die("list memory");
+    PLOOKASIDE_LIST_EX l = mem;
+    if (ExInitializeLookasideListEx(l, NULL, NULL, NonPagedPool, 0, size, BENCH_TAG, deep ? 1024 : 0) != STATUS_SUCCESS)
+        die("ExInitializeLookasideListEx failed");
+    if (deep && exa_lookaside_set_depth((exa_lookaside_t *)(uintptr_t)l->L.ListHead.Region, 1024) != EXA_STATUS_SUCCESS)
+        die("exa_lookaside_set_depth failed");
+    return l;
+}
+static void ni_drop(void *ctx) {
+    ExDeleteLookasideListEx((PLOOKASIDE_LIST_EX)ctx);
+    free(ctx);
+}
+
 static void zn_drop(void *ctx) {
     zone_ctx_t *z = ctx;
     free(z->segment);
@@ -356,6 +391,7 @@ DEFINE_PEER_LOOPS(pn, pn_alloc, pn_free)
 static const peer_t peers[] = {
 #ifdef BENCH_WITH_EXALLOC
     PEER("lookaside", la, la_make, la_drop),
+    PEER("lookaside-inline", ni, ni_make, ni_drop),
     PEER("zone", zn, zn_make, zn_drop),
 #endif
     PEER(BENCH_PEER, m, m_make, m_drop),
@@ -488,6 +524,30 @@ static void measure_mixed(const peer_t *p, double target_ns) {
     report("poolmixed", "mixed", p->name, r);
 }
 
+/* The control: a pure compute loop (xorshift, registers only), timed on one thread and on 2
+ * threads at once like pair and pair2t, so that a 2-thread row can be compared with what two
+ * threads cost this machine in the same run (on shared vCPUs even this loop can slow down). */
+NOINLINE void compute_loop(void *ctx, size_t size, long n) {
+    (void)ctx;
+    uint64_t x = 0x9E3779B97F4A7C15u + size;
+    for (long i = 0; i < n; i++) {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+    }
+    sink = (void *)(uintptr_t)x;
+}
+static const peer_t compute_peer = {BENCH_PEER, NULL, NULL, compute_loop, NULL, NULL, NULL, NULL, m_make, m_drop};
+
+static void time_control(double target_ms, const char *when) {
+    double target = target_ms * 1e6;
+    char one[32], two[32];
+    snprintf(one, sizeof one, "compute%s", when);
+    snprintf(two, sizeof two, "compute2t%s", when);
+    measure(one, run_pair, 1000000, 1, &compute_peer, NULL, 0, target);
+    measure(two, run_pair2t, 1000000, 1, &compute_peer, NULL, 0, target);
+}
+
 static void time_all(double target_ms) {
     double target = target_ms * 1e6;
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
@@ -525,8 +585,8 @@ static void time_pool(double target_ms) {
 /* ------------------------------------------------------------------------------------------
  * Spin locks: classic (KeAcquireSpinLock: test-and-test-and-set) against in-stack queued
  * (KeAcquireInStackQueuedSpinLock: MCS), acquire + release with an empty critical section.
- * "uncontended": one thread; "contended2t": two threads on one lock (per acquire+release per
- * thread). Both raise to DISPATCH_LEVEL and restore, as the NT routines do.
+ * "uncontended": one thread; "contended<N>t": N threads (2, 4, 8) on one lock (wall time per
+ * acquire+release per thread: the time of N * n acquisitions / n). Both raise to DISPATCH_LEVEL and restore, as the NT routines do.
  * Output: LOCK <pattern> <kind> <median ns> <best ns>
  * ---------------------------------------------------------------------------------------- */
 static exa_spinlock_t bench_lock;
@@ -566,6 +626,8 @@ static void *lock_job(void *arg) {
     return NULL;
 }
 
+enum { LOCK_THREADS_MAX = 8 };
+
 static uint64_t lock_run(void (*body)(long), long n, int threads) {
     exa_spinlock_init(&bench_lock);
     if (threads == 1) {
@@ -574,22 +636,25 @@ static uint64_t lock_run(void (*body)(long), long n, int threads) {
         return now_ns() - t0;
     }
     pthread_barrier_t barrier;
-    pthread_barrier_init(&barrier, NULL, 2);
-    lock_job_t jobs[2];
-    pthread_t th[2];
-    for (int t = 0; t < 2; t++) {
+    pthread_barrier_init(&barrier, NULL, (unsigned)threads);
+    lock_job_t jobs[LOCK_THREADS_MAX];
+    pthread_t th[LOCK_THREADS_MAX];
+    for (int t = 0; t < threads; t++) {
         jobs[t] = (lock_job_t){body, n, &barrier, 0, 0};
         if (pthread_create(&th[t], NULL, lock_job, &jobs[t]) != 0) die("pthread_create failed");
     }
-    for (int t = 0; t < 2; t++) pthread_join(th[t], NULL);
+    for (int t = 0; t < threads; t++) pthread_join(th[t], NULL);
     pthread_barrier_destroy(&barrier);
-    uint64_t start = jobs[0].start < jobs[1].start ? jobs[0].start : jobs[1].start;
-    uint64_t end = jobs[0].end > jobs[1].end ? jobs[0].end : jobs[1].end;
+    uint64_t start = jobs[0].start, end = jobs[0].end;
+    for (int t = 1; t < threads; t++) {
+        if (jobs[t].start < start) start = jobs[t].start;
+        if (jobs[t].end > end) end = jobs[t].end;
+    }
     return end - start;
 }
 
 static void lock_measure(const char *pattern, const char *kind, void (*body)(long), int threads, double target_ns) {
-    long n_min = 20000;
+    long n_min = threads > 2 ? 2000 : 20000;
     double est = (double)lock_run(body, n_min, threads) / (double)n_min;
     long n = est > 0 ? (long)(target_ns / est) : n_min;
     if (n < n_min) n = n_min;
@@ -604,8 +669,15 @@ static void time_locks(double target_ms) {
     double target = target_ms * 1e6;
     lock_measure("uncontended", "classic", lock_classic, 1, target);
     lock_measure("uncontended", "queued", lock_queued, 1, target);
-    lock_measure("contended2t", "classic", lock_classic, 2, target);
-    lock_measure("contended2t", "queued", lock_queued, 2, target);
+    /* contended with 2, 4 and 8 threads (on 2 vCPUs: more threads than CPUs from 4 on); each
+     * kind right after the other, so that both see the same machine */
+    static const int threads[] = {2, 4, 8};
+    for (size_t i = 0; i < sizeof threads / sizeof threads[0]; i++) {
+        char pattern[32];
+        snprintf(pattern, sizeof pattern, "contended%dt", threads[i]);
+        lock_measure(pattern, "classic", lock_classic, threads[i], target);
+        lock_measure(pattern, "queued", lock_queued, threads[i], target);
+    }
 }
 #endif
 
@@ -733,8 +805,10 @@ int main(int argc, char **argv) {
             time_pool(target_ms);
             return 0;
         }
+        time_control(target_ms, "");
         time_all(target_ms);
         time_pool(target_ms);
+        time_control(target_ms, "-end"); /* again at the end: the machine's load drifts */
 #ifdef BENCH_WITH_EXALLOC
         time_locks(target_ms);
 #endif
@@ -762,11 +836,20 @@ int main(int argc, char **argv) {
         if (strcmp(which, "malloc") == 0) p = &peers[sizeof peers / sizeof peers[0] - 1];
 #ifdef BENCH_WITH_EXALLOC
         if (strcmp(which, "lookaside") == 0 && !mixed) p = &peers[0];
+        if (strcmp(which, "lookaside-inline") == 0 && !mixed) p = &peers[1];
+        /* the spin locks, uncontended: n acquire + release pairs (size ignored) */
+        if (strcmp(which, "lock-classic") == 0 || strcmp(which, "lock-queued") == 0) {
+            exa_spinlock_init(&bench_lock);
+            if (strcmp(which, "lock-classic") == 0) lock_classic(n);
+            else lock_queued(n);
+            return 0;
+        }
         if (strcmp(which, "pool") == 0) p = &pool_peers[0];
         if (strcmp(which, "poolzero") == 0) p = &pool_peers[1];
         if (strcmp(which, "poolnt") == 0) p = &pool_peers[2];
 #endif
-        if (p == NULL || size == 0 || n < 0) die("usage: callgrind lookaside|pool|poolzero|poolnt|malloc <size>|mixed <n>");
+        if (p == NULL || size == 0 || n < 0)
+            die("usage: callgrind lookaside|lookaside-inline|lock-classic|lock-queued|pool|poolzero|poolnt|malloc <size>|mixed <n>");
         if (mixed) {
             /* n operations of poolmixed (the window's set-up cancels out between N and 2N) */
             mix_init();
@@ -781,7 +864,7 @@ int main(int argc, char **argv) {
         p->drop(ctx);
         return 0;
     }
-    fprintf(stderr, "usage: %s time|time-pool [target_ms] | callgrind lookaside|pool|poolzero|poolnt|malloc <size>|mixed <n> | mem pool|malloc <size>\n",
+    fprintf(stderr, "usage: %s time|time-pool [target_ms] | callgrind lookaside|lookaside-inline|lock-classic|lock-queued|pool|poolzero|poolnt|malloc <size>|mixed <n> | mem pool|malloc <size>\n",
             argv[0]);
     return 2;
 }

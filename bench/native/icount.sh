@@ -47,12 +47,12 @@ mkdir -p "$work"
 cc=${CC:-gcc}
 cflags=(-std=c11 -O2 -g -Wall -Wextra -Werror -I"$root/native/include")
 # one binary with glibc's malloc, one with tcmalloc's (it replaces malloc for the whole process)
-"$cc" "${cflags[@]}" -o "$work/icount_glibc" "$here/icount_driver.c" \
+"$cc" "${cflags[@]}" -o "$work/icount_glibc" "$here/icount_driver.c" "$here/icount_inline.c" \
   -L"$libdir" -lexalloc -Wl,-rpath,"$libdir" -ldl
 drivers=(glibc)
 if ls /usr/lib/*/libtcmalloc_minimal.so >/dev/null 2>&1; then
   # --no-as-needed: nothing in the driver names tcmalloc, it only interposes malloc/free
-  "$cc" "${cflags[@]}" -o "$work/icount_tcmalloc" "$here/icount_driver.c" \
+  "$cc" "${cflags[@]}" -o "$work/icount_tcmalloc" "$here/icount_driver.c" "$here/icount_inline.c" \
     -L"$libdir" -lexalloc -Wl,-rpath,"$libdir" -Wl,--no-as-needed -ltcmalloc_minimal -Wl,--as-needed -ldl
   drivers+=(tcmalloc)
 else
@@ -117,6 +117,7 @@ table="$work/icount.md"
   printf '|---|%s\n' "$(printf -- '---:|%.0s' "${sizes[@]}")"
   row "exa_lookaside_allocate / exa_lookaside_free" glibc exa-lookaside 64
   row "ExAllocateFromNPagedLookasideList / ExFreeToNPagedLookasideList" glibc nt-lookaside 64
+  row "the same, EXA_NT_INLINE_LOOKASIDE (header-inline fast path)" glibc nt-lookaside-inline 64
   row "ExAllocatePoolWithTag(NonPagedPoolNx) / ExFreePoolWithTag" glibc pool-withtag "${sizes[@]}"
   row "ExAllocatePool2(POOL_FLAG_NON_PAGED) / ExFreePoolWithTag" glibc pool2 "${small[@]}"
   row "ExAllocatePool2(NON_PAGED \\| UNINITIALIZED) / ExFreePoolWithTag" glibc pool2-uninit "${sizes[@]}"

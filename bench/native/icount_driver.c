@@ -8,6 +8,8 @@
  *                   with NT's default depths (exa_lookaside_create, non-paged pool)
  *   nt-lookaside    ExAllocateFromNPagedLookasideList / ExFreeToNPagedLookasideList, a list from
  *                   ExInitializeNPagedLookasideList(NULL, NULL, 0, <size>, tag, 0)
+ *   nt-lookaside-inline  the same pair compiled with EXA_NT_INLINE_LOOKASIDE (the header's
+ *                   inline fast path; icount_inline.c)
  *   pool-withtag    ExAllocatePoolWithTag(NonPagedPoolNx, <size>, tag) / ExFreePoolWithTag
  *   pool2           ExAllocatePool2(POOL_FLAG_NON_PAGED, <size>, tag) / ExFreePoolWithTag
  *                   (ExAllocatePool2's default zeroes the block)
@@ -33,6 +35,7 @@
 #include <string.h>
 
 #include "exalloc_nt.h"
+#include "icount_inline.h"
 
 #define ICOUNT_TAG 0x746E6349u /* 'Icnt' */
 
@@ -100,7 +103,7 @@ static void malloc_provider(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) die("usage: icount_driver exa-lookaside|nt-lookaside|pool-withtag|pool2|pool2-uninit|malloc <size> <n>");
+    if (argc != 4) die("usage: icount_driver exa-lookaside|nt-lookaside|nt-lookaside-inline|pool-withtag|pool2|pool2-uninit|malloc <size> <n>");
     const char *routine = argv[1];
     int mixed = strcmp(argv[2], "mixed") == 0;
     size_t size = mixed ? 1 : (size_t)strtoull(argv[2], NULL, 10);
@@ -135,6 +138,8 @@ int main(int argc, char **argv) {
         ExInitializeNPagedLookasideList(&list, NULL, NULL, 0, size, ICOUNT_TAG, 0);
         PAIRS(n, ExAllocateFromNPagedLookasideList(&list), ExFreeToNPagedLookasideList(&list, p))
         ExDeleteNPagedLookasideList(&list);
+    } else if (strcmp(routine, "nt-lookaside-inline") == 0) {
+        icount_nt_inline_pairs(size, ICOUNT_TAG, n, &sink);
     } else if (strcmp(routine, "pool-withtag") == 0) {
         PAIRS(n, ExAllocatePoolWithTag(NonPagedPoolNx, size, ICOUNT_TAG), ExFreePoolWithTag(p, ICOUNT_TAG))
     } else if (strcmp(routine, "pool2") == 0) {
@@ -145,7 +150,7 @@ int main(int argc, char **argv) {
     } else if (strcmp(routine, "malloc") == 0) {
         PAIRS(n, malloc(size), free(p))
     } else {
-        die("unknown routine (exa-lookaside, nt-lookaside, pool-withtag, pool2, pool2-uninit, malloc)");
+        die("unknown routine (exa-lookaside, nt-lookaside, nt-lookaside-inline, pool-withtag, pool2, pool2-uninit, malloc)");
     }
     return 0;
 }

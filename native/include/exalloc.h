@@ -247,8 +247,9 @@ EXA_API exa_status_t exa_spinlock_release_lower(exa_spinlock_t *lock, uint8_t ne
  * In-stack queued spin locks (NT's KeAcquireInStackQueuedSpinLock, docs/spinlock.md#queued)
  *
  * MCS: the lock word holds the address of the last waiter's queue entry (0 = free). Each
- * acquirer appends its own entry and spins on that entry only, so waiters are served in
- * arrival order (FIFO) and each spins in its own cache line. The entry lives in a handle
+ * acquirer appends its own entry and spins on that entry only, so waiters that are running
+ * are served in arrival order (FIFO) and each spins in its own cache line; a waiter that is
+ * off its CPU is skipped and queues again (docs/spinlock.md#queued-fairness). The entry lives in a handle
  * that the caller provides per acquisition (normally a local variable) and passes to the
  * release; it must not be shared between threads or reused while it holds a lock.
  *

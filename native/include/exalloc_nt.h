@@ -283,6 +283,186 @@ EXA_API VOID ExDeleteLookasideListEx(PLOOKASIDE_LIST_EX Lookaside);
 /* Current number of cached entries, as NT's ExQueryDepthSList reads it from the header. */
 EXA_API USHORT ExQueryDepthSList(PSLIST_HEADER SListHead);
 
+/* ------------------------------------------------------------------------------------------
+ * Inline lookaside fast path (opt-in: define EXA_NT_INLINE_LOOKASIDE before including this
+ * header; docs/lookaside.md#inline)
+ *
+ * wdm.h defines the lookaside allocate and free routines as FORCEINLINE functions, so a hit
+ * costs no call. With EXA_NT_INLINE_LOOKASIDE the six NT allocate/free names become macros
+ * over static inline functions that pop from or push to the calling thread's cache for the
+ * list, exactly as the library's own fast path does, and call the library (exported
+ * functions below) on a miss, a full cache, a NULL entry, an IRQL at or above the list's gate,
+ * or when the thread's memo names another list. The three initialisers first pass the
+ * header's inline-ABI version to exa_nt_inline_abi_check, and every miss passes it too: a
+ * library with another inline ABI bug-checks 0xC4/0x1015 (p2 the header's version, p3 the
+ * library's) instead of letting the inline code misread its structures.
+ *
+ * The inline ABI (version EXA_NT_INLINE_ABI_VERSION): the list handle in ListHead.Region; the
+ * gate byte in ListHead.Alignment (EXA_NT_INLINE_GATE_BYTE); the thread block exa_nt_inline_tls (an
+ * initial-exec thread-local the library exports); and, in the thread cache the block names,
+ * the fields at the EXA_NT_INLINE_CACHE_* offsets. The library asserts these at compile time.
+ *
+ * Memory ordering: the inline code touches only memory its own thread owns (its thread block
+ * and its cache, which other threads change only under the list lock while the owner is not
+ * inside a fast path). The owner's busy flag follows the library's handshake with a flush:
+ * a relaxed store of 1, a compiler-only fence, the memo check, the operation, a release store
+ * of 0; the flusher's process-wide barrier supplies the rest (docs/lookaside.md#concurrency).
+ * These are the only atomic operations in a public header, spelled with the GCC/Clang
+ * builtins (C99, C11 and C++17 alike), so the path needs GCC or Clang on an ELF target.
+ * A translation unit built with AddressSanitizer or ThreadSanitizer keeps the macros but
+ * calls the library every time (the library's checks must see every block).
+ * ---------------------------------------------------------------------------------------- */
+
+enum exa_nt_inline_abi_e {
+    EXA_NT_INLINE_ABI_VERSION = 1,
+    EXA_NT_INLINE_GATE_BYTE = 2,           /* uint8_t at this byte of ListHead.Alignment (little
+                                            * endian: bits 16-23): a copy of the list's gate;
+                                            * the fast path runs while IRQL < gate, and 0 (a
+                                            * list without handle, deleted, or at the verifier
+                                            * level) sends every call to the library */
+    EXA_NT_INLINE_CACHE_N = 8,             /* uint32_t: blocks in the cache's array */
+    EXA_NT_INLINE_CACHE_QUOTA = 12,        /* uint32_t: a free caches while n < quota */
+    EXA_NT_INLINE_CACHE_LOW = 24,          /* uint32_t: an allocate pops while n > low */
+    EXA_NT_INLINE_CACHE_FAST_FREES = 104,  /* uint64_t: frees made by the fast paths */
+    EXA_NT_INLINE_CACHE_MAG = 152          /* void *[]: the cached blocks, newest at n - 1 */
+};
+
+/* The calling thread's block (the library's first fields of its hot thread-locals). */
+typedef struct exa_nt_inline_tls_s {
+    uint8_t irql;      /* the thread's IRQL */
+    uint32_t busy;     /* 1 while the thread is inside a fast path */
+    void *list;        /* the list the thread used last (its handle), or NULL */
+    void *cache;       /* the thread's cache for that list */
+} exa_nt_inline_tls_t;
+
+/* 0 (STATUS_SUCCESS) when the library implements inline ABI `header_version`; otherwise the
+ * bug check 0xC4/0x1015 and, should a handler return, EXA_STATUS_BUGCHECK. */
+EXA_API NTSTATUS exa_nt_inline_abi_check(ULONG header_version);
+/* The out-of-line routines the inline path calls: `ex` 1 for LOOKASIDE_LIST_EX, 0 for the
+ * classic lists; `header_version` as above (checked on every call). */
+EXA_API PVOID exa_nt_inline_allocate(PVOID lookaside, ULONG ex, ULONG header_version);
+EXA_API VOID exa_nt_inline_free(PVOID lookaside, PVOID entry, ULONG ex, ULONG header_version);
+
+#if defined(EXA_NT_INLINE_LOOKASIDE)
+#if !defined(__GNUC__) || defined(_WIN32) || !defined(__ELF__) || !defined(__BYTE_ORDER__) || \
+    __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "EXA_NT_INLINE_LOOKASIDE needs GCC or Clang on a little-endian ELF target; leave it undefined to call the exported routines"
+#endif
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define EXA_NT_INLINE_HITS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define EXA_NT_INLINE_HITS 0
+#endif
+#endif
+#ifndef EXA_NT_INLINE_HITS
+#define EXA_NT_INLINE_HITS 1
+#endif
+
+#if defined(__cplusplus)
+#define EXA_NT_INLINE_THREAD thread_local
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define EXA_NT_INLINE_THREAD _Thread_local
+#else
+#define EXA_NT_INLINE_THREAD __thread
+#endif
+
+EXA_API extern EXA_NT_INLINE_THREAD exa_nt_inline_tls_t exa_nt_inline_tls
+    __attribute__((tls_model("initial-exec")));
+
+#define EXA_NT_INLINE_FIELD(base, offset, type) (*(type *)(void *)((char *)(base) + (offset)))
+
+static inline __attribute__((always_inline)) PVOID exa_nt_inline_pop(PVOID lookaside, ULONG ex) {
+#if EXA_NT_INLINE_HITS
+    PGENERAL_LOOKASIDE_POOL g = (PGENERAL_LOOKASIDE_POOL)lookaside;
+    exa_nt_inline_tls_t *t = &exa_nt_inline_tls;
+    if (__builtin_expect(t->irql < __atomic_load_n((uint8_t *)&g->ListHead.Alignment + EXA_NT_INLINE_GATE_BYTE,
+                                                   __ATOMIC_RELAXED), 1)) {
+        __atomic_store_n(&t->busy, 1u, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (__builtin_expect(__atomic_load_n(&t->list, __ATOMIC_RELAXED) == (void *)(uintptr_t)g->ListHead.Region, 1)) {
+            char *c = (char *)t->cache;
+            uint32_t n = __atomic_load_n(&EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_N, uint32_t), __ATOMIC_RELAXED);
+            if (__builtin_expect(n > EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_LOW, uint32_t), 1)) {
+                PVOID b = (&EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_MAG, PVOID))[n - 1];
+                /* not counted here: the library derives fast allocates from n */
+                __atomic_store_n(&EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_N, uint32_t), n - 1, __ATOMIC_RELAXED);
+                __atomic_store_n(&t->busy, 0u, __ATOMIC_RELEASE);
+                return b;
+            }
+        }
+        __atomic_store_n(&t->busy, 0u, __ATOMIC_RELEASE);
+    }
+#endif
+    return exa_nt_inline_allocate(lookaside, ex, EXA_NT_INLINE_ABI_VERSION);
+}
+
+static inline __attribute__((always_inline)) VOID exa_nt_inline_push(PVOID lookaside, PVOID entry, ULONG ex) {
+#if EXA_NT_INLINE_HITS
+    PGENERAL_LOOKASIDE_POOL g = (PGENERAL_LOOKASIDE_POOL)lookaside;
+    exa_nt_inline_tls_t *t = &exa_nt_inline_tls;
+    if (__builtin_expect(entry != NULL, 1) &&
+        __builtin_expect(t->irql < __atomic_load_n((uint8_t *)&g->ListHead.Alignment + EXA_NT_INLINE_GATE_BYTE,
+                                                   __ATOMIC_RELAXED), 1)) {
+        __atomic_store_n(&t->busy, 1u, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (__builtin_expect(__atomic_load_n(&t->list, __ATOMIC_RELAXED) == (void *)(uintptr_t)g->ListHead.Region, 1)) {
+            char *c = (char *)t->cache;
+            uint32_t n = __atomic_load_n(&EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_N, uint32_t), __ATOMIC_RELAXED);
+            if (__builtin_expect(n < EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_QUOTA, uint32_t), 1)) {
+                *(PVOID *)entry = NULL; /* NT overwrites the first word with the SList link */
+                (&EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_MAG, PVOID))[n] = entry;
+                __atomic_store_n(&EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_N, uint32_t), n + 1, __ATOMIC_RELAXED);
+                /* a plain increment: only this thread writes it (one instruction on x86-64) */
+                EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_FAST_FREES, uint64_t)++;
+                __atomic_store_n(&t->busy, 0u, __ATOMIC_RELEASE);
+                return;
+            }
+        }
+        __atomic_store_n(&t->busy, 0u, __ATOMIC_RELEASE);
+    }
+#endif
+    exa_nt_inline_free(lookaside, entry, ex, EXA_NT_INLINE_ABI_VERSION);
+}
+
+static inline PVOID exa_nt_inline_npaged_allocate(PNPAGED_LOOKASIDE_LIST l) { return exa_nt_inline_pop(l, 0); }
+static inline VOID exa_nt_inline_npaged_free(PNPAGED_LOOKASIDE_LIST l, PVOID e) { exa_nt_inline_push(l, e, 0); }
+static inline PVOID exa_nt_inline_paged_allocate(PPAGED_LOOKASIDE_LIST l) { return exa_nt_inline_pop(l, 0); }
+static inline VOID exa_nt_inline_paged_free(PPAGED_LOOKASIDE_LIST l, PVOID e) { exa_nt_inline_push(l, e, 0); }
+static inline PVOID exa_nt_inline_ex_allocate(PLOOKASIDE_LIST_EX l) { return exa_nt_inline_pop(l, 1); }
+static inline VOID exa_nt_inline_ex_free(PLOOKASIDE_LIST_EX l, PVOID e) { exa_nt_inline_push(l, e, 1); }
+
+static inline VOID exa_nt_inline_npaged_init(PNPAGED_LOOKASIDE_LIST l, PALLOCATE_FUNCTION a, PFREE_FUNCTION f, ULONG flags,
+                                             SIZE_T size, ULONG tag, USHORT depth) {
+    if (exa_nt_inline_abi_check(EXA_NT_INLINE_ABI_VERSION) == 0) ExInitializeNPagedLookasideList(l, a, f, flags, size, tag, depth);
+}
+static inline VOID exa_nt_inline_paged_init(PPAGED_LOOKASIDE_LIST l, PALLOCATE_FUNCTION a, PFREE_FUNCTION f, ULONG flags,
+                                            SIZE_T size, ULONG tag, USHORT depth) {
+    if (exa_nt_inline_abi_check(EXA_NT_INLINE_ABI_VERSION) == 0) ExInitializePagedLookasideList(l, a, f, flags, size, tag, depth);
+}
+static inline NTSTATUS exa_nt_inline_ex_init(PLOOKASIDE_LIST_EX l, PALLOCATE_FUNCTION_EX a, PFREE_FUNCTION_EX f,
+                                             POOL_TYPE type, ULONG flags, SIZE_T size, ULONG tag, USHORT depth) {
+    NTSTATUS st = exa_nt_inline_abi_check(EXA_NT_INLINE_ABI_VERSION);
+    return st == 0 ? ExInitializeLookasideListEx(l, a, f, type, flags, size, tag, depth) : st;
+}
+
+/* Function-like macros: the names still denote the exported functions when not called
+ * (a function pointer taken with &ExAllocateFromNPagedLookasideList, say). */
+#define ExInitializeNPagedLookasideList(l, a, f, flags, size, tag, depth) \
+    exa_nt_inline_npaged_init(l, a, f, flags, size, tag, depth)
+#define ExInitializePagedLookasideList(l, a, f, flags, size, tag, depth) \
+    exa_nt_inline_paged_init(l, a, f, flags, size, tag, depth)
+#define ExInitializeLookasideListEx(l, a, f, type, flags, size, tag, depth) \
+    exa_nt_inline_ex_init(l, a, f, type, flags, size, tag, depth)
+#define ExAllocateFromNPagedLookasideList(l) exa_nt_inline_npaged_allocate(l)
+#define ExFreeToNPagedLookasideList(l, e) exa_nt_inline_npaged_free(l, e)
+#define ExAllocateFromPagedLookasideList(l) exa_nt_inline_paged_allocate(l)
+#define ExFreeToPagedLookasideList(l, e) exa_nt_inline_paged_free(l, e)
+#define ExAllocateFromLookasideListEx(l) exa_nt_inline_ex_allocate(l)
+#define ExFreeToLookasideListEx(l, e) exa_nt_inline_ex_free(l, e)
+#endif /* EXA_NT_INLINE_LOOKASIDE */
+
 /* ==========================================================================================
  * Bug check (ntddk.h)
  * ======================================================================================== */

@@ -5,7 +5,8 @@
 #
 # Passes when
 #   - the dynamic symbol table defines exactly the functions that include/exalloc.h and
-#     include/exalloc_nt.h declare with EXA_API (nothing internal such as _exa_* or an
+#     include/exalloc_nt.h declare with EXA_API, and the data they declare with
+#     "EXA_API extern" (nothing internal such as _exa_* or an
 #     internal function without the exa_ prefix, and nothing public missing);
 #   - every export carries the version node of exalloc.map (EXALLOC_<abi>);
 #   - the SONAME is libexalloc.so.<abi>, where <abi> is EXA_ABI_VERSION in exalloc.h.
@@ -26,9 +27,15 @@ abi=$(sed -n 's/.*\bEXA_ABI_VERSION *= *\([0-9][0-9]*\).*/\1/p' "$here/include/e
 
 # The public functions: every declaration that starts with EXA_API, up to its name's '('.
 public=$(cat "$here/include/exalloc.h" "$here/include/exalloc_nt.h" | grep -v '^\s*#' \
-  | tr '\n' ' ' | grep -oE 'EXA_API[^;{(]*\(' | grep -oE '[A-Za-z_][A-Za-z0-9_]*\s*\($' \
+  | tr '\n' ' ' | grep -oE 'EXA_API[^;{(]*\(' | grep -v '^EXA_API extern ' | grep -oE '[A-Za-z_][A-Za-z0-9_]*\s*\($' \
   | tr -d ' (' | sort -u)
 [ -n "$public" ] || fail "found no EXA_API declarations in the public headers"
+# Public data (the inline lookaside path's thread block): "EXA_API extern ... NAME" up to the
+# first attribute or ';'.
+data=$(cat "$here/include/exalloc.h" "$here/include/exalloc_nt.h" | grep -v '^\s*#' | tr '\n' ' ' \
+  | grep -oE 'EXA_API extern [^;(]*' | sed -E 's/ *__attribute__ *$//' | grep -oE '[A-Za-z_][A-Za-z0-9_]*\s*$' \
+  | tr -d ' ' | sort -u)
+public=$(printf '%s\n%s\n' "$public" "$data" | grep -v '^$' | sort -u)
 
 exported=$(nm -D --defined-only "$lib" | awk '{print $3}' | sed 's/@.*//' | grep -v '^EXALLOC_' | sort -u)
 extra=$(comm -13 <(echo "$public") <(echo "$exported"))

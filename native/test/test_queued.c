@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 /* wdm.h x64 layout, and the modern handle's prefix. */
 _Static_assert(offsetof(KSPIN_LOCK_QUEUE, Next) == 0 && offsetof(KSPIN_LOCK_QUEUE, Lock) == 8, "KSPIN_LOCK_QUEUE");
@@ -165,12 +166,113 @@ static void at_dpc_level_forms(void) {
 }
 
 /* ------------------------------------------------------------------------------------------
- * FIFO: while the main thread holds the lock, waiters enqueue one at a time (each waits until
- * it is the tail: the lock word holds its entry), alternating NT and modern handles. Their
- * acquisition order must be their arrival order.
+ * Hand-off (docs/spinlock.md#queued-fairness). A waiter's entry carries its state in the low
+ * bits of `Lock` (WAIT 1; WAIT | PARKED 5; OWNER 2; SKIPPED 4) and, while it waits, a
+ * heartbeat in bytes 20-23 of its handle (CLOCK_MONOTONIC microseconds, low 32 bits). These
+ * tests build the queue behind a real owner by hand, so that which waiter is running is
+ * exact, and look at what the release did to each entry.
  * ---------------------------------------------------------------------------------------- */
 
-enum { FIFO_WAITERS = 6 };
+enum { Q_WAIT = 1, Q_OWNER = 2, Q_SKIPPED = 4, Q_PARKED = 5 };
+
+static uint32_t now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint32_t)((uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
+}
+
+typedef struct fake_waiter_s {
+    KLOCK_QUEUE_HANDLE h;
+} fake_waiter_t;
+
+static _Atomic uintptr_t *entry_next(KLOCK_QUEUE_HANDLE *h) { return (_Atomic uintptr_t *)(void *)&h->LockQueue.Next; }
+static _Atomic uintptr_t *entry_lock(KLOCK_QUEUE_HANDLE *h) { return (_Atomic uintptr_t *)(void *)&h->LockQueue.Lock; }
+static _Atomic uint32_t *entry_beat(KLOCK_QUEUE_HANDLE *h) { return (_Atomic uint32_t *)(void *)((char *)h + 20); }
+static uintptr_t state_of(KLOCK_QUEUE_HANDLE *h, KSPIN_LOCK *lock) {
+    uintptr_t v = atomic_load(entry_lock(h));
+    return (v & ~(uintptr_t)7) == (uintptr_t)lock ? (v & 7) : 99;
+}
+
+/* Queue `n` fake waiters with the given states behind `owner`, which holds `lock` through the
+ * library. age[i]: the heartbeat's age in microseconds, 0 for a heartbeat a second in the
+ * future (so that a preemption of this test cannot make a running waiter look stale). */
+static void fake_queue(KSPIN_LOCK *lock, KLOCK_QUEUE_HANDLE *owner, fake_waiter_t *w, const int *state,
+                       const uint32_t *age, int n) {
+    uint32_t now = now_us();
+    for (int i = 0; i < n; i++) {
+        atomic_store(entry_next(&w[i].h), i + 1 < n ? (uintptr_t)&w[i + 1].h.LockQueue : (uintptr_t)0);
+        atomic_store(entry_lock(&w[i].h), (uintptr_t)lock | (uintptr_t)state[i]);
+        atomic_store(entry_beat(&w[i].h), age[i] == 0 ? now + 1000000u : now - age[i]);
+    }
+    atomic_store(entry_next(owner), (uintptr_t)&w[0].h.LockQueue);
+    atomic_store((_Atomic uintptr_t *)lock, (uintptr_t)&w[n - 1].h.LockQueue);
+}
+
+static void handoff_goes_to_the_first_running_waiter(void) {
+    KSPIN_LOCK lock;
+    KLOCK_QUEUE_HANDLE owner;
+    fake_waiter_t w[3];
+    /* all running: strict FIFO, the first one gets the lock, the others are untouched */
+    {
+        const int st[3] = {Q_WAIT, Q_WAIT, Q_WAIT};
+        const uint32_t age[3] = {0, 0, 0};
+        KeInitializeSpinLock(&lock);
+        KeAcquireInStackQueuedSpinLock(&lock, &owner);
+        fake_queue(&lock, &owner, w, st, age, 3);
+        KeReleaseInStackQueuedSpinLock(&owner);
+        CHECK_EQ(state_of(&w[0].h, &lock), Q_OWNER);
+        CHECK_EQ(state_of(&w[1].h, &lock), Q_WAIT);
+        CHECK_EQ(state_of(&w[2].h, &lock), Q_WAIT);
+        CHECK_EQ(word_of(&lock), (uintptr_t)&w[2].h.LockQueue); /* the queue is intact */
+    }
+    /* the first parked, the second preempted mid-spin (heartbeat 10 ms old): both skipped in
+     * order, the third (running) gets the lock */
+    {
+        const int st[3] = {Q_PARKED, Q_WAIT, Q_WAIT};
+        const uint32_t age[3] = {0, 10000, 0};
+        KeInitializeSpinLock(&lock);
+        KeAcquireInStackQueuedSpinLock(&lock, &owner);
+        fake_queue(&lock, &owner, w, st, age, 3);
+        KeReleaseInStackQueuedSpinLock(&owner);
+        CHECK_EQ(state_of(&w[0].h, &lock), Q_SKIPPED);
+        CHECK_EQ(state_of(&w[1].h, &lock), Q_SKIPPED);
+        CHECK_EQ(state_of(&w[2].h, &lock), Q_OWNER);
+        CHECK_EQ(word_of(&lock), (uintptr_t)&w[2].h.LockQueue);
+    }
+    /* a running waiter behind a parked one is not overtaken by the one behind it */
+    {
+        const int st[3] = {Q_PARKED, Q_WAIT, Q_WAIT};
+        const uint32_t age[3] = {0, 0, 0};
+        KeInitializeSpinLock(&lock);
+        KeAcquireInStackQueuedSpinLock(&lock, &owner);
+        fake_queue(&lock, &owner, w, st, age, 3);
+        KeReleaseInStackQueuedSpinLock(&owner);
+        CHECK_EQ(state_of(&w[0].h, &lock), Q_SKIPPED);
+        CHECK_EQ(state_of(&w[1].h, &lock), Q_OWNER);
+        CHECK_EQ(state_of(&w[2].h, &lock), Q_WAIT);
+    }
+    /* nobody running: every waiter is skipped and the lock is free (not handed to a waiter
+     * that would hold it while off the CPU) */
+    {
+        const int st[2] = {Q_PARKED, Q_WAIT};
+        const uint32_t age[2] = {0, 10000};
+        KeInitializeSpinLock(&lock);
+        KeAcquireInStackQueuedSpinLock(&lock, &owner);
+        fake_queue(&lock, &owner, w, st, age, 2);
+        KeReleaseInStackQueuedSpinLock(&owner);
+        CHECK_EQ(state_of(&w[0].h, &lock), Q_SKIPPED);
+        CHECK_EQ(state_of(&w[1].h, &lock), Q_SKIPPED);
+        CHECK_EQ(lock, 0);
+    }
+    CHECK_EQ(KeGetCurrentIrql(), PASSIVE_LEVEL);
+}
+
+/* Real threads: while the main thread holds the lock, waiters queue one at a time (each
+ * waits until the lock word holds its entry), NT and modern handles alternating; by then the
+ * earlier ones have parked, so the release skips some and they queue again. Every waiter is
+ * served exactly once and the lock ends free. (The order among running waiters is checked
+ * exactly by the hand-made queues above.) */
+enum { FIFO_WAITERS = 4 };
 static KSPIN_LOCK fifo_lock;
 static _Atomic uintptr_t fifo_entry[FIFO_WAITERS];
 static int fifo_order[FIFO_WAITERS]; /* guarded by fifo_lock */
@@ -194,7 +296,7 @@ static void *fifo_waiter(void *arg) {
     return NULL;
 }
 
-static void fifo_order_is_arrival_order(void) {
+static void every_waiter_is_served_once(void) {
     KLOCK_QUEUE_HANDLE mine;
     pthread_t t[FIFO_WAITERS];
     KeInitializeSpinLock(&fifo_lock);
@@ -209,8 +311,64 @@ static void fifo_order_is_arrival_order(void) {
     KeReleaseInStackQueuedSpinLock(&mine);
     for (int i = 0; i < FIFO_WAITERS; i++) pthread_join(t[i], NULL);
     CHECK_EQ(fifo_count, FIFO_WAITERS);
-    for (int i = 0; i < FIFO_WAITERS; i++) CHECK_EQ(fifo_order[i], i);
+    int seen[FIFO_WAITERS] = {0};
+    for (int i = 0; i < FIFO_WAITERS; i++) seen[fifo_order[i]]++;
+    for (int i = 0; i < FIFO_WAITERS; i++) CHECK_EQ(seen[i], 1);
     CHECK_EQ(fifo_lock, 0);
+}
+
+/* Mutual exclusion and no lost wake-up with 2, 4 and 8 threads (more than the CPUs here, so
+ * waiters park, are skipped and queue again): a plain counter under the lock ends exact, and
+ * every thread finishes within a generous deadline. */
+enum { MX_MAX = 8 };
+static KSPIN_LOCK mx_lock;
+static unsigned long mx_counter; /* plain: guarded by mx_lock */
+static unsigned mx_inside;       /* plain: 1 while a thread is inside */
+static _Atomic int mx_violations, mx_done;
+static unsigned mx_rounds;
+
+static void *mx_thread(void *arg) {
+    int modern = (int)(intptr_t)arg & 1;
+    for (unsigned i = 0; i < mx_rounds; i++) {
+        exa_queued_lock_handle_t m;
+        KLOCK_QUEUE_HANDLE k;
+        if (modern) exa_queued_lock_acquire(&mx_lock, &m);
+        else KeAcquireInStackQueuedSpinLock(&mx_lock, &k);
+        if (mx_inside++ != 0) atomic_fetch_add(&mx_violations, 1);
+        mx_counter++;
+        mx_inside--;
+        if (modern) exa_queued_lock_release(&m);
+        else KeReleaseInStackQueuedSpinLock(&k);
+    }
+    atomic_fetch_add(&mx_done, 1);
+    return NULL;
+}
+
+static void mutual_exclusion_and_no_lost_wakeups(void) {
+    static const int counts[] = {2, 4, 8};
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+        int n = counts[c];
+        pthread_t t[MX_MAX];
+        KeInitializeSpinLock(&mx_lock);
+        mx_counter = 0;
+        mx_inside = 0;
+        mx_rounds = test_scale(20000);
+        atomic_store(&mx_violations, 0);
+        atomic_store(&mx_done, 0);
+        for (int i = 0; i < n; i++) CHECK_EQ(pthread_create(&t[i], NULL, mx_thread, (void *)(intptr_t)i), 0);
+        struct timespec start, now;
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        do { /* a lost wake-up would leave a thread waiting for ever */
+            struct timespec pause = {0, 2000000};
+            nanosleep(&pause, NULL);
+            clock_gettime(CLOCK_MONOTONIC, &now);
+        } while (atomic_load(&mx_done) < n && now.tv_sec - start.tv_sec < 120);
+        CHECK_EQ(atomic_load(&mx_done), n);
+        for (int i = 0; i < n; i++) pthread_join(t[i], NULL);
+        CHECK_EQ(atomic_load(&mx_violations), 0);
+        CHECK_EQ(mx_counter, (unsigned long)n * mx_rounds);
+        CHECK_EQ(mx_lock, 0);
+    }
 }
 
 static const test_case_t queued_cases[] = {
@@ -220,6 +378,8 @@ static const test_case_t queued_cases[] = {
     {"queued.double_release", double_release},
     {"queued.kinds_do_not_mix", kinds_do_not_mix},
     {"queued.at_dpc_level_forms", at_dpc_level_forms},
-    {"queued.fifo_order_is_arrival_order", fifo_order_is_arrival_order},
+    {"queued.handoff_goes_to_the_first_running_waiter", handoff_goes_to_the_first_running_waiter},
+    {"queued.every_waiter_is_served_once", every_waiter_is_served_once},
+    {"queued.mutual_exclusion_and_no_lost_wakeups", mutual_exclusion_and_no_lost_wakeups},
     {NULL, NULL}};
 TEST_SUITE(queued);

@@ -55,7 +55,9 @@ enum {
     EXA_VERIFIER_LOOKASIDE_DOUBLE_FREE = 0x1011, /* block already cached: p2 list caching it, p3 block, p4 list freed to */
     EXA_VERIFIER_LOOKASIDE_WRONG_SIZE = 0x1012,  /* block smaller than Size / no pool block: p2 list, p3 block, p4 its size */
     EXA_VERIFIER_LOOKASIDE_CACHED_FREED = 0x1013, /* pool free of a cached block: p2 list, p3 block */
-    EXA_VERIFIER_LOOKASIDE_STALE = 0x1014        /* handle of a deleted list: p2 handle, p3 the word found */
+    EXA_VERIFIER_LOOKASIDE_STALE = 0x1014,       /* handle of a deleted list: p2 handle, p3 the word found */
+    EXA_VERIFIER_LOOKASIDE_INLINE_ABI = 0x1015   /* code built with another inline lookaside ABI: p2 its
+                                                  * version, p3 the library's */
 };
 
 /* Record the bug check for this thread and call the handler. Returns only if the handler
@@ -84,6 +86,8 @@ typedef struct exa_tls_block_s {
     exa_atomic(void *) la_list;     /* lookaside floor: the memoised list, or NULL */
     void *la_tc;                    /* lookaside floor: the thread's cache for it */
     uint32_t bugchecks;             /* bugcheck.c: bug checks raised on this thread so far */
+    void *held;                     /* spinlock.c: this thread's table of held queued locks, once
+                                     * found (the table itself is global-dynamic TLS) */
 } exa_tls_block_t;
 extern exa_thread_local exa_tls_block_t _exa_tls;
 #define _exa_tls_irql (_exa_tls.irql)

@@ -22,14 +22,19 @@
  *
  *   acquire: next = 0, lock field = L | WAIT; swing the word from its value v to the entry
  *            (CAS, acq_rel). v == 0: owned at once (lock field = L | OWNER). Otherwise v is
- *            the predecessor: store pred.next = entry (release) and spin on the own entry
- *            until the WAIT bit clears. Every waiter spins on its own line; FIFO order is the
- *            order of the successful CASes.
+ *            the predecessor: store pred.next = entry (release) and spin on the own entry,
+ *            writing a heartbeat, for a few steps; then mark it PARKED, yield or sleep, mark
+ *            it WAIT again, and so on, until the entry reads OWNER (done) or SKIPPED (queue
+ *            again from the start).
  *   release: if next == 0, CAS the word entry -> 0 (release); success means no waiter. A
  *            failure means a successor has swung the word but not linked itself yet: wait for
- *            next. Then hand over: succ.lock field = L | OWNER (release). The successor's
- *            entry is on its stack and may vanish after that store, so nothing touches it
- *            again.
+ *            next. Then hand on (exa_queued_hand_on): the first waiter that runs (WAIT with a
+ *            fresh heartbeat) gets OWNER; each one before it that does not run is marked
+ *            SKIPPED after its own next is read, and when the last one is skipped the word is
+ *            CASed to 0 first (the lock becomes free). A waiter's entry is on its stack and may
+ *            vanish once it reads OWNER or SKIPPED, so nothing touches it after that store.
+ * So arrival order holds among running waiters, and no hand-off waits for a waiter that is off
+ * its CPU (docs/spinlock.md#queued-fairness).
  *
  * A CAS loop instead of NT's exchange: the CAS sees the old word before replacing it, so a
  * word held classically (bit 0 set; queue entries are pointer-aligned, bit 0 clear) is
@@ -37,7 +42,8 @@
  * it. Uncontended both are one atomic instruction.
  *
  * The word of a queued lock names no thread, so each thread keeps a table of the queue
- * entries it holds (exa_tls_held): acquiring a lock one of them holds, or through an entry
+ * entries it holds (exa_tls_held, reached through the pointer in the initial-exec block after
+ * the first lookup): acquiring a lock one of them holds, or through an entry
  * that still holds a lock, is 0x0F (NT would spin forever on its own entry); releasing an
  * entry that is not in the table is 0x10 (double release, foreign handle). The table is
  * plain _Thread_local (global-dynamic TLS): it is touched only on queued paths, and the
@@ -196,7 +202,7 @@ _Static_assert(offsetof(exa_queued_lock_handle_t, old_irql) == sizeof(exa_lock_q
 _Static_assert(sizeof(exa_queued_lock_handle_t) == 64 && _Alignof(exa_queued_lock_handle_t) == 64,
                "a handle fills one 64-byte line");
 
-enum { EXA_LOCK_QUEUE_BITS = EXA_LOCK_QUEUE_WAIT | EXA_LOCK_QUEUE_OWNER };
+enum { EXA_LOCK_QUEUE_BITS = 7 }; /* WAIT, OWNER and the library's PARKED / SKIPPED bit */
 
 /* The queue entries this thread holds (see the theory block). */
 typedef struct exa_held_s {
@@ -206,6 +212,19 @@ typedef struct exa_held_s {
 } exa_held_t;
 
 static _Thread_local exa_held_t exa_tls_held;
+
+/* The table through the initial-exec block's pointer: one global-dynamic TLS lookup per thread
+ * instead of one per acquire and release. */
+static exa_noinline exa_held_t *exa_held_find(void) {
+    exa_held_t *h = &exa_tls_held;
+    _exa_tls.held = h;
+    return h;
+}
+
+exa_inline exa_held_t *exa_held(void) {
+    exa_held_t *h = (exa_held_t *)_exa_tls.held;
+    return exa_likely(h != NULL) ? h : exa_held_find();
+}
 
 exa_inline uintptr_t exa_entry_lock(exa_lock_queue_t *q) {
     return exa_atomic_load_relaxed(&q->xlock) & ~(uintptr_t)EXA_LOCK_QUEUE_BITS;
@@ -223,34 +242,127 @@ static exa_noinline exa_status_t exa_held_check(const exa_held_t *h, exa_spinloc
     return EXA_STATUS_SUCCESS;
 }
 
+/* Waiters' states (the low bits of the entry's lock field; the lock address is 8-aligned):
+ *   WAIT            queued, spinning (running): may be handed the lock
+ *   WAIT | PARKED   queued, gave its CPU away (yield): skipped by a release
+ *   OWNER           handed the lock
+ *   SKIPPED         taken out of the queue by a release; queues again at the tail
+ * A waiter moves itself between WAIT and WAIT | PARKED with a CAS; only a release (the
+ * owner, one at a time) writes OWNER or SKIPPED, with a CAS from the state it examined. */
+enum { EXA_QUEUE_PARKED = 4, EXA_QUEUE_SKIPPED = 4, EXA_QUEUE_STATE = 7 };
+
+/* A spinning waiter's heartbeat: the microsecond clock's low 32 bits, written to bytes 20-23
+ * of its handle (KLOCK_QUEUE_HANDLE's padding after OldIrql; exa_queued_lock_handle_t's too)
+ * at every backoff step. A release treats a waiter in WAIT whose heartbeat is older than
+ * EXA_QUEUE_STALE_US as not running (the OS preempted it mid-spin) and skips it. */
+enum { EXA_QUEUE_STALE_US = 20, EXA_QUEUE_SPIN_STEPS = 4, EXA_QUEUE_YIELDS = 2 };
+
+exa_inline exa_atomic(uint32_t) *exa_entry_beat(exa_lock_queue_t *q) {
+    return (exa_atomic(uint32_t) *)(void *)((char *)(void *)q + 20);
+}
+
+exa_inline uint32_t exa_now_us(void) { return (uint32_t)(_exa_os_now_ns() / 1000u); }
+
 exa_status_t _exa_queued_acquire(exa_spinlock_t *lock, exa_lock_queue_t *q) {
-    exa_held_t *h = &exa_tls_held;
+    exa_held_t *h = exa_held();
     if (h->count != 0 && exa_held_check(h, lock, q) != EXA_STATUS_SUCCESS) return EXA_STATUS_BUGCHECK;
     exa_atomic(uintptr_t) *word = exa_atomic_word(lock);
-    uintptr_t self = (uintptr_t)q, prev = 0;
-    exa_atomic_store_relaxed(&q->xnext, (uintptr_t)0);
-    exa_atomic_store_relaxed(&q->xlock, (uintptr_t)lock | EXA_LOCK_QUEUE_WAIT);
-    while (!exa_atomic_cas_strong_acq_rel(word, &prev, self)) {
-        if (exa_unlikely(prev & 1u)) {
-            exa_atomic_store_relaxed(&q->xlock, (uintptr_t)lock);
-            return exa_kind_mismatch(EXA_VERIFIER_LOCK_ACQUIRE_MISMATCH, lock, prev);
+    uintptr_t self = (uintptr_t)q, waiting = (uintptr_t)lock | EXA_LOCK_QUEUE_WAIT;
+    uintptr_t parked = waiting | EXA_QUEUE_PARKED;
+    unsigned parks = 0; /* this acquisition's parks, across requeues */
+    for (;;) { /* once, or again after a release skipped this waiter */
+        uintptr_t prev = 0;
+        exa_atomic_store_relaxed(&q->xnext, (uintptr_t)0);
+        exa_atomic_store_relaxed(&q->xlock, waiting);
+        while (!exa_atomic_cas_strong_acq_rel(word, &prev, self)) {
+            if (exa_unlikely(prev & 1u)) {
+                exa_atomic_store_relaxed(&q->xlock, (uintptr_t)lock);
+                return exa_kind_mismatch(EXA_VERIFIER_LOCK_ACQUIRE_MISMATCH, lock, prev);
+            }
         }
-    }
-    if (prev == 0) {
-        exa_atomic_store_relaxed(&q->xlock, (uintptr_t)lock | EXA_LOCK_QUEUE_OWNER);
-    } else {
-        exa_lock_queue_t *pred = (exa_lock_queue_t *)prev;
-        exa_atomic_store_release(&pred->xnext, self);
+        if (prev == 0) {
+            exa_atomic_store_relaxed(&q->xlock, (uintptr_t)lock | EXA_LOCK_QUEUE_OWNER);
+            exa_atomic_store_relaxed(exa_entry_beat(q), 0u); /* no wait: no clock reading to reuse */
+            break;
+        }
+        exa_atomic_store_relaxed(exa_entry_beat(q), exa_now_us());
+        exa_atomic_store_release(&((exa_lock_queue_t *)prev)->xnext, self);
+        /* Spin a bounded number of backoff steps (heartbeat at each), then give the CPU away
+         * marked PARKED, so that a release skips this waiter instead of handing it the lock. */
         exa_backoff_t b = {1, 0};
-        while (exa_atomic_load_acquire(&q->xlock) & EXA_LOCK_QUEUE_WAIT) exa_backoff(&b);
+        unsigned steps = 0;
+        uintptr_t state;
+        for (;;) {
+            state = exa_atomic_load_acquire(&q->xlock);
+            if ((state & EXA_QUEUE_STATE) != EXA_LOCK_QUEUE_WAIT) break;
+            if (steps++ < EXA_QUEUE_SPIN_STEPS) {
+                for (unsigned i = 0; i < b.pauses; i++) exa_cpu_pause();
+                if (b.pauses < EXA_SPIN_PAUSE_MAX) b.pauses <<= 1;
+                exa_atomic_store_relaxed(exa_entry_beat(q), exa_now_us());
+                continue;
+            }
+            uintptr_t expected = waiting;
+            if (!exa_atomic_cas_strong_acq_rel(&q->xlock, &expected, parked)) continue; /* granted or skipped */
+            /* the first parks yield; later ones sleep, leaving both CPUs to the running threads */
+            if (parks++ < EXA_QUEUE_YIELDS) _exa_os_yield();
+            else _exa_os_sleep_ms(1);
+            exa_atomic_store_relaxed(exa_entry_beat(q), exa_now_us());
+            expected = parked;
+            if (!exa_atomic_cas_strong_acq_rel(&q->xlock, &expected, waiting)) continue;
+            steps = EXA_QUEUE_SPIN_STEPS / 2; /* back from the OS: spin a little, then park again */
+            b.pauses = EXA_SPIN_PAUSE_MAX / 4;
+        }
+        if (state & EXA_LOCK_QUEUE_OWNER) break;
+        /* SKIPPED: the release that skipped us is done with this entry; queue again. */
     }
     if (exa_likely(h->count < EXA_HELD_MAX)) h->entry[h->count++] = q;
     else h->untracked++;
     return EXA_STATUS_SUCCESS;
 }
 
+/* The owner hands the lock on (see the theory block): to the first waiter that is running,
+ * skipping parked or stale ones; when every waiter was skipped, the lock becomes free. */
+static void exa_queued_hand_on(exa_atomic(uintptr_t) *word, uintptr_t lock, uintptr_t next, uint32_t own_beat) {
+    exa_lock_queue_t *c = (exa_lock_queue_t *)next;
+    /* "Now" for the heartbeat test: an owner that waited wrote its last heartbeat just before
+     * it was handed the lock, a critical section ago; that reading is reused instead of the
+     * clock's (a successor that queued later then reads as running, which it was). */
+    uint32_t now = own_beat;
+    int have_now = own_beat != 0;
+    exa_backoff_t b = {1, 0};
+    for (;;) {
+        uintptr_t s = exa_atomic_load_acquire(&c->xlock);
+        if ((s & EXA_QUEUE_STATE) == EXA_LOCK_QUEUE_WAIT) {
+            if (!have_now) {
+                now = exa_now_us();
+                have_now = 1;
+            }
+            uint32_t beat = exa_atomic_load_relaxed(exa_entry_beat(c));
+            if ((int32_t)(now - beat) < EXA_QUEUE_STALE_US) {
+                if (exa_atomic_cas_strong_release(&c->xlock, &s, lock | EXA_LOCK_QUEUE_OWNER)) return;
+                continue; /* it parked meanwhile: look again */
+            }
+        }
+        /* Not running: skip it. Its successor first (it stays linked until marked). */
+        uintptr_t n2 = exa_atomic_load_acquire(&c->xnext);
+        if (n2 == 0) {
+            uintptr_t expected = (uintptr_t)c;
+            if (exa_atomic_cas_strong_acq_rel(word, &expected, (uintptr_t)0)) {
+                /* c was the last: out of the queue, the lock is free; tell c to queue again */
+                uintptr_t cur = exa_atomic_load_relaxed(&c->xlock);
+                while (!exa_atomic_cas_strong_release(&c->xlock, &cur, lock | EXA_QUEUE_SKIPPED)) {
+                }
+                return;
+            }
+            exa_backoff(&b); /* a newer waiter is linking itself behind c */
+            continue;
+        }
+        if (exa_atomic_cas_strong_release(&c->xlock, &s, lock | EXA_QUEUE_SKIPPED)) c = (exa_lock_queue_t *)n2;
+    }
+}
+
 exa_status_t _exa_queued_release(exa_lock_queue_t *q) {
-    exa_held_t *h = &exa_tls_held;
+    exa_held_t *h = exa_held();
     uintptr_t field = exa_atomic_load_relaxed(&q->xlock);
     uintptr_t lock = field & ~(uintptr_t)EXA_LOCK_QUEUE_BITS;
     uint32_t i = h->count;
@@ -274,7 +386,7 @@ exa_status_t _exa_queued_release(exa_lock_queue_t *q) {
         exa_backoff_t b = {1, 0};
         while ((next = exa_atomic_load_acquire(&q->xnext)) == 0) exa_backoff(&b);
     }
-    exa_atomic_store_release(&((exa_lock_queue_t *)next)->xlock, lock | EXA_LOCK_QUEUE_OWNER);
+    exa_queued_hand_on(word, lock, next, exa_atomic_load_relaxed(exa_entry_beat(q)));
     return EXA_STATUS_SUCCESS;
 }
 

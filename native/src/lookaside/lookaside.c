@@ -45,7 +45,7 @@ void _exa_publish(exa_lookaside_t *l) {
     uint32_t cached = l->count;
     for (exa_tcache_t *tc = l->caches; tc != NULL; tc = tc->next) cached += exa_atomic_load_relaxed(&tc->xn);
     s.current_depth = cached;
-    l->hooks->publish(l->owner, &s);
+    l->hooks->publish(l->owner, &s, exa_atomic_load_relaxed(&l->xgate));
 }
 
 /* ==========================================================================================
@@ -319,6 +319,7 @@ static void exa_set_gate(exa_lookaside_t *l, int verify) {
     uint8_t gate = verify ? (uint8_t)0 : (uint8_t)(l->irql_limit + 1);
     if (exa_atomic_load_relaxed(&l->xgate) == gate) return;
     exa_atomic_store_relaxed(&l->xgate, gate);
+    _exa_publish(l); /* the NT struct's copy of the gate */
     _exa_new_generation(l);
 }
 

@@ -12,9 +12,10 @@
 typedef struct exa_lookaside_hooks_s {
     void *(*allocate)(void *owner, int32_t pool_type, exa_u64 size, uint32_t tag);
     void (*free)(void *owner, void *block);
-    /* Called with the list lock held after counters change on a slow path, and on query,
-     * flush, reset and delete: write the NT struct's fields. */
-    void (*publish)(void *owner, const exa_lookaside_stats_t *stats);
+    /* Called with the list lock held after counters change on a slow path, on query, flush,
+     * reset and delete, and when the gate changes: write the NT struct's fields (and the copy
+     * of the gate byte that the inline fast path reads, docs/lookaside.md#inline). */
+    void (*publish)(void *owner, const exa_lookaside_stats_t *stats, uint8_t gate);
     /* 1 when the owner's allocate callback is the pool's (the verifier checks a freed block's
      * pool size against the list's Size only then). */
     int (*from_pool)(void *owner);

@@ -10,6 +10,7 @@
 #include "base/base.h"
 #include "exalloc_nt.h"
 #include "lookaside/lookaside.h"
+#include "lookaside/list.h" /* the inline ABI's offsets (asserted below) */
 #include "pool/pool.h"
 #include "verifier/verifier.h" /* the verifier's registry of live lists */
 
@@ -39,7 +40,7 @@ typedef GENERAL_LOOKASIDE_POOL exa_nt_fields_t;
 
 static exa_nt_fields_t *exa_nt_fields(void *owner) { return (exa_nt_fields_t *)owner; }
 
-static void exa_nt_publish(void *owner, const exa_lookaside_stats_t *s) {
+static void exa_nt_publish(void *owner, const exa_lookaside_stats_t *s, uint8_t gate) {
     exa_nt_fields_t *f = exa_nt_fields(owner);
     f->Depth = (USHORT)s->depth;
     f->MaximumDepth = (USHORT)s->maximum_depth;
@@ -47,7 +48,9 @@ static void exa_nt_publish(void *owner, const exa_lookaside_stats_t *s) {
     f->AllocateMisses = (ULONG)s->allocate_misses;
     f->TotalFrees = (ULONG)s->total_frees;
     f->FreeMisses = (ULONG)s->free_misses;
-    f->ListHead.Alignment = (f->ListHead.Alignment & ~(ULONGLONG)0xFFFF) | (s->current_depth & 0xFFFFu);
+    /* Alignment: bits 0-15 the cached-entry count (ExQueryDepthSList), bits 16-23 the list's
+     * gate for the inline fast path (EXA_NT_INLINE_GATE_BYTE), the rest 0. */
+    f->ListHead.Alignment = (ULONGLONG)gate << 16 | (s->current_depth & 0xFFFFu);
 }
 
 static void *exa_nt_classic_allocate(void *owner, int32_t type, exa_u64 size, uint32_t tag) {
@@ -222,6 +225,56 @@ VOID ExFlushLookasideListEx(PLOOKASIDE_LIST_EX Lookaside) {
     if (l != NULL) (void)exa_lookaside_flush(l);
 }
 VOID ExDeleteLookasideListEx(PLOOKASIDE_LIST_EX Lookaside) { exa_nt_delete(Lookaside); }
+
+/* ---------------------------------------------------------------------------------------
+ * The inline fast path's ABI (exalloc_nt.h, EXA_NT_INLINE_LOOKASIDE; docs/lookaside.md#inline):
+ * what code compiled with it reads and writes, at the offsets the header names.
+ * ------------------------------------------------------------------------------------- */
+
+_Static_assert(offsetof(GENERAL_LOOKASIDE_POOL, ListHead.Region) == 8, "the handle's place");
+_Static_assert(offsetof(GENERAL_LOOKASIDE_POOL, ListHead.Alignment) == 0, "the gate copy's word");
+_Static_assert(offsetof(exa_tcache_t, xn) == EXA_NT_INLINE_CACHE_N && sizeof(exa_atomic(uint32_t)) == 4, "inline ABI: n");
+_Static_assert(offsetof(exa_tcache_t, quota) == EXA_NT_INLINE_CACHE_QUOTA, "inline ABI: quota");
+_Static_assert(offsetof(exa_tcache_t, low) == EXA_NT_INLINE_CACHE_LOW, "inline ABI: low");
+_Static_assert(offsetof(exa_tcache_t, xfast_frees) == EXA_NT_INLINE_CACHE_FAST_FREES && sizeof(exa_atomic(exa_u64)) == 8,
+               "inline ABI: fast frees");
+_Static_assert(offsetof(exa_tcache_t, mag) == EXA_NT_INLINE_CACHE_MAG, "inline ABI: the cached blocks");
+_Static_assert(offsetof(exa_tls_block_t, irql) == offsetof(exa_nt_inline_tls_t, irql), "inline ABI: IRQL");
+_Static_assert(offsetof(exa_tls_block_t, la_busy) == offsetof(exa_nt_inline_tls_t, busy) &&
+                   sizeof(exa_atomic(uint32_t)) == sizeof(uint32_t),
+               "inline ABI: busy");
+_Static_assert(offsetof(exa_tls_block_t, la_list) == offsetof(exa_nt_inline_tls_t, list) &&
+                   sizeof(exa_atomic(void *)) == sizeof(void *),
+               "inline ABI: memo list");
+_Static_assert(offsetof(exa_tls_block_t, la_tc) == offsetof(exa_nt_inline_tls_t, cache), "inline ABI: memo cache");
+_Static_assert(sizeof(exa_tls_block_t) >= sizeof(exa_nt_inline_tls_t), "inline ABI: the block");
+
+static exa_cold NTSTATUS exa_nt_inline_mismatch(ULONG header_version) {
+    _exa_bugcheck(EXA_BUGCHECK_DRIVER_VERIFIER_DETECTED_VIOLATION, EXA_VERIFIER_LOOKASIDE_INLINE_ABI, header_version,
+                  EXA_NT_INLINE_ABI_VERSION, 0);
+    return EXA_STATUS_BUGCHECK;
+}
+
+NTSTATUS exa_nt_inline_abi_check(ULONG header_version) {
+    if (exa_likely(header_version == EXA_NT_INLINE_ABI_VERSION)) return STATUS_SUCCESS;
+    return exa_nt_inline_mismatch(header_version);
+}
+
+PVOID exa_nt_inline_allocate(PVOID lookaside, ULONG ex, ULONG header_version) {
+    if (exa_unlikely(header_version != EXA_NT_INLINE_ABI_VERSION)) {
+        (void)exa_nt_inline_mismatch(header_version);
+        return NULL;
+    }
+    return ex ? ExAllocateFromLookasideListEx(lookaside) : exa_nt_allocate(lookaside);
+}
+
+VOID exa_nt_inline_free(PVOID lookaside, PVOID entry, ULONG ex, ULONG header_version) {
+    if (exa_unlikely(header_version != EXA_NT_INLINE_ABI_VERSION)) {
+        (void)exa_nt_inline_mismatch(header_version); /* the block stays with the caller */
+        return;
+    }
+    exa_nt_free(lookaside, entry, ex != 0);
+}
 
 USHORT ExQueryDepthSList(PSLIST_HEADER SListHead) { return (USHORT)(SListHead->Alignment & 0xFFFFu); }
 

@@ -13,8 +13,9 @@ import java.util.Objects;
 /**
  * An NT spin lock over an off-heap word (KSPIN_LOCK): the word can be shared with C code that uses the same lock
  * through {@code KeAcquireSpinLock} or {@code exa_spinlock_*}. A lock is either classic (test-and-test-and-set,
- * {@code KeAcquireSpinLock}) or queued (MCS, {@code KeAcquireInStackQueuedSpinLock}: FIFO, each waiter spins on
- * its own cache line); NT forbids mixing the two on one word, and exalloc reports it (bug check 0xC4).
+ * {@code KeAcquireSpinLock}) or queued (MCS, {@code KeAcquireInStackQueuedSpinLock}: FIFO among the waiters that
+ * are running, each spinning on its own cache line; a waiter that is off its CPU is skipped and queues again, see
+ * docs/spinlock.md#queued-fairness); NT forbids mixing the two on one word, and exalloc reports it (bug check 0xC4).
  *
  * <p>{@link #acquire()} raises the thread's {@link Irql} to DISPATCH_LEVEL, as NT does, and the returned
  * {@link Held} restores it on close:
