@@ -45,6 +45,11 @@ public final class LookasideLocal implements BlockAllocator {
         this.owner = list.scoped ? list.owners.get() : null;
     }
 
+    /* The list this cache serves. */
+    Lookaside list() {
+        return list;
+    }
+
     private void check() {
         checkThread();
         if (list.inFlight.isClosedOpaque()) { // a hit touches no native state; refills enter the list properly
