@@ -459,7 +459,7 @@ public final class Pool {
             throw new InvalidBlockException(InvalidBlockException.Reason.FOREIGN,
                     "not native memory, so not a pool block: " + block);
         }
-        if (!block.scope().isAlive()) {
+        if (!block.scope().isAlive() || PoolScopes.isQuarantined(block)) {
             return null; // a checked segment after its free
         }
         try (Arena a = Arena.ofConfined()) {
@@ -490,6 +490,7 @@ public final class Pool {
      */
     public static long trim() {
         PoolScopes.reapEndedThreads();
+        PoolScopes.endSharedEpoch(); // shared segments freed so far die, and their blocks go back
         return exa_pool_trim();
     }
 

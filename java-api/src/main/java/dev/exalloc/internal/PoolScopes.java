@@ -24,6 +24,19 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * block at its next call through the pool's segment routines (or {@link #reapEndedThreads()} once it has ended).
  * Should the owner free the same block itself while the other thread's free is on its way (two frees of one block
  * racing on two threads), the owner's free wins and the queued one is dropped.
+ *
+ * <p>Shared blocks (segments any thread may use and free) cannot each have an arena of their own at a bearable
+ * price: closing a shared arena waits for a handshake with every thread of the JVM (tens of microseconds). So they
+ * are handed out in epochs: the blocks of one epoch (up to {@value #EPOCH_BLOCKS} consecutive shared allocations)
+ * share one shared arena. A free is checked at once (the very segment handed out, not freed before, what the
+ * native free would refuse) and the block is quarantined: it stays allocated in the pool, so nothing else can be
+ * handed the address while a segment over it may still be open. When an epoch is full and every one of its blocks
+ * has been freed, its arena is closed (one handshake for the whole epoch: every segment of it dies, so a use after
+ * free throws from then on) and its blocks go back to the pool. Between its free and its epoch's end a block's
+ * memory is neither reused nor unmapped, so a use after free there reads or writes only the dead block itself.
+ * The price: an epoch with one block still out keeps the memory of its freed blocks (at most
+ * {@value #EPOCH_BLOCKS} - 1 of them) until that block is freed; {@link #endSharedEpoch()} ends the current epoch
+ * early (Pool.trim() calls it).
  */
 public final class PoolScopes {
 
@@ -41,9 +54,24 @@ public final class PoolScopes {
         }
     }
 
-    /** A shared block's record (what {@link #detach} returns for it). */
-    private record Shared(Arena arena) {
+    /** Shared blocks handed out per epoch (see the class comment). */
+    public static final int EPOCH_BLOCKS = 1024;
+
+    /** A run of up to EPOCH_BLOCKS shared blocks in one shared arena. */
+    private static final class Epoch {
+        final Arena arena = Arena.ofShared();
+        /** Blocks handed out and not freed; the epoch ends when it is sealed and this reaches zero. */
+        final java.util.concurrent.atomic.AtomicInteger live = new java.util.concurrent.atomic.AtomicInteger();
+        final ConcurrentLinkedQueue<long[]> quarantined = new ConcurrentLinkedQueue<>();
+        final java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
+        int handedOut; // guarded by EPOCH_LOCK
+        volatile boolean sealed;
     }
+
+    private static final Object EPOCH_LOCK = new Object();
+    private static Epoch current; // guarded by EPOCH_LOCK
+    /** Open epochs by their arena's scope. */
+    private static final ConcurrentHashMap<MemorySegment.Scope, Epoch> EPOCHS = new ConcurrentHashMap<>();
 
     /** A confined block of an owner that has ended, freed by another thread (its arena cannot be closed). */
     private record Orphan(Owner owner, Arena arena) {
@@ -58,7 +86,8 @@ public final class PoolScopes {
     /** The scope of every segment made by {@code MemorySegment.ofAddress} (unchecked blocks). */
     private static final MemorySegment.Scope GLOBAL = MemorySegment.ofAddress(16).scope();
 
-    private static final ConcurrentHashMap<Long, Arena> SHARED = new ConcurrentHashMap<>();
+    /** Shared blocks handed out and not freed: address to epoch. */
+    private static final ConcurrentHashMap<Long, Epoch> SHARED = new ConcurrentHashMap<>();
     private static final ConcurrentHashMap<Long, Pending> PENDING = new ConcurrentHashMap<>();
     private static final Set<Owner> OWNERS = ConcurrentHashMap.newKeySet();
     private static final ThreadLocal<Owner> OWNER = ThreadLocal.withInitial(() -> {
@@ -85,8 +114,21 @@ public final class PoolScopes {
                 owner.blocks.put(address, arena);
             }
         } else {
-            arena = Arena.ofShared();
-            SHARED.put(address, arena);
+            Epoch e;
+            synchronized (EPOCH_LOCK) {
+                e = current;
+                if (e == null || e.handedOut >= EPOCH_BLOCKS) {
+                    if (e != null) {
+                        seal(e);
+                    }
+                    e = current = new Epoch();
+                    EPOCHS.put(e.arena.scope(), e);
+                }
+                e.handedOut++;
+                e.live.incrementAndGet();
+            }
+            SHARED.put(address, e);
+            arena = e.arena;
         }
         return raw.reinterpret(size, arena, null);
     }
@@ -121,12 +163,20 @@ public final class PoolScopes {
 
     private static Object detachSlow(MemorySegment block, MemorySegment.Scope scope, long address, Owner me, int tag,
             java.util.function.LongFunction<RuntimeException> alreadyPending, DeferCheck check) {
-        Arena s = SHARED.get(address);
-        if (s != null && s.scope() == scope) {
-            if (!SHARED.remove(address, s)) {
+        Epoch e = EPOCHS.get(scope);
+        if (e != null) {
+            if (SHARED.get(address) != e) {
+                throw alreadyPending.apply(address); // freed already: quarantined until its epoch ends
+            }
+            check.check(address, tag); // what the native free would refuse, refused now
+            if (!SHARED.remove(address, e)) {
                 throw alreadyPending.apply(address); // a concurrent free of the same block won
             }
-            return new Shared(s);
+            e.quarantined.add(new long[] {address, tag});
+            if (e.live.decrementAndGet() == 0 && e.sealed) {
+                end(e);
+            }
+            return DEFERRED;
         }
         Pending p = PENDING.get(address);
         if (p != null && p.arena().scope() == scope) {
@@ -185,8 +235,6 @@ public final class PoolScopes {
     public static void reattach(long address, Object record) {
         if (record instanceof Arena a) {
             OWNER.get().blocks.put(address, a);
-        } else if (record instanceof Shared s) {
-            SHARED.put(address, s.arena());
         } else if (record instanceof Orphan o) {
             synchronized (o.owner()) {
                 o.owner().blocks.put(address, o.arena());
@@ -198,11 +246,62 @@ public final class PoolScopes {
     public static void end(Object record) {
         if (record instanceof Arena a) {
             a.close();
-        } else if (record instanceof Shared s) {
-            s.arena().close();
         }
         // else: a confined block of a thread that has ended: its arena cannot be closed here and is left to the
         // garbage collector (nobody can reach its segment any more)
+    }
+
+    /* An epoch takes no more blocks; it ends once its last one is freed. Under EPOCH_LOCK. */
+    private static void seal(Epoch e) {
+        e.sealed = true;
+        if (e.live.get() == 0) {
+            end(e);
+        }
+    }
+
+    /* Ends an epoch (once): its arena closes (one handshake), then its quarantined blocks go back to the pool. */
+    private static void end(Epoch e) {
+        if (!e.ended.compareAndSet(false, true)) {
+            return;
+        }
+        EPOCHS.remove(e.arena.scope(), e);
+        e.arena.close();
+        for (long[] b; (b = e.quarantined.poll()) != null;) {
+            PoolFast.free(b[0], (int) b[1]); // checked when it was freed
+        }
+    }
+
+    /** Shared blocks freed with {@code tag} and quarantined until their epoch ends (a moment's count). */
+    public static int quarantined(int tag) {
+        int n = 0;
+        for (Epoch e : EPOCHS.values()) {
+            for (long[] b : e.quarantined) {
+                n += b[1] == tag ? 1 : 0;
+            }
+        }
+        return n;
+    }
+
+    /** Whether {@code block} is a shared segment whose block was freed (quarantined until its epoch ends). */
+    public static boolean isQuarantined(MemorySegment block) {
+        Epoch e = EPOCHS.get(block.scope());
+        return e != null && SHARED.get(block.address()) != e;
+    }
+
+    /**
+     * Ends the current shared epoch early: once its blocks still out are freed (at once, if there are none), its
+     * segments die and its quarantined blocks go back to the pool. Returns the number of blocks it still has out.
+     */
+    public static int endSharedEpoch() {
+        synchronized (EPOCH_LOCK) {
+            Epoch e = current;
+            if (e == null) {
+                return 0;
+            }
+            current = null;
+            seal(e);
+            return e.live.get();
+        }
     }
 
     /* On the owner's thread: the blocks other threads freed end their scope and go back to the pool. */
