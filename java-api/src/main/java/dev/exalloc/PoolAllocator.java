@@ -37,8 +37,8 @@ import java.util.Objects;
  * }</pre>
  *
  * <p>Cross-thread frees, one rule for the whole API: a block may be freed on any thread. What that costs depends on
- * the segment policy. GLOBAL and the address routines: nothing more than a free on the allocating thread. SHARED: the
- * free closes a shared arena, which waits for a handshake with every thread (tens of microseconds, on any thread).
+ * the segment policy. GLOBAL and the address routines: nothing more than a free on the allocating thread. SHARED: checked at
+ * once, the block quarantined until its epoch of up to 1024 blocks ends with one handshake (see {@link PoolScope#SHARED}).
  * CONFINED: a free on the allocating thread is the cheap one; on another thread the block cannot be released while
  * its owner can still reach it, so the free is deferred: the block is refused to a second free at once, and goes
  * back to the pool (its scope ended) at the allocating thread's next call through the segment routines, or at
@@ -100,7 +100,8 @@ public final class PoolAllocator implements SegmentAllocator {
         }
 
         /**
-         * Critical downcalls for the address routines and the arenas (no thread-state transition). Condition
+         * Critical downcalls for the address routines and the arenas (no thread-state transition); {@link Pool#system()}
+         * uses them by default ({@code -Dexalloc.pool.critical=false} turns that off). Condition
          * listeners ({@link Pool#onCondition}) are no upcalls, so they do not interfere; a lookaside list's pool
          * calls go through ordinary downcalls only while something else links an upcall into the pool (see the
          * internal critical gate), which nothing in this API does.
