@@ -353,7 +353,9 @@ if do_java:
     arena, malloc = jt("arenaConfined"), jt("mallocFfm")
     fast = jt("localAddress") or j("Pair", "256", "localUnchecked")
     target("Java Lookaside.Local pair 256 B (unchecked, by address)", fast, 4, " ns",
-           note="the fast path: a pop and a push on a Java array, the list reached in batches by one critical call")
+           note="the fast path: a pop and a push on a Java array behind a thread check and an opaque read of the "
+           "closed flag, the list reached in batches by one critical call; nothing native per pair, so the figure "
+           "moves with the machine's load (3.6-4.4 ns between runs)")
     target("Java Netty pooled / Lookaside fast path (256 B)", ratio(j("Pair", "256", "nettyPooled"), fast), 7, "x", "higher")
     target("Java Arena.ofConfined / Lookaside fast path (256 B)", ratio(arena, fast), 6, "x", "higher")
     target("Java Lookaside default (checked) pair / Arena.ofConfined pair, 256 B", ratio(jt("lookasideDefault"), arena),
@@ -363,8 +365,9 @@ if do_java:
     target("Java Pool default segment pair (Pool.system()) / Arena.ofConfined pair, 256 B", ratio(jt("poolDefault"), arena),
            1.0, "x", note="checked confined segments (a scope per block, ended by the free) and critical calls: "
            "%s ns against %s ns" % (fmt(jt("poolDefault")) if jt("poolDefault") else "?", fmt(arena) if arena else "?"))
-    POOL_J = ("the floor is the bare critical pair (poolRawAddress row: %s ns), the C pool's own pair plus two "
-              "critical transitions; below 15 ns needs the C pool's pair near tcmalloc's"
+    POOL_J = ("limit: the floor, the same two native calls through bare critical downcalls (poolRawAddress row: %s "
+              "ns): the C pool's own pair plus two critical transitions and the FFM glue (about 10 ns); the Java "
+              "layer adds the difference. Below 15 ns needs the C pool's pair near tcmalloc's"
               % (fmt(jt("poolRawAddress")) if jt("poolRawAddress") else "?"))
     target("Java Pool address pair 256 B (default: critical downcalls)", jt("poolAddress"), 15, " ns", note=POOL_J)
     target("Java Pool address pair / malloc+free through FFM (256 B)", ratio(jt("poolAddress"), malloc), 1.0, "x",
