@@ -180,7 +180,7 @@ jmh_json="$work/jmh.json"
 java_bin=""
 if [ $java = 1 ]; then
   java_bin=$(find_java) || fail "no JDK >= 22 found (looked at \$EXALLOC_JAVA, \$JAVA_HOME, ~/.m2/toolchains.xml, java on PATH, /usr/lib/jvm/*); set JAVA_HOME to one"
-  jmh_args=('dev\.exalloc\.bench\.(Pair|Batch1024|PairTwoThreads|PoolPair|PoolMixed)\.' -foe true -rf json -rff "$jmh_json")
+  jmh_args=('dev\.exalloc\.bench\.(Pair|Batch1024|PairTwoThreads|PoolPair|PoolMixed|JavaTargets)\.' -foe true -rf json -rff "$jmh_json")
   if [ $smoke = 1 ]; then jmh_args+=(-wi 1 -w 100ms -i 1 -r 100ms); fi
   log "JMH on $java_bin: ${jmh_args[*]}"
   set +e

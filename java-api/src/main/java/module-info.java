@@ -12,8 +12,8 @@
  *
  * <p>System properties read at startup: {@code exalloc.pool.scope} (global | shared | confined: what
  * the segments of {@code Pool.system()} and the static pool routines are tied to, default confined),
- * {@code exalloc.pool.critical} (true: their address fast path uses critical downcalls and condition
- * listeners are refused); both are only the defaults of {@code Pool.system()}: pool instances from
+ * {@code exalloc.pool.critical} (default true: their calls are critical downcalls, which is safe because
+ * nothing the pool's allocate and free run calls back into Java; false: ordinary downcalls); both are only the defaults of {@code Pool.system()}: pool instances from
  * {@code Pool.builder()} carry their own policies.
  * {@code exalloc.management} (true: register the MXBeans of {@code dev.exalloc.management} when the
  * pool or a lookaside list is first used; {@code ExallocManagement.register()} does it on demand).

@@ -6,6 +6,7 @@ import dev.exalloc.internal.Native;
 import dev.exalloc.internal.StartupExtension;
 import dev.exalloc.internal.InFlight;
 import dev.exalloc.internal.CriticalGate;
+import dev.exalloc.internal.BlockSet;
 import dev.exalloc.internal.bindings.exa_allocate_fn;
 import dev.exalloc.internal.bindings.exa_free_fn;
 import dev.exalloc.internal.bindings.exa_lookaside_config_s;
@@ -32,7 +33,9 @@ import java.util.Objects;
  * segment this list did not hand out or freeing twice ({@link InvalidBlockException}), a segment of the
  * wrong size, any use after {@link #close()} ({@link LookasideClosedException}). Each segment is tied to a
  * scope of its own, confined to the thread that allocated it, that ends when the block is freed: a use after
- * free raises {@link IllegalStateException} instead of touching memory the list may have handed out again. A
+ * free raises {@link IllegalStateException} instead of touching memory the list may have handed out again. The
+ * allocating thread records its blocks in a table of its own (no lock, no atomic instruction), so a checked pair costs
+ * the native pair, one confined scope and two hash probes. A
  * block may be freed on any thread; freed on another thread, it goes back to the list at the allocating thread's
  * next call (its scope can only be closed there; until then nothing else receives the block). If the allocating
  * thread has ended, the block goes back at once; one parked for a thread that ends without calling the list again
@@ -136,6 +139,8 @@ public final class Lookaside implements BlockAllocator {
     private final Allocator allocator;
     private final Releaser releaser;
     final BlockLedger outstanding;
+    /** Scoped mode's ledger of scoped blocks (per-thread tables); bare blocks stay in {@link #outstanding}. */
+    final ScopedBlocks scopedBlocks;
     /** Checked mode with per-block scopes (not {@link LookasideBuilder#sharedSegments()}). */
     final boolean scoped;
     /** Per-thread state of scoped mode: where other threads leave this thread's blocks they free. */
@@ -156,6 +161,7 @@ public final class Lookaside implements BlockAllocator {
         this.releaser = b.releaser;
         this.outstanding = b.checked ? new BlockLedger("lookaside list") : null;
         this.scoped = b.checked && !b.sharedSegments;
+        this.scopedBlocks = scoped ? new ScopedBlocks(this) : null;
         this.allOwners = scoped ? java.util.concurrent.ConcurrentHashMap.newKeySet() : null;
         this.owners = scoped ? ThreadLocal.withInitial(this::newOwner) : null;
         this.arena = Arena.ofShared();
@@ -339,7 +345,7 @@ public final class Lookaside implements BlockAllocator {
                         + "to the %d bytes asked for", this, address, byteAlignment));
             }
             if (scoped) {
-                return outstanding.handOutScoped(address, size, owner, true).asSlice(0, byteSize);
+                return scopedBlocks.handOut(address, size, owner, true).asSlice(0, byteSize);
             }
             if (outstanding != null) {
                 outstanding.recordSliced(address);
@@ -359,7 +365,7 @@ public final class Lookaside implements BlockAllocator {
         try {
             owner.reclaim(this);
             long address = nativeAllocate();
-            return address == 0 ? null : outstanding.handOutScoped(address, size, owner);
+            return address == 0 ? null : scopedBlocks.handOut(address, size, owner, false);
         } finally {
             inFlight.exit(owner.slot);
         }
@@ -423,7 +429,7 @@ public final class Lookaside implements BlockAllocator {
             }
             return MemorySegment.ofAddress(address).reinterpret(size);
         }
-        return outstanding.handOutScoped(address, size, owner);
+        return scopedBlocks.handOut(address, size, owner, false);
     }
 
     /** takeBack: the caller recycles the block now; there is no scope to end. */
@@ -438,35 +444,29 @@ public final class Lookaside implements BlockAllocator {
      * see restore). Throws InvalidBlockException with nothing changed.
      */
     Object takeBack(MemorySegment block) {
-        Object v = outstanding.take(block, size, this);
-        if (!(v instanceof BlockLedger.Scoped h)) {
-            return NOW; // handed out bare (shared segments) or by a LookasideLocal's address API
+        if (scoped) {
+            return scopedBlocks.take(block, owners.get(), NOW);
         }
-        LookasideOwner owner = (LookasideOwner) h.owner();
-        if (owner.thread == Thread.currentThread()) {
-            return h;
-        }
-        if (!owner.thread.isAlive()) {
-            return NOW; // a dead thread's confined segments are out of everyone's reach
-        }
-        owner.remote.add(new LookasideOwner.Deferred(block.address(), h.scope()));
-        if (!owner.thread.isAlive()) {
-            // The owner ended between the check and the add: it will never call again, so its deferred frees (this
-            // one included) go back now. Whoever polls a block returns it: no block is returned twice.
-            LookasideOwner.returnOrphans(this, owner);
-        }
-        return DEFERRED;
+        outstanding.take(block, size, this); // handed out bare (shared segments)
+        return NOW;
     }
 
     /* A free that native code refused (an IRQL check): the block is the caller's again, as it was. */
     private void restore(long address, Object taken) {
-        if (taken != DEFERRED) {
-            outstanding.restore(address, taken);
+        if (taken == DEFERRED) {
+            return;
+        }
+        if (taken == NOW) {
+            outstanding.restore(address, BlockSet.PRESENT);
+        } else {
+            owners.get().blocks.put(address, taken); // a scoped record, taken on this thread
         }
     }
 
     static void endScope(Object taken) {
-        if (taken instanceof BlockLedger.Scoped h) {
+        if (taken instanceof Arena a) {
+            a.close();
+        } else if (taken instanceof BlockLedger.Scoped h) {
             h.scope().close();
         }
     }
@@ -715,7 +715,7 @@ public final class Lookaside implements BlockAllocator {
      * @return the number of outstanding blocks, or -1
      */
     public long outstandingBlocks() {
-        return outstanding == null ? -1 : outstanding.size();
+        return outstanding == null ? -1 : outstanding.size() + (scoped ? scopedBlocks.size() : 0);
     }
 
     /**

@@ -1,6 +1,5 @@
 package dev.exalloc;
 
-import java.lang.foreign.Arena;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
@@ -10,11 +9,13 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  */
 final class LookasideOwner {
 
-    /** A block another thread freed: recycled by its owner, which ends the scope first. */
-    record Deferred(long address, Arena scope) {
+    /** A block another thread freed: recycled by its owner, which ends the scope first; {@code record}: its entry. */
+    record Deferred(long address, Object record) {
     }
 
     final Thread thread;
+    /** This thread's scoped blocks: address to its Arena (or a sliced record); see {@link ScopedBlocks}. */
+    final dev.exalloc.internal.OwnerTable blocks = new dev.exalloc.internal.OwnerTable();
     final ConcurrentLinkedQueue<Deferred> remote = new ConcurrentLinkedQueue<>();
     /** This thread's own in-flight counter on the list (no atomic read-modify-write per call). */
     final dev.exalloc.internal.InFlight.Slot slot;
@@ -30,12 +31,20 @@ final class LookasideOwner {
             return;
         }
         for (Deferred d; (d = remote.poll()) != null;) {
-            if (list.inFlight.isClosed()) {
-                list.releaseAfterClose(d.address());
-            } else {
-                list.nativeFree(d.address());
+            if (!blocks.remove(d.address(), d.record())) {
+                list.scopedBlocks.pending.remove(d.address(), d.record()); // freed here meanwhile: that free won
+                continue;
             }
-            d.scope().close();
+            try {
+                if (list.inFlight.isClosed()) {
+                    list.releaseAfterClose(d.address());
+                } else {
+                    list.nativeFree(d.address());
+                }
+            } finally {
+                list.scopedBlocks.pending.remove(d.address(), d.record());
+            }
+            ScopedBlocks.arenaOf(d.record()).close();
         }
     }
 
@@ -45,8 +54,12 @@ final class LookasideOwner {
             return;
         }
         for (Deferred d; (d = remote.poll()) != null;) {
-            d.scope().close();
-            local.push(d.address());
+            boolean ours = blocks.remove(d.address(), d.record());
+            local.list().scopedBlocks.pending.remove(d.address(), d.record());
+            if (ours) {
+                ScopedBlocks.arenaOf(d.record()).close();
+                local.push(d.address());
+            }
         }
     }
 
@@ -62,13 +75,23 @@ final class LookasideOwner {
         int c = list.inFlight.enter();
         try {
             for (LookasideOwner.Deferred d; (d = o.remote.poll()) != null;) {
+                synchronized (o) { // an ended owner's table: written by whoever frees its blocks, one at a time
+                    if (!o.blocks.remove(d.address(), d.record())) {
+                        list.scopedBlocks.pending.remove(d.address(), d.record());
+                        continue;
+                    }
+                }
                 try {
                     if (c < 0) {
                         list.releaseAfterClose(d.address());
                     } else {
                         list.nativeFree(d.address());
                     }
+                    list.scopedBlocks.pending.remove(d.address(), d.record());
                 } catch (RuntimeException | Error e) {
+                    synchronized (o) {
+                        o.blocks.put(d.address(), d.record());
+                    }
                     o.remote.add(d);
                     throw e;
                 }
@@ -88,8 +111,10 @@ final class LookasideOwner {
     static void sweepEndedOwners(Lookaside list) {
         for (LookasideOwner o : list.allOwners) {
             if (!o.thread.isAlive()) {
-                list.allOwners.remove(o);
                 returnOrphans(list, o);
+                if (o.blocks.size() == 0) {
+                    list.allOwners.remove(o); // blocks still out keep it: a free of one on any thread finds it
+                }
             }
         }
     }

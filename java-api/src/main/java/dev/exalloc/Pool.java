@@ -38,7 +38,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * cache-aligned types align to the cache line. The segment returned is exactly the requested size. By default
  * ({@link PoolScope#CONFINED}, checked) it has a scope of its own, confined to the allocating thread, that the free
  * closes, so touching it after the free throws {@link IllegalStateException}, and freeing it twice through it is an
- * {@link InvalidBlockException}; blocks that travel between threads use {@link PoolScope#SHARED} (also checked); with
+ * {@link InvalidBlockException}; blocks that travel between threads use {@link PoolScope#SHARED} (also checked, in
+ * epochs: a freed block is quarantined until its epoch ends); with
  * {@link #setScope}({@link PoolScope#GLOBAL}) it has the global scope and, as with C's pointers, touching it after
  * it is freed is the caller's bug. The address routines ({@link #allocateAddress}, {@link #freeAddress(long, Tag)})
  * are the unchecked fast path: no segment, no Java allocation per call.
@@ -374,9 +375,9 @@ public final class Pool {
      * {@link MemorySegment} and no Java allocation per call). Returns 0 where NT returns NULL (as
      * {@link #tryAllocate(PoolType, long, Tag)}); the block is {@code size} bytes at the returned address, with NT's
      * alignment. Free it with {@link #freeAddress(long, Tag)} or {@link #freeAddress(long)}; to touch it, wrap it
-     * ({@code MemorySegment.ofAddress(a).reinterpret(size)}) or use it from native code. Ordinary downcalls unless
-     * the system property {@code exalloc.pool.critical} is true at startup (then critical; condition listeners work
-     * either way: see {@link #onCondition}).
+     * ({@code MemorySegment.ofAddress(a).reinterpret(size)}) or use it from native code. Critical downcalls (no
+     * thread-state transition: nothing the pool runs calls back into Java) unless the system property
+     * {@code exalloc.pool.critical} is false at startup; condition listeners work either way (see {@link #onCondition}).
      *
      * @param type the pool type (paged or non-paged, with its modifiers)
      * @param size the block size in bytes
@@ -417,7 +418,8 @@ public final class Pool {
     }
 
     /**
-     * True when the address fast path uses critical downcalls (system property {@code exalloc.pool.critical}).
+     * True when the system pool's calls are critical downcalls (the default; system property
+     * {@code exalloc.pool.critical=false} makes them ordinary).
      *
      * @return whether {@link #allocateAddress} and {@link #freeAddress} use critical downcalls
      */
@@ -459,7 +461,7 @@ public final class Pool {
             throw new InvalidBlockException(InvalidBlockException.Reason.FOREIGN,
                     "not native memory, so not a pool block: " + block);
         }
-        if (!block.scope().isAlive()) {
+        if (!block.scope().isAlive() || PoolScopes.isQuarantined(block)) {
             return null; // a checked segment after its free
         }
         try (Arena a = Arena.ofConfined()) {
@@ -484,12 +486,15 @@ public final class Pool {
 
     /**
      * Returns the calling thread's cached free blocks to the pools and empty segments to the host; returns the number
-     * of blocks returned. (Thread exit does this by itself.)
+     * of blocks returned. (Thread exit does this by itself.) Also ends the current epoch of {@link PoolScope#SHARED}
+     * segments early: once its blocks still out are freed (at once if there are none), its segments die and its
+     * quarantined blocks go back to the pool.
      *
      * @return the number of blocks returned to the pools
      */
     public static long trim() {
         PoolScopes.reapEndedThreads();
+        PoolScopes.endSharedEpoch(); // shared segments freed so far die, and their blocks go back
         return exa_pool_trim();
     }
 

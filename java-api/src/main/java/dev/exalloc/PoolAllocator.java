@@ -37,8 +37,8 @@ import java.util.Objects;
  * }</pre>
  *
  * <p>Cross-thread frees, one rule for the whole API: a block may be freed on any thread. What that costs depends on
- * the segment policy. GLOBAL and the address routines: nothing more than a free on the allocating thread. SHARED: the
- * free closes a shared arena, which waits for a handshake with every thread (tens of microseconds, on any thread).
+ * the segment policy. GLOBAL and the address routines: nothing more than a free on the allocating thread. SHARED: checked at
+ * once, the block quarantined until its epoch of up to 1024 blocks ends with one handshake (see {@link PoolScope#SHARED}).
  * CONFINED: a free on the allocating thread is the cheap one; on another thread the block cannot be released while
  * its owner can still reach it, so the free is deferred: the block is refused to a second free at once, and goes
  * back to the pool (its scope ended) at the allocating thread's next call through the segment routines, or at
@@ -52,7 +52,7 @@ import java.util.Objects;
 public final class PoolAllocator implements SegmentAllocator {
 
     private static final int RAISE_IF_ALLOCATION_FAILURE = EXA_POOL_RAISE_IF_ALLOCATION_FAILURE();
-    private static final int PRIORITY_HIGH = EXA_POOL_PRIORITY_HIGH();
+    static final int PRIORITY_HIGH = EXA_POOL_PRIORITY_HIGH();
     /** Largest alignment an arena or the allocator view serves (a page). */
     static final long MAX_ALIGNMENT = Pool.PAGE_SIZE;
 
@@ -100,7 +100,8 @@ public final class PoolAllocator implements SegmentAllocator {
         }
 
         /**
-         * Critical downcalls for the address routines and the arenas (no thread-state transition). Condition
+         * Critical downcalls for the address routines and the arenas (no thread-state transition); {@link Pool#system()}
+         * uses them by default ({@code -Dexalloc.pool.critical=false} turns that off). Condition
          * listeners ({@link Pool#onCondition}) are no upcalls, so they do not interfere; a lookaside list's pool
          * calls go through ordinary downcalls only while something else links an upcall into the pool (see the
          * internal critical gate), which nothing in this API does.
@@ -131,6 +132,8 @@ public final class PoolAllocator implements SegmentAllocator {
     /** null: the system instance, whose scope is Pool.scope() at each allocation. */
     private final PoolScope scope;
     private final boolean critical;
+    /** The system instance: its calls follow the process default ({@link PoolFast#CRITICAL}). */
+    private final boolean system;
     /** For a critical instance other than the system one: guards its critical calls (see CriticalGate). */
     private final InFlight inFlight;
 
@@ -140,6 +143,7 @@ public final class PoolAllocator implements SegmentAllocator {
         this.poolType = poolType;
         this.scope = scope;
         this.critical = critical;
+        this.system = system;
         this.inFlight = critical && !system ? new InFlight() : null;
         if (inFlight != null) {
             CriticalGate.register(inFlight);
@@ -222,10 +226,9 @@ public final class PoolAllocator implements SegmentAllocator {
     public MemorySegment allocate(PoolType type, long size, Tag tag, PoolPriority priority) {
         checkArguments(type, size, tag);
         long mark = Native.mark();
-        MemorySegment raw = exa_pool_allocate_typed(type.code() | RAISE_IF_ALLOCATION_FAILURE, size, tag.value(),
-                priority.code());
-        if (raw.address() != 0) {
-            return block(raw, size);
+        long address = rawAllocate(type.code() | RAISE_IF_ALLOCATION_FAILURE, size, tag.value(), priority.code());
+        if (address != 0) {
+            return block(MemorySegment.ofAddress(address), size);
         }
         throw failure(mark, type + " block of " + size + " bytes (" + tag + ")");
     }
@@ -264,9 +267,9 @@ public final class PoolAllocator implements SegmentAllocator {
     public MemorySegment tryAllocate(PoolType type, long size, Tag tag, PoolPriority priority) {
         checkArguments(type, size, tag);
         long mark = Native.mark();
-        MemorySegment raw = exa_pool_allocate_typed(type.code(), size, tag.value(), priority.code());
-        if (raw.address() != 0) {
-            return block(raw, size);
+        long address = rawAllocate(type.code(), size, tag.value(), priority.code());
+        if (address != 0) {
+            return block(MemorySegment.ofAddress(address), size);
         }
         throwIfBugCheck(mark);
         return null;
@@ -343,7 +346,7 @@ public final class PoolAllocator implements SegmentAllocator {
         }
         long mark = Native.mark();
         // the address, not the segment: no scope check at the call
-        if (exa_pool_free_checked(MemorySegment.ofAddress(block.address()), tag) != NtStatus.SUCCESS) {
+        if (PoolFast.free(block.address(), tag) != NtStatus.SUCCESS) {
             PoolScopes.reattach(block.address(), scope);
             throwIfBugCheck(mark);
         }
@@ -422,7 +425,7 @@ public final class PoolAllocator implements SegmentAllocator {
     public long allocateAddress(PoolType type, long size, Tag tag) {
         checkArguments(type, size, tag);
         long mark = Native.mark();
-        long address = rawAllocate(type.code(), size, tag.value());
+        long address = rawAllocate(type.code(), size, tag.value(), PRIORITY_HIGH);
         if (address == 0) {
             throwIfBugCheck(mark);
         }
@@ -463,14 +466,15 @@ public final class PoolAllocator implements SegmentAllocator {
     }
 
     /* One allocation by this instance's call policy: 0 for NULL. */
-    long rawAllocate(int type, long size, int tag) {
+    long rawAllocate(int type, long size, int tag, int priority) {
         if (inFlight == null) {
-            return PoolFast.allocate(type, size, tag, PRIORITY_HIGH); // the system's policy is PoolFast's own
+            return system ? PoolFast.allocate(type, size, tag, priority) // the system's policy is PoolFast's own
+                    : PoolFast.allocateOrdinary(type, size, tag, priority);
         }
         int c = inFlight.enter();
         try {
-            return CriticalGate.allowed() ? PoolFast.allocateCritical(type, size, tag, PRIORITY_HIGH)
-                    : PoolFast.allocate(type, size, tag, PRIORITY_HIGH);
+            return CriticalGate.allowed() ? PoolFast.allocateCritical(type, size, tag, priority)
+                    : PoolFast.allocate(type, size, tag, priority);
         } finally {
             inFlight.exit(c);
         }
@@ -479,7 +483,7 @@ public final class PoolAllocator implements SegmentAllocator {
     /* One free by this instance's call policy: the status. */
     int rawFree(long address, int tag) {
         if (inFlight == null) {
-            return PoolFast.free(address, tag);
+            return system ? PoolFast.free(address, tag) : PoolFast.freeOrdinary(address, tag);
         }
         int c = inFlight.enter();
         try {

@@ -59,7 +59,7 @@ final class PoolArena implements Arena {
             throw new IllegalStateException("Already closed");
         }
         long mark = Native.mark();
-        long address = pool.rawAllocate(type.code(), request, tag.value());
+        long address = pool.rawAllocate(type.code(), request, tag.value(), PoolAllocator.PRIORITY_HIGH);
         if (address == 0) {
             PoolAllocator.throwIfBugCheck(mark);
             throw new ExallocOutOfMemoryError(NtStatus.INSUFFICIENT_RESOURCES,

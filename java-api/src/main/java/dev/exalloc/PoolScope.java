@@ -17,15 +17,23 @@ public enum PoolScope {
      */
     GLOBAL,
     /**
-     * Checked, for blocks that travel between threads: each block gets its own shared arena, closed by the free, so a
-     * later access from any thread throws {@link IllegalStateException}. Any thread may use and free the block.
-     * Closing a shared arena waits for a handshake with every thread: a free costs about 20 us, hundreds of times a
-     * confined free (see bench/results/latest.md).
+     * Checked, for blocks that travel between threads: any thread may use and free the block. Segments live in
+     * epochs: up to 1024 consecutive shared blocks share one shared arena. A free is checked at once (the very
+     * segment handed out, not freed before, what the native free would refuse: a second free is an
+     * {@link InvalidBlockException}) and the block is quarantined: it stays allocated in the pool, so its address is
+     * not handed out again while a segment over it is open. When every block of a full epoch has been freed, one
+     * handshake with every thread closes the epoch's arena (a later access through any of its segments throws
+     * {@link IllegalStateException}) and its blocks go back to the pool. Until then a use after free reaches only the
+     * quarantined block itself, and PoolMon counts it as allocated. A free costs tens of nanoseconds (a shared arena
+     * per block would cost a handshake, tens of microseconds, per free); the price is memory: one block kept out pins
+     * its epoch's freed blocks (at most 1023). {@link Pool#trim()} ends the current epoch early.
      */
     SHARED,
     /**
-     * Checked (the default), and cheap to free: each block gets its own confined arena, closed by the free. Only the
-     * allocating thread may touch the block ({@link WrongThreadException} elsewhere). Any thread may free it: on
+     * Checked (the default), and cheap to free: each block gets its own confined arena, closed by the free, so a
+     * later access throws {@link IllegalStateException}; the allocating thread records its blocks in a table of its
+     * own (no lock, no atomic instruction per pair). Only the allocating thread may touch the block
+     * ({@link WrongThreadException} elsewhere). Any thread may free it: on
      * another thread the free is deferred (a second free is refused at once) and the block goes back to the pool, its
      * scope ended, at the allocating thread's next call through the segment routines (or at once when that thread
      * has ended; {@link Pool#trim()} collects blocks left for ended threads). Blocks that travel between threads

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.HashSet;
@@ -167,6 +168,58 @@ class LookasideLocalTest {
             assertEquals(1, s.totalFrees());
             assertEquals(1, s.currentDepth());
             assertThrows(IllegalStateException.class, () -> b.get(ValueLayout.JAVA_INT, 0));
+        }
+    }
+
+    /**
+     * A free on another thread is checked against the allocating thread's own table at once: a second free there, a
+     * copy of the segment made with reinterpret, and the owner's own free of a block freed elsewhere are all refused,
+     * and the block goes back exactly once.
+     */
+    @Test
+    @SuppressWarnings("restricted") // reinterpret: a copy of a live block, to be refused
+    void crossThreadMisuseIsRefusedAtOnce() throws Exception {
+        try (Lookaside list = Lookaside.builder(64).build()) {
+            MemorySegment b = list.allocate();
+            MemorySegment c = list.allocate();
+            AtomicReference<Throwable> second = new AtomicReference<>();
+            AtomicReference<Throwable> copy = new AtomicReference<>();
+            AtomicReference<Throwable> first = new AtomicReference<>();
+            Thread t = Thread.ofPlatform().start(() -> {
+                try (Arena own = Arena.ofConfined()) {
+                    try {
+                        list.free(MemorySegment.ofAddress(c.address()).reinterpret(64, own, null));
+                    } catch (Throwable e) {
+                        copy.set(e);
+                    }
+                }
+                try {
+                    list.free(b);
+                } catch (Throwable e) {
+                    first.set(e);
+                }
+                try {
+                    list.free(b);
+                } catch (Throwable e) {
+                    second.set(e);
+                }
+            });
+            t.join();
+            assertEquals(null, first.get());
+            assertTrue(second.get() instanceof InvalidBlockException e
+                    && e.reason() == InvalidBlockException.Reason.NOT_OUTSTANDING, String.valueOf(second.get()));
+            assertTrue(copy.get() instanceof InvalidBlockException e
+                    && e.reason() == InvalidBlockException.Reason.NOT_OUTSTANDING, String.valueOf(copy.get()));
+            // the owner's own free of b: its free elsewhere is taken back first, so this one is a second free
+            assertEquals(InvalidBlockException.Reason.NOT_OUTSTANDING,
+                    assertThrows(InvalidBlockException.class, () -> list.free(b)).reason());
+            assertThrows(IllegalStateException.class, () -> b.get(ValueLayout.JAVA_BYTE, 0));
+            assertEquals(1, list.outstandingBlocks()); // c, untouched by the refused copy
+            c.set(ValueLayout.JAVA_BYTE, 0, (byte) 9);
+            list.free(c);
+            LookasideStats s = list.stats();
+            assertEquals(2, s.totalFrees(), "b and c went back once each");
+            assertEquals(0, list.outstandingBlocks());
         }
     }
 

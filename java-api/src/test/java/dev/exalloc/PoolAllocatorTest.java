@@ -77,7 +77,9 @@ class PoolAllocatorTest {
             });
             t.join();
             assertNull(failure.get());
-            assertFalse(s.scope().isAlive(), "a shared block's scope ends at its free, on any thread");
+            assertFalse(Pool.isLive(s), "a shared block is freed on any thread (quarantined until its epoch ends)");
+            Pool.trim(); // ends the epoch: the shared scope closes once for all its blocks
+            assertFalse(s.scope().isAlive(), "a shared block's scope ends with its epoch");
             MemorySegment g = global.allocate(64);
             global.free(g);
             assertTrue(g.scope().isAlive(), "GLOBAL: unchecked, as C's pointers");

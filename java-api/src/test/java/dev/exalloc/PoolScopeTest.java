@@ -38,6 +38,13 @@ class PoolScopeTest {
                 assertEquals(0x1234_5678_9ABC_DEF0L, b.get(ValueLayout.JAVA_LONG, 0));
                 assertTrue(b.scope().isAlive());
                 Pool.free(b, TAG);
+                if (scope == PoolScope.SHARED) {
+                    // quarantined: refused as freed at once, its segment dies when its epoch ends
+                    assertFalse(Pool.isLive(b));
+                    assertEquals(InvalidBlockException.Reason.NOT_OUTSTANDING,
+                            assertThrows(InvalidBlockException.class, () -> Pool.free(b)).reason());
+                    Pool.trim(); // ends the current epoch: every shared block of it has been freed
+                }
                 assertFalse(b.scope().isAlive());
                 assertThrows(IllegalStateException.class, () -> b.get(ValueLayout.JAVA_LONG, 0), scope + " read");
                 assertThrows(IllegalStateException.class, () -> b.set(ValueLayout.JAVA_BYTE, 8, (byte) 1));
@@ -81,7 +88,109 @@ class PoolScopeTest {
         });
         t.join();
         assertEquals(null, failure.get());
+        Pool.trim(); // the epoch ends: its arena closes
         assertThrows(IllegalStateException.class, () -> b.get(ValueLayout.JAVA_BYTE, 0));
+    }
+
+    /**
+     * Shared segments live in epochs: a freed block stays allocated (quarantined, so its address is not handed out
+     * again while its segment is open) until every block of its epoch is freed; then the epoch's arena closes once
+     * for all of them and the blocks go back to the pool. PoolMon counts the quarantined block until then.
+     */
+    @Test
+    void sharedBlocksAreQuarantinedUntilTheirEpochEnds() {
+        PoolAllocator shared = Pool.builder().scope(PoolScope.SHARED).tag(Tag.of("ScEp")).build();
+        Tag tag = Tag.of("ScEp");
+        Pool.trim();
+        long before = Pool.tag(tag, PoolType.NON_PAGED_NX).diff();
+        MemorySegment a = shared.allocate(64);
+        MemorySegment b = shared.allocate(64);
+        assertTrue(a.scope() == b.scope(), "one epoch, one shared scope");
+        shared.free(a);
+        assertTrue(a.scope().isAlive(), "b still out: the epoch goes on");
+        assertFalse(Pool.isLive(a));
+        assertEquals(before + 2, Pool.tag(tag, PoolType.NON_PAGED_NX).diff(), "a is quarantined, not reused");
+        MemorySegment c = shared.allocate(64);
+        assertTrue(c.address() != a.address(), "a quarantined address is not handed out again");
+        assertEquals(InvalidBlockException.Reason.NOT_OUTSTANDING,
+                assertThrows(InvalidBlockException.class, () -> shared.free(a)).reason());
+        Pool.trim(); // seals the epoch; b and c are still out
+        assertTrue(a.scope().isAlive());
+        shared.free(b);
+        shared.free(c); // the last block of the sealed epoch: it ends
+        assertFalse(a.scope().isAlive());
+        assertThrows(IllegalStateException.class, () -> a.get(ValueLayout.JAVA_BYTE, 0));
+        assertThrows(IllegalStateException.class, () -> c.get(ValueLayout.JAVA_BYTE, 0));
+        assertEquals(before, Pool.tag(tag, PoolType.NON_PAGED_NX).diff(), "every block back in the pool");
+        MemorySegment d = shared.allocate(64); // a new epoch
+        assertTrue(d.scope().isAlive());
+        shared.free(d);
+        Pool.trim();
+    }
+
+    /**
+     * Shared blocks travelling between threads across many epochs: every block stays usable until its own free
+     * (an epoch never ends under a block still out), and once all are freed and the epoch is ended every block is
+     * back in the pool.
+     */
+    @Test
+    void sharedEpochsNeverEndUnderABlockStillOut() throws Exception {
+        Tag tag = Tag.of("ScEs");
+        PoolAllocator shared = Pool.builder().scope(PoolScope.SHARED).tag(tag).build();
+        Pool.trim();
+        long before = Pool.tag(tag, PoolType.NON_PAGED_NX).diff();
+        java.util.concurrent.ConcurrentLinkedQueue<MemorySegment> exchange = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        java.util.List<Throwable> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Thread[] threads = new Thread[4];
+        for (int w = 0; w < threads.length; w++) {
+            long id = w + 1;
+            threads[w] = Thread.ofPlatform().start(() -> {
+                java.util.Random random = new java.util.Random(id);
+                try {
+                    for (int i = 0; i < 5 * PoolScopes_EPOCH; i++) {
+                        if (random.nextInt(3) != 0 || exchange.isEmpty()) {
+                            MemorySegment b = shared.allocate(32);
+                            b.set(ValueLayout.JAVA_LONG, 0, b.address());
+                            exchange.add(b);
+                        } else {
+                            MemorySegment b = exchange.poll();
+                            if (b != null) {
+                                assertEquals(b.address(), b.get(ValueLayout.JAVA_LONG, 0));
+                                shared.free(b);
+                            }
+                        }
+                    }
+                } catch (Throwable x) {
+                    errors.add(x);
+                }
+            });
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        assertEquals(java.util.List.of(), errors);
+        for (MemorySegment b; (b = exchange.poll()) != null;) {
+            assertEquals(b.address(), b.get(ValueLayout.JAVA_LONG, 0));
+            shared.free(b);
+        }
+        Pool.trim();
+        assertEquals(before, Pool.tag(tag, PoolType.NON_PAGED_NX).diff(), "every block back in the pool");
+    }
+
+    private static final int PoolScopes_EPOCH = dev.exalloc.internal.PoolScopes.EPOCH_BLOCKS;
+
+    /** A shared free is checked at once (as the native free would), not when the epoch ends. */
+    @Test
+    void aSharedFreeIsCheckedAtOnce() {
+        Tag prot = Tag.of("ScSp").asProtected();
+        PoolAllocator shared = Pool.builder().scope(PoolScope.SHARED).tag(prot).build();
+        MemorySegment b = shared.allocate(64);
+        assertEquals(0xC2, assertThrows(BugCheckError.class, () -> shared.free(b)).code()); // needs the tag
+        assertTrue(Pool.isLive(b));
+        shared.free(b, prot);
+        assertFalse(Pool.isLive(b));
+        Pool.trim();
+        assertFalse(b.scope().isAlive());
     }
 
     /**

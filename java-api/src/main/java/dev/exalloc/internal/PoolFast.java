@@ -13,21 +13,25 @@ import java.lang.invoke.MethodHandle;
  * linked a second time from the generated {@code $address()}, with the pointer as a {@code long} (no
  * {@link MemorySegment} per call).
  *
- * <p>Ordinary or critical downcalls, chosen once per process by the system property {@code exalloc.pool.critical}
- * (default false) for {@code Pool.system()}; pool instances choose their own ({@link #allocateCritical},
- * {@link #freeCritical}, guarded by {@link CriticalGate}). Condition listeners are no upcalls (the Java side polls
- * the native condition), so they never conflict with a critical call. A miss may map memory from the host (mmap,
- * short; never a long wait), which a critical downcall tolerates.
+ * <p>Critical downcalls ({@code Linker.Option.critical}: no thread-state transition) by default for
+ * {@code Pool.system()}; the system property {@code exalloc.pool.critical=false} makes them ordinary ones. Pool
+ * instances choose their own ({@link #allocateCritical}, {@link #freeCritical}, guarded by {@link CriticalGate}).
+ * A critical call is safe only while native code cannot call back into Java from it, and the pool's allocate and
+ * free never do: condition listeners are no upcalls (the Java side polls the native condition), the quota routines
+ * charge an account in native code, and the only upcalls this API links, a lookaside list's own allocate and free
+ * callbacks, are called by {@code exa_lookaside_allocate}/{@code exa_lookaside_free} of that list, which the
+ * list calls through ordinary downcalls, never from the pool's routines. A miss may map memory from the host
+ * (mmap, short; never a long wait), which a critical downcall tolerates.
  */
 public final class PoolFast {
 
     private PoolFast() {
     }
 
-    /** System property that makes the pool's fast path critical and forbids condition listeners. */
+    /** System property: false makes the system pool's calls ordinary downcalls (default true: critical). */
     public static final String CRITICAL_PROPERTY = "exalloc.pool.critical";
 
-    public static final boolean CRITICAL = Boolean.getBoolean(CRITICAL_PROPERTY);
+    public static final boolean CRITICAL = Boolean.parseBoolean(System.getProperty(CRITICAL_PROPERTY, "true"));
 
     /** (int type, long size, int tag, int priority) long. */
     private static final MethodHandle ALLOCATE = link(exa_pool_allocate_typed$address(),
@@ -47,6 +51,31 @@ public final class PoolFast {
 
     private static MethodHandle link(MemorySegment address, FunctionDescriptor descriptor) {
         return link(address, descriptor, CRITICAL);
+    }
+
+    /** The same two, always ordinary: for pool instances built without critical calls. */
+    private static final MethodHandle ALLOCATE_ORDINARY = link(exa_pool_allocate_typed$address(),
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), false);
+    private static final MethodHandle FREE_ORDINARY = link(exa_pool_free_checked$address(),
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT), false);
+
+    /** As {@link #allocate}, as an ordinary downcall. */
+    public static long allocateOrdinary(int type, long size, int tag, int priority) {
+        try {
+            return (long) ALLOCATE_ORDINARY.invokeExact(type, size, tag, priority);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** As {@link #free}, as an ordinary downcall. */
+    public static int freeOrdinary(long block, int tag) {
+        try {
+            return (int) FREE_ORDINARY.invokeExact(block, tag);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
     }
 
     @SuppressWarnings("restricted") // the signatures of exalloc.h, a pointer passed as a 64-bit integer

@@ -1,0 +1,168 @@
+package dev.exalloc;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The checked-mode ledger of a default (scoped) {@link Lookaside} list: each block handed out as a segment in an
+ * arena of its own, confined to the allocating thread and closed by the free, is recorded in that thread's own
+ * table ({@link LookasideOwner#blocks}: address to its {@link Arena}, or a {@link BlockLedger.Scoped} record for a
+ * block handed out short), so that a checked allocate and free on the allocating thread take no lock and no atomic
+ * read-modify-write. A free is accepted only through a segment whose scope is the one recorded for its address
+ * (not a copy made with {@code reinterpret}), while that scope is alive.
+ *
+ * <p>A free on another thread finds the owner (the thread the segment is confined to), checks in the owner's table
+ * that this very scope was handed out for the address, records the free as pending (a second free of the block is
+ * refused at once) and leaves it to the owner, which ends the scope and recycles the block at its next call on the
+ * list ({@link LookasideOwner#reclaim}). Two frees of one block racing on its owner and another thread: the owner's
+ * wins, the other is dropped when the owner takes its queue back. An owner that has ended: the block goes back at
+ * once (its segment is out of everyone's reach).
+ */
+final class ScopedBlocks {
+
+    /** The scope of every segment made by {@code MemorySegment.ofAddress} (bare blocks, copies). */
+    private static final MemorySegment.Scope GLOBAL = MemorySegment.ofAddress(16).scope();
+
+    private final Lookaside list;
+    /** Blocks freed on another thread and not yet taken back by their owner: address to the record. */
+    final ConcurrentHashMap<Long, Object> pending = new ConcurrentHashMap<>();
+
+    ScopedBlocks(Lookaside list) {
+        this.list = list;
+    }
+
+    static MemorySegment.Scope scopeOf(Object record) {
+        return record instanceof Arena a ? a.scope() : ((BlockLedger.Scoped) record).scope().scope();
+    }
+
+    static Arena arenaOf(Object record) {
+        return record instanceof Arena a ? a : ((BlockLedger.Scoped) record).scope();
+    }
+
+    /** A segment of the block at {@code address} for the calling thread ({@code owner}); {@code sliced}: short. */
+    @SuppressWarnings("restricted") // reinterpret: the block is exactly `size` bytes the list handed out
+    MemorySegment handOut(long address, long size, LookasideOwner owner, boolean sliced) {
+        Arena scope = Arena.ofConfined();
+        if (!owner.blocks.put(address, sliced ? new BlockLedger.Scoped(scope, null, true) : scope)) {
+            scope.close();
+            throw new IllegalStateException(String.format("lookaside list handed out block 0x%X twice", address));
+        }
+        return MemorySegment.ofAddress(address).reinterpret(size, scope, null);
+    }
+
+    /**
+     * The gate of a checked free: returns the record whose scope the caller ends once the block is back (the block
+     * was the calling thread's), {@link Lookaside#DEFERRED} (another live thread's: left to it), {@code now} (a bare
+     * block, or one of an ended thread: recycle it, no scope to end). Throws InvalidBlockException, nothing changed.
+     */
+    Object take(MemorySegment block, LookasideOwner me, Object now) {
+        if (!block.isNative()) {
+            throw new InvalidBlockException(InvalidBlockException.Reason.FOREIGN,
+                    "not native memory, so not a block of " + list + ": " + block);
+        }
+        MemorySegment.Scope scope = block.scope();
+        long address = block.address();
+        Object v = me.blocks.get(address);
+        if (v != null && scopeOf(v) == scope) {
+            checkSize(block, v);
+            me.blocks.remove(address, v);
+            return v;
+        }
+        return takeSlow(block, scope, address, me, now);
+    }
+
+    private void checkSize(MemorySegment block, Object record) {
+        long n = block.byteSize();
+        if (n != list.size && !(n < list.size && record instanceof BlockLedger.Scoped s && s.sliced())) {
+            throw new InvalidBlockException(InvalidBlockException.Reason.WRONG_SIZE, "a " + n
+                    + "-byte segment is not a block of " + list + " (" + list.size + " bytes)");
+        }
+    }
+
+    private Object takeSlow(MemorySegment block, MemorySegment.Scope scope, long address, LookasideOwner me,
+            Object now) {
+        if (scope == GLOBAL || scope == null) {
+            if (me.blocks.get(address) != null && block.byteSize() <= list.size) {
+                throw copy(address);
+            }
+            list.outstanding.take(block, list.size, list); // a bare block (a LookasideLocal's address API)
+            return now;
+        }
+        Object p = pending.get(address);
+        if (p != null && scopeOf(p) == scope) {
+            throw freedAlready(address, "its free on another thread is pending");
+        }
+        for (LookasideOwner o : list.allOwners) {
+            if (o == me || !block.isAccessibleBy(o.thread)) {
+                continue;
+            }
+            if (!o.thread.isAlive()) {
+                synchronized (o) { // an ended owner's table: written by whoever frees its blocks, one at a time
+                    Object v = o.blocks.get(address);
+                    if (v != null && scopeOf(v) == scope) {
+                        checkSize(block, v);
+                        o.blocks.remove(address, v);
+                        return now; // a dead thread's confined segments are out of everyone's reach
+                    }
+                }
+                continue;
+            }
+            Object v = find(o, address, scope);
+            if (v == null) {
+                continue;
+            }
+            checkSize(block, v);
+            if (pending.putIfAbsent(address, v) != null) {
+                throw freedAlready(address, "its free on another thread is pending");
+            }
+            o.remote.add(new LookasideOwner.Deferred(address, v));
+            if (!o.thread.isAlive()) {
+                // The owner ended between the check and the add: it will never call again, so its deferred frees
+                // (this one included) go back now. Whoever polls a block returns it: no block is returned twice.
+                LookasideOwner.returnOrphans(list, o);
+            }
+            return Lookaside.DEFERRED;
+        }
+        if (block.byteSize() > list.size) {
+            throw new InvalidBlockException(InvalidBlockException.Reason.WRONG_SIZE, "a " + block.byteSize()
+                    + "-byte segment is not a block of " + list + " (" + list.size + " bytes)");
+        }
+        if (scope.isAlive() && me.blocks.get(address) != null) {
+            throw copy(address);
+        }
+        throw freedAlready(address, scope.isAlive() ? null : "its scope has ended");
+    }
+
+    /* Another live thread's record of this scope at this address (a resize may hide it for a moment). */
+    private static Object find(LookasideOwner o, long address, MemorySegment.Scope scope) {
+        for (int tries = 0; tries < 3 && scope.isAlive(); tries++) {
+            Object v = o.blocks.peek(address);
+            if (v != null && scopeOf(v) == scope) {
+                return v;
+            }
+            Thread.onSpinWait();
+        }
+        return null;
+    }
+
+    private InvalidBlockException copy(long address) {
+        return new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING, String.format(
+                "a segment over block 0x%X that %s did not hand out (a copy made with reinterpret?)", address, list));
+    }
+
+    private InvalidBlockException freedAlready(long address, String why) {
+        return new InvalidBlockException(InvalidBlockException.Reason.NOT_OUTSTANDING, String.format(
+                "0x%X was not handed out by %s, or was freed already%s", address, list,
+                why == null ? "" : " (" + why + ")"));
+    }
+
+    /** Blocks handed out as scoped segments and not freed (a moment's sum; pending frees count as freed). */
+    long size() {
+        long n = -pending.size();
+        for (LookasideOwner o : list.allOwners) {
+            n += o.blocks.size();
+        }
+        return Math.max(n, 0);
+    }
+}
