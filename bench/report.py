@@ -135,7 +135,8 @@ if do_native:
     # exalloc peers run in the glibc binary).
     def control(peer, when=""):
         binary = peer if peer in MALLOCS else "glibc"
-        one, two = res.get(("compute" + when, "0", binary)), res.get(("compute2t" + when, "0", binary))
+        # cres, not res: the targets table calls this after the Java half has rebound res
+        one, two = cres.get(("compute" + when, "0", binary)), cres.get(("compute2t" + when, "0", binary))
         return two[0] / one[0] if one and two and ok(one[0]) else None
     def ctl_text(peer):
         a, b = control(peer), control(peer, "-end")
