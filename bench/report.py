@@ -303,7 +303,7 @@ if do_java:
     w("| pattern | size | peer | ns/op | ratio vs exalloc Pool |")
     w("|---|---:|---|---:|---:|")
     P_PEERS = [("pool", "exalloc Pool, unchecked segments (PoolScope.GLOBAL)"),
-               ("poolShared", "exalloc Pool, checked, shared (PoolScope.SHARED: a free closes a shared arena)"),
+               ("poolShared", "exalloc Pool, checked, shared (PoolScope.SHARED: blocks in epochs of one shared arena)"),
                ("poolConfined", "exalloc Pool, checked, confined (PoolScope.CONFINED, the default)"),
                ("poolAddress", "exalloc Pool.allocateAddress / freeAddress (fast path)"),
                ("poolRawAddress", "exalloc pool, address, bare critical downcalls (diagnostic floor)"),
