@@ -399,7 +399,9 @@ if do_native:
                "and a CAS at each end, where the classic lock stores 0), and with two threads running at once every "
                "queued acquisition is a hand-off between CPUs (the successor's entry, then the lock word), where the "
                "classic lock's releasing thread takes it again from its own cache; FIFO among running waiters leaves "
-               "the hand-off no shortcut (docs/spinlock.md#queued-fairness)"
+               "the hand-off no shortcut (docs/spinlock.md#queued-fairness). What would pass it: letting the releasing "
+               "thread take the lock again a bounded number of times ahead of a running waiter (bounded unfairness, "
+               "as the classic lock has without bound), which gives up FIFO among running waiters; not done"
                % (fmt(locks[("uncontended", "queued")][0]) if ("uncontended", "queued") in locks else "?",
                   fmt(locks[("uncontended", "classic")][0]) if ("uncontended", "classic") in locks else "?",
                   ir("uncontended", "0", "queued"), ir("uncontended", "0", "classic")))
