@@ -223,38 +223,6 @@ static void sec_exec_enomem(void) {
 
 static char sec_dir[64];
 
-static int sec_mkdir(void) {
-    snprintf(sec_dir, sizeof sec_dir, "/tmp/exalloc-sec-XXXXXX");
-    return mkdtemp(sec_dir) != NULL;
-}
-
-/* Remove the directory's entries and the directory. */
-static void sec_rmdir(void) {
-    DIR *d = opendir(sec_dir);
-    if (d != NULL) {
-        struct dirent *e;
-        char p[512];
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-            snprintf(p, sizeof p, "%s/%s", sec_dir, e->d_name);
-            unlink(p);
-        }
-        closedir(d);
-    }
-    rmdir(sec_dir);
-}
-
-/* Entries in the directory (temporaries left behind would show here). */
-static int sec_entries(void) {
-    DIR *d = opendir(sec_dir);
-    if (d == NULL) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-    closedir(d);
-    return n;
-}
-
 static int sec_write(const char *path, const char *text, mode_t mode) {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
     if (fd < 0) return 0;
@@ -273,7 +241,7 @@ static ssize_t sec_read(const char *path, char *buf, size_t cap) {
 }
 
 static void sec_report_file(void) {
-    CHECK(sec_mkdir());
+    CHECK(test_temp_subdir(sec_dir, sizeof sec_dir));
     char path[128], buf[256];
     snprintf(path, sizeof path, "%s/leaks.txt", sec_dir);
     mode_t old = umask(0);  /* the mode is the library's, not the umask's */
@@ -285,12 +253,12 @@ static void sec_report_file(void) {
     CHECK(S_ISREG(sb.st_mode));
     CHECK_EQ(sb.st_mode & 07777, 0600);
     CHECK(sec_read(path, buf, sizeof buf) > 0);
-    CHECK_EQ(sec_entries(), 1);  /* no temporary left beside it */
-    sec_rmdir();
+    CHECK_EQ(test_dir_count(sec_dir), 1);  /* no temporary left beside it */
+    test_remove_dir(sec_dir);
 }
 
 static void sec_report_symlink(void) {
-    CHECK(sec_mkdir());
+    CHECK(test_temp_subdir(sec_dir, sizeof sec_dir));
     char path[128], victim[128], buf[256];
     snprintf(path, sizeof path, "%s/leaks.txt", sec_dir);
     snprintf(victim, sizeof victim, "%s/victim", sec_dir);
@@ -305,12 +273,12 @@ static void sec_report_symlink(void) {
     CHECK(lstat(path, &sb) == 0);
     CHECK(S_ISREG(sb.st_mode));  /* the link itself was replaced by the report */
     CHECK_EQ(sb.st_mode & 07777, 0600);
-    CHECK_EQ(sec_entries(), 2);
-    sec_rmdir();
+    CHECK_EQ(test_dir_count(sec_dir), 2);
+    test_remove_dir(sec_dir);
 }
 
 static void sec_report_existing(void) {
-    CHECK(sec_mkdir());
+    CHECK(test_temp_subdir(sec_dir, sizeof sec_dir));
     char path[128], link2[128], buf[256];
     snprintf(path, sizeof path, "%s/leaks.txt", sec_dir);
     snprintf(link2, sizeof link2, "%s/other-name", sec_dir);
@@ -331,8 +299,8 @@ static void sec_report_existing(void) {
     CHECK(mkdir(dir, 0700) == 0);
     CHECK_EQ(exa_leak_report_write(dir), EXA_STATUS_UNSUCCESSFUL);
     rmdir(dir);
-    CHECK_EQ(sec_entries(), 2);
-    sec_rmdir();
+    CHECK_EQ(test_dir_count(sec_dir), 2);
+    test_remove_dir(sec_dir);
 }
 
 /* The bug-check dump (EXALLOC_DUMP_PATH, read when the dump is written) through a link. */
@@ -344,7 +312,7 @@ static void sec_dump_child(void) {
 }
 
 static void sec_dump_file(void) {
-    CHECK(sec_mkdir());
+    CHECK(test_temp_subdir(sec_dir, sizeof sec_dir));
     char path[128], victim[128];
     snprintf(path, sizeof path, "%s/dump.txt", sec_dir);
     snprintf(victim, sizeof victim, "%s/victim", sec_dir);
@@ -362,7 +330,7 @@ static void sec_dump_file(void) {
     CHECK_EQ(sb.st_mode & 07777, 0600);
     CHECK(sec_read(path, sec_out, sizeof sec_out) > 0);
     CHECK(strstr(sec_out, "exalloc bug-check dump") != NULL && strstr(sec_out, "tag SDmp") != NULL);
-    sec_rmdir();
+    test_remove_dir(sec_dir);
 }
 
 #else
@@ -557,7 +525,7 @@ static void sec_env_body(void) {
 /* Run the body from a copy of this runner: plain, then setgid to a group the caller is not
  * in effectively (the loader then starts it in secure execution, AT_SECURE). */
 static void sec_env_setgid(void) {
-    CHECK(sec_mkdir());
+    CHECK(test_temp_subdir(sec_dir, sizeof sec_dir));
     char self[1024], exe[256], leak[256], e_leak[300];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     CHECK(n > 0);
@@ -598,7 +566,7 @@ static void sec_env_setgid(void) {
     }
     if (other == (gid_t)-1 || chown(exe, (uid_t)-1, other) != 0 || chmod(exe, 02755) != 0) {
         printf("    (no second group to setgid to: secure-execution run skipped)\n");
-        sec_rmdir();
+        test_remove_dir(sec_dir);
         return;
     }
     st = sec_run(exe, "sec_env_body", env, sec_out, sizeof sec_out);
@@ -606,13 +574,13 @@ static void sec_env_setgid(void) {
         /* nosuid mounts, no_new_privs, or a loader that cannot find the library without
          * LD_LIBRARY_PATH (ignored in secure execution): nothing to learn here. */
         printf("    (the setgid copy did not run in secure execution: status 0x%x, skipped)\n%s\n", (unsigned)st, sec_out);
-        sec_rmdir();
+        test_remove_dir(sec_dir);
         return;
     }
     if (!sec_ok(st)) printf("    secure child status 0x%x:\n%s\n", (unsigned)st, sec_out);
     CHECK(sec_ok(st));
     CHECK(access(leak, F_OK) != 0);  /* EXALLOC_LEAK_REPORT ignored */
-    sec_rmdir();
+    test_remove_dir(sec_dir);
 }
 #else
 static void sec_env_body(void) {}
