@@ -178,35 +178,53 @@ static size_t test_drain(int fd, char *out, size_t cap) {
     return used;
 }
 
-int test_os_child(void (*fn)(void), char *err, size_t cap) {
+/* fork with the child's descriptor `target` (1 or 2) going into a pipe whose read end the
+ * parent gets in *rd. The pid (0 in the child), -1 on failure. */
+static pid_t test_fork_piped(int target, int *rd) {
     int fds[2];
     if (pipe(fds) != 0) return -1;
     fflush(stdout);
     pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        dup2(fds[1], 2);
+    if (pid < 0) {
         close(fds[0]);
-        fn();
-        _exit(0);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        dup2(fds[1], target);
+        close(fds[0]);
+        return 0;
     }
     close(fds[1]);
-    test_drain(fds[0], err, cap);
-    close(fds[0]);
+    *rd = fds[0];
+    return pid;
+}
+
+/* In the parent: the child's piped output into out, then its wait status. */
+static int test_reap(pid_t pid, int rd, char *out, size_t cap) {
+    test_drain(rd, out, cap);
+    close(rd);
     int status = 0;
     waitpid(pid, &status, 0);
     return status;
 }
 
-int test_run_self(const char *filter, const char *const *env, char *out, size_t cap) {
-    int fds[2];
-    if (pipe(fds) != 0) return -1;
-    fflush(stdout);
-    pid_t pid = fork();
+int test_os_child(void (*fn)(void), char *err, size_t cap) {
+    int rd = -1;
+    pid_t pid = test_fork_piped(2, &rd);
     if (pid < 0) return -1;
     if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
+        fn();
+        _exit(0);
+    }
+    return test_reap(pid, rd, err, cap);
+}
+
+int test_run_self(const char *filter, const char *const *env, char *out, size_t cap) {
+    int rd = -1;
+    pid_t pid = test_fork_piped(1, &rd);
+    if (pid < 0) return -1;
+    if (pid == 0) {
         for (const char *const *e = env; e != NULL && *e != NULL; e++) {
             char name[128];
             const char *eq = strchr(*e, '=');
@@ -219,12 +237,7 @@ int test_run_self(const char *filter, const char *const *env, char *out, size_t 
         test_exec(NULL, filter);
         _exit(127);
     }
-    close(fds[1]);
-    test_drain(fds[0], out, cap);
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return status;
+    return test_reap(pid, rd, out, cap);
 }
 
 #else
