@@ -371,28 +371,37 @@ EXA_API VOID exa_nt_inline_free(PVOID lookaside, PVOID entry, ULONG ex, ULONG he
 EXA_API extern EXA_NT_INLINE_THREAD exa_nt_inline_tls_t exa_nt_inline_tls
     __attribute__((tls_model("initial-exec")));
 
+#include "exalloc_nt_atomic.h"
+
 #define EXA_NT_INLINE_FIELD(base, offset, type) (*(type *)(void *)((char *)(base) + (offset)))
+
+/* Enters the calling thread's cache for the list at `g`: 1, with the thread's busy flag set,
+ * when the fast path may use it (the thread's IRQL is below the list's gate and the cache is
+ * this list's); 0, with the flag clear, when the call must go to the library. */
+static inline __attribute__((always_inline)) int exa_nt_inline_enter(PGENERAL_LOOKASIDE_POOL g, exa_nt_inline_tls_t *t) {
+    if (!__builtin_expect(t->irql < EXA_NT_ATOMIC_LOAD_RELAXED((uint8_t *)&g->ListHead.Alignment + EXA_NT_INLINE_GATE_BYTE), 1))
+        return 0;
+    EXA_NT_ATOMIC_STORE_RELAXED(&t->busy, 1u);
+    EXA_NT_ATOMIC_COMPILER_FENCE();
+    if (__builtin_expect(EXA_NT_ATOMIC_LOAD_RELAXED(&t->list) == (void *)(uintptr_t)g->ListHead.Region, 1)) return 1;
+    EXA_NT_ATOMIC_STORE_RELEASE(&t->busy, 0u);
+    return 0;
+}
 
 static inline __attribute__((always_inline)) PVOID exa_nt_inline_pop(PVOID lookaside, ULONG ex) {
 #if EXA_NT_INLINE_HITS
-    PGENERAL_LOOKASIDE_POOL g = (PGENERAL_LOOKASIDE_POOL)lookaside;
     exa_nt_inline_tls_t *t = &exa_nt_inline_tls;
-    if (__builtin_expect(t->irql < __atomic_load_n((uint8_t *)&g->ListHead.Alignment + EXA_NT_INLINE_GATE_BYTE,
-                                                   __ATOMIC_RELAXED), 1)) {
-        __atomic_store_n(&t->busy, 1u, __ATOMIC_RELAXED);
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        if (__builtin_expect(__atomic_load_n(&t->list, __ATOMIC_RELAXED) == (void *)(uintptr_t)g->ListHead.Region, 1)) {
-            char *c = (char *)t->cache;
-            uint32_t n = __atomic_load_n(&EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_N, uint32_t), __ATOMIC_RELAXED);
-            if (__builtin_expect(n > EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_LOW, uint32_t), 1)) {
-                PVOID b = (&EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_MAG, PVOID))[n - 1];
-                /* not counted here: the library derives fast allocates from n */
-                __atomic_store_n(&EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_N, uint32_t), n - 1, __ATOMIC_RELAXED);
-                __atomic_store_n(&t->busy, 0u, __ATOMIC_RELEASE);
-                return b;
-            }
+    if (exa_nt_inline_enter((PGENERAL_LOOKASIDE_POOL)lookaside, t)) {
+        char *c = (char *)t->cache;
+        uint32_t n = EXA_NT_ATOMIC_LOAD_RELAXED(&EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_N, uint32_t));
+        PVOID b = NULL;
+        if (__builtin_expect(n > EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_LOW, uint32_t), 1)) {
+            b = (&EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_MAG, PVOID))[n - 1];
+            /* not counted here: the library derives fast allocates from n */
+            EXA_NT_ATOMIC_STORE_RELAXED(&EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_N, uint32_t), n - 1);
         }
-        __atomic_store_n(&t->busy, 0u, __ATOMIC_RELEASE);
+        EXA_NT_ATOMIC_STORE_RELEASE(&t->busy, 0u);
+        if (b != NULL) return b;
     }
 #endif
     return exa_nt_inline_allocate(lookaside, ex, EXA_NT_INLINE_ABI_VERSION);
@@ -400,27 +409,20 @@ static inline __attribute__((always_inline)) PVOID exa_nt_inline_pop(PVOID looka
 
 static inline __attribute__((always_inline)) VOID exa_nt_inline_push(PVOID lookaside, PVOID entry, ULONG ex) {
 #if EXA_NT_INLINE_HITS
-    PGENERAL_LOOKASIDE_POOL g = (PGENERAL_LOOKASIDE_POOL)lookaside;
     exa_nt_inline_tls_t *t = &exa_nt_inline_tls;
-    if (__builtin_expect(entry != NULL, 1) &&
-        __builtin_expect(t->irql < __atomic_load_n((uint8_t *)&g->ListHead.Alignment + EXA_NT_INLINE_GATE_BYTE,
-                                                   __ATOMIC_RELAXED), 1)) {
-        __atomic_store_n(&t->busy, 1u, __ATOMIC_RELAXED);
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        if (__builtin_expect(__atomic_load_n(&t->list, __ATOMIC_RELAXED) == (void *)(uintptr_t)g->ListHead.Region, 1)) {
-            char *c = (char *)t->cache;
-            uint32_t n = __atomic_load_n(&EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_N, uint32_t), __ATOMIC_RELAXED);
-            if (__builtin_expect(n < EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_QUOTA, uint32_t), 1)) {
-                *(PVOID *)entry = NULL; /* NT overwrites the first word with the SList link */
-                (&EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_MAG, PVOID))[n] = entry;
-                __atomic_store_n(&EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_N, uint32_t), n + 1, __ATOMIC_RELAXED);
-                /* a plain increment: only this thread writes it (one instruction on x86-64) */
-                EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_FAST_FREES, uint64_t)++;
-                __atomic_store_n(&t->busy, 0u, __ATOMIC_RELEASE);
-                return;
-            }
+    if (__builtin_expect(entry != NULL, 1) && exa_nt_inline_enter((PGENERAL_LOOKASIDE_POOL)lookaside, t)) {
+        char *c = (char *)t->cache;
+        uint32_t n = EXA_NT_ATOMIC_LOAD_RELAXED(&EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_N, uint32_t));
+        int pushed = __builtin_expect(n < EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_QUOTA, uint32_t), 1);
+        if (pushed) {
+            *(PVOID *)entry = NULL; /* NT overwrites the first word with the SList link */
+            (&EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_MAG, PVOID))[n] = entry;
+            EXA_NT_ATOMIC_STORE_RELAXED(&EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_N, uint32_t), n + 1);
+            /* a plain increment: only this thread writes it (one instruction on x86-64) */
+            EXA_NT_INLINE_FIELD(c, EXA_NT_INLINE_CACHE_FAST_FREES, uint64_t)++;
         }
-        __atomic_store_n(&t->busy, 0u, __ATOMIC_RELEASE);
+        EXA_NT_ATOMIC_STORE_RELEASE(&t->busy, 0u);
+        if (pushed) return;
     }
 #endif
     exa_nt_inline_free(lookaside, entry, ex, EXA_NT_INLINE_ABI_VERSION);

@@ -42,7 +42,7 @@ mkdir -p "$prefix"
 tar -xzf "$archive" -C "$prefix" --strip-components=1
 
 # the layout
-[ "$(cd "$prefix/include" && ls | tr '\n' ' ')" = "exalloc.h exalloc_nt.h " ] || fail "include/ holds $(ls "$prefix/include")"
+[ "$(cd "$prefix/include" && ls | tr '\n' ' ')" = "exalloc.h exalloc_nt.h exalloc_nt_atomic.h " ] || fail "include/ holds $(ls "$prefix/include")"
 abi=$(sed -n 's/.*\bEXA_ABI_VERSION *= *\([0-9][0-9]*\).*/\1/p' "$prefix/include/exalloc.h")
 [ -L "$prefix/lib/libexalloc.so" ] && [ -L "$prefix/lib/libexalloc.so.$abi" ] || fail "lib/ lacks the links libexalloc.so and libexalloc.so.$abi"
 real=$(readlink -f "$prefix/lib/libexalloc.so")

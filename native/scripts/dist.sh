@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the C package: exalloc-<version>-<platform>.tar.gz (.zip for Windows) in OUTDIR, with
-#   include/                  the two public headers
+#   include/                  the public headers
 #   lib/                      the library (Linux: libexalloc.so.<abi>.<version> with the links
 #                             libexalloc.so.<abi> and libexalloc.so)
 #   lib/pkgconfig/exalloc.pc  pkg-config, relocatable (${pcfiledir})
@@ -38,7 +38,7 @@ name="exalloc-$version-$platform"
 stage="$outdir/dist/$name"
 rm -rf "$stage"
 mkdir -p "$stage/include" "$stage/lib/pkgconfig" "$stage/lib/cmake/exalloc" "$stage/bin"
-install -m 644 "$here/include/exalloc.h" "$here/include/exalloc_nt.h" "$stage/include/"
+install -m 644 "$here/include/exalloc.h" "$here/include/exalloc_nt.h" "$here/include/exalloc_nt_atomic.h" "$stage/include/"
 
 soname_note=""
 extra_property=""
