@@ -837,6 +837,13 @@ EXA_API uint32_t exa_lookaside_allocate_cached(exa_lookaside_t *list, void **out
  * callback). IRQL check as exa_lookaside_free (too high -> bug check path, returns 0). */
 EXA_API uint32_t exa_lookaside_free_cached(exa_lookaside_t *list, void *const *blocks, uint32_t n);
 
+/* Give back blocks that exa_lookaside_allocate_cached took and the caller never handed on:
+ * as exa_lookaside_free_cached, except that each block taken uncounts its allocate
+ * (TotalAllocates - 1) instead of counting a free, so the counters read as if the transfer
+ * had not taken it. The caller frees blocks[k..n) with exa_lookaside_free (an allocate and a
+ * free are then counted for each). */
+EXA_API uint32_t exa_lookaside_return_cached(exa_lookaside_t *list, void *const *blocks, uint32_t n);
+
 /* Depth adjustment (docs/lookaside.md#depth). One pass over every live list, as the balance-set thread
  * does each period. Per list, with A allocates and M allocate misses since the last pass:
  * A < 32 (idle): Depth -= 8; M <= 0.5 % of A: Depth -= 1 (never below the list's initial
@@ -859,6 +866,10 @@ EXA_API exa_status_t exa_balance_set_stop(void);
 
 /* 1 while the balance-set thread runs, else 0. */
 EXA_API int32_t exa_balance_set_running(void);
+
+/* NT Depth now: how many blocks the list caches at most (0 for NULL or a deleted list). A
+ * moment's value: the balance-set thread and exa_lookaside_set_depth move it. */
+EXA_API uint32_t exa_lookaside_depth(exa_lookaside_t *list);
 
 /* Exclude a list from depth adjustment (fixed != 0) or include it again (0; the default).
  * A list created with initial_depth == maximum_depth cannot move either way. */

@@ -134,6 +134,10 @@ static void low_miss_decay_maximum_and_fixed(void) {
     CHECK_EQ(depth_of(l), 248);
     CHECK_EQ(cached_of(l), 248);
     CHECK_EQ(exa_lookaside_set_fixed_depth(NULL, 1), EXA_STATUS_INVALID_PARAMETER);
+    CHECK_EQ(exa_lookaside_depth(l), 248);
+    CHECK_EQ(exa_lookaside_set_depth(l, 17), EXA_STATUS_SUCCESS);
+    CHECK_EQ(exa_lookaside_depth(l), 17);
+    CHECK_EQ(exa_lookaside_depth(NULL), 0);
     exa_lookaside_delete(l);
     CHECK_EQ(atomic_load(&cb.frees), atomic_load(&cb.allocs));
     free(b);

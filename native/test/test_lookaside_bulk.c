@@ -194,6 +194,56 @@ static void a_thread_without_cache_uses_the_shared_stack(void) {
     exa_lookaside_delete(l);
 }
 
+/* return_cached gives back blocks a transfer took and nobody used: they are cached again and
+ * their allocates uncounted, on the taking thread (its cache) and on a thread with none. */
+static void *other_thread_returns(void *arg) {
+    exa_lookaside_t *l = arg;
+    void *out[2];
+    uint32_t k = exa_lookaside_allocate_cached(l, out, 2);
+    return (void *)(uintptr_t)(k == 2 ? exa_lookaside_return_cached(l, out, 2) : 99);
+}
+
+static void return_cached_uncounts_the_allocates(void) {
+    bulk_cb_t cb;
+    exa_lookaside_t *l = bulk_list(&cb, 6);
+    CHECK(l != NULL);
+    void *b[6];
+    for (int i = 0; i < 6; i++) b[i] = malloc(64);
+    CHECK_EQ(exa_lookaside_free_cached(l, b, 6), 6);
+    void *out[6] = {0};
+    CHECK_EQ(exa_lookaside_allocate_cached(l, out, 5), 5);
+    exa_lookaside_stats_t s;
+    exa_lookaside_query(l, &s);
+    CHECK_EQ(s.total_allocates, 5);
+    CHECK_EQ(s.current_depth, 1);
+    /* Two were used (freed as usual), three never were. */
+    CHECK_EQ(exa_lookaside_free_cached(l, out, 2), 2);
+    CHECK_EQ(exa_lookaside_return_cached(l, out + 2, 3), 3);
+    exa_lookaside_query(l, &s);
+    CHECK_EQ(s.total_allocates, 2);
+    CHECK_EQ(s.total_frees, 8);
+    CHECK_EQ(s.allocate_misses, 0);
+    CHECK_EQ(s.free_misses, 0);
+    CHECK_EQ(s.current_depth, 6);
+    CHECK_EQ(exa_lookaside_return_cached(NULL, out, 1), 0);
+    /* A full list takes none back: the caller frees them (counted then). */
+    void *extra = malloc(64);
+    CHECK_EQ(exa_lookaside_return_cached(l, &extra, 1), 0);
+    free(extra);
+    pthread_t t;
+    void *ret = NULL;
+    CHECK_EQ(pthread_create(&t, NULL, other_thread_returns, l), 0);
+    pthread_join(t, &ret);
+    CHECK_EQ((uintptr_t)ret, 2);
+    exa_lookaside_query(l, &s);
+    CHECK_EQ(s.total_allocates, 2);
+    CHECK_EQ(s.total_frees, 8);
+    CHECK_EQ(s.current_depth, 6);
+    CHECK_EQ(exa_lookaside_flush(l), 6);
+    exa_lookaside_delete(l);
+    CHECK_EQ(atomic_load(&cb.frees), 6);
+}
+
 static void bugcheck_cases_at_high_irql(void) {
     bulk_cb_t cb;
     exa_lookaside_t *l = bulk_list(&cb, 0);
@@ -478,6 +528,7 @@ static void asan_reports_use_of_cached_and_free_blocks(void) {
 }
 
 static const test_case_t lookaside_bulk_cases[] = {
+    {"lookaside_bulk.return_cached_uncounts_the_allocates", return_cached_uncounts_the_allocates},
     {"lookaside_bulk.allocate_cached_never_calls_the_callback", allocate_cached_never_calls_the_callback},
     {"lookaside_bulk.free_cached_depth_bound_counters_lifo", free_cached_depth_bound_counters_lifo},
     {"lookaside_bulk.bulk_beyond_the_thread_cache", bulk_beyond_the_thread_cache},

@@ -45,6 +45,11 @@ static int exa_depth_store_locked(exa_lookaside_t *l, uint32_t depth) {
     return 1;
 }
 
+uint32_t exa_lookaside_depth(exa_lookaside_t *l) {
+    if (l == NULL || !exa_list_live(l)) return 0;
+    return exa_atomic_load_relaxed(&l->xdepth);
+}
+
 exa_status_t exa_lookaside_set_depth(exa_lookaside_t *l, uint32_t depth) {
     if (l == NULL) return EXA_STATUS_INVALID_PARAMETER_1;
     if (!exa_list_live(l)) return EXA_STATUS_BUGCHECK;

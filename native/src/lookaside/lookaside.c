@@ -470,7 +470,9 @@ uint32_t exa_lookaside_allocate_cached(exa_lookaside_t *l, void **out, uint32_t 
     return k;
 }
 
-uint32_t exa_lookaside_free_cached(exa_lookaside_t *l, void *const *blocks, uint32_t n) {
+/* exa_lookaside_free_cached and exa_lookaside_return_cached: `unused` blocks uncount their
+ * allocate instead of counting a free. */
+static uint32_t exa_cache_given(exa_lookaside_t *l, void *const *blocks, uint32_t n, int unused) {
     if (l == NULL) {
         _exa_note_status(EXA_STATUS_INVALID_PARAMETER);
         return 0;
@@ -522,7 +524,10 @@ uint32_t exa_lookaside_free_cached(exa_lookaside_t *l, void *const *blocks, uint
             }
             l->count += k;
         }
-        exa_atomic_store_relaxed(&tc->xfrees, exa_atomic_load_relaxed(&tc->xfrees) + k);
+        if (unused)  /* 64-bit counters folded as differences: a decrement folds exactly */
+            exa_atomic_store_relaxed(&tc->xallocates, exa_atomic_load_relaxed(&tc->xallocates) - k);
+        else
+            exa_atomic_store_relaxed(&tc->xfrees, exa_atomic_load_relaxed(&tc->xfrees) + k);
         tc->batch = exa_batch_for(depth);
         tc->slack = l->count + l->claimed > depth ? 0 : 2 * tc->batch;
         exa_tcache_limits(tc);
@@ -535,11 +540,22 @@ uint32_t exa_lookaside_free_cached(exa_lookaside_t *l, void *const *blocks, uint
             l->head = blocks[i];
         }
         l->count += k;
-        l->frees += k;
+        if (unused)
+            l->allocates -= k;
+        else
+            l->frees += k;
     }
     if (k > 0) _exa_publish(l);
     _exa_unlock(&l->lock);
     return k;
+}
+
+uint32_t exa_lookaside_free_cached(exa_lookaside_t *l, void *const *blocks, uint32_t n) {
+    return exa_cache_given(l, blocks, n, 0);
+}
+
+uint32_t exa_lookaside_return_cached(exa_lookaside_t *l, void *const *blocks, uint32_t n) {
+    return exa_cache_given(l, blocks, n, 1);
 }
 
 /* ==========================================================================================

@@ -5612,6 +5612,68 @@ public class exalloc_h extends exalloc_h$shared {
         }
     }
 
+    private static class exa_lookaside_return_cached {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_POINTER,
+            exalloc_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_lookaside_return_cached").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_lookaside_return_cached"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * uint32_t exa_lookaside_return_cached(exa_lookaside_t *list, void *const *blocks, uint32_t n)
+     * }
+     */
+    public static FunctionDescriptor exa_lookaside_return_cached$descriptor() {
+        return exa_lookaside_return_cached.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * uint32_t exa_lookaside_return_cached(exa_lookaside_t *list, void *const *blocks, uint32_t n)
+     * }
+     */
+    public static MethodHandle exa_lookaside_return_cached$handle() {
+        return exa_lookaside_return_cached.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * uint32_t exa_lookaside_return_cached(exa_lookaside_t *list, void *const *blocks, uint32_t n)
+     * }
+     */
+    public static MemorySegment exa_lookaside_return_cached$address() {
+        return exa_lookaside_return_cached.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * uint32_t exa_lookaside_return_cached(exa_lookaside_t *list, void *const *blocks, uint32_t n)
+     * }
+     */
+    public static int exa_lookaside_return_cached(MemorySegment list, MemorySegment blocks, int n) {
+        var mh$ = exa_lookaside_return_cached.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_lookaside_return_cached", list, blocks, n);
+            }
+            return (int)mh$.invokeExact(list, blocks, n);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class exa_lookaside_tick {
         public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(    );
 
@@ -5838,6 +5900,66 @@ public class exalloc_h extends exalloc_h$shared {
                 traceDowncall("exa_balance_set_running");
             }
             return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class exa_lookaside_depth {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            exalloc_h.C_INT,
+            exalloc_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("exa_lookaside_depth").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: exa_lookaside_depth"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * uint32_t exa_lookaside_depth(exa_lookaside_t *list)
+     * }
+     */
+    public static FunctionDescriptor exa_lookaside_depth$descriptor() {
+        return exa_lookaside_depth.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * uint32_t exa_lookaside_depth(exa_lookaside_t *list)
+     * }
+     */
+    public static MethodHandle exa_lookaside_depth$handle() {
+        return exa_lookaside_depth.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * uint32_t exa_lookaside_depth(exa_lookaside_t *list)
+     * }
+     */
+    public static MemorySegment exa_lookaside_depth$address() {
+        return exa_lookaside_depth.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * uint32_t exa_lookaside_depth(exa_lookaside_t *list)
+     * }
+     */
+    public static int exa_lookaside_depth(MemorySegment list) {
+        var mh$ = exa_lookaside_depth.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("exa_lookaside_depth", list);
+            }
+            return (int)mh$.invokeExact(list);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
