@@ -2,6 +2,7 @@ package dev.exalloc;
 
 import static dev.exalloc.internal.bindings.exalloc_h.*;
 
+import dev.exalloc.internal.IrqlState;
 import dev.exalloc.internal.Native;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -61,6 +62,7 @@ public final class Irql {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment old = a.allocate(ValueLayout.JAVA_BYTE);
             Failures.check(exa_irql_raise((byte) level, old));
+            IrqlState.sync();
             return Byte.toUnsignedInt(old.get(ValueLayout.JAVA_BYTE, 0));
         }
     }
@@ -77,5 +79,6 @@ public final class Irql {
             throw new IllegalArgumentException("IRQL out of range: " + level);
         }
         Failures.check(exa_irql_lower((byte) level));
+        IrqlState.sync();
     }
 }

@@ -2,6 +2,7 @@ package dev.exalloc;
 
 import static dev.exalloc.internal.bindings.exalloc_h.*;
 
+import dev.exalloc.internal.IrqlState;
 import dev.exalloc.internal.Native;
 import dev.exalloc.internal.bindings.exa_queued_lock_handle_s;
 import java.lang.foreign.Arena;
@@ -127,11 +128,13 @@ public final class SpinLock implements AutoCloseable {
                 Handles.give(handle);
                 throw Failures.failure(status);
             }
+            IrqlState.sync();
             return new Held(this, handle, 0);
         }
         try (Arena a = Arena.ofConfined()) {
             MemorySegment old = a.allocate(ValueLayout.JAVA_BYTE);
             Failures.check(exa_spinlock_acquire_raise(word, old));
+            IrqlState.sync();
             return new Held(this, null, Byte.toUnsignedInt(old.get(ValueLayout.JAVA_BYTE, 0)));
         }
     }
@@ -220,6 +223,7 @@ public final class SpinLock implements AutoCloseable {
                 Failures.check(exa_spinlock_release_lower(lock.word, (byte) oldIrql));
             }
             released = true;
+            IrqlState.sync();
         }
     }
 
