@@ -6,6 +6,8 @@ import dev.exalloc.internal.Native;
 import dev.exalloc.internal.StartupExtension;
 import dev.exalloc.internal.InFlight;
 import dev.exalloc.internal.CriticalGate;
+import dev.exalloc.internal.Epoch;
+import dev.exalloc.internal.IrqlState;
 import dev.exalloc.internal.BlockSet;
 import dev.exalloc.internal.bindings.exa_allocate_fn;
 import dev.exalloc.internal.bindings.exa_free_fn;
@@ -118,8 +120,12 @@ public final class Lookaside implements BlockAllocator {
      */
     static final MethodHandle ALLOCATE_CACHED = criticalHeap(exa_lookaside_allocate_cached$address(),
             exa_lookaside_allocate_cached$descriptor());
+    private static final MethodHandle DEPTH = critical(exa_lookaside_depth$address(),
+            exa_lookaside_depth$descriptor());
     static final MethodHandle FREE_CACHED = criticalHeap(exa_lookaside_free_cached$address(),
             exa_lookaside_free_cached$descriptor());
+    private static final MethodHandle RETURN_CACHED = criticalHeap(exa_lookaside_return_cached$address(),
+            exa_lookaside_return_cached$descriptor());
 
     @SuppressWarnings("restricted") // a second, critical handle for a function the bindings already link
     private static MethodHandle critical(MemorySegment address, java.lang.foreign.FunctionDescriptor descriptor) {
@@ -141,8 +147,18 @@ public final class Lookaside implements BlockAllocator {
     final BlockLedger outstanding;
     /** Scoped mode's ledger of scoped blocks (per-thread tables); bare blocks stay in {@link #outstanding}. */
     final ScopedBlocks scopedBlocks;
-    /** Checked mode with per-block scopes (not {@link LookasideBuilder#sharedSegments()}). */
+    /** Checked mode with scoped segments (not {@link LookasideBuilder#sharedSegments()}). */
     final boolean scoped;
+    /**
+     * Scoped mode in quarantine epochs (see {@link Epoch}): lists without Java callbacks, whose native free can
+     * refuse only for the IRQL, which a free checks before it quarantines the block. Lists with callbacks give each
+     * block a scope of its own, ended after its native free (a callback's failure then reaches that free's caller).
+     */
+    final boolean epochs;
+    /** The highest IRQL this list's blocks may be freed at (APC_LEVEL for paged lists, else DISPATCH_LEVEL). */
+    private final int maxFreeIrql;
+    /** The owner record of the thread that called last (a cache in front of {@link #owners}). */
+    private LookasideOwner recent;
     /** Per-thread state of scoped mode: where other threads leave this thread's blocks they free. */
     final ThreadLocal<LookasideOwner> owners;
     final java.util.Set<LookasideOwner> allOwners;
@@ -161,6 +177,8 @@ public final class Lookaside implements BlockAllocator {
         this.releaser = b.releaser;
         this.outstanding = b.checked ? new BlockLedger("lookaside list") : null;
         this.scoped = b.checked && !b.sharedSegments;
+        this.epochs = scoped && b.allocator == null && b.releaser == null;
+        this.maxFreeIrql = b.poolType.isPaged() ? Irql.APC_LEVEL : Irql.DISPATCH_LEVEL;
         this.scopedBlocks = scoped ? new ScopedBlocks(this) : null;
         this.allOwners = scoped ? java.util.concurrent.ConcurrentHashMap.newKeySet() : null;
         this.owners = scoped ? ThreadLocal.withInitial(this::newOwner) : null;
@@ -252,7 +270,9 @@ public final class Lookaside implements BlockAllocator {
         int c = inFlight.enter();
         if (c < 0) {
             if (scoped) {
-                owners.get().reclaim(this); // blocks other threads freed for us go to the releaser now
+                LookasideOwner o = owner();
+                o.reclaim(this); // blocks other threads freed for us go to the releaser now
+                o.sealCurrent(this); // and those of our epoch, once nothing of it is out
             }
             throw closedException();
         }
@@ -285,7 +305,7 @@ public final class Lookaside implements BlockAllocator {
      */
     public MemorySegment tryAllocate() {
         if (scoped) {
-            return tryAllocateScoped(owners.get());
+            return tryAllocateScoped(owner());
         }
         int c = enter();
         try {
@@ -332,8 +352,12 @@ public final class Lookaside implements BlockAllocator {
         try {
             LookasideOwner owner = null;
             if (scoped) {
-                owner = owners.get();
+                owner = owner();
                 owner.reclaim(this);
+                if (epochs) { // a pool block: aligned to 16 at least
+                    MemorySegment block = allocateInEpoch(owner, true);
+                    return block == null ? null : block.asSlice(0, byteSize);
+                }
             }
             long address = nativeAllocate();
             if (address == 0) {
@@ -358,12 +382,26 @@ public final class Lookaside implements BlockAllocator {
 
     /* tryAllocate of the default mode, counted in the thread's own slot. */
     private MemorySegment tryAllocateScoped(LookasideOwner owner) {
+        if (epochs) {
+            Epoch e = owner.current();
+            // the epoch's stock was taken from the list already: handing out a block of it touches nothing native
+            if (e != null && e.hasStock() && owner.remote.isEmpty() && !inFlight.isClosedOpaque()) {
+                owner.live++;
+                return inEpoch(e.takeStock(false), e);
+            }
+        }
         if (!inFlight.enter(owner.slot)) {
             owner.reclaim(this);
             throw closedException();
         }
         try {
             owner.reclaim(this);
+            if (!owner.due.isEmpty()) {
+                endDue(owner);
+            }
+            if (epochs) {
+                return allocateInEpoch(owner, false);
+            }
             long address = nativeAllocate();
             return address == 0 ? null : scopedBlocks.handOut(address, size, owner, false);
         } finally {
@@ -420,7 +458,10 @@ public final class Lookaside implements BlockAllocator {
         }
     }
 
-    /* The segment for a block the list just produced: scoped, recorded or bare by mode. */
+    /*
+     * The segment for a block the list just produced: scoped (in a scope of its own: a LookasideLocal reuses a block
+     * at once), recorded or bare by mode.
+     */
     @SuppressWarnings("restricted") // reinterpret: the block is exactly `size` bytes the list handed out
     MemorySegment handOut(long address, LookasideOwner owner) {
         if (!scoped) {
@@ -445,7 +486,7 @@ public final class Lookaside implements BlockAllocator {
      */
     Object takeBack(MemorySegment block) {
         if (scoped) {
-            return scopedBlocks.take(block, owners.get(), NOW);
+            return scopedBlocks.take(block, owner(), NOW, true);
         }
         outstanding.take(block, size, this); // handed out bare (shared segments)
         return NOW;
@@ -459,7 +500,7 @@ public final class Lookaside implements BlockAllocator {
         if (taken == NOW) {
             outstanding.restore(address, BlockSet.PRESENT);
         } else {
-            owners.get().blocks.put(address, taken); // a scoped record, taken on this thread
+            owner().blocks.put(address, taken); // a scoped record, taken on this thread
         }
     }
 
@@ -481,7 +522,7 @@ public final class Lookaside implements BlockAllocator {
     public void free(MemorySegment block) {
         Objects.requireNonNull(block, "block");
         if (scoped) {
-            freeScoped(block, owners.get());
+            freeScoped(block, owner());
             return;
         }
         int c = inFlight.enter();
@@ -493,7 +534,7 @@ public final class Lookaside implements BlockAllocator {
             if (scoped) {
                 owners.get().reclaim(this);
             }
-            Object taken = outstanding != null ? takeBack(block) : NOW;
+            Object taken = outstanding != null ? takeBack(block) : NOW; // (bare blocks here: no epochs)
             if (taken == DEFERRED) {
                 return;
             }
@@ -513,14 +554,49 @@ public final class Lookaside implements BlockAllocator {
 
     /* free of the default mode, counted in the thread's own slot. */
     private void freeScoped(MemorySegment block, LookasideOwner owner) {
+        if (epochs && owner.remote.isEmpty() && IrqlState.current() <= maxFreeIrql) {
+            // the checks, then the quarantine: nothing native unless the block's epoch is over
+            Object taken;
+            try {
+                taken = scopedBlocks.take(block, owner, NOW, true);
+            } catch (InvalidBlockException e) {
+                if (inFlight.isClosed()) {
+                    throw closedException(); // not a block still out at the close
+                }
+                throw e;
+            }
+            if (taken == ScopedBlocks.QUARANTINED || taken == DEFERRED) {
+                return;
+            }
+            if (taken instanceof Epoch e) {
+                endEpoch(owner, e);
+            } else {
+                freeTaken(block, taken, owner); // a bare block (a LookasideLocal's address API), or one with its own scope
+            }
+            return;
+        }
         if (!inFlight.enter(owner.slot)) {
             freeAfterClose(block);
             return;
         }
         try {
             owner.reclaim(this);
-            Object taken = takeBack(block);
-            if (taken == DEFERRED) {
+            // above the IRQL this list's frees allow, a block of an epoch is freed natively now: the native free
+            // refuses it with its bug check, and the block stays the caller's
+            Object taken = scopedBlocks.take(block, owner, NOW, IrqlState.current() <= maxFreeIrql);
+            if (taken == ScopedBlocks.QUARANTINED || taken == DEFERRED) {
+                return;
+            }
+            if (taken instanceof Epoch e) {
+                endEpoch(owner, e);
+                return;
+            }
+            if (taken instanceof ScopedBlocks.InEpoch b) {
+                nativeFree(b.address());
+                owner.live--; // the native side took it after all: no longer the epoch's to release
+                if (b.epoch().forget(b.epoch().indexOf(b.address()))) {
+                    endEpoch(owner, b.epoch());
+                }
                 return;
             }
             try {
@@ -535,13 +611,182 @@ public final class Lookaside implements BlockAllocator {
         }
     }
 
+    /* A block taken back (not in an epoch): to the list, then its scope ends; after the close, to the releaser. */
+    private void freeTaken(MemorySegment block, Object taken, LookasideOwner owner) {
+        if (!inFlight.enter(owner.slot)) {
+            releaseAfterClose(block.address());
+            endScope(taken);
+            return;
+        }
+        try {
+            nativeFree(block.address());
+        } catch (RuntimeException | Error e) {
+            restore(block.address(), taken); // refused: the block is still the caller's
+            throw e;
+        } finally {
+            inFlight.exit(owner.slot);
+        }
+        endScope(taken);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Quarantine epochs (scoped mode of lists without callbacks; see Epoch)
+    // ---------------------------------------------------------------------------------------------
+
+    /* NT Depth now (inside enter/exit). */
+    int depth() {
+        try {
+            return (int) DEPTH.invokeExact(handle);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /* The calling thread's owner record. */
+    LookasideOwner owner() {
+        LookasideOwner o = recent;
+        if (o != null && o.thread == Thread.currentThread()) {
+            return o;
+        }
+        o = owners.get();
+        recent = o;
+        return o;
+    }
+
+    /* A segment of a block of epoch e. */
+    @SuppressWarnings("restricted") // reinterpret: the block is exactly `size` bytes the list handed out
+    private MemorySegment inEpoch(long address, Epoch e) {
+        return MemorySegment.ofAddress(address).reinterpret(size, e.arena, null);
+    }
+
+    /*
+     * Inside enter/exit, on the owner's thread: the next block of its epoch, or null when the list has none. A full
+     * epoch (or none) makes way for a new one of up to the list's Depth blocks (so that its release fits in the
+     * list's cache, which its allocations emptied: a checked list hits and misses as an unchecked one does), stocked
+     * with the list's cached blocks in one critical transfer (each counted as an allocate, as NT counts them). With
+     * too many epochs kept open by blocks still out, a block gets a scope of its own instead.
+     */
+    private MemorySegment allocateInEpoch(LookasideOwner o, boolean sliced) {
+        Epoch e = o.current();
+        if (e == null || !e.open()) {
+            e = newEpoch(o);
+            if (e == null) {
+                long address = nativeAllocate();
+                return address == 0 ? null : scopedBlocks.handOut(address, size, o, sliced);
+            }
+        }
+        long address;
+        if (e.hasStock()) {
+            address = e.takeStock(sliced);
+        } else {
+            address = nativeAllocate();
+            if (address == 0) {
+                return null;
+            }
+            e.handOut(address, sliced);
+        }
+        o.live++;
+        return inEpoch(address, e);
+    }
+
+    /* A new current epoch, stocked; null when too many are kept open already. */
+    private Epoch newEpoch(LookasideOwner o) {
+        o.setCurrent(null); // the full one stays pinned while blocks of it are out
+        if (o.pinned.size() >= LookasideOwner.MAX_PINNED) {
+            return null;
+        }
+        if (o.epochsSinceDepth++ % LookasideOwner.DEPTH_EPOCHS == 0) {
+            o.depth = depth();
+        }
+        Epoch e = new Epoch(Math.clamp(o.depth, 1, LookasideOwner.EPOCH_BLOCKS));
+        try {
+            e.stocked((int) ALLOCATE_CACHED.invokeExact(handle, MemorySegment.ofArray(e.blocks()), e.capacity()));
+        } catch (Throwable t) {
+            e.arena.close();
+            throw new IllegalStateException(t);
+        }
+        o.setCurrent(e);
+        return e;
+    }
+
+    /*
+     * An epoch is over (nothing of it out, no more blocks taken): its arena closes, so every segment of it dies,
+     * then its blocks go back to the list (after the close, to the releaser). At an IRQL this list's frees may not
+     * run at, that waits for the owner's next allocation.
+     */
+    void endEpoch(LookasideOwner o, Epoch e) {
+        o.retire(e);
+        if (IrqlState.current() > maxFreeIrql) {
+            o.due.add(e);
+            return;
+        }
+        e.arena.close();
+        releaseEpoch(e.blocks(), e.compact(), e.used(), o);
+    }
+
+    /* The epochs whose end waited for a lower IRQL. */
+    private void endDue(LookasideOwner o) {
+        if (IrqlState.current() > maxFreeIrql) {
+            return;
+        }
+        while (!o.due.isEmpty()) {
+            Epoch e = o.due.remove(o.due.size() - 1);
+            e.arena.close();
+            releaseEpoch(e.blocks(), e.compact(), e.used(), o);
+        }
+    }
+
+    /*
+     * An epoch's blocks go back, blocks[0..n): the first `used` were handed out and freed, the rest a stock never
+     * handed out (their allocates are uncounted). As many as the list caches go in one critical call each, the rest
+     * are freed one by one (a free miss goes to the pool); after the close, each to the releaser. o: the calling
+     * owner (null: a sweep of an ended owner's blocks, on any thread).
+     */
+    void releaseEpoch(long[] blocks, int n, int used, LookasideOwner o) {
+        if (n == 0) {
+            return;
+        }
+        int c = o != null ? (inFlight.enter(o.slot) ? 0 : -1) : inFlight.enter();
+        if (c < 0) {
+            for (int i = 0; i < n; i++) {
+                releaseAfterClose(blocks[i]);
+            }
+            return;
+        }
+        try {
+            MemorySegment all = MemorySegment.ofArray(blocks);
+            int k = used == 0 ? 0 : (int) FREE_CACHED.invokeExact(handle, all, used);
+            for (int i = k; i < used; i++) {
+                nativeFree(blocks[i]);
+            }
+            int r = used == n ? 0
+                    : (int) RETURN_CACHED.invokeExact(handle, all.asSlice((long) used * Long.BYTES), n - used);
+            for (int i = used + r; i < n; i++) {
+                nativeFree(blocks[i]);
+            }
+            if (o != null && (k < used || used + r < n)) {
+                o.epochsSinceDepth = 0; // Depth dropped: read it again for the next epoch
+            }
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        } finally {
+            if (o != null) {
+                inFlight.exit(o.slot);
+            } else {
+                inFlight.exit(c);
+            }
+        }
+    }
+
     /* A block still handed out when the list was deleted: NT code frees such blocks to the pool directly. */
     private void freeAfterClose(MemorySegment block) {
         if (outstanding == null) {
             throw closedException();
         }
         if (scoped) {
-            owners.get().reclaim(this);
+            owner().reclaim(this);
         }
         Object taken;
         try {
@@ -549,7 +794,9 @@ public final class Lookaside implements BlockAllocator {
         } catch (InvalidBlockException e) {
             throw closedException();
         }
-        if (taken != DEFERRED) {
+        if (taken instanceof Epoch e) {
+            endEpoch(owner(), e); // (and a quarantined block goes to the releaser at its epoch's end)
+        } else if (taken != DEFERRED && taken != ScopedBlocks.QUARANTINED) {
             releaseAfterClose(block.address());
             endScope(taken);
         }
@@ -595,6 +842,29 @@ public final class Lookaside implements BlockAllocator {
     }
 
     /**
+     * Ends the calling thread's current quarantine epoch early (see the class comment): once its blocks still out
+     * are freed (at once, if there are none), their segments die and the blocks go back to the list. Nothing to do
+     * for a list without epochs (unchecked, shared segments, or with callbacks). {@link #stats()}, {@link #flush()}
+     * and {@link #close()} do this too.
+     *
+     * @return the blocks of this thread's epochs still out (the quarantine they keep ends with their free)
+     */
+    public int endQuarantine() {
+        if (!epochs) {
+            return 0;
+        }
+        int c = enter();
+        try {
+            LookasideOwner o = owner();
+            o.reclaim(this);
+            o.sealCurrent(this);
+            return o.live;
+        } finally {
+            inFlight.exit(c);
+        }
+    }
+
+    /**
      * Passes every cached block (every thread's) to the releaser; the list stays usable. Returns how many.
      *
      * @return the number of blocks passed to the releaser
@@ -603,7 +873,9 @@ public final class Lookaside implements BlockAllocator {
         int c = enter();
         try {
             if (scoped) {
-                owners.get().reclaim(this);
+                LookasideOwner o = owner();
+                o.reclaim(this);
+                o.sealCurrent(this);
                 LookasideOwner.sweepEndedOwners(this);
             }
             long n = exa_lookaside_flush(handle);
@@ -625,7 +897,9 @@ public final class Lookaside implements BlockAllocator {
         int c = enter();
         try (Arena a = Arena.ofConfined()) {
             if (scoped) {
-                owners.get().reclaim(this);
+                LookasideOwner o = owner();
+                o.reclaim(this);
+                o.sealCurrent(this); // this thread's frees count at once
                 LookasideOwner.sweepEndedOwners(this);
             }
             MemorySegment s = a.allocate(exa_lookaside_stats_s.layout());
@@ -745,7 +1019,9 @@ public final class Lookaside implements BlockAllocator {
                 // ended threads.
                 // Those of live threads wait for their owner's next call on the list (which finds it closed and
                 // hands them to the releaser): until then their segments are still open on that thread.
-                owners.get().reclaim(this);
+                LookasideOwner o = owner();
+                o.reclaim(this);
+                o.sealCurrent(this);
                 LookasideOwner.sweepEndedOwners(this);
             }
             Failures.check(exa_lookaside_delete(handle));

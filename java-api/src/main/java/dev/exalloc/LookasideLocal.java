@@ -164,6 +164,13 @@ public final class LookasideLocal implements BlockAllocator {
             if (taken == Lookaside.DEFERRED) {
                 return;
             }
+            if (taken == ScopedBlocks.QUARANTINED) { // a block of the list's own allocate: its epoch took it
+                return;
+            }
+            if (taken instanceof dev.exalloc.internal.Epoch e) { // ... and that ended the epoch
+                list.endEpoch(owner, e);
+                return;
+            }
             Lookaside.endScope(taken); // the block goes into this LookasideLocal's cache, which cannot refuse it
         }
         push(block.address());

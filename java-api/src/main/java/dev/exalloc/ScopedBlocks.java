@@ -1,5 +1,6 @@
 package dev.exalloc;
 
+import dev.exalloc.internal.Epoch;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ConcurrentHashMap;
@@ -24,6 +25,13 @@ final class ScopedBlocks {
     /** The scope of every segment made by {@code MemorySegment.ofAddress} (bare blocks, copies). */
     private static final MemorySegment.Scope GLOBAL = MemorySegment.ofAddress(16).scope();
 
+    /** {@link #take}'s answer for a block of an epoch now in its quarantine (the epoch goes on). */
+    static final Object QUARANTINED = new Object();
+
+    /** A block of an epoch, checked and still out: what a free on another thread leaves to the owner. */
+    record InEpoch(Epoch epoch, long address, boolean sliced) {
+    }
+
     private final Lookaside list;
     /** Blocks freed on another thread and not yet taken back by their owner: address to the record. */
     final ConcurrentHashMap<Long, Object> pending = new ConcurrentHashMap<>();
@@ -32,15 +40,26 @@ final class ScopedBlocks {
         this.list = list;
     }
 
+    /** The scope a block's record was handed out with. */
     static MemorySegment.Scope scopeOf(Object record) {
-        return record instanceof Arena a ? a.scope() : ((BlockLedger.Scoped) record).scope().scope();
+        if (record instanceof Arena a) {
+            return a.scope();
+        }
+        if (record instanceof InEpoch b) {
+            return b.epoch().scope;
+        }
+        return ((BlockLedger.Scoped) record).scope().scope();
     }
 
+    /** The arena of a block with a scope of its own (not one of an epoch). */
     static Arena arenaOf(Object record) {
         return record instanceof Arena a ? a : ((BlockLedger.Scoped) record).scope();
     }
 
-    /** A segment of the block at {@code address} for the calling thread ({@code owner}); {@code sliced}: short. */
+    /**
+     * A segment of the block at {@code address} for the calling thread ({@code owner}), in a scope of its own;
+     * {@code sliced}: short.
+     */
     @SuppressWarnings("restricted") // reinterpret: the block is exactly `size` bytes the list handed out
     MemorySegment handOut(long address, long size, LookasideOwner owner, boolean sliced) {
         Arena scope = Arena.ofConfined();
@@ -52,38 +71,59 @@ final class ScopedBlocks {
     }
 
     /**
-     * The gate of a checked free: returns the record whose scope the caller ends once the block is back (the block
-     * was the calling thread's), {@link Lookaside#DEFERRED} (another live thread's: left to it), {@code now} (a bare
-     * block, or one of an ended thread: recycle it, no scope to end). Throws InvalidBlockException, nothing changed.
+     * The gate of a checked free. For a block of one of the calling thread's epochs: with {@code quarantine}, frees
+     * it into the quarantine and returns {@link #QUARANTINED}, or the epoch when that free ended it (the caller
+     * ends it); without, returns an {@link InEpoch} and changes nothing (the caller frees it natively, then
+     * {@link Epoch#forget}s it). For a block with a scope of its own: its record, whose scope the caller ends once the
+     * block is back. {@link Lookaside#DEFERRED}: another live thread's block, left to it. {@code now}: a bare block,
+     * or one of an ended thread: recycle it, no scope to end. Throws InvalidBlockException, nothing changed.
      */
-    Object take(MemorySegment block, LookasideOwner me, Object now) {
+    Object take(MemorySegment block, LookasideOwner me, Object now, boolean quarantine) {
         if (!block.isNative()) {
             throw new InvalidBlockException(InvalidBlockException.Reason.FOREIGN,
                     "not native memory, so not a block of " + list + ": " + block);
         }
         MemorySegment.Scope scope = block.scope();
         long address = block.address();
+        Epoch e = me.epochOf(scope);
+        if (e != null) {
+            int i = e.indexOf(address);
+            if (i >= 0) {
+                checkSize(block, e.isSliced(i));
+                if (!quarantine) {
+                    return new InEpoch(e, address, e.isSliced(i));
+                }
+                me.live--;
+                return e.free(i) ? e : QUARANTINED;
+            }
+            throw freedAlready(address, block.byteSize() <= list.size ? null : "or not one of its blocks");
+        }
         Object v = me.blocks.get(address);
         if (v != null && scopeOf(v) == scope) {
-            checkSize(block, v);
+            checkSize(block, v instanceof BlockLedger.Scoped h && h.sliced());
             me.blocks.remove(address, v);
             return v;
         }
         return takeSlow(block, scope, address, me, now);
     }
 
-    private void checkSize(MemorySegment block, Object record) {
+    private void checkSize(MemorySegment block, boolean sliced) {
         long n = block.byteSize();
-        if (n != list.size && !(n < list.size && record instanceof BlockLedger.Scoped s && s.sliced())) {
+        if (n != list.size && !(n < list.size && sliced)) {
             throw new InvalidBlockException(InvalidBlockException.Reason.WRONG_SIZE, "a " + n
                     + "-byte segment is not a block of " + list + " (" + list.size + " bytes)");
         }
     }
 
+    /* Whether the calling thread has the block at `address` out (for a message about a copy of its segment). */
+    private static boolean isOut(LookasideOwner me, long address) {
+        return me.blocks.get(address) != null || me.epochHolding(address) != null;
+    }
+
     private Object takeSlow(MemorySegment block, MemorySegment.Scope scope, long address, LookasideOwner me,
             Object now) {
         if (scope == GLOBAL || scope == null) {
-            if (me.blocks.get(address) != null && block.byteSize() <= list.size) {
+            if (isOut(me, address) && block.byteSize() <= list.size) {
                 throw copy(address);
             }
             list.outstanding.take(block, list.size, list); // a bare block (a LookasideLocal's address API)
@@ -98,12 +138,20 @@ final class ScopedBlocks {
                 continue;
             }
             if (!o.thread.isAlive()) {
-                synchronized (o) { // an ended owner's table: written by whoever frees its blocks, one at a time
+                synchronized (o) { // an ended owner's records: written by whoever frees its blocks, one at a time
+                    Epoch e = o.epochOfAny(scope);
+                    int i = e == null ? -1 : e.find(address);
+                    if (i >= 0) {
+                        checkSize(block, e.isSliced(i));
+                        e.forget(i);
+                        o.live--;
+                        return now; // a dead thread's confined segments are out of everyone's reach
+                    }
                     Object v = o.blocks.get(address);
                     if (v != null && scopeOf(v) == scope) {
-                        checkSize(block, v);
+                        checkSize(block, v instanceof BlockLedger.Scoped h && h.sliced());
                         o.blocks.remove(address, v);
-                        return now; // a dead thread's confined segments are out of everyone's reach
+                        return now;
                     }
                 }
                 continue;
@@ -112,7 +160,7 @@ final class ScopedBlocks {
             if (v == null) {
                 continue;
             }
-            checkSize(block, v);
+            checkSize(block, v instanceof InEpoch b ? b.sliced() : v instanceof BlockLedger.Scoped h && h.sliced());
             if (pending.putIfAbsent(address, v) != null) {
                 throw freedAlready(address, "its free on another thread is pending");
             }
@@ -128,15 +176,23 @@ final class ScopedBlocks {
             throw new InvalidBlockException(InvalidBlockException.Reason.WRONG_SIZE, "a " + block.byteSize()
                     + "-byte segment is not a block of " + list + " (" + list.size + " bytes)");
         }
-        if (scope.isAlive() && me.blocks.get(address) != null) {
+        if (scope.isAlive() && isOut(me, address)) {
             throw copy(address);
         }
         throw freedAlready(address, scope.isAlive() ? null : "its scope has ended");
     }
 
-    /* Another live thread's record of this scope at this address (a resize may hide it for a moment). */
+    /*
+     * Another live thread's record of this scope at this address while it is out: an InEpoch, or the record of a
+     * block with a scope of its own (a resize of its table may hide that for a moment).
+     */
     private static Object find(LookasideOwner o, long address, MemorySegment.Scope scope) {
         for (int tries = 0; tries < 3 && scope.isAlive(); tries++) {
+            Epoch e = o.epochOfAny(scope);
+            if (e != null) {
+                int i = e.find(address);
+                return i >= 0 ? new InEpoch(e, address, e.isSliced(i)) : null;
+            }
             Object v = o.blocks.peek(address);
             if (v != null && scopeOf(v) == scope) {
                 return v;
@@ -161,7 +217,7 @@ final class ScopedBlocks {
     long size() {
         long n = -pending.size();
         for (LookasideOwner o : list.allOwners) {
-            n += o.blocks.size();
+            n += o.blocks.size() + o.live;
         }
         return Math.max(n, 0);
     }

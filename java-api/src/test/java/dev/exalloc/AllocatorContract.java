@@ -2,6 +2,7 @@ package dev.exalloc;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -60,6 +61,13 @@ abstract class AllocatorContract {
          * @param misuse one of DOUBLE_FREE, FOREIGN, WRONG_SIZE, USE_AFTER_FREE, CLOSE, THREADS
          */
         String cannotDetect(String misuse);
+
+        /**
+         * Ends the quarantine of the calling thread's freed blocks where the flavour keeps one (their segments die
+         * then); nothing where a free ends its segment at once.
+         */
+        default void endQuarantine() {
+        }
 
         /** The throwable a double free raises. */
         Class<? extends Throwable> doubleFree();
@@ -191,8 +199,29 @@ abstract class AllocatorContract {
         MemorySegment b = flavour.allocate();
         b.set(ValueLayout.JAVA_LONG, 0, 42);
         flavour.free(b);
+        flavour.endQuarantine();
         assertThrows(IllegalStateException.class, () -> b.get(ValueLayout.JAVA_LONG, 0));
         assertThrows(IllegalStateException.class, () -> b.set(ValueLayout.JAVA_LONG, 0, 1));
+    }
+
+    @Test
+    void aFreedBlockIsNotHandedOutAgainWhileASegmentOverItLives() {
+        skipUnlessDetects("USE_AFTER_FREE");
+        List<MemorySegment> freed = new ArrayList<>();
+        for (int round = 0; round < 200; round++) {
+            MemorySegment b = flavour.allocate();
+            for (MemorySegment f : freed) {
+                assertTrue(f.address() != b.address() || !f.scope().isAlive(), "block 0x"
+                        + Long.toHexString(b.address()) + " handed out again while a segment over it is open");
+            }
+            b.set(ValueLayout.JAVA_LONG, 0, round);
+            flavour.free(b);
+            freed.add(b);
+        }
+        flavour.endQuarantine();
+        for (MemorySegment f : freed) {
+            assertFalse(f.scope().isAlive(), "every freed block's segment has died once its quarantine ended");
+        }
     }
 
     @Test

@@ -61,6 +61,11 @@ class AllocatorContractTest {
         }
 
         @Override
+        public void endQuarantine() {
+            list.endQuarantine();
+        }
+
+        @Override
         public void close() {
             list.close();
         }

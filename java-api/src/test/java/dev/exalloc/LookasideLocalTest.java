@@ -125,6 +125,10 @@ class LookasideLocalTest {
             MemorySegment b = list.allocate();
             b.set(ValueLayout.JAVA_LONG, 8, 42L);
             list.free(b);
+            // quarantined: refused as freed at once, never handed out again while its segment lives
+            assertEquals(InvalidBlockException.Reason.NOT_OUTSTANDING,
+                    assertThrows(InvalidBlockException.class, () -> list.free(b)).reason());
+            assertEquals(0, list.endQuarantine()); // its epoch ends: the segment dies
             IllegalStateException uaf = assertThrows(IllegalStateException.class, () -> b.get(ValueLayout.JAVA_LONG, 8));
             assertTrue(uaf.getMessage() != null);
             assertThrows(IllegalStateException.class, () -> b.set(ValueLayout.JAVA_LONG, 8, 1L));
@@ -213,11 +217,11 @@ class LookasideLocalTest {
             // the owner's own free of b: its free elsewhere is taken back first, so this one is a second free
             assertEquals(InvalidBlockException.Reason.NOT_OUTSTANDING,
                     assertThrows(InvalidBlockException.class, () -> list.free(b)).reason());
-            assertThrows(IllegalStateException.class, () -> b.get(ValueLayout.JAVA_BYTE, 0));
             assertEquals(1, list.outstandingBlocks()); // c, untouched by the refused copy
             c.set(ValueLayout.JAVA_BYTE, 0, (byte) 9);
             list.free(c);
-            LookasideStats s = list.stats();
+            LookasideStats s = list.stats(); // b and c were the epoch's blocks: it ends, their segments die
+            assertThrows(IllegalStateException.class, () -> b.get(ValueLayout.JAVA_BYTE, 0));
             assertEquals(2, s.totalFrees(), "b and c went back once each");
             assertEquals(0, list.outstandingBlocks());
         }

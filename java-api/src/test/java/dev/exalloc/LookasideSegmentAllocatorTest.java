@@ -38,6 +38,7 @@ class LookasideSegmentAllocatorTest {
             assertEquals(1, list.outstandingBlocks());
             list.free(s);
             assertEquals(0, list.outstandingBlocks());
+            assertEquals(0, list.endQuarantine());
             assertThrows(IllegalStateException.class, () -> s.get(ValueLayout.JAVA_BYTE, 0), "use after free");
             InvalidBlockException twice = assertThrows(InvalidBlockException.class, () -> list.free(s));
             assertEquals(InvalidBlockException.Reason.NOT_OUTSTANDING, twice.reason());

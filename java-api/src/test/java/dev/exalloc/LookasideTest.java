@@ -120,8 +120,10 @@ class LookasideTest {
             MemorySegment b = list.allocate();
             b.fill((byte) 0xA5);
             list.free(b);
+            assertEquals(0, list.endQuarantine()); // b's epoch ends: b goes back to the list, its segment dies
             MemorySegment again = list.allocate();
-            assertEquals(b.address(), again.address());
+            assertEquals(b.address(), again.address()); // LIFO
+            assertThrows(IllegalStateException.class, () -> b.get(ValueLayout.JAVA_LONG, 0));
             assertNotEquals(0xA5A5A5A5A5A5A5A5L, again.get(ValueLayout.JAVA_LONG_UNALIGNED, 0));
             byte[] rest = new byte[40];
             java.util.Arrays.fill(rest, (byte) 0xA5);
