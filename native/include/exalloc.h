@@ -837,11 +837,11 @@ EXA_API uint32_t exa_lookaside_allocate_cached(exa_lookaside_t *list, void **out
  * callback). IRQL check as exa_lookaside_free (too high -> bug check path, returns 0). */
 EXA_API uint32_t exa_lookaside_free_cached(exa_lookaside_t *list, void *const *blocks, uint32_t n);
 
-/* Give back blocks that exa_lookaside_allocate_cached took and the caller never handed on:
- * as exa_lookaside_free_cached, except that each block taken uncounts its allocate
- * (TotalAllocates - 1) instead of counting a free, so the counters read as if the transfer
- * had not taken it. The caller frees blocks[k..n) with exa_lookaside_free (an allocate and a
- * free are then counted for each). */
+/* Give back blocks[0..n) that exa_lookaside_allocate_cached took and the caller never handed
+ * on, so that the counters read as if the transfer had not taken them: each uncounts its
+ * allocate (TotalAllocates - 1) and counts no free. As many as the Depth bound allows are
+ * cached again, blocks[0..k) (the return value); the others go to the free callback (or the
+ * pool), so this calls the free callback when the list has one and n > k. */
 EXA_API uint32_t exa_lookaside_return_cached(exa_lookaside_t *list, void *const *blocks, uint32_t n);
 
 /* Depth adjustment (docs/lookaside.md#depth). One pass over every live list, as the balance-set thread

@@ -226,10 +226,24 @@ static void return_cached_uncounts_the_allocates(void) {
     CHECK_EQ(s.free_misses, 0);
     CHECK_EQ(s.current_depth, 6);
     CHECK_EQ(exa_lookaside_return_cached(NULL, out, 1), 0);
-    /* A full list takes none back: the caller frees them (counted then). */
-    void *extra = malloc(64);
-    CHECK_EQ(exa_lookaside_return_cached(l, &extra, 1), 0);
-    free(extra);
+    /* A full list caches none of them: they go to the free callback, still uncounted. */
+    void *more[2];
+    CHECK_EQ(exa_lookaside_flush(l), 6);
+    CHECK_EQ(atomic_load(&cb.frees), 6);
+    void *back[6];
+    for (int i = 0; i < 6; i++) back[i] = malloc(64);
+    CHECK_EQ(exa_lookaside_free_cached(l, back, 6), 6);
+    CHECK_EQ(exa_lookaside_allocate_cached(l, more, 2), 2);
+    CHECK_EQ(exa_lookaside_free_cached(l, (void *const[]){malloc(64), malloc(64)}, 2), 2); /* full again */
+    exa_lookaside_query(l, &s);
+    CHECK_EQ(s.total_allocates, 4);
+    CHECK_EQ(s.total_frees, 16);
+    CHECK_EQ(exa_lookaside_return_cached(l, more, 2), 0);
+    CHECK_EQ(atomic_load(&cb.frees), 8);
+    exa_lookaside_query(l, &s);
+    CHECK_EQ(s.total_allocates, 2);
+    CHECK_EQ(s.total_frees, 16);
+    CHECK_EQ(s.free_misses, 0);
     pthread_t t;
     void *ret = NULL;
     CHECK_EQ(pthread_create(&t, NULL, other_thread_returns, l), 0);
@@ -237,11 +251,11 @@ static void return_cached_uncounts_the_allocates(void) {
     CHECK_EQ((uintptr_t)ret, 2);
     exa_lookaside_query(l, &s);
     CHECK_EQ(s.total_allocates, 2);
-    CHECK_EQ(s.total_frees, 8);
+    CHECK_EQ(s.total_frees, 16);
     CHECK_EQ(s.current_depth, 6);
     CHECK_EQ(exa_lookaside_flush(l), 6);
     exa_lookaside_delete(l);
-    CHECK_EQ(atomic_load(&cb.frees), 6);
+    CHECK_EQ(atomic_load(&cb.frees), 14);
 }
 
 static void bugcheck_cases_at_high_irql(void) {

@@ -525,7 +525,7 @@ static uint32_t exa_cache_given(exa_lookaside_t *l, void *const *blocks, uint32_
             l->count += k;
         }
         if (unused)  /* 64-bit counters folded as differences: a decrement folds exactly */
-            exa_atomic_store_relaxed(&tc->xallocates, exa_atomic_load_relaxed(&tc->xallocates) - k);
+            exa_atomic_store_relaxed(&tc->xallocates, exa_atomic_load_relaxed(&tc->xallocates) - n);
         else
             exa_atomic_store_relaxed(&tc->xfrees, exa_atomic_load_relaxed(&tc->xfrees) + k);
         tc->batch = exa_batch_for(depth);
@@ -541,12 +541,14 @@ static uint32_t exa_cache_given(exa_lookaside_t *l, void *const *blocks, uint32_
         }
         l->count += k;
         if (unused)
-            l->allocates -= k;
+            l->allocates -= n;
         else
             l->frees += k;
     }
-    if (k > 0) _exa_publish(l);
+    if (k > 0 || unused) _exa_publish(l);
     _exa_unlock(&l->lock);
+    if (unused)
+        for (uint32_t i = k; i < n; i++) exa_call_free(l, blocks[i]); /* uncounted, as never taken */
     return k;
 }
 

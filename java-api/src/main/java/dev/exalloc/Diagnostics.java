@@ -3,6 +3,7 @@ package dev.exalloc;
 import static dev.exalloc.internal.bindings.exalloc_h.*;
 
 import dev.exalloc.internal.Native;
+import dev.exalloc.internal.PoolScopes;
 import dev.exalloc.internal.bindings.exa_allocation_info_s;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -81,6 +82,7 @@ public final class Diagnostics {
      * @return the report
      */
     public static String leakReport() {
+        PoolScopes.settle(); // the calling thread's quarantined frees count
         return text((b, c) -> exa_leak_report(b, c));
     }
 
@@ -126,6 +128,7 @@ public final class Diagnostics {
      * @return one entry per live block
      */
     public static List<PoolAllocation> allocations() {
+        PoolScopes.settle(); // the calling thread's quarantined frees count
         for (;;) {
             long n = exa_allocation_snapshot(MemorySegment.NULL, 0);
             long capacity = n + 64;
@@ -158,6 +161,7 @@ public final class Diagnostics {
      * @return the dump
      */
     public static String allocationDump() {
+        PoolScopes.settle(); // the calling thread's quarantined frees count
         return text((b, c) -> exa_allocation_dump(b, c));
     }
 
@@ -168,6 +172,7 @@ public final class Diagnostics {
      * @return the table
      */
     public static String poolmon(Sort sort) {
+        PoolScopes.settle(); // the calling thread's quarantined frees count
         Objects.requireNonNull(sort);
         return text((b, c) -> exa_poolmon_text(b, c, sort.code));
     }

@@ -383,10 +383,10 @@ public final class Lookaside implements BlockAllocator {
     /* tryAllocate of the default mode, counted in the thread's own slot. */
     private MemorySegment tryAllocateScoped(LookasideOwner owner) {
         if (epochs) {
-            Epoch e = owner.current();
+            Epoch e = owner.epochs.current();
             // the epoch's stock was taken from the list already: handing out a block of it touches nothing native
             if (e != null && e.hasStock() && owner.remote.isEmpty() && !inFlight.isClosedOpaque()) {
-                owner.live++;
+                owner.epochs.out();
                 return inEpoch(e.takeStock(false), e);
             }
         }
@@ -396,7 +396,7 @@ public final class Lookaside implements BlockAllocator {
         }
         try {
             owner.reclaim(this);
-            if (!owner.due.isEmpty()) {
+            if (!owner.epochs.due().isEmpty()) {
                 endDue(owner);
             }
             if (epochs) {
@@ -593,7 +593,7 @@ public final class Lookaside implements BlockAllocator {
             }
             if (taken instanceof ScopedBlocks.InEpoch b) {
                 nativeFree(b.address());
-                owner.live--; // the native side took it after all: no longer the epoch's to release
+                owner.epochs.back(); // the native side took it after all: no longer the epoch's to release
                 if (b.epoch().forget(b.epoch().indexOf(b.address()))) {
                     endEpoch(owner, b.epoch());
                 }
@@ -667,7 +667,7 @@ public final class Lookaside implements BlockAllocator {
      * too many epochs kept open by blocks still out, a block gets a scope of its own instead.
      */
     private MemorySegment allocateInEpoch(LookasideOwner o, boolean sliced) {
-        Epoch e = o.current();
+        Epoch e = o.epochs.current();
         if (e == null || !e.open()) {
             e = newEpoch(o);
             if (e == null) {
@@ -685,14 +685,14 @@ public final class Lookaside implements BlockAllocator {
             }
             e.handOut(address, sliced);
         }
-        o.live++;
+        o.epochs.out();
         return inEpoch(address, e);
     }
 
     /* A new current epoch, stocked; null when too many are kept open already. */
     private Epoch newEpoch(LookasideOwner o) {
-        o.setCurrent(null); // the full one stays pinned while blocks of it are out
-        if (o.pinned.size() >= LookasideOwner.MAX_PINNED) {
+        o.epochs.setCurrent(null); // the full one stays pinned while blocks of it are out
+        if (o.epochs.pinned() >= LookasideOwner.MAX_PINNED) {
             return null;
         }
         if (o.epochsSinceDepth++ % LookasideOwner.DEPTH_EPOCHS == 0) {
@@ -705,7 +705,7 @@ public final class Lookaside implements BlockAllocator {
             e.arena.close();
             throw new IllegalStateException(t);
         }
-        o.setCurrent(e);
+        o.epochs.setCurrent(e);
         return e;
     }
 
@@ -715,9 +715,9 @@ public final class Lookaside implements BlockAllocator {
      * run at, that waits for the owner's next allocation.
      */
     void endEpoch(LookasideOwner o, Epoch e) {
-        o.retire(e);
+        o.epochs.retire(e);
         if (IrqlState.current() > maxFreeIrql) {
-            o.due.add(e);
+            o.epochs.due().add(e);
             return;
         }
         e.arena.close();
@@ -729,17 +729,19 @@ public final class Lookaside implements BlockAllocator {
         if (IrqlState.current() > maxFreeIrql) {
             return;
         }
-        while (!o.due.isEmpty()) {
-            Epoch e = o.due.remove(o.due.size() - 1);
+        List<Epoch> due = o.epochs.due();
+        while (!due.isEmpty()) {
+            Epoch e = due.remove(due.size() - 1);
             e.arena.close();
             releaseEpoch(e.blocks(), e.compact(), e.used(), o);
         }
     }
 
     /*
-     * An epoch's blocks go back, blocks[0..n): the first `used` were handed out and freed, the rest a stock never
-     * handed out (their allocates are uncounted). As many as the list caches go in one critical call each, the rest
-     * are freed one by one (a free miss goes to the pool); after the close, each to the releaser. o: the calling
+     * An epoch's blocks go back, blocks[0..n): the first `used` were handed out and freed (as many as the list
+     * caches in one critical call, the rest freed one by one: a free miss goes to the pool), the rest a stock never
+     * handed out (one critical call: cached again or freed, their allocates uncounted); after the close, each to the
+     * releaser. o: the calling
      * owner (null: a sweep of an ended owner's blocks, on any thread).
      */
     void releaseEpoch(long[] blocks, int n, int used, LookasideOwner o) {
@@ -759,11 +761,9 @@ public final class Lookaside implements BlockAllocator {
             for (int i = k; i < used; i++) {
                 nativeFree(blocks[i]);
             }
-            int r = used == n ? 0
+            // the stock never handed out: cached again (or, past Depth, to the pool) with its allocates uncounted
+            int r = used == n ? n - used
                     : (int) RETURN_CACHED.invokeExact(handle, all.asSlice((long) used * Long.BYTES), n - used);
-            for (int i = used + r; i < n; i++) {
-                nativeFree(blocks[i]);
-            }
             if (o != null && (k < used || used + r < n)) {
                 o.epochsSinceDepth = 0; // Depth dropped: read it again for the next epoch
             }
@@ -858,7 +858,7 @@ public final class Lookaside implements BlockAllocator {
             LookasideOwner o = owner();
             o.reclaim(this);
             o.sealCurrent(this);
-            return o.live;
+            return o.epochs.live();
         } finally {
             inFlight.exit(c);
         }

@@ -1,10 +1,7 @@
 package dev.exalloc;
 
 import dev.exalloc.internal.Epoch;
-import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.util.ArrayList;
+import dev.exalloc.internal.EpochSet;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
@@ -36,26 +33,8 @@ final class LookasideOwner {
      */
     static final int MAX_PINNED = 8;
 
-    private static final VarHandle CURRENT;
-
-    static {
-        try {
-            CURRENT = MethodHandles.lookup().findVarHandle(LookasideOwner.class, "current", Epoch.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
-    /** The epoch new blocks go into (null: none); written by the owner (release), read by others (acquire). */
-    private Epoch current;
-    /** Full or sealed epochs with blocks still out; owner only (or, once it has ended, under its lock). */
-    final ArrayList<Epoch> pinned = new ArrayList<>();
-    /** {@link #pinned} as other threads read it: a copy, replaced at each change. */
-    private volatile Epoch[] pinnedView = new Epoch[0];
-    /** Epochs over but not released yet: their end came at an IRQL the list's frees may not run at. */
-    final ArrayList<Epoch> due = new ArrayList<>();
-    /** Blocks of this thread's epochs out (written by the owner; others read a moment's value). */
-    int live;
+    /** This thread's quarantine epochs on the list. */
+    final EpochSet epochs = new EpochSet();
     /** The list's Depth as last read, and epochs begun since (it is read again every DEPTH_EPOCHS). */
     int depth;
     int epochsSinceDepth;
@@ -66,88 +45,9 @@ final class LookasideOwner {
         this.slot = slot;
     }
 
-    /** Owner only: the epoch new blocks go into, or null. */
-    Epoch current() {
-        return current;
-    }
-
-    /** Owner only: makes {@code e} (or null) the epoch new blocks go into; the old one, if any blocks of it are out, stays pinned. */
-    void setCurrent(Epoch e) {
-        Epoch old = current;
-        if (old != null && old != e && old.live() > 0) {
-            pin(old);
-        }
-        CURRENT.setRelease(this, e);
-    }
-
-    private void pin(Epoch e) {
-        pinned.add(e);
-        pinnedView = pinned.toArray(new Epoch[0]);
-    }
-
-    /** Owner only: an epoch is over; it is neither current nor pinned any more. */
-    void retire(Epoch e) {
-        if (current == e) {
-            CURRENT.setRelease(this, (Epoch) null);
-        } else if (pinned.remove(e)) {
-            pinnedView = pinned.toArray(new Epoch[0]);
-        }
-    }
-
-    /** Owner only: this thread's epoch whose arena's scope is {@code scope}, or null. */
-    Epoch epochOf(MemorySegment.Scope scope) {
-        Epoch e = current;
-        if (e != null && e.scope == scope) {
-            return e;
-        }
-        for (int i = pinned.size() - 1; i >= 0; i--) {
-            e = pinned.get(i);
-            if (e.scope == scope) {
-                return e;
-            }
-        }
-        return null;
-    }
-
-    /** Any thread: as {@link #epochOf}, from what the owner published. */
-    Epoch epochOfAny(MemorySegment.Scope scope) {
-        Epoch e = (Epoch) CURRENT.getAcquire(this);
-        if (e != null && e.scope == scope) {
-            return e;
-        }
-        for (Epoch p : pinnedView) {
-            if (p.scope == scope) {
-                return p;
-            }
-        }
-        return null;
-    }
-
-    /** Owner only: the epoch that has the block at {@code address} out, or null. */
-    Epoch epochHolding(long address) {
-        Epoch e = current;
-        if (e != null && e.indexOf(address) >= 0) {
-            return e;
-        }
-        for (Epoch p : pinned) {
-            if (p.indexOf(address) >= 0) {
-                return p;
-            }
-        }
-        return null;
-    }
-
     /* Takes the current epoch out of service: ended now when nothing of it is out, else kept until it is. */
     void sealCurrent(Lookaside list) {
-        Epoch e = current;
-        if (e == null) {
-            return;
-        }
-        if (e.seal()) {
-            list.endEpoch(this, e);
-        } else {
-            setCurrent(null);
-        }
+        epochs.sealCurrent(e -> list.endEpoch(this, e));
     }
 
     /*
@@ -159,7 +59,7 @@ final class LookasideOwner {
         Epoch e = b.epoch();
         int i = e.indexOf(d.address());
         if (i >= 0) {
-            live--;
+            epochs.back();
             if (e.free(i)) {
                 list.endEpoch(this, e);
             }
@@ -231,7 +131,7 @@ final class LookasideOwner {
                         ours = i >= 0;
                         if (ours) {
                             b.epoch().forget(i);
-                            o.live--;
+                            o.epochs.back();
                         }
                     } else {
                         ours = o.blocks.remove(d.address(), d.record());
@@ -271,16 +171,11 @@ final class LookasideOwner {
      */
     private static void releaseQuarantine(Lookaside list, LookasideOwner o) {
         synchronized (o) {
-            ArrayList<Epoch> all = new ArrayList<>(o.pinned);
-            all.addAll(o.due);
-            o.due.clear();
-            if (o.current != null) {
-                all.add(o.current);
-            }
-            for (Epoch e : all) {
+            for (Epoch e : o.epochs.all()) {
                 long[] r = e.takeReleasable();
                 list.releaseEpoch(r, r.length, e.used(), null);
             }
+            o.epochs.due().clear();
         }
     }
 
@@ -294,7 +189,7 @@ final class LookasideOwner {
             if (!o.thread.isAlive()) {
                 returnOrphans(list, o);
                 releaseQuarantine(list, o);
-                if (o.blocks.size() == 0 && o.live == 0) {
+                if (o.blocks.size() == 0 && o.epochs.live() == 0) {
                     list.allOwners.remove(o); // blocks still out keep it: a free of one on any thread finds it
                 }
             }

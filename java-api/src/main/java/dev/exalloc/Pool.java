@@ -485,6 +485,18 @@ public final class Pool {
     }
 
     /**
+     * Ends the calling thread's current quarantine epoch early (checked confined segments, {@link PoolScope#CONFINED}):
+     * once its blocks still out are freed (at once, if there are none), their segments die and the blocks go back to
+     * the pool. Blocks quarantined by threads that have ended go back too. {@link #stats}, {@link #tags()} and
+     * {@link #trim()} do this first, so that the counts they report include every free the calling thread made.
+     *
+     * @return the number of blocks that went back to the pool
+     */
+    public static int endQuarantine() {
+        return PoolScopes.settle();
+    }
+
+    /**
      * Returns the calling thread's cached free blocks to the pools and empty segments to the host; returns the number
      * of blocks returned. (Thread exit does this by itself.) Also ends the current epoch of {@link PoolScope#SHARED}
      * segments early: once its blocks still out are freed (at once if there are none), its segments die and its
@@ -493,7 +505,7 @@ public final class Pool {
      * @return the number of blocks returned to the pools
      */
     public static long trim() {
-        PoolScopes.reapEndedThreads();
+        PoolScopes.settle(); // this thread's quarantine epoch ends, and ended threads' quarantines go back
         PoolScopes.endSharedEpoch(); // shared segments freed so far die, and their blocks go back
         return exa_pool_trim();
     }
@@ -508,6 +520,7 @@ public final class Pool {
      * @return one row per tag and pool, largest first
      */
     public static List<PoolTagStats> tags() {
+        PoolScopes.settle(); // this thread's quarantined frees count
         try (Arena a = Arena.ofConfined()) {
             for (;;) {
                 int n = exa_pool_tag_snapshot(MemorySegment.NULL, 0);
@@ -574,6 +587,7 @@ public final class Pool {
      * @return its statistics at this moment
      */
     public static PoolStats stats(PoolKind pool) {
+        PoolScopes.settle(); // this thread's quarantined frees count
         PoolStats s = readStats(pool);
         PoolConditions.afterCall();
         return s;
@@ -656,6 +670,7 @@ public final class Pool {
         synchronized (Pool.class) {
             int options = exa_pool_get_options();
             exa_pool_set_options(strict ? options | strictBit : options & ~strictBit);
+            PoolScopes.refreshOptions();
         }
     }
 

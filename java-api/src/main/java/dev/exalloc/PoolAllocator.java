@@ -124,6 +124,17 @@ public final class PoolAllocator implements SegmentAllocator {
         }
     }
 
+    static {
+        // an epoch's release the native free refused (a quarantined block whose header native code overwrote after
+        // its free): its bug check reaches the Java call that ended the epoch
+        PoolScopes.onRefusedRelease(address -> {
+            BugCheckError b = Failures.newBugCheck();
+            if (b != null) {
+                throw b;
+            }
+        });
+    }
+
     static final PoolAllocator SYSTEM = new PoolAllocator(Tag.NONE, PoolType.NON_PAGED_NX, null, PoolFast.CRITICAL,
             true);
 
@@ -227,8 +238,11 @@ public final class PoolAllocator implements SegmentAllocator {
         checkArguments(type, size, tag);
         long mark = Native.mark();
         long address = rawAllocate(type.code() | RAISE_IF_ALLOCATION_FAILURE, size, tag.value(), priority.code());
+        if (address == 0 && PoolScopes.settleAfterFailure() > 0) { // the quarantine held memory back: once more
+            address = rawAllocate(type.code() | RAISE_IF_ALLOCATION_FAILURE, size, tag.value(), priority.code());
+        }
         if (address != 0) {
-            return block(MemorySegment.ofAddress(address), size);
+            return block(address, size, type, tag);
         }
         throw failure(mark, type + " block of " + size + " bytes (" + tag + ")");
     }
@@ -268,8 +282,11 @@ public final class PoolAllocator implements SegmentAllocator {
         checkArguments(type, size, tag);
         long mark = Native.mark();
         long address = rawAllocate(type.code(), size, tag.value(), priority.code());
+        if (address == 0 && PoolScopes.settleAfterFailure() > 0) { // the quarantine held memory back: once more
+            address = rawAllocate(type.code(), size, tag.value(), priority.code());
+        }
         if (address != 0) {
-            return block(MemorySegment.ofAddress(address), size);
+            return block(address, size, type, tag);
         }
         throwIfBugCheck(mark);
         return null;
@@ -303,6 +320,21 @@ public final class PoolAllocator implements SegmentAllocator {
         }
     }
 
+    /*
+     * As block(raw, size), for a block allocated with a type and tag (what a quarantined free must know to refuse
+     * now what the native free would refuse at the epoch's end): a small confined block goes into its thread's
+     * quarantine epoch.
+     */
+    @SuppressWarnings("restricted") // reinterpret: the pool handed out at least `size` bytes at this address
+    private MemorySegment block(long address, long size, PoolType type, Tag tag) {
+        if (scope() != PoolScope.CONFINED) {
+            return block(MemorySegment.ofAddress(address), size);
+        }
+        MemorySegment s = PoolScopes.wrapConfined(MemorySegment.ofAddress(address), size, tag.value(), type.isPaged());
+        PoolConditions.afterCall();
+        return s;
+    }
+
     /** What new blocks' segments are tied to: this instance's policy. */
     @SuppressWarnings("restricted") // reinterpret: the pool handed out at least `size` bytes at this address
     MemorySegment block(MemorySegment raw, long size) {
@@ -311,6 +343,16 @@ public final class PoolAllocator implements SegmentAllocator {
                 : PoolScopes.wrap(raw, size, m == PoolScope.CONFINED);
         PoolConditions.afterCall();
         return s;
+    }
+
+    /**
+     * See {@link Pool#endQuarantine()}: the quarantine is the calling thread's, whichever instance handed its blocks
+     * out.
+     *
+     * @return the number of blocks that went back to the pool
+     */
+    public int endQuarantine() {
+        return PoolScopes.settle();
     }
 
     /**

@@ -85,7 +85,7 @@ final class ScopedBlocks {
         }
         MemorySegment.Scope scope = block.scope();
         long address = block.address();
-        Epoch e = me.epochOf(scope);
+        Epoch e = me.epochs.epochOf(scope);
         if (e != null) {
             int i = e.indexOf(address);
             if (i >= 0) {
@@ -93,7 +93,7 @@ final class ScopedBlocks {
                 if (!quarantine) {
                     return new InEpoch(e, address, e.isSliced(i));
                 }
-                me.live--;
+                me.epochs.back();
                 return e.free(i) ? e : QUARANTINED;
             }
             throw freedAlready(address, block.byteSize() <= list.size ? null : "or not one of its blocks");
@@ -117,7 +117,7 @@ final class ScopedBlocks {
 
     /* Whether the calling thread has the block at `address` out (for a message about a copy of its segment). */
     private static boolean isOut(LookasideOwner me, long address) {
-        return me.blocks.get(address) != null || me.epochHolding(address) != null;
+        return me.blocks.get(address) != null || me.epochs.epochHolding(address) != null;
     }
 
     private Object takeSlow(MemorySegment block, MemorySegment.Scope scope, long address, LookasideOwner me,
@@ -139,12 +139,12 @@ final class ScopedBlocks {
             }
             if (!o.thread.isAlive()) {
                 synchronized (o) { // an ended owner's records: written by whoever frees its blocks, one at a time
-                    Epoch e = o.epochOfAny(scope);
+                    Epoch e = o.epochs.epochOfAny(scope);
                     int i = e == null ? -1 : e.find(address);
                     if (i >= 0) {
                         checkSize(block, e.isSliced(i));
                         e.forget(i);
-                        o.live--;
+                        o.epochs.back();
                         return now; // a dead thread's confined segments are out of everyone's reach
                     }
                     Object v = o.blocks.get(address);
@@ -188,7 +188,7 @@ final class ScopedBlocks {
      */
     private static Object find(LookasideOwner o, long address, MemorySegment.Scope scope) {
         for (int tries = 0; tries < 3 && scope.isAlive(); tries++) {
-            Epoch e = o.epochOfAny(scope);
+            Epoch e = o.epochs.epochOfAny(scope);
             if (e != null) {
                 int i = e.find(address);
                 return i >= 0 ? new InEpoch(e, address, e.isSliced(i)) : null;
@@ -217,7 +217,7 @@ final class ScopedBlocks {
     long size() {
         long n = -pending.size();
         for (LookasideOwner o : list.allOwners) {
-            n += o.blocks.size() + o.live;
+            n += o.blocks.size() + o.epochs.live();
         }
         return Math.max(n, 0);
     }

@@ -50,6 +50,7 @@ public final class Verifier {
      */
     public static void setCheckLevel(CheckLevel level) {
         Failures.check(exa_set_check_level(Objects.requireNonNull(level).ordinal()));
+        dev.exalloc.internal.PoolScopes.refreshOptions();
     }
 
     /**

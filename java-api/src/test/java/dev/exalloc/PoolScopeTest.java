@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.exalloc.internal.PoolScopes;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.concurrent.atomic.AtomicReference;
@@ -38,12 +39,12 @@ class PoolScopeTest {
                 assertEquals(0x1234_5678_9ABC_DEF0L, b.get(ValueLayout.JAVA_LONG, 0));
                 assertTrue(b.scope().isAlive());
                 Pool.free(b, TAG);
-                if (scope == PoolScope.SHARED) {
+                if (scope == PoolScope.SHARED || size <= PoolScopes.EPOCH_BLOCK_LIMIT) {
                     // quarantined: refused as freed at once, its segment dies when its epoch ends
                     assertFalse(Pool.isLive(b));
                     assertEquals(InvalidBlockException.Reason.NOT_OUTSTANDING,
                             assertThrows(InvalidBlockException.class, () -> Pool.free(b)).reason());
-                    Pool.trim(); // ends the current epoch: every shared block of it has been freed
+                    Pool.trim(); // ends the current epochs (this thread's and the shared one): all their blocks are freed
                 }
                 assertFalse(b.scope().isAlive());
                 assertThrows(IllegalStateException.class, () -> b.get(ValueLayout.JAVA_LONG, 0), scope + " read");
@@ -70,6 +71,8 @@ class PoolScopeTest {
         assertTrue(b.scope().isAlive());
         b.set(ValueLayout.JAVA_INT, 0, 7);
         Pool.free(b, prot);
+        assertFalse(Pool.isLive(b));
+        Pool.endQuarantine();
         assertThrows(IllegalStateException.class, () -> b.get(ValueLayout.JAVA_INT, 0));
     }
 
@@ -221,14 +224,14 @@ class PoolScopeTest {
         t.join();
         assertEquals(null, failure.get());
         assertTrue(second.get() instanceof InvalidBlockException, String.valueOf(second.get()));
-        // still ours until our next call: the block is allocated and its segment usable here
-        assertEquals(before + 1, Pool.tag(tag, PoolType.NON_PAGED_NX).diff());
+        // still ours until our next call on the pool: its segment is usable here
         assertEquals((byte) 1, b.get(ValueLayout.JAVA_BYTE, 0));
-        assertThrows(InvalidBlockException.class, () -> Pool.free(b, tag), "its free is pending");
-        MemorySegment next = Pool.allocate(PoolType.NON_PAGED_NX, 16, Tag.of("ScXn")); // our next call
-        assertFalse(b.scope().isAlive(), "the scope ended at the owner's next call");
-        assertEquals(before, Pool.tag(tag, PoolType.NON_PAGED_NX).diff(), "and the block went back to the pool");
-        Pool.free(next);
+        // our next call takes the free in (b is then quarantined): a second free is refused
+        assertThrows(InvalidBlockException.class, () -> Pool.free(b, tag), "freed already");
+        assertFalse(Pool.isLive(b));
+        // a query ends this thread's quarantine epoch first: the block is back in the pool, its scope ended
+        assertEquals(before, Pool.tag(tag, PoolType.NON_PAGED_NX).diff(), "the block went back to the pool");
+        assertFalse(b.scope().isAlive(), "the scope ended with its epoch");
     }
 
     /** A protected block freed on another thread with the wrong tag is refused at once, as on its own thread. */
@@ -249,6 +252,7 @@ class PoolScopeTest {
         assertTrue(failure.get() instanceof BugCheckError e && e.code() == 0xC2, String.valueOf(failure.get()));
         assertTrue(Pool.isLive(b));
         Pool.free(b, prot);
+        Pool.endQuarantine();
         assertFalse(b.scope().isAlive());
     }
 

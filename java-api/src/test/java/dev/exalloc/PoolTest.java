@@ -176,6 +176,7 @@ class PoolTest {
             a.fill((byte) 0xAB);
             long address = a.address();
             Pool.free(a);
+            assertEquals(1, Pool.endQuarantine()); // a's quarantine epoch ends: a goes back to the pool
             MemorySegment b = Pool.allocate(300, tag, PoolFlags.paged());
             assertEquals(address, b.address(), "the thread's cache hands back the block freed last");
             for (long i = 0; i < 300; i++) {

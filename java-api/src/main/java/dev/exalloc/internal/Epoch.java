@@ -50,9 +50,41 @@ public final class Epoch {
     private long sliced;
     private boolean sealed;
 
+    /** What its owner keeps per block (an allocation's tag and type), or null. */
+    private final long[] extra;
+
     /** An epoch that takes up to {@code capacity} (1 .. {@value #MAX_CAPACITY}) blocks. */
     public Epoch(int capacity) {
+        this(capacity, false);
+    }
+
+    /** As {@link #Epoch(int)}; {@code withExtra}: a word per block for the owner ({@link #extra}). */
+    public Epoch(int capacity, boolean withExtra) {
         blocks = new long[capacity];
+        extra = withExtra ? new long[capacity] : null;
+    }
+
+    /** The owner's word of entry {@code i}. */
+    public long extra(int i) {
+        return extra[i];
+    }
+
+    /** Hands out {@code address} with the owner's word {@code x} (as {@link #handOut(long, boolean)}); its entry. */
+    public int handOut(long address, long x) {
+        int i = handedOut;
+        extra[i] = x;
+        handOut(address, false);
+        return i;
+    }
+
+    /** Blocks handed out (entries 0 .. handedOut() - 1). */
+    public int handedOut() {
+        return handedOut;
+    }
+
+    /** Whether entry {@code i} is out. */
+    public boolean isOut(int i) {
+        return i < handedOut && (out & 1L << i) != 0;
     }
 
     /** The blocks array (see the class comment); a transfer into it is followed by {@link #stocked(int)}. */
