@@ -36,8 +36,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Blocks follow NT's x64 rules: a request of up to 4064 bytes is a small block, 16-byte aligned behind a 16-byte
  * header and never crossing a 4096-byte page; a larger one is a big allocation, page-aligned, in whole pages;
  * cache-aligned types align to the cache line. The segment returned is exactly the requested size. By default
- * ({@link PoolScope#CONFINED}, checked) it has a scope of its own, confined to the allocating thread, that the free
- * closes, so touching it after the free throws {@link IllegalStateException}, and freeing it twice through it is an
+ * ({@link PoolScope#CONFINED}, checked) its scope is confined to the allocating thread and ends after its free (at
+ * once for a big block; for a small one when its quarantine epoch ends, see {@link PoolScope#CONFINED}), so touching
+ * it after that throws {@link IllegalStateException}, and freeing it twice through it is an
  * {@link InvalidBlockException}; blocks that travel between threads use {@link PoolScope#SHARED} (also checked, in
  * epochs: a freed block is quarantined until its epoch ends); with
  * {@link #setScope}({@link PoolScope#GLOBAL}) it has the global scope and, as with C's pointers, touching it after

@@ -30,14 +30,20 @@ public enum PoolScope {
      */
     SHARED,
     /**
-     * Checked (the default), and cheap to free: each block gets its own confined arena, closed by the free, so a
-     * later access throws {@link IllegalStateException}; the allocating thread records its blocks in a table of its
-     * own (no lock, no atomic instruction per pair). Only the allocating thread may touch the block
-     * ({@link WrongThreadException} elsewhere). Any thread may free it: on
-     * another thread the free is deferred (a second free is refused at once) and the block goes back to the pool, its
-     * scope ended, at the allocating thread's next call through the segment routines (or at once when that thread
-     * has ended; {@link Pool#trim()} collects blocks left for ended threads). Blocks that travel between threads
-     * as a rule: {@link #SHARED}, or the address routines ({@link Pool#allocateAddress}).
+     * Checked (the default), and cheaper than the JDK's own confined arena: a small block (up to 1 KiB) is handed out
+     * in its thread's quarantine epoch, a run of up to 32 blocks whose segments share one confined arena. A free is
+     * checked at once (the very segment handed out, not freed before, what the native free would refuse: IRQL,
+     * protected tag) and quarantines the block: it stays allocated in the pool, so its address is not handed out
+     * again while its segment is open. When every block of the run has been freed, the arena closes (a later access
+     * through any of its segments throws {@link IllegalStateException}) and the blocks go back to the pool; until
+     * then a use after free reaches only the quarantined block. {@link Pool#endQuarantine()} ends the calling
+     * thread's run early, and the pool's queries do it first. Bigger blocks, quota-charged blocks and every block at
+     * the verifier check level get a confined arena each, closed by the free. Only the allocating thread may touch
+     * the block ({@link WrongThreadException} elsewhere). Any thread may free it: on another thread the free is
+     * checked and deferred (a second free is refused at once), and the allocating thread takes it at its next call
+     * through the segment routines (or at once when that thread has ended; {@link Pool#trim()} collects blocks left
+     * for ended threads). Blocks that travel between threads as a rule: {@link #SHARED}, or the address routines
+     * ({@link Pool#allocateAddress}).
      */
     CONFINED
 }

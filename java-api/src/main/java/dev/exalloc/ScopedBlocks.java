@@ -6,19 +6,20 @@ import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The checked-mode ledger of a default (scoped) {@link Lookaside} list: each block handed out as a segment in an
- * arena of its own, confined to the allocating thread and closed by the free, is recorded in that thread's own
- * table ({@link LookasideOwner#blocks}: address to its {@link Arena}, or a {@link BlockLedger.Scoped} record for a
- * block handed out short), so that a checked allocate and free on the allocating thread take no lock and no atomic
- * read-modify-write. A free is accepted only through a segment whose scope is the one recorded for its address
- * (not a copy made with {@code reinterpret}), while that scope is alive.
+ * The checked-mode ledger of a default (scoped) {@link Lookaside} list. A block handed out in a quarantine epoch
+ * ({@link Epoch}, the list's own allocations) is recorded in the epoch itself, one of its thread's
+ * ({@link LookasideOwner#epochs}); a block with a scope of its own (a list with callbacks, a LookasideLocal's
+ * blocks) in that thread's table ({@link LookasideOwner#blocks}: address to its {@link Arena}, or a
+ * {@link BlockLedger.Scoped} record for a block handed out short). Either way a checked allocate and free on the
+ * allocating thread take no lock and no atomic read-modify-write. A free is accepted only through a segment whose
+ * scope is the one recorded for its address (not a copy made with {@code reinterpret}), while that block is out.
  *
- * <p>A free on another thread finds the owner (the thread the segment is confined to), checks in the owner's table
- * that this very scope was handed out for the address, records the free as pending (a second free of the block is
- * refused at once) and leaves it to the owner, which ends the scope and recycles the block at its next call on the
- * list ({@link LookasideOwner#reclaim}). Two frees of one block racing on its owner and another thread: the owner's
- * wins, the other is dropped when the owner takes its queue back. An owner that has ended: the block goes back at
- * once (its segment is out of everyone's reach).
+ * <p>A free on another thread finds the owner (the thread the segment is confined to), checks in what the owner
+ * published (its epochs, its table) that this very scope has the block out, records the free as pending (a second
+ * free of the block is refused at once) and leaves it to the owner, which quarantines it (or ends its scope and
+ * recycles it) at its next call on the list ({@link LookasideOwner#reclaim}). Two frees of one block racing on its
+ * owner and another thread: the owner's wins, the other is dropped when the owner takes its queue back. An owner
+ * that has ended: the block goes back at once (its segment is out of everyone's reach).
  */
 final class ScopedBlocks {
 

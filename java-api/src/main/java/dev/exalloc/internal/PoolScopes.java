@@ -9,14 +9,17 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
- * The open arenas of checked pool segments (the pool's shared and confined scopes), by block address: made at
- * allocation, closed after the native free succeeded (never before: a refused free leaves the block, and so its
- * segment, alive).
+ * The scopes of checked pool segments (the pool's shared and confined policies). A small confined block is handed
+ * out in its thread's quarantine epoch ({@link Epoch}, {@link #EPOCH_BLOCK_LIMIT}): its free is checked at once
+ * (what the native free would refuse is refused then, by the native free itself) and quarantines it; the epoch's
+ * end closes its arena and frees its blocks. Other confined blocks get an arena each, made at allocation and closed
+ * after the native free succeeded (never before: a refused free leaves the block, and so its segment, alive).
  *
- * <p>Confined blocks are recorded in their allocating thread's own {@link OwnerTable}, so that allocate and free on
- * that thread touch no shared structure, take no lock and do no atomic read-modify-write: the free finds the record
- * by address, compares the segment's scope with the one handed out (so a copy made with {@code reinterpret} is not
- * the block), removes it and, once the native free succeeded, closes the arena.
+ * <p>Confined blocks are recorded by their allocating thread alone (its epochs, {@link EpochSet}; its own
+ * {@link OwnerTable} for blocks with an arena each), so that allocate and free on that thread touch no shared
+ * structure, take no lock and do no atomic read-modify-write: the free finds the record by scope and address (so a
+ * copy made with {@code reinterpret} is not the block) and quarantines the block, or removes its record and, once
+ * the native free succeeded, closes its arena.
  *
  * <p>A confined block freed on another thread than the one that allocated it cannot have its scope ended there
  * (only the owner may close a confined arena), and the block cannot go back to the pool while the owner can still
