@@ -466,14 +466,14 @@ if do_java:
     target("Java Netty pooled / Lookaside fast path (256 B)", ratio(j("Pair", "256", "nettyPooled"), fast), 7, "x", "higher")
     target("Java Arena.ofConfined / Lookaside fast path (256 B)", ratio(arena, fast), 6, "x", "higher")
     target("Java Lookaside default (checked) pair / Arena.ofConfined pair, 256 B", ratio(jt("lookasideDefault"), arena),
-           1.0, "x", note="each block a segment in a confined scope of its own that the free ends (a use after free "
-           "throws), recorded in the allocating thread's own table (no lock, no atomic): %s ns against %s ns; "
-           "limit: that confined scope alone costs about the JDK's whole pair (bench/results/java-targets.md)"
+           1.0, "x", note="blocks in quarantine epochs: a run of up to Depth blocks shares one confined scope, "
+           "stocked from the list and given back in one transfer each; a free is checked at once and quarantines "
+           "the block, and a use after free throws once its epoch ends: %s ns against %s ns"
            % (fmt(jt("lookasideDefault")) if jt("lookasideDefault") else "?", fmt(arena) if arena else "?"))
     target("Java Pool default segment pair (Pool.system()) / Arena.ofConfined pair, 256 B", ratio(jt("poolDefault"), arena),
-           1.0, "x", note="checked confined segments (a scope per block, ended by the free) and critical calls: "
-           "%s ns against %s ns; limit: the scope per block (about the JDK's whole pair) plus the C pool's pair, "
-           "above malloc's (bench/results/java-targets.md)" % (fmt(jt("poolDefault")) if jt("poolDefault") else "?", fmt(arena) if arena else "?"))
+           1.0, "x", note="checked confined segments in quarantine epochs (small blocks: a run shares one confined "
+           "scope, sized to stay in the pool's per-thread front cache) and critical calls: %s ns against %s ns"
+           % (fmt(jt("poolDefault")) if jt("poolDefault") else "?", fmt(arena) if arena else "?"))
     POOL_J = ("limit: the floor, the same two native calls through bare critical downcalls (poolRawAddress row: %s "
               "ns): the C pool's own pair plus two critical transitions and the FFM glue (about 10 ns); the Java "
               "layer adds the difference. Below 15 ns needs the C pool's pair near tcmalloc's"

@@ -746,8 +746,7 @@ public final class Lookaside implements BlockAllocator {
      * An epoch's blocks go back, blocks[0..n): the first `used` were handed out and freed (as many as the list
      * caches in one critical call, the rest freed one by one: a free miss goes to the pool), the rest a stock never
      * handed out (one critical call: cached again or freed, their allocates uncounted); after the close, each to the
-     * releaser. o: the calling
-     * owner (null: a sweep of an ended owner's blocks, on any thread).
+     * releaser. o: the calling owner (null: a sweep of an ended owner's blocks, on any thread).
      */
     void releaseEpoch(long[] blocks, int n, int used, LookasideOwner o) {
         if (n == 0) {
