@@ -8,6 +8,7 @@ import dev.exalloc.internal.InFlight;
 import dev.exalloc.internal.CriticalGate;
 import dev.exalloc.internal.Epoch;
 import dev.exalloc.internal.IrqlState;
+import dev.exalloc.internal.PoolScopes;
 import dev.exalloc.internal.BlockSet;
 import dev.exalloc.internal.bindings.exa_allocate_fn;
 import dev.exalloc.internal.bindings.exa_free_fn;
@@ -42,7 +43,9 @@ import java.util.Objects;
  * {@link #flush()} and {@link #close()} do it first. A run is stocked from the list in one transfer and given back
  * in one, so NT's counters count each block once and a checked list hits as an unchecked one does; a checked pair
  * costs about 0.6x the JDK's own {@code Arena.ofConfined()} allocate+close pair (bench/results). Lists with an
- * allocate or free callback give each block a scope of its own instead, ended by its free. A
+ * allocate or free callback, and lists built at the verifier check level ({@link Verifier#setCheckLevel}: for
+ * hunting a use after free, which then throws at once), give each block a scope of its own instead, ended by its
+ * free. A
  * block may be freed on any thread; freed on another thread, it is checked at once and goes back at the allocating
  * thread's next call (its scope can only be closed there; until then nothing else receives the block). If the
  * allocating thread has ended, the block goes back at once; one parked for a thread that ends without calling the
@@ -157,7 +160,8 @@ public final class Lookaside implements BlockAllocator {
     /**
      * Scoped mode in quarantine epochs (see {@link Epoch}): lists without Java callbacks, whose native free can
      * refuse only for the IRQL, which a free checks before it quarantines the block. Lists with callbacks give each
-     * block a scope of its own, ended after its native free (a callback's failure then reaches that free's caller).
+     * block a scope of its own, ended after its native free (a callback's failure then reaches that free's caller),
+     * and so do lists built at the verifier check level (a use after free then throws at once).
      */
     final boolean epochs;
     /** The highest IRQL this list's blocks may be freed at (APC_LEVEL for paged lists, else DISPATCH_LEVEL). */
@@ -182,7 +186,7 @@ public final class Lookaside implements BlockAllocator {
         this.releaser = b.releaser;
         this.outstanding = b.checked ? new BlockLedger("lookaside list") : null;
         this.scoped = b.checked && !b.sharedSegments;
-        this.epochs = scoped && b.allocator == null && b.releaser == null;
+        this.epochs = scoped && b.allocator == null && b.releaser == null && !PoolScopes.verifierLevel();
         this.maxFreeIrql = b.poolType.isPaged() ? Irql.APC_LEVEL : Irql.DISPATCH_LEVEL;
         this.scopedBlocks = scoped ? new ScopedBlocks(this) : null;
         this.allOwners = scoped ? java.util.concurrent.ConcurrentHashMap.newKeySet() : null;
@@ -604,12 +608,7 @@ public final class Lookaside implements BlockAllocator {
                 }
                 return;
             }
-            try {
-                nativeFree(block.address());
-            } catch (RuntimeException | Error e) {
-                restore(block.address(), taken); // refused: the block is still the caller's
-                throw e;
-            }
+            freeOrRestore(block.address(), taken);
             endScope(taken);
         } finally {
             inFlight.exit(owner.slot);
@@ -620,18 +619,24 @@ public final class Lookaside implements BlockAllocator {
     private void freeTaken(MemorySegment block, Object taken, LookasideOwner owner) {
         if (!inFlight.enter(owner.slot)) {
             releaseAfterClose(block.address());
-            endScope(taken);
-            return;
-        }
-        try {
-            nativeFree(block.address());
-        } catch (RuntimeException | Error e) {
-            restore(block.address(), taken); // refused: the block is still the caller's
-            throw e;
-        } finally {
-            inFlight.exit(owner.slot);
+        } else {
+            try {
+                freeOrRestore(block.address(), taken);
+            } finally {
+                inFlight.exit(owner.slot);
+            }
         }
         endScope(taken);
+    }
+
+    /* The native free of a block taken back; refused (an IRQL check), the block is the caller's again. */
+    private void freeOrRestore(long address, Object taken) {
+        try {
+            nativeFree(address);
+        } catch (RuntimeException | Error e) {
+            restore(address, taken);
+            throw e;
+        }
     }
 
     // ---------------------------------------------------------------------------------------------

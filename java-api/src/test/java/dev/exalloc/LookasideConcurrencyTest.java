@@ -277,7 +277,14 @@ class LookasideConcurrencyTest {
     }
 
     private static void assertAllBack(Lookaside list, Tag tag, long n) {
+        // A thread that has ended hands its native cache back in its exit hook, which may still run when join()
+        // has returned; the counts are exact once every thread is between operations: wait for those hooks (the
+        // calling thread may keep a cache of its own).
         LookasideStats s = list.stats();
+        for (long deadline = System.nanoTime() + 10_000_000_000L; s.threadCaches() > 1
+                && System.nanoTime() < deadline; s = list.stats()) {
+            Thread.onSpinWait();
+        }
         assertEquals(n, s.totalAllocates(), s.toString());
         assertEquals(n, s.totalFrees(), "every free is counted: " + s);
         assertEquals(0, list.outstandingBlocks());

@@ -2,7 +2,9 @@ package dev.exalloc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -69,6 +71,32 @@ class VerifierTest {
         Verifier.setCheckLevel(CheckLevel.DEFAULT); // only the verifier level simulates
         MemorySegment fine = Pool.allocate(PoolType.NON_PAGED_NX, 64, Tag.of("VLow"));
         Pool.free(fine);
+    }
+
+    /** At the verifier level checked blocks get a scope each: a use after free throws at its free, not its epoch's end. */
+    @Test
+    void theVerifierLevelEndsEachScopeAtItsFree() {
+        Verifier.setCheckLevel(CheckLevel.VERIFIER);
+        try (Lookaside list = Lookaside.builder(64).tag(Tag.of("VScp")).build()) {
+            MemorySegment a = list.allocate();
+            MemorySegment b = list.allocate();
+            assertNotSame(a.scope(), b.scope());
+            list.free(a);
+            assertThrows(IllegalStateException.class, () -> a.get(ValueLayout.JAVA_BYTE, 0));
+            MemorySegment p = Pool.allocate(PoolType.NON_PAGED_NX, 64, Tag.of("VScp"));
+            Pool.free(p);
+            assertThrows(IllegalStateException.class, () -> p.get(ValueLayout.JAVA_BYTE, 0));
+            list.free(b);
+        } finally {
+            Verifier.setCheckLevel(CheckLevel.DEFAULT);
+        }
+        try (Lookaside list = Lookaside.builder(64).tag(Tag.of("VScq")).build()) {
+            MemorySegment a = list.allocate();
+            MemorySegment b = list.allocate();
+            assertSame(a.scope(), b.scope(), "the default level: one quarantine epoch");
+            list.free(a);
+            list.free(b);
+        }
     }
 
     @Test

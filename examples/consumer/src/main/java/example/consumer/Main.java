@@ -30,13 +30,16 @@ public final class Main {
     }
 
     private static void run() {
-        // A lookaside list of 64-byte blocks: a freed block is cached and handed out again.
+        // A lookaside list of 64-byte blocks: a freed block is cached and handed out again (a checked list first
+        // keeps it in quarantine, so that its old segment dies before anyone else gets the block).
         try (Lookaside list = Lookaside.builder(64).tag(Tag.of("Exmp")).build()) {
             MemorySegment block = list.allocate();
             check(block.byteSize() == 64, "block size " + block.byteSize());
             block.set(ValueLayout.JAVA_LONG, 8, 0x1234_5678_9ABC_DEF0L);
             check(block.get(ValueLayout.JAVA_LONG, 8) == 0x1234_5678_9ABC_DEF0L, "read back from the block");
-            list.free(block);
+            list.free(block);                           // checked: quarantined until its run of blocks ends
+            list.endQuarantine();                       // ends it now: the block is cached, its segment dead
+            check(!block.scope().isAlive(), "a freed block's segment dies with its quarantine");
             MemorySegment again = list.allocate();      // served from the cache
             list.free(again);
             LookasideStats stats = list.stats();

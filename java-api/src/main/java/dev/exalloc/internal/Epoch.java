@@ -209,7 +209,9 @@ public final class Epoch {
         }
         used = n;
         for (int i = handedOut; i < count; i++) {
-            blocks[n++] = blocks[i];
+            if (blocks[i] != 0) {
+                blocks[n++] = blocks[i];
+            }
         }
         return n;
     }
@@ -238,8 +240,10 @@ public final class Epoch {
         }
         used = n;
         for (int i = handedOut; i < count; i++) {
-            r[n++] = blocks[i];
-            blocks[i] = 0;
+            if (blocks[i] != 0) { // (released by an earlier sweep: 0)
+                r[n++] = blocks[i];
+                blocks[i] = 0;
+            }
         }
         return java.util.Arrays.copyOf(r, n);
     }

@@ -111,6 +111,11 @@ public final class PoolScopes {
         refreshOptions();
     }
 
+    /** Whether the check level is the verifier's (as the Java API last set it): checked blocks get a scope each. */
+    public static boolean verifierLevel() {
+        return verifierLevel;
+    }
+
     /** After a change of the strict option or the check level through the Java API: reads both again. */
     public static void refreshOptions() {
         strict = (exa_pool_get_options() & EXA_POOL_OPTION_STRICT()) != 0;
