@@ -7,7 +7,6 @@ import dev.exalloc.internal.StartupExtension;
 import dev.exalloc.internal.InFlight;
 import dev.exalloc.internal.CriticalGate;
 import dev.exalloc.internal.Epoch;
-import dev.exalloc.internal.IrqlState;
 import dev.exalloc.internal.PoolScopes;
 import dev.exalloc.internal.BlockSet;
 import dev.exalloc.internal.bindings.exa_allocate_fn;
@@ -116,9 +115,9 @@ public final class Lookaside implements BlockAllocator {
         StartupExtension.runAll(); // e.g. the MXBeans under -Dexalloc.management=true
     }
 
-    private static final MethodHandle ALLOCATE_CRITICAL = critical(exa_lookaside_allocate$address(),
+    private static final MethodHandle ALLOCATE_CRITICAL = Native.critical(exa_lookaside_allocate$address(),
             exa_lookaside_allocate$descriptor());
-    private static final MethodHandle FREE_CRITICAL = critical(exa_lookaside_free$address(),
+    private static final MethodHandle FREE_CRITICAL = Native.critical(exa_lookaside_free$address(),
             exa_lookaside_free$descriptor());
 
     /*
@@ -128,20 +127,11 @@ public final class Lookaside implements BlockAllocator {
      */
     static final MethodHandle ALLOCATE_CACHED = criticalHeap(exa_lookaside_allocate_cached$address(),
             exa_lookaside_allocate_cached$descriptor());
-    private static final MethodHandle DEPTH = critical(exa_lookaside_depth$address(),
-            exa_lookaside_depth$descriptor());
     static final MethodHandle FREE_CACHED = criticalHeap(exa_lookaside_free_cached$address(),
             exa_lookaside_free_cached$descriptor());
-    private static final MethodHandle RETURN_CACHED = criticalHeap(exa_lookaside_return_cached$address(),
-            exa_lookaside_return_cached$descriptor());
-
-    @SuppressWarnings("restricted") // a second, critical handle for a function the bindings already link
-    private static MethodHandle critical(MemorySegment address, java.lang.foreign.FunctionDescriptor descriptor) {
-        return Linker.nativeLinker().downcallHandle(address, descriptor, Linker.Option.critical(false));
-    }
 
     @SuppressWarnings("restricted") // as critical(), and the arrays passed may be on the Java heap
-    private static MethodHandle criticalHeap(MemorySegment address, java.lang.foreign.FunctionDescriptor descriptor) {
+    static MethodHandle criticalHeap(MemorySegment address, java.lang.foreign.FunctionDescriptor descriptor) {
         return Linker.nativeLinker().downcallHandle(address, descriptor, Linker.Option.critical(true));
     }
 
@@ -159,13 +149,11 @@ public final class Lookaside implements BlockAllocator {
     final boolean scoped;
     /**
      * Scoped mode in quarantine epochs (see {@link Epoch}): lists without Java callbacks, whose native free can
-     * refuse only for the IRQL, which a free checks before it quarantines the block. Lists with callbacks give each
-     * block a scope of its own, ended after its native free (a callback's failure then reaches that free's caller),
-     * and so do lists built at the verifier check level (a use after free then throws at once).
+     * refuse only for the IRQL, which a free checks before it quarantines the block; else null. Lists with callbacks
+     * give each block a scope of its own, ended after its native free (a callback's failure then reaches that free's
+     * caller), and so do lists built at the verifier check level (a use after free then throws at once).
      */
-    final boolean epochs;
-    /** The highest IRQL this list's blocks may be freed at (APC_LEVEL for paged lists, else DISPATCH_LEVEL). */
-    private final int maxFreeIrql;
+    final LookasideEpochs epochs;
     /** The owner record of the thread that called last (a cache in front of {@link #owners}). */
     private LookasideOwner recent;
     /** Per-thread state of scoped mode: where other threads leave this thread's blocks they free. */
@@ -186,8 +174,8 @@ public final class Lookaside implements BlockAllocator {
         this.releaser = b.releaser;
         this.outstanding = b.checked ? new BlockLedger("lookaside list") : null;
         this.scoped = b.checked && !b.sharedSegments;
-        this.epochs = scoped && b.allocator == null && b.releaser == null && !PoolScopes.verifierLevel();
-        this.maxFreeIrql = b.poolType.isPaged() ? Irql.APC_LEVEL : Irql.DISPATCH_LEVEL;
+        this.epochs = scoped && b.allocator == null && b.releaser == null && !PoolScopes.verifierLevel()
+                ? new LookasideEpochs(this, b.poolType.isPaged() ? Irql.APC_LEVEL : Irql.DISPATCH_LEVEL) : null;
         this.scopedBlocks = scoped ? new ScopedBlocks(this) : null;
         this.allOwners = scoped ? java.util.concurrent.ConcurrentHashMap.newKeySet() : null;
         this.owners = scoped ? ThreadLocal.withInitial(this::newOwner) : null;
@@ -318,13 +306,8 @@ public final class Lookaside implements BlockAllocator {
         }
         int c = enter();
         try {
-            LookasideOwner owner = null;
-            if (scoped) {
-                owner = owners.get();
-                owner.reclaim(this);
-            }
             long address = nativeAllocate();
-            return address == 0 ? null : handOut(address, owner);
+            return address == 0 ? null : handOut(address, null);
         } finally {
             inFlight.exit(c);
         }
@@ -354,49 +337,13 @@ public final class Lookaside implements BlockAllocator {
         return new LookasideSegmentAllocator(this);
     }
 
-    /* A block for the segment allocator: byteSize <= size; null when there is none. */
-    @SuppressWarnings("restricted") // reinterpret: the first byteSize bytes of a block of this list
-    MemorySegment allocateSlice(long byteSize, long byteAlignment) {
-        int c = enter();
-        try {
-            LookasideOwner owner = null;
-            if (scoped) {
-                owner = owner();
-                owner.reclaim(this);
-                if (epochs) { // a pool block: aligned to 16 at least
-                    MemorySegment block = allocateInEpoch(owner, true);
-                    return block == null ? null : block.asSlice(0, byteSize);
-                }
-            }
-            long address = nativeAllocate();
-            if (address == 0) {
-                return null;
-            }
-            if ((address & (byteAlignment - 1)) != 0) { // a caller's allocator with less alignment than the pool's
-                nativeFree(address);
-                throw new IllegalArgumentException(String.format("%s got block 0x%X from its allocator, not aligned "
-                        + "to the %d bytes asked for", this, address, byteAlignment));
-            }
-            if (scoped) {
-                return scopedBlocks.handOut(address, size, owner, true).asSlice(0, byteSize);
-            }
-            if (outstanding != null) {
-                outstanding.recordSliced(address);
-            }
-            return MemorySegment.ofAddress(address).reinterpret(byteSize);
-        } finally {
-            inFlight.exit(c);
-        }
-    }
-
     /* tryAllocate of the default mode, counted in the thread's own slot. */
     private MemorySegment tryAllocateScoped(LookasideOwner owner) {
-        if (epochs) {
+        if (epochs != null) {
             Epoch e = owner.epochs.current();
             // the epoch's stock was taken from the list already: handing out a block of it touches nothing native
             if (e != null && e.hasStock() && owner.remote.isEmpty() && !inFlight.isClosedOpaque()) {
-                owner.epochs.out();
-                return inEpoch(e.takeStock(false), e);
+                return epochs.segment(e.takeStock(false), e);
             }
         }
         if (!inFlight.enter(owner.slot)) {
@@ -405,11 +352,8 @@ public final class Lookaside implements BlockAllocator {
         }
         try {
             owner.reclaim(this);
-            if (!owner.epochs.due().isEmpty()) {
-                endDue(owner);
-            }
-            if (epochs) {
-                return allocateInEpoch(owner, false);
+            if (epochs != null) {
+                return epochs.allocate(owner, false);
             }
             long address = nativeAllocate();
             return address == 0 ? null : scopedBlocks.handOut(address, size, owner, false);
@@ -540,22 +484,11 @@ public final class Lookaside implements BlockAllocator {
             return;
         }
         try {
-            if (scoped) {
-                owners.get().reclaim(this);
-            }
-            Object taken = outstanding != null ? takeBack(block) : NOW; // (bare blocks here: no epochs)
-            if (taken == DEFERRED) {
-                return;
-            }
-            try {
+            if (outstanding != null) { // checked, shared segments: handed out bare, no scope to end
+                freeOrRestore(block.address(), takeBack(block));
+            } else {
                 nativeFree(block.address());
-            } catch (RuntimeException | Error e) {
-                if (outstanding != null) {
-                    restore(block.address(), taken); // refused: the block is still the caller's
-                }
-                throw e;
             }
-            endScope(taken);
         } finally {
             inFlight.exit(c);
         }
@@ -563,7 +496,7 @@ public final class Lookaside implements BlockAllocator {
 
     /* free of the default mode, counted in the thread's own slot. */
     private void freeScoped(MemorySegment block, LookasideOwner owner) {
-        if (epochs && owner.remote.isEmpty() && IrqlState.current() <= maxFreeIrql) {
+        if (epochs != null && owner.remote.isEmpty() && epochs.freeAllowed()) {
             // the checks, then the quarantine: nothing native unless the block's epoch is over
             Object taken;
             try {
@@ -578,7 +511,7 @@ public final class Lookaside implements BlockAllocator {
                 return;
             }
             if (taken instanceof Epoch e) {
-                endEpoch(owner, e);
+                epochs.end(owner, e);
             } else {
                 freeTaken(block, taken, owner); // a bare block (a LookasideLocal's address API), or one with its own scope
             }
@@ -592,19 +525,19 @@ public final class Lookaside implements BlockAllocator {
             owner.reclaim(this);
             // above the IRQL this list's frees allow, a block of an epoch is freed natively now: the native free
             // refuses it with its bug check, and the block stays the caller's
-            Object taken = scopedBlocks.take(block, owner, NOW, IrqlState.current() <= maxFreeIrql);
+            Object taken = scopedBlocks.take(block, owner, NOW, epochs == null || epochs.freeAllowed());
             if (taken == ScopedBlocks.QUARANTINED || taken == DEFERRED) {
                 return;
             }
             if (taken instanceof Epoch e) {
-                endEpoch(owner, e);
+                epochs.end(owner, e);
                 return;
             }
             if (taken instanceof ScopedBlocks.InEpoch b) {
                 nativeFree(b.address());
-                owner.epochs.back(); // the native side took it after all: no longer the epoch's to release
+                // the native side took it after all: it is no longer the epoch's to release
                 if (b.epoch().forget(b.epoch().indexOf(b.address()))) {
-                    endEpoch(owner, b.epoch());
+                    epochs.end(owner, b.epoch());
                 }
                 return;
             }
@@ -639,19 +572,6 @@ public final class Lookaside implements BlockAllocator {
         }
     }
 
-    // ---------------------------------------------------------------------------------------------
-    // Quarantine epochs (scoped mode of lists without callbacks; see Epoch)
-    // ---------------------------------------------------------------------------------------------
-
-    /* NT Depth now (inside enter/exit). */
-    int depth() {
-        try {
-            return (int) DEPTH.invokeExact(handle);
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
-    }
-
     /* The calling thread's owner record. */
     LookasideOwner owner() {
         LookasideOwner o = recent;
@@ -661,132 +581,6 @@ public final class Lookaside implements BlockAllocator {
         o = owners.get();
         recent = o;
         return o;
-    }
-
-    /* A segment of a block of epoch e. */
-    @SuppressWarnings("restricted") // reinterpret: the block is exactly `size` bytes the list handed out
-    private MemorySegment inEpoch(long address, Epoch e) {
-        return MemorySegment.ofAddress(address).reinterpret(size, e.arena, null);
-    }
-
-    /*
-     * Inside enter/exit, on the owner's thread: the next block of its epoch, or null when the list has none. A full
-     * epoch (or none) makes way for a new one of up to the list's Depth blocks (so that its release fits in the
-     * list's cache, which its allocations emptied: a checked list hits and misses as an unchecked one does), stocked
-     * with the list's cached blocks in one critical transfer (each counted as an allocate, as NT counts them). With
-     * too many epochs kept open by blocks still out, a block gets a scope of its own instead.
-     */
-    private MemorySegment allocateInEpoch(LookasideOwner o, boolean sliced) {
-        Epoch e = o.epochs.current();
-        if (e == null || !e.open()) {
-            e = newEpoch(o);
-            if (e == null) {
-                long address = nativeAllocate();
-                return address == 0 ? null : scopedBlocks.handOut(address, size, o, sliced);
-            }
-        }
-        long address;
-        if (e.hasStock()) {
-            address = e.takeStock(sliced);
-        } else {
-            address = nativeAllocate();
-            if (address == 0) {
-                return null;
-            }
-            e.handOut(address, sliced);
-        }
-        o.epochs.out();
-        return inEpoch(address, e);
-    }
-
-    /* A new current epoch, stocked; null when too many are kept open already. */
-    private Epoch newEpoch(LookasideOwner o) {
-        o.epochs.setCurrent(null); // the full one stays pinned while blocks of it are out
-        if (o.epochs.pinned() >= LookasideOwner.MAX_PINNED) {
-            return null;
-        }
-        if (o.epochsSinceDepth++ % LookasideOwner.DEPTH_EPOCHS == 0) {
-            o.depth = depth();
-        }
-        Epoch e = new Epoch(Math.clamp(o.depth, 1, LookasideOwner.EPOCH_BLOCKS));
-        try {
-            e.stocked((int) ALLOCATE_CACHED.invokeExact(handle, MemorySegment.ofArray(e.blocks()), e.capacity()));
-        } catch (Throwable t) {
-            e.arena.close();
-            throw new IllegalStateException(t);
-        }
-        o.epochs.setCurrent(e);
-        return e;
-    }
-
-    /*
-     * An epoch is over (nothing of it out, no more blocks taken): its arena closes, so every segment of it dies,
-     * then its blocks go back to the list (after the close, to the releaser). At an IRQL this list's frees may not
-     * run at, that waits for the owner's next allocation.
-     */
-    void endEpoch(LookasideOwner o, Epoch e) {
-        o.epochs.retire(e);
-        if (IrqlState.current() > maxFreeIrql) {
-            o.epochs.due().add(e);
-            return;
-        }
-        e.arena.close();
-        releaseEpoch(e.blocks(), e.compact(), e.used(), o);
-    }
-
-    /* The epochs whose end waited for a lower IRQL. */
-    private void endDue(LookasideOwner o) {
-        if (IrqlState.current() > maxFreeIrql) {
-            return;
-        }
-        List<Epoch> due = o.epochs.due();
-        while (!due.isEmpty()) {
-            Epoch e = due.remove(due.size() - 1);
-            e.arena.close();
-            releaseEpoch(e.blocks(), e.compact(), e.used(), o);
-        }
-    }
-
-    /*
-     * An epoch's blocks go back, blocks[0..n): the first `used` were handed out and freed (as many as the list
-     * caches in one critical call, the rest freed one by one: a free miss goes to the pool), the rest a stock never
-     * handed out (one critical call: cached again or freed, their allocates uncounted); after the close, each to the
-     * releaser. o: the calling owner (null: a sweep of an ended owner's blocks, on any thread).
-     */
-    void releaseEpoch(long[] blocks, int n, int used, LookasideOwner o) {
-        if (n == 0) {
-            return;
-        }
-        int c = o != null ? (inFlight.enter(o.slot) ? 0 : -1) : inFlight.enter();
-        if (c < 0) {
-            for (int i = 0; i < n; i++) {
-                releaseAfterClose(blocks[i]);
-            }
-            return;
-        }
-        try {
-            MemorySegment all = MemorySegment.ofArray(blocks);
-            int k = used == 0 ? 0 : (int) FREE_CACHED.invokeExact(handle, all, used);
-            for (int i = k; i < used; i++) {
-                nativeFree(blocks[i]);
-            }
-            // the stock never handed out: cached again (or, past Depth, to the pool) with its allocates uncounted
-            int r = used == n ? n - used
-                    : (int) RETURN_CACHED.invokeExact(handle, all.asSlice((long) used * Long.BYTES), n - used);
-            if (o != null && (k < used || used + r < n)) {
-                o.epochsSinceDepth = 0; // Depth dropped: read it again for the next epoch
-            }
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        } finally {
-            if (o != null) {
-                inFlight.exit(o.slot);
-            } else {
-                inFlight.exit(c);
-            }
-        }
     }
 
     /* A block still handed out when the list was deleted: NT code frees such blocks to the pool directly. */
@@ -804,7 +598,7 @@ public final class Lookaside implements BlockAllocator {
             throw closedException();
         }
         if (taken instanceof Epoch e) {
-            endEpoch(owner(), e); // (and a quarantined block goes to the releaser at its epoch's end)
+            epochs.end(owner(), e); // (and a quarantined block goes to the releaser at its epoch's end)
         } else if (taken != DEFERRED && taken != ScopedBlocks.QUARANTINED) {
             releaseAfterClose(block.address());
             endScope(taken);
@@ -859,7 +653,7 @@ public final class Lookaside implements BlockAllocator {
      * @return the blocks of this thread's epochs still out (the quarantine they keep ends with their free)
      */
     public int endQuarantine() {
-        if (!epochs) {
+        if (epochs == null) {
             return 0;
         }
         int c = enter();

@@ -168,7 +168,7 @@ public final class LookasideLocal implements BlockAllocator {
                 return;
             }
             if (taken instanceof dev.exalloc.internal.Epoch e) { // ... and that ended the epoch
-                list.endEpoch(owner, e);
+                list.epochs.end(owner, e);
                 return;
             }
             Lookaside.endScope(taken); // the block goes into this LookasideLocal's cache, which cannot refuse it

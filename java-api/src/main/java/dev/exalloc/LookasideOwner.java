@@ -47,7 +47,7 @@ final class LookasideOwner {
 
     /* Takes the current epoch out of service: ended now when nothing of it is out, else kept until it is. */
     void sealCurrent(Lookaside list) {
-        epochs.sealCurrent(e -> list.endEpoch(this, e));
+        epochs.sealCurrent(e -> list.epochs.end(this, e));
     }
 
     /*
@@ -59,9 +59,8 @@ final class LookasideOwner {
         Epoch e = b.epoch();
         int i = e.indexOf(d.address());
         if (i >= 0) {
-            epochs.back();
             if (e.free(i)) {
-                list.endEpoch(this, e);
+                list.epochs.end(this, e);
             }
         }
     }
@@ -131,7 +130,6 @@ final class LookasideOwner {
                         ours = i >= 0;
                         if (ours) {
                             b.epoch().forget(i);
-                            o.epochs.back();
                         }
                     } else {
                         ours = o.blocks.remove(d.address(), d.record());
@@ -173,7 +171,7 @@ final class LookasideOwner {
         synchronized (o) {
             for (Epoch e : o.epochs.all()) {
                 long[] r = e.takeReleasable();
-                list.releaseEpoch(r, r.length, e.used(), null);
+                list.epochs.release(r, r.length, e.used(), null);
             }
             o.epochs.due().clear();
         }

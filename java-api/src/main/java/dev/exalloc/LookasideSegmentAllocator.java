@@ -31,12 +31,47 @@ final class LookasideSegmentAllocator implements SegmentAllocator {
                     + " does not fit " + list + ": it hands out blocks of at most " + list.size
                     + " bytes aligned to at most " + MAX_ALIGNMENT + " (use a list of bigger blocks, or the pool)");
         }
-        MemorySegment s = list.allocateSlice(byteSize, byteAlignment);
+        MemorySegment s = slice(byteSize, byteAlignment);
         if (s == null) {
             throw new ExallocOutOfMemoryError(NtStatus.INSUFFICIENT_RESOURCES,
                     "lookaside list " + list.tag + " could not get a " + list.size + "-byte block");
         }
         return s;
+    }
+
+    /* A block for the segment allocator: byteSize <= the block size; null when there is none. */
+    @SuppressWarnings("restricted") // reinterpret: the first byteSize bytes of a block of this list
+    private MemorySegment slice(long byteSize, long byteAlignment) {
+        int c = list.enter();
+        try {
+            LookasideOwner owner = null;
+            if (list.scoped) {
+                owner = list.owner();
+                owner.reclaim(list);
+                if (list.epochs != null) { // a pool block: aligned to 16 at least
+                    MemorySegment block = list.epochs.allocate(owner, true);
+                    return block == null ? null : block.asSlice(0, byteSize);
+                }
+            }
+            long address = list.nativeAllocate();
+            if (address == 0) {
+                return null;
+            }
+            if ((address & (byteAlignment - 1)) != 0) { // a caller's allocator with less alignment than the pool's
+                list.nativeFree(address);
+                throw new IllegalArgumentException(String.format("%s got block 0x%X from its allocator, not aligned "
+                        + "to the %d bytes asked for", list, address, byteAlignment));
+            }
+            if (list.scoped) {
+                return list.scopedBlocks.handOut(address, list.size, owner, true).asSlice(0, byteSize);
+            }
+            if (list.outstanding != null) {
+                list.outstanding.recordSliced(address);
+            }
+            return MemorySegment.ofAddress(address).reinterpret(byteSize);
+        } finally {
+            list.inFlight.exit(c);
+        }
     }
 
     @Override

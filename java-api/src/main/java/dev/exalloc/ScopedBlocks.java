@@ -94,7 +94,6 @@ final class ScopedBlocks {
                 if (!quarantine) {
                     return new InEpoch(e, address, e.isSliced(i));
                 }
-                me.epochs.back();
                 return e.free(i) ? e : QUARANTINED;
             }
             throw freedAlready(address, block.byteSize() <= list.size ? null : "or not one of its blocks");
@@ -145,7 +144,6 @@ final class ScopedBlocks {
                     if (i >= 0) {
                         checkSize(block, e.isSliced(i));
                         e.forget(i);
-                        o.epochs.back();
                         return now; // a dead thread's confined segments are out of everyone's reach
                     }
                     Object v = o.blocks.get(address);

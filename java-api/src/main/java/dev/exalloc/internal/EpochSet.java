@@ -30,8 +30,6 @@ public final class EpochSet {
     /** {@link #pinned} as other threads read it: a copy, replaced at each change. */
     private volatile Epoch[] pinnedView = new Epoch[0];
     private final ArrayList<Epoch> due = new ArrayList<>();
-    /** Blocks of these epochs out (written by the owner; others read a moment's value). */
-    private int live;
 
     /** The epoch new blocks go into, or null. */
     public Epoch current() {
@@ -143,18 +141,12 @@ public final class EpochSet {
         return all;
     }
 
-    /** A block of these epochs was handed out. */
-    public void out() {
-        live++;
-    }
-
-    /** A block of these epochs came back (quarantined or forgotten). */
-    public void back() {
-        live--;
-    }
-
     /** Blocks of these epochs out (any thread: a moment's value). */
     public int live() {
-        return live;
+        int n = 0;
+        for (Epoch e : published()) {
+            n += e.live();
+        }
+        return n;
     }
 }

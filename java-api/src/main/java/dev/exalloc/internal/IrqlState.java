@@ -1,7 +1,9 @@
 package dev.exalloc.internal;
 
-import static dev.exalloc.internal.bindings.exalloc_h.exa_irql_get;
+import static dev.exalloc.internal.bindings.exalloc_h.exa_irql_get$address;
+import static dev.exalloc.internal.bindings.exalloc_h.exa_irql_get$descriptor;
 
+import java.lang.invoke.MethodHandle;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -19,10 +21,20 @@ public final class IrqlState {
     /** Threads whose last synced IRQL was above PASSIVE_LEVEL. */
     private static final AtomicInteger RAISED = new AtomicInteger();
     private static final ThreadLocal<boolean[]> MINE = ThreadLocal.withInitial(() -> new boolean[1]);
+    /* exa_irql_get reads one thread-local byte: a critical downcall. */
+    private static final MethodHandle IRQL = Native.critical(exa_irql_get$address(), exa_irql_get$descriptor());
+
+    private static int irql() {
+        try {
+            return Byte.toUnsignedInt((byte) IRQL.invokeExact());
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
 
     /** After a call that may have changed the calling thread's IRQL. */
     public static void sync() {
-        boolean raised = exa_irql_get() != 0;
+        boolean raised = irql() != 0;
         boolean[] mine = MINE.get();
         if (mine[0] != raised) {
             mine[0] = raised;
@@ -32,6 +44,6 @@ public final class IrqlState {
 
     /** The calling thread's IRQL, read only when some thread is raised (else PASSIVE_LEVEL, 0, with one load). */
     public static int current() {
-        return RAISED.getOpaque() == 0 ? 0 : Byte.toUnsignedInt(exa_irql_get());
+        return RAISED.getOpaque() == 0 ? 0 : irql();
     }
 }

@@ -103,8 +103,12 @@ public final class Native {
     /* exa_last_bugcheck only copies a thread-local record: a critical downcall (it never calls back into Java). */
     private static final MethodHandle LAST_BUGCHECK = critical(exa_last_bugcheck$address(), exa_last_bugcheck$descriptor());
 
-    @SuppressWarnings("restricted") // a second, critical handle for a function the bindings already link
-    private static MethodHandle critical(MemorySegment address, java.lang.foreign.FunctionDescriptor descriptor) {
+    /**
+     * A second, critical handle (no thread-state transition) for a function the bindings already link: only for
+     * functions that are short and never call back into Java.
+     */
+    @SuppressWarnings("restricted") // the bindings' own address and descriptor
+    public static MethodHandle critical(MemorySegment address, java.lang.foreign.FunctionDescriptor descriptor) {
         return Linker.nativeLinker().downcallHandle(address, descriptor, Linker.Option.critical(false));
     }
 

@@ -189,7 +189,6 @@ public final class PoolScopes {
             es.setCurrent(e);
         }
         e.handOut(raw.address(), (tag & 0xFFFFFFFFL) | (paged ? PAGED_BIT : 0));
-        es.out();
         return raw.reinterpret(size, e.arena, null);
     }
 
@@ -363,7 +362,6 @@ public final class PoolScopes {
             if (refusedNow(e.extra(i), tag)) {
                 return new RefusedNow(e, address); // the caller's native free refuses it, with its bug check
             }
-            me.epochs.back();
             if (e.free(i)) {
                 endEpoch(me, e);
             }
@@ -411,7 +409,6 @@ public final class PoolScopes {
                     int i = ep == null ? -1 : ep.find(address);
                     if (i >= 0) {
                         ep.forget(i);
-                        o.epochs.back();
                         return new Orphan(o, null);
                     }
                     Object v = o.blocks.get(address);
@@ -485,7 +482,6 @@ public final class PoolScopes {
             a.close();
         } else if (record instanceof RefusedNow r) { // its native free went through after all
             Owner me = owner();
-            me.epochs.back();
             if (r.epoch().forget(r.epoch().indexOf(r.address()))) {
                 endEpoch(me, r.epoch());
             }
@@ -570,7 +566,6 @@ public final class PoolScopes {
                 PENDING.remove(p.address(), p);
                 int i = e.indexOf(p.address());
                 if (i >= 0) { // else: the owner freed it itself meanwhile: that free won
-                    owner.epochs.back();
                     if (e.free(i)) {
                         endEpoch(owner, e);
                     }
@@ -596,7 +591,6 @@ public final class PoolScopes {
                     ours = i >= 0;
                     if (ours) {
                         e.forget(i);
-                        o.epochs.back();
                     }
                 } else {
                     ours = o.blocks.remove(p.address(), p.record());
