@@ -155,6 +155,15 @@ static void sec_no_rows(void) {
     CHECK(strstr(sec_out, "ok   sec_no_rows_body") != NULL);
 }
 
+/* The bug-check dump cases' child: a double free, which the default handler reports by writing
+ * the dump (EXALLOC_DUMP_PATH) and aborting. */
+static void sec_dump_child(void) {
+    char *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 64, test_tag("SDmp"));
+    exa_pool_free(p);
+    exa_pool_free(p);  /* double free: the default handler writes the dump and aborts */
+    _exit(0);
+}
+
 #if TEST_POSIX
 /* ---------------------------------------------------------------------------------------
  * Executable memory under a memory shortage: with the address space limited to what the
@@ -304,13 +313,6 @@ static void sec_report_existing(void) {
 }
 
 /* The bug-check dump (EXALLOC_DUMP_PATH, read when the dump is written) through a link. */
-static void sec_dump_child(void) {
-    char *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 64, test_tag("SDmp"));
-    exa_pool_free(p);
-    exa_pool_free(p);  /* double free: the default handler writes the dump and aborts */
-    _exit(0);
-}
-
 static void sec_dump_file(void) {
     CHECK(test_temp_subdir(sec_dir, sizeof sec_dir));
     char path[128], victim[128];
@@ -429,13 +431,6 @@ static void sec_report_existing(void) {
 
 /* The bug-check dump (EXALLOC_DUMP_PATH, read when the dump is written) over an existing
  * file with a second name: the old file is kept under that name, the dump is new. */
-static void sec_dump_child(void) {
-    char *p = exa_pool_allocate(EXA_POOL_FLAG_NON_PAGED, 64, test_tag("SDmp"));
-    exa_pool_free(p);
-    exa_pool_free(p);  /* double free: the default handler writes the dump and aborts */
-    _exit(0);
-}
-
 static void sec_dump_file(void) {
     CHECK(test_temp_subdir(sec_dir, sizeof sec_dir));
     char path[400], other[400];

@@ -40,29 +40,28 @@ static int exa_win_errno(DWORD e) {
     }
 }
 
-size_t _exa_os_page_size(void) {
-    static exa_atomic(size_t) cached;
-    size_t v = exa_atomic_load_relaxed(&cached);
+/* One of GetSystemInfo's sizes, read once into *cached (fallback when the host reports 0). */
+static size_t exa_system_size(exa_atomic(size_t) *cached, int granularity) {
+    size_t v = exa_atomic_load_relaxed(cached);
     if (v == 0) {
         SYSTEM_INFO si;
         GetSystemInfo(&si);
-        v = si.dwPageSize != 0 ? (size_t)si.dwPageSize : 4096u;
-        exa_atomic_store_relaxed(&cached, v);
+        v = granularity ? (size_t)si.dwAllocationGranularity : (size_t)si.dwPageSize;
+        if (v == 0) v = granularity ? 65536u : 4096u;
+        exa_atomic_store_relaxed(cached, v);
     }
     return v;
+}
+
+size_t _exa_os_page_size(void) {
+    static exa_atomic(size_t) cached;
+    return exa_system_size(&cached, 0);
 }
 
 /* The granularity of VirtualAlloc's base addresses (64 KiB on every Windows so far). */
 static size_t exa_alloc_granularity(void) {
     static exa_atomic(size_t) cached;
-    size_t v = exa_atomic_load_relaxed(&cached);
-    if (v == 0) {
-        SYSTEM_INFO si;
-        GetSystemInfo(&si);
-        v = si.dwAllocationGranularity != 0 ? (size_t)si.dwAllocationGranularity : 65536u;
-        exa_atomic_store_relaxed(&cached, v);
-    }
-    return v;
+    return exa_system_size(&cached, 1);
 }
 
 void *_exa_os_alloc_aligned(size_t size, size_t align) { return _aligned_malloc(size == 0 ? 1 : size, align); }
